@@ -1,0 +1,26 @@
+// 2-D convolution (really cross-correlation, as in every DL framework), with stride, zero padding,
+// dilation and groups. Input [N, C_in, H, W], weight [C_out, C_in/groups, kH, kW], bias [C_out] or
+// undefined. Output [N, C_out, H_out, W_out] with
+//   H_out = floor((H + 2*padding - dilation*(kH-1) - 1) / stride) + 1   (likewise W_out).
+#pragma once
+
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace qg::nn::functional {
+
+struct Conv2dOptions {
+  int64_t stride = 1;
+  int64_t padding = 0;
+  int64_t dilation = 1;
+  int64_t groups = 1;
+};
+
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options = {});
+
+/// Output spatial size of a convolution or pooling window along one axis; throws if it would be < 1.
+int64_t conv_output_size(int64_t input, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation,
+                         const char* op);
+
+}  // namespace qg::nn::functional
