@@ -107,6 +107,13 @@ Tensor max(const Tensor& a, int64_t axis, bool keepdim) {
   return drop_or_keep(kept, a.shape(), {ax}, keepdim);
 }
 
+Tensor min(const Tensor& a, int64_t axis, bool keepdim) {
+  const int64_t ax = normalize_axis(axis, a.dim(), "min");
+  if (a.shape()[ax] == 0) throw std::invalid_argument("min: empty axis in " + to_string(a.shape()));
+  const Tensor kept = reduce_axis(a, ax, [](auto& in) { return xt::amin(in, {1}); });
+  return drop_or_keep(kept, a.shape(), {ax}, keepdim);
+}
+
 Tensor argmax(const Tensor& a, int64_t axis, bool keepdim) {
   const int64_t ax = normalize_axis(axis, a.dim(), "argmax");
   if (a.shape()[ax] == 0) throw std::invalid_argument("argmax: empty axis in " + to_string(a.shape()));

@@ -6,6 +6,8 @@
 //     running_var  = (1 - momentum) * running_var  + momentum * batch_var_unbiased
 // eval: normalise with the running statistics.
 // y = (x - mean) / sqrt(var + eps) * weight + bias; weight/bias may be undefined (affine=False).
+// Running statistics may be undefined in training mode (nothing is tracked) but are required in eval.
+// Backward: the full gradient through the batch statistics in training mode, the affine one in eval.
 #pragma once
 
 #include "core/tensor.h"

@@ -14,7 +14,8 @@ enum class Reduction { Mean, Sum };
 Tensor log_softmax(const Tensor& input, int64_t axis = 1);
 
 /// Cross-entropy of logits [N, C] against class indices (each in [0, C)): -log_softmax(x)[n, t_n],
-/// averaged (Mean) or summed over the batch.
+/// averaged (Mean) or summed over the batch. One fused Function: its gradient is softmax - onehot (/ N).
+/// A target outside [0, C) throws, naming its index and value.
 Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& targets,
                      Reduction reduction = Reduction::Mean);
 

@@ -1,6 +1,8 @@
 // Max and average pooling over [N, C, H, W] with square windows. stride 0 means stride = kernel_size
 // (PyTorch's default). Padding pads with -inf for max pooling and with zeros (counted in the divisor,
-// PyTorch's count_include_pad=True) for average pooling.
+// PyTorch's count_include_pad=True) for average pooling. Max pooling's gradient goes to the first maximum
+// of each window (as PyTorch). As in PyTorch, padding may be at most kernel_size/2: larger padding, a
+// non-4-D input or an empty output throw std::invalid_argument.
 #pragma once
 
 #include <cstdint>

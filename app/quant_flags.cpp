@@ -1,0 +1,56 @@
+#include "app/quant_flags.h"
+
+#include <cstdint>
+
+namespace qg::app {
+
+std::vector<FlagSpec> quant_flag_specs(QuantMethod method) {
+  std::vector<FlagSpec> specs{
+      {"config", "C", "model config (JSON), e.g. configs/mnist_cnn.json (required)"},
+      {"bits", "B", "bit width 1..8 of weights and activations (default: the config's quant.bits)"},
+      {"from", "CKPT", "float checkpoint from `train` (default: train the float model first)"},
+      {"observer", "NAME", "minmax | moving_average_minmax | percentile | histogram"},
+      {"per-channel", "", "quantize weights per output channel"},
+      {"ste", "NAME", "identity (the tutorial's) | clipped (PyTorch's)"},
+      {"float-epochs", "N", "epochs of float training when there is no --from"},
+      {"lr", "X", "learning rate of float training when there is no --from"},
+      {"seed", "S", "override train.seed"},
+      {"data", "DIR", "dataset folder (default: the config's data.root)"},
+      {"threads", "T", "OpenBLAS threads (default: all cores)"},
+      {"out", "MODEL", "integer model file to write (default: runs/<config>_<method>_int<bits>.qgm)"},
+      {"report", "FILE", "write a JSON report"}};
+  if (method == QuantMethod::Qat) {
+    specs.insert(specs.begin() + 3, {"epochs", "N", "QAT epochs (default: the config's quant.qat_epochs)"});
+    specs.insert(specs.begin() + 4, {"qat-lr", "X", "QAT learning rate (default: quant.qat_lr)"});
+  } else {
+    specs.insert(specs.begin() + 3, {"batches", "N", "calibration batches (default: quant.ptq_batches)"});
+  }
+  return specs;
+}
+
+QuantJob quant_job_from_flags(const Flags& flags, QuantMethod method) {
+  QuantJob job;
+  job.method = method;
+  job.config_path = flags.get("config");
+  if (flags.has("bits")) job.bits = flags.get_int("bits", 1, 8);
+  job.from = flags.optional("from");
+  if (method == QuantMethod::Qat) {
+    if (flags.has("epochs")) job.qat_epochs = flags.get_int("epochs", 0, 10000);
+    if (flags.has("qat-lr")) job.qat_lr = flags.get_double("qat-lr", 0.0, 1e3);
+  } else if (flags.has("batches")) {
+    job.ptq_batches = flags.get_int("batches", 1, 1 << 30);
+  }
+  job.observer = flags.optional("observer");
+  job.per_channel = flags.has("per-channel");
+  job.ste = flags.optional("ste");
+  if (flags.has("float-epochs")) job.overrides.epochs = flags.get_int("float-epochs", 0, 100000);
+  if (flags.has("lr")) job.overrides.lr = flags.get_double("lr", 0.0, 1e6);
+  if (flags.has("seed")) job.overrides.seed = flags.get_int("seed", 0, INT64_MAX);
+  job.overrides.data_root = flags.optional("data");
+  if (flags.has("threads")) job.threads = flags.get_int("threads", 1, 64);
+  job.out = flags.optional("out").value_or("");
+  job.report = flags.optional("report");
+  return job;
+}
+
+}  // namespace qg::app

@@ -1,0 +1,45 @@
+// Batch-normalisation kernels over the channel axis of a contiguous [N, C, S] buffer (S = H*W, or 1 for an
+// [N, C] input); nn/functional/batch_norm.cpp wraps them as an autograd Function and states the math.
+// Channel c's statistics run over its M = N*S values. Sums are taken per plane in float with several
+// independent accumulators (so the compiler vectorises them), and across planes in double.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace qg::kernel {
+
+struct ChannelLayout {
+  int64_t batch = 0, channels = 0, spatial = 1;
+  int64_t count() const { return batch * spatial; }  // M, the values per channel
+};
+
+/// [N, C] or [N, C, H, W] -> its [N, C, S] layout.
+ChannelLayout channel_layout(const Shape& shape);
+
+/// Per-channel mean and biased variance (divided by M) of a contiguous input.
+struct ChannelStats {
+  std::vector<float> mean, var;
+};
+ChannelStats channel_statistics(const Tensor& x, const ChannelLayout& layout);
+
+/// y = x * scale[c] + shift[c] per channel (the whole normalisation folded into one multiply-add).
+Tensor channel_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift,
+                      const ChannelLayout& layout);
+
+/// Per-channel sum(g) and sum(g * (x - mean[c])), the two reductions of the batch-norm backward.
+struct ChannelGradSums {
+  std::vector<double> grad, grad_centered;
+};
+ChannelGradSums channel_grad_sums(const Tensor& grad, const Tensor& x, const std::vector<float>& mean,
+                                  const ChannelLayout& layout);
+
+/// dx = scale[c] * (g - a[c] - (x - mean[c]) * b[c]) per channel: the batch-norm input gradient
+/// (a = b = 0 in eval mode).
+Tensor channel_input_grad(const Tensor& grad, const Tensor& x, const std::vector<float>& mean,
+                          const std::vector<float>& scale, const std::vector<float>& a,
+                          const std::vector<float>& b, const ChannelLayout& layout);
+
+}  // namespace qg::kernel

@@ -1,0 +1,41 @@
+// 2-D max and average pooling kernels over [N, C, H, W] with square windows (non-differentiable;
+// nn/functional/pooling.cpp wraps them as autograd Functions).
+//
+// Output element (n, c, oh, ow) looks at the window of input rows oh*stride - padding + [0, kernel) and
+// columns ow*stride - padding + [0, kernel). Positions in the padding never win a max (they are -inf) and
+// add 0 to an average whose divisor is always kernel*kernel (PyTorch's count_include_pad=True).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace qg::kernel {
+
+struct Pool2dGeometry {
+  int64_t batch = 0, channels = 0, in_height = 0, in_width = 0;
+  int64_t kernel = 1, stride = 1, padding = 0;
+  int64_t out_height = 0, out_width = 0;
+};
+
+/// Geometry for pooling an input of shape [N, C, H, W]; options must already be validated
+/// (nn::functional checks them) so that the output is at least 1x1.
+Pool2dGeometry pool2d_geometry(const Shape& input, int64_t kernel, int64_t stride, int64_t padding);
+
+/// The output and, for every output element, the position (ih * W + iw) of its maximum inside its
+/// input plane. Ties go to the first maximum in row-major window order; a NaN wins (as in PyTorch).
+struct MaxPool2dResult {
+  Tensor output;
+  std::vector<int32_t> argmax;
+};
+MaxPool2dResult max_pool2d_forward(const Tensor& input, const Pool2dGeometry& g);
+/// Routes each output gradient to its argmax (adding where windows overlap).
+Tensor max_pool2d_backward(const Tensor& grad_output, const std::vector<int32_t>& argmax,
+                           const Pool2dGeometry& g);
+
+Tensor avg_pool2d_forward(const Tensor& input, const Pool2dGeometry& g);
+/// Spreads each output gradient / (kernel*kernel) over the in-image positions of its window.
+Tensor avg_pool2d_backward(const Tensor& grad_output, const Pool2dGeometry& g);
+
+}  // namespace qg::kernel

@@ -1,0 +1,156 @@
+#include "nn/functional/batch_norm.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "autograd/function.h"
+#include "core/kernels/batch_norm.h"
+
+namespace qg::nn::functional {
+
+namespace {
+
+float value_or(const Tensor& t, int64_t i, float fallback) {
+  return t.defined() ? t.data()[i] : fallback;
+}
+
+void check_channel_vector(const Tensor& t, const char* what, const Tensor& input) {
+  if (!t.defined()) return;
+  if (t.shape() != Shape{input.size(1)}) {
+    throw std::invalid_argument(std::string("batch_norm: ") + what + " has shape " + to_string(t.shape()) +
+                                " but input has " + std::to_string(input.size(1)) + " channels (input " +
+                                to_string(input.shape()) + ", " + what + " " + to_string(t.shape()) + ")");
+  }
+}
+
+void check_arguments(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
+                     const Tensor& weight, const Tensor& bias, const BatchNormOptions& o) {
+  if (input.dim() != 2 && input.dim() != 4) {
+    throw std::invalid_argument("batch_norm: expected input [N,C] or [N,C,H,W], got " +
+                                to_string(input.shape()));
+  }
+  check_channel_vector(running_mean, "running_mean", input);
+  check_channel_vector(running_var, "running_var", input);
+  check_channel_vector(weight, "weight", input);
+  check_channel_vector(bias, "bias", input);
+  if (running_mean.defined() != running_var.defined()) {
+    throw std::invalid_argument(
+        "batch_norm: running_mean and running_var must both be given or both undefined");
+  }
+  if (o.training && kernel::channel_layout(input.shape()).count() < 2) {
+    throw std::invalid_argument("batch_norm: training needs more than one value per channel (input " +
+                                to_string(input.shape()) + ")");
+  }
+  if (!o.training && !running_mean.defined()) {
+    throw std::invalid_argument("batch_norm: eval mode needs running_mean and running_var");
+  }
+}
+
+// running = (1 - m) running + m batch, with the *unbiased* batch variance for running_var (PyTorch).
+void update_running_stats(Tensor& running_mean, Tensor& running_var, const kernel::ChannelStats& batch,
+                          int64_t count, float momentum) {
+  const float unbias = static_cast<float>(count) / static_cast<float>(count - 1);
+  for (size_t c = 0; c < batch.mean.size(); ++c) {
+    running_mean.data()[c] = (1.0f - momentum) * running_mean.data()[c] + momentum * batch.mean[c];
+    running_var.data()[c] = (1.0f - momentum) * running_var.data()[c] + momentum * batch.var[c] * unbias;
+  }
+}
+
+// Forward, per channel c with mean mu, variance var, istd = 1/sqrt(var + eps), M values:
+//   x_hat = (x - mu) * istd,   y = w * x_hat + b.
+// Backward (G = dL/dy):
+//   dL/db = sum G,   dL/dw = sum G x_hat,
+//   eval (mu, var are constants):   dL/dx = G w istd
+//   training (mu, var depend on every x of the channel):
+//     dL/dx = w istd (G - sum(G)/M - x_hat sum(G x_hat)/M)
+// The two subtracted terms are the paths through the mean and through the variance.
+struct BatchNormFn {
+  static constexpr const char* name = "batch_norm";
+  kernel::ChannelLayout layout;
+  Tensor x, weight;  // contiguous input and (maybe undefined) weight
+  std::vector<float> mean, inv_std;
+  bool training = true;
+  bool needs_input_grad = false, needs_weight_grad = false, needs_bias_grad = false;
+
+  Tensor forward(const Tensor& input, Tensor running_mean, Tensor running_var, const Tensor& w,
+                 const Tensor& b, const BatchNormOptions& o) {
+    layout = kernel::channel_layout(input.shape());
+    x = input.contiguous();
+    weight = w.defined() ? w.contiguous() : Tensor();
+    training = o.training;
+    needs_input_grad = input.requires_grad();
+    needs_weight_grad = w.requires_grad();
+    needs_bias_grad = b.requires_grad();
+
+    kernel::ChannelStats stats;
+    if (training) {
+      stats = kernel::channel_statistics(x, layout);
+      if (running_mean.defined())
+        update_running_stats(running_mean, running_var, stats, layout.count(), o.momentum);
+    } else {
+      stats = {running_mean.to_vector(), running_var.to_vector()};
+    }
+    mean = stats.mean;
+    inv_std.resize(layout.channels);
+    for (int64_t c = 0; c < layout.channels; ++c)
+      inv_std[c] = 1.0f / std::sqrt(stats.var[c] + o.eps);
+
+    // y = x * scale + shift with scale = w istd, shift = b - mu scale: one multiply-add per element.
+    const Tensor bias = b.defined() ? b.contiguous() : Tensor();
+    std::vector<float> scale(layout.channels), shift(layout.channels);
+    for (int64_t c = 0; c < layout.channels; ++c) {
+      scale[c] = value_or(weight, c, 1.0f) * inv_std[c];
+      shift[c] = value_or(bias, c, 0.0f) - mean[c] * scale[c];
+    }
+    return kernel::channel_affine(x, scale, shift, layout);
+  }
+
+  std::vector<Tensor> backward(const Tensor& grad) {
+    const Tensor g = grad.contiguous();
+    const int64_t channels = layout.channels;
+    const bool needs_sums = needs_weight_grad || needs_bias_grad || (needs_input_grad && training);
+    const kernel::ChannelGradSums sums =
+        needs_sums ? kernel::channel_grad_sums(g, x, mean, layout) : kernel::ChannelGradSums{};
+    Tensor dw, db, dx;
+    if (needs_weight_grad) {  // sum G x_hat = istd * sum G (x - mu)
+      dw = Tensor::empty({channels});
+      for (int64_t c = 0; c < channels; ++c)
+        dw.data()[c] = static_cast<float>(sums.grad_centered[c] * inv_std[c]);
+    }
+    if (needs_bias_grad) {
+      db = Tensor::empty({channels});
+      for (int64_t c = 0; c < channels; ++c)
+        db.data()[c] = static_cast<float>(sums.grad[c]);
+    }
+    if (needs_input_grad) {
+      // dx = w istd (G - a - (x - mu) b) with a = sum(G)/M and b = istd^2 sum(G (x - mu))/M in training
+      // (then x_hat sum(G x_hat)/M = (x - mu) b), and a = b = 0 in eval.
+      std::vector<float> scale(channels), a(channels, 0.0f), b(channels, 0.0f);
+      const double m = static_cast<double>(layout.count());
+      for (int64_t c = 0; c < channels; ++c) {
+        scale[c] = value_or(weight, c, 1.0f) * inv_std[c];
+        if (!training) continue;
+        a[c] = static_cast<float>(sums.grad[c] / m);
+        b[c] = static_cast<float>(sums.grad_centered[c] / m) * inv_std[c] * inv_std[c];
+      }
+      dx = kernel::channel_input_grad(g, x, mean, scale, a, b, layout);
+    }
+    return {dx, Tensor(), Tensor(), dw, db};
+  }
+};
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& input, Tensor running_mean, Tensor running_var, const Tensor& weight,
+                  const Tensor& bias, const BatchNormOptions& options) {
+  check_arguments(input, running_mean, running_var, weight, bias, options);
+  if (running_mean.defined() && (!running_mean.is_contiguous() || !running_var.is_contiguous())) {
+    throw std::invalid_argument(
+        "batch_norm: running_mean and running_var must be contiguous (updated in place)");
+  }
+  return apply<BatchNormFn>(input, running_mean, running_var, weight, bias, options);
+}
+
+}  // namespace qg::nn::functional

@@ -1,0 +1,71 @@
+#include "quant/qat/qconv_bn_relu.h"
+
+#include "autograd/grad_mode.h"
+#include "core/kernels/elementwise.h"
+#include "core/kernels/reduce.h"
+#include "core/kernels/views.h"
+#include "nn/functional/activation.h"
+#include "nn/functional/conv2d.h"
+#include "quant/bn_fold.h"
+#include "quant/qat/settings_observers.h"
+
+namespace qg::quant {
+
+QConvBNReLU::QConvBNReLU(std::shared_ptr<nn::Conv2d> c, std::shared_ptr<nn::BatchNorm2d> b, bool with_relu,
+                         bool quantize_input, const QuantSettings& settings)
+    : conv(std::move(c)), bn(std::move(b)), relu(with_relu), weight(weight_point(settings)),
+      output(activation_point(settings)) {
+  if (bn->num_features != conv->out_channels) {
+    throw std::invalid_argument("QConvBNReLU: BatchNorm2d has " + std::to_string(bn->num_features) +
+                                " features but the conv has " + std::to_string(conv->out_channels) + " channels");
+  }
+  if (quantize_input) input.emplace(activation_point(settings));
+  register_module("conv", conv);
+  register_module("bn", bn);
+}
+
+std::pair<Tensor, Tensor> QConvBNReLU::batch_statistics(const Tensor& x) {
+  NoGradGuard no_grad;
+  const Tensor y = nn::functional::conv2d(x, conv->weight, conv->bias, conv->options);
+  const Tensor mean = kernel::mean(y, {0, 2, 3});
+  const Tensor centred = kernel::sub(y, kernel::reshape(mean, {1, -1, 1, 1}));
+  const Tensor var = kernel::mean(kernel::mul(centred, centred), {0, 2, 3});  // biased, as BN normalises
+  const int64_t count = y.numel() / y.shape()[1];
+  const float unbias = count > 1 ? static_cast<float>(count) / static_cast<float>(count - 1) : 1.0f;
+  // running = (1 - m) running + m batch  (PyTorch's momentum convention; unbiased variance)
+  kernel::scale(bn->running_mean, 1.0f - bn->momentum);
+  kernel::axpy(bn->running_mean, mean, bn->momentum);
+  kernel::scale(bn->running_var, 1.0f - bn->momentum);
+  kernel::axpy(bn->running_var, var, bn->momentum * unbias);
+  bn->num_batches_tracked.data()[0] += 1.0f;
+  return {mean, var};
+}
+
+std::pair<Tensor, Tensor> QConvBNReLU::folded_for_inference() const {
+  const FoldedConv f = fold_batch_norm(conv->weight, conv->bias, bn->running_mean, bn->running_var, bn->weight,
+                                       bn->bias, bn->eps);
+  return {f.weight.detach(), f.bias.detach()};
+}
+
+Tensor QConvBNReLU::forward(const Tensor& x_in) {
+  const Tensor x = input ? (*input)(x_in, observing_) : x_in;
+  const auto [mean, var] = is_training() ? batch_statistics(x) : std::pair{bn->running_mean, bn->running_var};
+  const FoldedConv folded = fold_batch_norm(conv->weight, conv->bias, mean, var, bn->weight, bn->bias, bn->eps);
+  const Tensor w = weight(folded.weight, observing_);
+  const Tensor b = fake_quantize_bias(folded.bias, input_scale(input), weight.qparams());
+  Tensor y = nn::functional::conv2d(x, w, b, conv->options);
+  if (relu) y = nn::functional::relu(y);
+  return output(y, observing_);
+}
+
+void QConvBNReLU::freeze() {
+  if (input) input->freeze();
+  weight.freeze();
+  output.freeze();
+}
+
+std::string QConvBNReLU::describe() const {
+  return type_name() + "(" + conv->describe() + ", " + bn->describe() + ")";
+}
+
+}  // namespace qg::quant

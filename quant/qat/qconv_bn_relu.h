@@ -1,0 +1,41 @@
+#pragma once
+
+#include "nn/layers/batch_norm2d.h"
+#include "nn/layers/conv2d.h"
+#include "quant/qat/qat_layer.h"
+
+namespace qg::quant {
+
+/// The tutorial's QConvBNReLU: the BatchNorm is folded into the conv's weight and bias *during*
+/// training (bn_fold.h), and the folded weight is what gets fake-quantized, so QAT trains exactly the
+/// weights the integer model will use.
+///   train: batch mean/variance of conv(x) (constants for the gradient, as in the tutorial); the running
+///          statistics are updated with PyTorch's rule, using the unbiased variance;
+///   eval:  the running statistics.
+/// With `relu` the ReLU is applied before the output fake-quantizer (and fused into the integer clamp).
+class QConvBNReLU : public QatLayer {
+ public:
+  QConvBNReLU(std::shared_ptr<nn::Conv2d> conv, std::shared_ptr<nn::BatchNorm2d> bn, bool relu, bool quantize_input,
+              const QuantSettings& settings);
+  Tensor forward(const Tensor& input) override;
+  std::string type_name() const override { return relu ? "QConvBNReLU" : "QConvBN"; }
+  std::string describe() const override;
+  void freeze() override;
+  const QuantPoint* output_point() const override { return &output; }
+
+  /// The folded (weight, bias) with the running statistics: what convert() quantizes.
+  std::pair<Tensor, Tensor> folded_for_inference() const;
+
+  std::shared_ptr<nn::Conv2d> conv;
+  std::shared_ptr<nn::BatchNorm2d> bn;
+  const bool relu;
+  std::optional<QuantPoint> input;
+  QuantPoint weight;
+  QuantPoint output;
+
+ private:
+  /// Batch mean and biased variance per channel of conv(x), updating the running statistics.
+  std::pair<Tensor, Tensor> batch_statistics(const Tensor& x);
+};
+
+}  // namespace qg::quant

@@ -1,0 +1,93 @@
+#include "quant/qat_model.h"
+
+#include <stdexcept>
+
+#include "nn/layers.h"
+#include "quant/qat/passthrough.h"
+#include "quant/qat/qconv2d.h"
+#include "quant/qat/qconv_bn_relu.h"
+#include "quant/qat/qlinear.h"
+
+namespace qg::quant {
+
+Tensor QatModel::forward(const Tensor& input) {
+  Tensor x = input;
+  for (auto& layer : layers_) x = layer->forward(x);
+  return x;
+}
+
+void QatModel::set_observing(bool on) {
+  if (on && frozen_) throw std::logic_error("QatModel: cannot observe after freeze()");
+  for (auto& layer : layers_) layer->set_observing(on);
+}
+
+void QatModel::freeze() {
+  set_observing(false);
+  for (auto& layer : layers_) layer->freeze();
+  frozen_ = true;
+}
+
+void QatModel::add(std::shared_ptr<QatLayer> layer) {
+  layers_.push_back(layer);
+  register_module(std::to_string(layers_.size() - 1), layer);
+}
+
+namespace {
+
+template <class T>
+std::shared_ptr<T> as(const std::shared_ptr<nn::Module>& m) {
+  return std::dynamic_pointer_cast<T>(m);
+}
+
+}  // namespace
+
+std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model, const QuantSettings& settings) {
+  settings.activation.validate();
+  settings.weight.validate();
+  auto model = std::make_shared<QatModel>();
+  const auto& layers = float_model.layers();
+  const QuantPoint* last_output = nullptr;  // parameters of the tensor currently flowing
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const bool first_quantized = last_output == nullptr;
+    if (auto conv = as<nn::Conv2d>(layers[i])) {
+      auto bn = i + 1 < layers.size() ? as<nn::BatchNorm2d>(layers[i + 1]) : nullptr;
+      if (bn) {
+        const bool relu = i + 2 < layers.size() && as<nn::ReLU>(layers[i + 2]);
+        auto q = std::make_shared<QConvBNReLU>(conv, bn, relu, first_quantized, settings);
+        q->set_input_source(last_output);
+        model->add(q);
+        last_output = q->output_point();
+        i += relu ? 2 : 1;
+      } else {
+        auto q = std::make_shared<QConv2d>(conv, first_quantized, settings);
+        q->set_input_source(last_output);
+        model->add(q);
+        last_output = q->output_point();
+      }
+    } else if (auto linear = as<nn::Linear>(layers[i])) {
+      auto q = std::make_shared<QLinear>(linear, first_quantized, settings);
+      q->set_input_source(last_output);
+      model->add(q);
+      last_output = q->output_point();
+    } else if (as<nn::ReLU>(layers[i])) {
+      model->add(std::make_shared<QPassThrough>(layers[i], "QReLU"));
+    } else if (as<nn::MaxPool2d>(layers[i])) {
+      model->add(std::make_shared<QPassThrough>(layers[i], "QMaxPool2d"));
+    } else if (as<nn::Flatten>(layers[i])) {
+      model->add(std::make_shared<QPassThrough>(layers[i], "QFlatten"));
+    } else if (as<nn::AvgPool2d>(layers[i])) {
+      if (!last_output) {
+        throw std::invalid_argument("prepare_qat: layer " + std::to_string(i) +
+                                    " (AvgPool2d) comes before any conv2d/linear; its input is not quantized yet");
+      }
+      model->add(std::make_shared<QAvgPool2d>(layers[i], last_output));
+    } else {
+      throw std::invalid_argument("prepare_qat: layer " + std::to_string(i) + " (" + layers[i]->describe() +
+                                  ") cannot be quantized; a BatchNorm2d must directly follow a Conv2d");
+    }
+  }
+  if (!last_output) throw std::invalid_argument("prepare_qat: the model has no conv2d or linear layer to quantize");
+  return model;
+}
+
+}  // namespace qg::quant

@@ -1,0 +1,64 @@
+#include "runtime/ops/avg_pool2d.h"
+
+#include <algorithm>
+#include <cassert>
+#include <stdexcept>
+
+namespace qg::runtime {
+
+Dims AvgPool2d::output_shape(const Dims& input_shape) const {
+  if (input_shape.size() != 3) {
+    throw std::invalid_argument("expects a [C,H,W] input but got " + dims_to_string(input_shape));
+  }
+  if (window.dilation != std::array<int64_t, 2>{1, 1}) {
+    throw std::invalid_argument("dilation is not supported (" + window.describe() + ")");
+  }
+  for (size_t a = 0; a < 2; ++a) {
+    if (window.padding[a] > window.kernel[a] / 2) {
+      throw std::invalid_argument("padding must be at most half the kernel (" + window.describe() + ")");
+    }
+  }
+  const std::string what = "input " + dims_to_string(input_shape);
+  return {input_shape[0], window.output_size(input_shape[1], 0, what),
+          window.output_size(input_shape[2], 1, what)};
+}
+
+int64_t divide_round_half_away(int64_t numerator, int64_t denominator) {
+  assert(denominator > 0);
+  const int64_t half = denominator / 2;
+  // For odd denominators there are no ties; for even ones, +half then truncation rounds ties outward.
+  return numerator >= 0 ? (numerator + half) / denominator : -((-numerator + half) / denominator);
+}
+
+void avg_pool2d_reference(const AvgPool2d& op, const QuantParams& input_quant, const Dims& input_shape,
+                          std::span<const int32_t> input, std::span<int32_t> output) {
+  const int64_t channels = input_shape[0], height = input_shape[1], width = input_shape[2];
+  const int64_t out_height = op.window.output_size(height, 0, AvgPool2d::kName);
+  const int64_t out_width = op.window.output_size(width, 1, AvgPool2d::kName);
+  assert(static_cast<int64_t>(output.size()) == channels * out_height * out_width);
+  const int64_t divisor = op.window.kernel[0] * op.window.kernel[1];  // padding included
+  const int32_t zero = input_quant.zero_point;
+  for (int64_t c = 0; c < channels; ++c) {
+    const int32_t* plane = input.data() + c * height * width;
+    for (int64_t oy = 0; oy < out_height; ++oy) {
+      // Padded positions hold Z, i.e. contribute (Z - Z) = 0 to the sum: only the image part is summed.
+      const int64_t y0 = std::max<int64_t>(oy * op.window.stride[0] - op.window.padding[0], 0);
+      const int64_t y1 =
+          std::min(oy * op.window.stride[0] - op.window.padding[0] + op.window.kernel[0], height);
+      for (int64_t ox = 0; ox < out_width; ++ox) {
+        const int64_t x0 = std::max<int64_t>(ox * op.window.stride[1] - op.window.padding[1], 0);
+        const int64_t x1 =
+            std::min(ox * op.window.stride[1] - op.window.padding[1] + op.window.kernel[1], width);
+        int64_t sum = 0;
+        for (int64_t y = y0; y < y1; ++y) {
+          for (int64_t x = x0; x < x1; ++x)
+            sum += plane[y * width + x] - zero;
+        }
+        output[static_cast<size_t>((c * out_height + oy) * out_width + ox)] =
+            static_cast<int32_t>(zero + divide_round_half_away(sum, divisor));
+      }
+    }
+  }
+}
+
+}  // namespace qg::runtime

@@ -1,0 +1,87 @@
+#include "runtime/ops/linear.h"
+
+#include <cassert>
+#include <stdexcept>
+
+#include "runtime/accumulator_bound.h"
+#include "runtime/int_dot.h"
+
+namespace qg::runtime {
+
+Dims Linear::output_shape(const Dims& input_shape) const {
+  if (input_shape.size() != 1) {
+    throw std::invalid_argument("expects a flat [" + std::to_string(in_features) + "] input but got " +
+                                dims_to_string(input_shape) + " (add a flatten op before it)");
+  }
+  if (input_shape[0] != in_features) {
+    throw std::invalid_argument("input has " + std::to_string(input_shape[0]) +
+                                " features but the layer expects " + std::to_string(in_features) +
+                                " (input " + dims_to_string(input_shape) + ", weight " +
+                                dims_to_string(weight.shape) + ")");
+  }
+  return {out_features};
+}
+
+QuantParams Linear::output_quant(const QuantParams& incoming) const {
+  input_quant.validate("input quantization");
+  if (!(incoming == input_quant)) {
+    throw std::invalid_argument("the incoming activation has " + quant_to_string(incoming) +
+                                " but the layer was built for " + quant_to_string(input_quant));
+  }
+  if (in_features < 1 || out_features < 1) {
+    throw std::invalid_argument("in_features " + std::to_string(in_features) + " and out_features " +
+                                std::to_string(out_features) + " must be positive");
+  }
+  const Dims expected{out_features, in_features};
+  if (weight.shape != expected) {
+    throw std::invalid_argument("weight has shape " + dims_to_string(weight.shape) + " but expected " +
+                                dims_to_string(expected));
+  }
+  weight.validate("weight");
+  if (!bias.empty() && static_cast<int64_t>(bias.size()) != out_features) {
+    throw std::invalid_argument("bias has " + std::to_string(bias.size()) + " values but expected " +
+                                std::to_string(out_features));
+  }
+  output_stage.validate(out_features, "output stage");
+  check_accumulator_bound(in_features, input_quant, weight, bias, "accumulator");
+  return output_stage.output;
+}
+
+void linear_reference(const Linear& op, std::span<const int32_t> input, std::span<int32_t> output,
+                      RequantMode mode) {
+  assert(static_cast<int64_t>(input.size()) == op.in_features);
+  assert(static_cast<int64_t>(output.size()) == op.out_features);
+  const int32_t input_zero = op.input_quant.zero_point;
+  for (int64_t j = 0; j < op.out_features; ++j) {
+    const int32_t weight_zero = op.weight.zero_point(j);
+    int32_t acc = op.bias.empty() ? 0 : op.bias[static_cast<size_t>(j)];
+    for (int64_t k = 0; k < op.in_features; ++k) {
+      const int32_t q1 = input[static_cast<size_t>(k)];
+      const int32_t q2 = op.weight.codes[static_cast<size_t>(j * op.in_features + k)];
+      acc += (q1 - input_zero) * (q2 - weight_zero);
+    }
+    output[static_cast<size_t>(j)] = op.output_stage.apply(acc, j, mode);
+  }
+}
+
+void linear_fast(const Linear& op, std::span<const int32_t> input, std::span<int32_t> output,
+                 RequantMode mode, Scratch& scratch) {
+  assert(static_cast<int64_t>(input.size()) == op.in_features);
+  assert(static_cast<int64_t>(output.size()) == op.out_features);
+  scratch.offsets.resize(input.size());
+  int32_t offset_sum = 0;
+  for (size_t k = 0; k < input.size(); ++k) {
+    scratch.offsets[k] = static_cast<int16_t>(input[k] - op.input_quant.zero_point);  // |q1 - Z1| <= 255
+    offset_sum += scratch.offsets[k];
+  }
+  for (int64_t j = 0; j < op.out_features; ++j) {
+    const int16_t* weights = op.weight.codes.data() + j * op.in_features;
+    const int32_t bias = op.bias.empty() ? 0 : op.bias[static_cast<size_t>(j)];
+    // sum (q1-Z1)(q2-Z2) = sum (q1-Z1) q2 - Z2 sum (q1-Z1)
+    const int32_t acc = bias + dot_int16(weights, scratch.offsets.data(), op.in_features) -
+                        op.weight.zero_point(j) * offset_sum;
+    output[static_cast<size_t>(j)] = op.output_stage.apply(acc, j, mode);
+  }
+}
+
+}  // namespace qg::runtime

@@ -1,0 +1,111 @@
+#include "runtime/quantized_weights.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace qg::runtime {
+
+int64_t QuantizedWeights::row_size() const {
+  int64_t size = 1;
+  for (size_t i = 1; i < shape.size(); ++i)
+    size *= shape[i];
+  return size;
+}
+
+QuantParams QuantizedWeights::channel_params(int64_t c) const {
+  const size_t i = per_channel() ? static_cast<size_t>(c) : 0;
+  return QuantParams{scales[i], zero_points[i], bits, is_signed};
+}
+
+int32_t QuantizedWeights::max_abs_offset() const {
+  int32_t largest = 0;
+  for (const int32_t z : zero_points) {
+    largest = std::max({largest, code_max(bits, is_signed) - z, z - code_min(bits, is_signed)});
+  }
+  return largest;
+}
+
+void QuantizedWeights::validate(const std::string& what) const {
+  check_bits(bits, what);
+  const int64_t count = checked_numel(shape, what);
+  if (shape.empty()) throw std::invalid_argument(what + ": weight shape is empty");
+  if (static_cast<int64_t>(codes.size()) != count) {
+    throw std::invalid_argument(what + ": weight shape " + dims_to_string(shape) + " has " +
+                                std::to_string(count) + " elements but " + std::to_string(codes.size()) +
+                                " codes are given");
+  }
+  if (scales.size() != zero_points.size()) {
+    throw std::invalid_argument(what + ": " + std::to_string(scales.size()) + " weight scales but " +
+                                std::to_string(zero_points.size()) + " zero points");
+  }
+  if (scales.size() != 1 && static_cast<int64_t>(scales.size()) != out_channels()) {
+    throw std::invalid_argument(what + ": expected 1 (per tensor) or " + std::to_string(out_channels()) +
+                                " (per channel) weight scales, found " + std::to_string(scales.size()));
+  }
+  for (size_t c = 0; c < scales.size(); ++c) {
+    channel_params(static_cast<int64_t>(c)).validate(what + ": weight channel " + std::to_string(c));
+  }
+  const int32_t lo = code_min(bits, is_signed);
+  const int32_t hi = code_max(bits, is_signed);
+  for (size_t i = 0; i < codes.size(); ++i) {
+    if (codes[i] < lo || codes[i] > hi) {
+      throw std::invalid_argument(what + ": weight code " + std::to_string(codes[i]) + " at element " +
+                                  std::to_string(i) + " is outside the " + std::to_string(bits) +
+                                  "-bit range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    }
+  }
+}
+
+QuantizedWeights quantize_weights(std::span<const float> values, const Dims& shape,
+                                  std::vector<double> scales, std::vector<int32_t> zero_points, int bits,
+                                  bool is_signed) {
+  QuantizedWeights weights{shape, {}, bits, is_signed, std::move(scales), std::move(zero_points)};
+  const int64_t count = checked_numel(shape, "quantize_weights");
+  if (static_cast<int64_t>(values.size()) != count) {
+    throw std::invalid_argument("quantize_weights: shape " + dims_to_string(shape) + " needs " +
+                                std::to_string(count) + " values, found " + std::to_string(values.size()));
+  }
+  weights.codes.assign(values.size(), 0);  // code 0 is in range for every bit width
+  weights.validate("quantize_weights");    // checks the scales and zero points before they are used
+  const int64_t row = weights.row_size();
+  for (int64_t c = 0; c < weights.out_channels(); ++c) {
+    const QuantParams p = weights.channel_params(c);
+    for (int64_t k = 0; k < row; ++k) {
+      const size_t i = static_cast<size_t>(c * row + k);
+      if (!std::isfinite(values[i])) {
+        throw std::invalid_argument("quantize_weights: weight " + std::to_string(i) + " is not finite");
+      }
+      // The tutorial's order: Z + w / S, then round (half to even, as torch.round) and clamp.
+      const double q = std::nearbyint(p.zero_point + static_cast<double>(values[i]) / p.scale);
+      weights.codes[i] =
+          static_cast<int16_t>(std::clamp(q, static_cast<double>(p.qmin()), static_cast<double>(p.qmax())));
+    }
+  }
+  return weights;
+}
+
+std::vector<int32_t> quantize_bias(std::span<const float> bias, double input_scale,
+                                   const std::vector<double>& weight_scales) {
+  if (weight_scales.size() != 1 && weight_scales.size() != bias.size()) {
+    throw std::invalid_argument("quantize_bias: " + std::to_string(bias.size()) + " biases but " +
+                                std::to_string(weight_scales.size()) + " weight scales");
+  }
+  if (!std::isfinite(input_scale) || input_scale <= 0.0) {
+    throw std::invalid_argument("quantize_bias: input scale must be finite and positive");
+  }
+  std::vector<int32_t> codes(bias.size());
+  constexpr double lo = std::numeric_limits<int32_t>::min();
+  constexpr double hi = std::numeric_limits<int32_t>::max();
+  for (size_t c = 0; c < bias.size(); ++c) {
+    const double scale = input_scale * weight_scales[weight_scales.size() == 1 ? 0 : c];
+    if (!std::isfinite(bias[c]) || !std::isfinite(scale) || scale <= 0.0) {
+      throw std::invalid_argument("quantize_bias: bias " + std::to_string(c) + " or its scale is not finite");
+    }
+    codes[c] = static_cast<int32_t>(std::clamp(std::nearbyint(bias[c] / scale), lo, hi));
+  }
+  return codes;
+}
+
+}  // namespace qg::runtime

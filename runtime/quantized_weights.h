@@ -1,0 +1,53 @@
+// QuantizedWeights: the integer weight codes of a conv or linear layer and how they map to reals.
+//
+// Quantization is per tensor (one scale and zero point) or per output channel (one per row of
+// dimension 0), r = scale[c] * (q - zero_point[c]). Codes of 1..8 bits are held as int16 in
+// memory: wide enough for unsigned 8-bit codes (0..255) and signed ones alike, and the type the
+// fast kernels multiply (int16 x int16 -> int32). The model file packs them at their bit width.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "runtime/dims.h"
+#include "runtime/quant_params.h"
+
+namespace qg::runtime {
+
+struct QuantizedWeights {
+  Dims shape;                  ///< conv [out, in/groups, kh, kw]; linear [out, in]
+  std::vector<int16_t> codes;  ///< row-major, each in [qmin, qmax] of (bits, is_signed)
+  int bits = 8;
+  bool is_signed = false;
+  std::vector<double> scales;        ///< 1 (per tensor) or shape[0] (per output channel)
+  std::vector<int32_t> zero_points;  ///< same length as scales
+
+  bool per_channel() const { return scales.size() > 1; }
+  int64_t out_channels() const { return shape.empty() ? 0 : shape[0]; }
+  /// Codes per output channel (the product of the remaining dimensions).
+  int64_t row_size() const;
+  /// The quantization of output channel `c` (the single one when per tensor).
+  QuantParams channel_params(int64_t c) const;
+  int32_t zero_point(int64_t c) const { return zero_points[per_channel() ? static_cast<size_t>(c) : 0]; }
+  /// The largest |q - Z| over the code range and all channels: the weight factor of the overflow bound.
+  int32_t max_abs_offset() const;
+
+  /// Throws std::invalid_argument starting with `what` unless the code count matches the shape, every
+  /// code is in range, there are 1 or shape[0] (scale, zero point) pairs and each pair is valid.
+  void validate(const std::string& what) const;
+};
+
+/// Offline: quantize float weights, q = clamp(round(w / S_c + Z_c), qmin, qmax), rounding half to even
+/// as torch.round does in the tutorial. `scales`/`zero_points` hold one entry or one per shape[0] row.
+QuantizedWeights quantize_weights(std::span<const float> values, const Dims& shape,
+                                  std::vector<double> scales, std::vector<int32_t> zero_points, int bits,
+                                  bool is_signed);
+
+/// Offline: quantize a float bias to int32 at scale input_scale * weight_scales[c] and zero point 0
+/// (the accumulator's scale), rounding half to even and saturating to the int32 range.
+std::vector<int32_t> quantize_bias(std::span<const float> bias, double input_scale,
+                                   const std::vector<double>& weight_scales);
+
+}  // namespace qg::runtime

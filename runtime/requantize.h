@@ -1,0 +1,97 @@
+// Requantization: scaling an int32 accumulator by a real multiplier M with integer arithmetic only.
+//
+// A conv/linear layer with input (S1, Z1), weights (S2, Z2) and output (S3, Z3) computes
+//     q3 = Z3 + M * acc,   acc = bias + sum_k (q1 - Z1)(q2 - Z2),   M = S1 * S2 / S3.
+// M is a real number known offline. gemmlowp/TFLite (see gemmlowp doc/quantization_example.cc)
+// write it as M = M0 * 2^(shift - 31) with M0 an int32 in [2^30, 2^31), i.e. a Q0.31 fixed-point
+// number in [0.5, 1), and apply it at run time with two integer steps:
+//   1. x = acc * 2^max(shift, 0)                       (saturating left shift, only when M >= 1)
+//   2. y = round(x * M0 / 2^31)                        (rounding doubling high multiply, 64-bit product)
+//   3. r = round(y / 2^max(-shift, 0))                 (rounding divide by a power of two)
+//
+// Rounding (docs/runtime.md, "Rounding"): both rounding steps here round half AWAY FROM ZERO, so the
+// whole operation is odd: f(-acc) = -f(acc). gemmlowp's SaturatingRoundingDoublingHighMul instead
+// nudges negative products by 1 - 2^30, which mirrors ARM's VQRDMULH and rounds negative ties toward
+// zero; the two differ only when acc * M0 is an exact negative half-multiple of 2^31. The result is
+// within 1 of round(M * acc) whenever acc * 2^max(shift, 0) fits in int32: two roundings can add up
+// to one unit (M = 0.25, acc = 5: step 2 rounds 2.5 to 3, step 3 rounds 1.5 to 2, not round(1.25) = 1). When
+// it does not (M >= 1 and a huge accumulator), step 1 saturates to +-(2^31 - 1) and the result keeps the
+// right sign with a magnitude >= 2^30: far outside any 8-bit code range, so the layer's final clamp still
+// yields the right code.
+//
+// The float-simulated requantization of the tutorial (Jermmy/pytorch-quantization-demo,
+// `x = (M * x).round()`) is requantize_reference(); it rounds half to EVEN like torch.round.
+#pragma once
+
+#include <algorithm>
+#include <cassert>
+#include <cstdint>
+#include <limits>
+
+namespace qg::runtime {
+
+/// A non-negative real multiplier in fixed point: M ~= multiplier * 2^(shift - 31).
+/// multiplier is in [2^30, 2^31) (or 0 for M = 0); shift > 0 means a left shift (M >= 1),
+/// shift < 0 a right shift (M < 0.5). Valid shifts are [-31, 30].
+struct QuantizedMultiplier {
+  int32_t multiplier = 0;
+  int shift = 0;
+
+  friend bool operator==(const QuantizedMultiplier&, const QuantizedMultiplier&) = default;
+};
+
+inline constexpr int kMinMultiplierShift = -31;
+inline constexpr int kMaxMultiplierShift = 30;
+
+// The three run-time steps are defined inline here: they run once per output of every layer.
+
+/// Offline: the fixed-point form of `real_multiplier` (must be finite, >= 0 and < 2^30; throws
+/// std::invalid_argument otherwise). M0 = round(frac * 2^31) where real = frac * 2^shift, frac in
+/// [0.5, 1). Multipliers below 2^-32 become {0, 0}: for any int32 acc, |M * acc| < 0.5 rounds to 0.
+QuantizedMultiplier quantize_multiplier(double real_multiplier);
+
+/// The real value a QuantizedMultiplier stands for: multiplier * 2^(shift - 31).
+double dequantize_multiplier(QuantizedMultiplier m);
+
+/// round(a * b / 2^31), half away from zero, saturating the single overflow case
+/// a = b = INT32_MIN to INT32_MAX. The 64-bit product is exact.
+inline int32_t saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
+  if (a == b && a == std::numeric_limits<int32_t>::min()) return std::numeric_limits<int32_t>::max();
+  const int64_t product = int64_t{a} * int64_t{b};
+  // Add half of the divisor in the direction of the sign, then divide truncating toward zero:
+  // this rounds half away from zero (gemmlowp uses 1 - 2^30 for negatives; see above).
+  const int64_t nudge = product >= 0 ? (int64_t{1} << 30) : -(int64_t{1} << 30);
+  return static_cast<int32_t>((product + nudge) / (int64_t{1} << 31));
+}
+
+/// round(x / 2^exponent) for exponent in [0, 31], half away from zero.
+inline int32_t rounding_divide_by_pot(int32_t x, int exponent) {
+  assert(exponent >= 0 && exponent <= 31);
+  // Arithmetic shift floors; add one when the discarded remainder is more than half the divisor
+  // (at least half for negative x, whose floor already went one step away from zero).
+  const int64_t wide = x;
+  const int64_t mask = (int64_t{1} << exponent) - 1;
+  const int64_t remainder = wide & mask;
+  const int64_t threshold = (mask >> 1) + (wide < 0 ? 1 : 0);
+  return static_cast<int32_t>((wide >> exponent) + (remainder > threshold ? 1 : 0));
+}
+
+/// Run time: approximately round(acc * M) in integers only (steps 1-3 above). A left shift that
+/// would overflow saturates symmetrically to +-(2^31 - 1) (see above), which keeps the function odd:
+/// f(-acc) = -f(acc) for every acc > INT32_MIN.
+inline int32_t multiply_by_quantized_multiplier(int32_t acc, QuantizedMultiplier m) {
+  assert(m.shift >= kMinMultiplierShift && m.shift <= kMaxMultiplierShift);
+  if (m.multiplier == 0) return 0;
+  const int left_shift = std::max(m.shift, 0);
+  const int right_shift = std::max(-m.shift, 0);
+  constexpr int64_t kLimit = std::numeric_limits<int32_t>::max();
+  const auto shifted =
+      static_cast<int32_t>(std::clamp(int64_t{acc} * (int64_t{1} << left_shift), -kLimit, kLimit));
+  return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, m.multiplier), right_shift);
+}
+
+/// The tutorial's float-simulated requantization: round(real_multiplier * acc) computed in double,
+/// rounding half to even (std::nearbyint, like torch.round), saturated to the int32 range.
+int32_t requantize_reference(int32_t acc, double real_multiplier);
+
+}  // namespace qg::runtime

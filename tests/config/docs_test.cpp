@@ -1,0 +1,62 @@
+// docs/config.md stays true: it shows the shipped configs as they are and documents every key.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "config/config_json.h"
+#include "config/section_readers.h"
+#include "config_test_helpers.h"
+
+namespace qg::config {
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in) << "cannot open " << path;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+const std::string& docs() {
+  static const std::string text = read_text(std::string(QG_SOURCE_DIR) + "/docs/config.md");
+  return text;
+}
+
+TEST(Docs, ShowTheShippedConfigsVerbatim) {
+  for (const char* file : {"mnist_cnn.json", "mnist_cnn_bn.json"}) {
+    const std::string config = read_text(testing::shipped_config(file));
+    ASSERT_FALSE(config.empty());
+    EXPECT_NE(docs().find("```json\n" + config + "```"), std::string::npos)
+        << file << " differs from docs/config.md";
+  }
+}
+
+TEST(Docs, DocumentEveryLayerTypeAndKey) {
+  for (const LayerType type : all_layer_types()) {
+    EXPECT_NE(docs().find("| `" + std::string(layer_json_name(type)) + "` |"), std::string::npos)
+        << layer_json_name(type);
+    for (const std::string& key : layer_keys(type)) {
+      if (key == "type") continue;
+      EXPECT_NE(docs().find("`" + key + "`"), std::string::npos) << layer_json_name(type) << "." << key;
+    }
+  }
+}
+
+TEST(Docs, DocumentEverySetting) {
+  // config_to_json writes every setting, so its keys are the schema's keys.
+  const nlohmann::json document = config_to_json(ModelConfig{});
+  for (const char* section : {"train", "data", "quant"}) {
+    for (const auto& [key, value] : document.at(section).items()) {
+      EXPECT_NE(docs().find("| `" + key + "` |"), std::string::npos) << section << "." << key;
+    }
+  }
+  for (const auto& [key, value] : document.items()) {
+    EXPECT_NE(docs().find("| `" + key + "` |"), std::string::npos) << key;
+  }
+  EXPECT_NE(docs().find("| `description` |"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace qg::config

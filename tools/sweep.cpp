@@ -1,0 +1,47 @@
+// sweep: PTQ and QAT at each bit width from one float checkpoint; writes a Markdown table, a CSV and an
+// SVG plot of accuracy against bits (the tutorial's figure) under docs/results/.
+//
+//   build/tools/sweep --config configs/mnist_cnn.json --bits 1-8 --from runs/mnist_cnn.ckpt
+#include <cstdio>
+
+#include "app/flags.h"
+#include "app/sweep_job.h"
+
+int main(int argc, char** argv) {
+  using namespace qg::app;
+  return run_tool("sweep", [&] {
+    Flags flags("sweep", "PTQ and QAT at each bit width; writes a table, a CSV and a plot.",
+                {{"config", "C", "model config (JSON) (required)"},
+                 {"bits", "LIST", "bit widths, e.g. 1-8 or 2,4,8 (default 1-8)"},
+                 {"from", "CKPT", "float checkpoint (default: train the float model first)"},
+                 {"methods", "LIST", "ptq,qat (default both)"},
+                 {"float-epochs", "N", "float epochs when there is no --from"},
+                 {"data", "DIR", "dataset folder"},
+                 {"threads", "T", "OpenBLAS threads"},
+                 {"out-dir", "DIR", "where to write the results (default docs/results)"}});
+    flags.parse(argc, argv);
+    if (flags.help_requested()) {
+      std::printf("%s", flags.usage().c_str());
+      return 0;
+    }
+    SweepJob job;
+    job.config_path = flags.get("config");
+    if (flags.has("bits")) job.bits = flags.get_int_list("bits", 1, 8);
+    job.from = flags.optional("from");
+    if (flags.has("methods")) {
+      job.methods.clear();
+      const std::string list = flags.get("methods");
+      if (list.find("ptq") != std::string::npos) job.methods.push_back(QuantMethod::Ptq);
+      if (list.find("qat") != std::string::npos) job.methods.push_back(QuantMethod::Qat);
+      if (job.methods.empty() || list.find_first_not_of("ptqa,") != std::string::npos) {
+        throw UsageError("--methods expects ptq, qat or ptq,qat, got \"" + list + "\"");
+      }
+    }
+    if (flags.has("float-epochs")) job.overrides.epochs = flags.get_int("float-epochs", 0, 100000);
+    job.overrides.data_root = flags.optional("data");
+    if (flags.has("threads")) job.threads = flags.get_int("threads", 1, 64);
+    job.out_dir = flags.optional("out-dir").value_or("docs/results");
+    run_sweep_job(job);
+    return 0;
+  });
+}

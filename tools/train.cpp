@@ -1,0 +1,42 @@
+// train: trains a config's float model on MNIST (or Fashion-MNIST), the tutorial's train.py.
+//
+//   build/tools/train --config configs/mnist_cnn.json --epochs 5 --report runs/train.json
+#include <cstdio>
+
+#include "app/flags.h"
+#include "app/train_job.h"
+
+int main(int argc, char** argv) {
+  using namespace qg::app;
+  return run_tool("train", [&] {
+    Flags flags("train", "Trains the float model of a JSON config and saves a checkpoint.",
+                {{"config", "C", "model config (JSON), e.g. configs/mnist_cnn.json (required)"},
+                 {"epochs", "N", "override train.epochs"},
+                 {"batch-size", "B", "override train.batch_size"},
+                 {"lr", "X", "override train.lr"},
+                 {"seed", "S", "override train.seed"},
+                 {"threads", "T", "OpenBLAS threads (default: all cores)"},
+                 {"data", "DIR", "dataset folder (default: the config's data.root)"},
+                 {"out", "CKPT", "checkpoint to write (default: runs/<config name>.ckpt)"},
+                 {"resume", "CKPT", "continue a run from its checkpoint"},
+                 {"report", "FILE", "write a JSON report"}});
+    flags.parse(argc, argv);
+    if (flags.help_requested()) {
+      std::printf("%s", flags.usage().c_str());
+      return 0;
+    }
+    TrainJob job;
+    job.config_path = flags.get("config");
+    if (flags.has("epochs")) job.overrides.epochs = flags.get_int("epochs", 0, 100000);
+    if (flags.has("batch-size")) job.overrides.batch_size = flags.get_int("batch-size", 1, 1 << 20);
+    if (flags.has("lr")) job.overrides.lr = flags.get_double("lr", 0.0, 1e6);
+    if (flags.has("seed")) job.overrides.seed = flags.get_int("seed", 0, INT64_MAX);
+    if (flags.has("threads")) job.threads = flags.get_int("threads", 1, 64);
+    job.overrides.data_root = flags.optional("data");
+    job.out = flags.optional("out").value_or("");
+    job.resume = flags.optional("resume");
+    job.report = flags.optional("report");
+    run_train_job(job);
+    return 0;
+  });
+}
