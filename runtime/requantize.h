@@ -4,20 +4,17 @@
 //     q3 = Z3 + M * acc,   acc = bias + sum_k (q1 - Z1)(q2 - Z2),   M = S1 * S2 / S3.
 // M is a real number known offline. gemmlowp/TFLite (see gemmlowp doc/quantization_example.cc)
 // write it as M = M0 * 2^(shift - 31) with M0 an int32 in [2^30, 2^31), i.e. a Q0.31 fixed-point
-// number in [0.5, 1), and apply it at run time with two integer steps:
-//   1. x = acc * 2^max(shift, 0)                       (saturating left shift, only when M >= 1)
-//   2. y = round(x * M0 / 2^31)                        (rounding doubling high multiply, 64-bit product)
-//   3. r = round(y / 2^max(-shift, 0))                 (rounding divide by a power of two)
+// number in [0.5, 1). At run time we form the exact 64-bit product acc * M0 (|acc| < 2^31 and
+// M0 < 2^31, so it fits in 63 bits) and divide it by 2^(31 - shift) with ONE rounding:
+//     r = round(acc * M0 / 2^(31 - shift)),   saturated to [-(2^31 - 1), 2^31 - 1]
 //
-// Rounding (docs/runtime.md, "Rounding"): both rounding steps here round half AWAY FROM ZERO, so the
-// whole operation is odd: f(-acc) = -f(acc). gemmlowp's SaturatingRoundingDoublingHighMul instead
-// nudges negative products by 1 - 2^30, which mirrors ARM's VQRDMULH and rounds negative ties toward
-// zero; the two differ only when acc * M0 is an exact negative half-multiple of 2^31. The result is
-// within 1 of round(M * acc) whenever acc * 2^max(shift, 0) fits in int32: two roundings can add up
-// to one unit (M = 0.25, acc = 5: step 2 rounds 2.5 to 3, step 3 rounds 1.5 to 2, not round(1.25) = 1). When
-// it does not (M >= 1 and a huge accumulator), step 1 saturates to +-(2^31 - 1) and the result keeps the
-// right sign with a magnitude >= 2^30: far outside any 8-bit code range, so the layer's final clamp still
-// yields the right code.
+// Rounding (docs/runtime.md, "Rounding"): half AWAY FROM ZERO, so the operation is odd:
+// f(-acc) = -f(acc). gemmlowp's reference instead rounds twice (a rounding doubling high multiply,
+// then a rounding shift); two roundings can add up to one unit (M = 0.25, acc = 5: 2.5 -> 3, then
+// 1.5 -> 2, not round(1.25) = 1), which at low bit widths, where accumulators are small, made the
+// integer model disagree with its fake-quant model on a few percent of outputs. A single rounding
+// equals round(M * acc) except when M0's 31-bit approximation of M moves the product across a tie
+// (relative error below 2^-31). The two helpers below are gemmlowp's steps, kept for reference and tests.
 //
 // The float-simulated requantization of the tutorial (Jermmy/pytorch-quantization-demo,
 // `x = (M * x).round()`) is requantize_reference(); it rounds half to EVEN like torch.round.
@@ -76,18 +73,19 @@ inline int32_t rounding_divide_by_pot(int32_t x, int exponent) {
   return static_cast<int32_t>((wide >> exponent) + (remainder > threshold ? 1 : 0));
 }
 
-/// Run time: approximately round(acc * M) in integers only (steps 1-3 above). A left shift that
-/// would overflow saturates symmetrically to +-(2^31 - 1) (see above), which keeps the function odd:
-/// f(-acc) = -f(acc) for every acc > INT32_MIN.
+/// Run time: round(acc * M) in integers only, with one rounding (half away from zero) of the exact
+/// 64-bit product, saturated symmetrically to +-(2^31 - 1) (keeping the function odd).
 inline int32_t multiply_by_quantized_multiplier(int32_t acc, QuantizedMultiplier m) {
   assert(m.shift >= kMinMultiplierShift && m.shift <= kMaxMultiplierShift);
   if (m.multiplier == 0) return 0;
-  const int left_shift = std::max(m.shift, 0);
-  const int right_shift = std::max(-m.shift, 0);
+  const int total_shift = 31 - m.shift;  // in [1, 62]
+  const int64_t product = int64_t{acc} * int64_t{m.multiplier};
+  const int64_t half = int64_t{1} << (total_shift - 1);
+  // Nudge by half the divisor away from zero, then divide truncating toward zero. The nudged value
+  // cannot overflow: |product| < 2^62 and half <= 2^61.
+  const int64_t rounded = (product + (product >= 0 ? half : -half)) / (int64_t{1} << total_shift);
   constexpr int64_t kLimit = std::numeric_limits<int32_t>::max();
-  const auto shifted =
-      static_cast<int32_t>(std::clamp(int64_t{acc} * (int64_t{1} << left_shift), -kLimit, kLimit));
-  return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, m.multiplier), right_shift);
+  return static_cast<int32_t>(std::clamp(rounded, -kLimit, kLimit));
 }
 
 /// The tutorial's float-simulated requantization: round(real_multiplier * acc) computed in double,
