@@ -8,7 +8,7 @@
 #include "quant/convert.h"
 #include "quant/qat_model.h"
 #include "runtime/run.h"
-#include "synthetic_digits.h"
+#include "common/synthetic_digits.h"
 
 namespace qg::quant {
 namespace {

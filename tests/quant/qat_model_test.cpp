@@ -5,7 +5,7 @@
 #include "quant/qat/qconv_bn_relu.h"
 #include "quant/qat/qlinear.h"
 #include "quant/qat_model.h"
-#include "synthetic_digits.h"
+#include "common/synthetic_digits.h"
 
 namespace qg::quant {
 namespace {
