@@ -63,10 +63,7 @@ struct ContiguousFn {
 Tensor reshape(const Tensor& a, const Shape& shape) { return apply<ReshapeFn>(a, shape); }
 Tensor permute(const Tensor& a, const std::vector<int64_t>& dims) { return apply<PermuteFn>(a, dims); }
 Tensor transpose(const Tensor& a, int64_t dim0, int64_t dim1) {
-  std::vector<int64_t> dims(a.dim());
-  for (int64_t i = 0; i < a.dim(); ++i) dims[i] = i;
-  std::swap(dims[normalize_axis(dim0, a.dim(), "transpose")], dims[normalize_axis(dim1, a.dim(), "transpose")]);
-  return permute(a, dims);
+  return permute(a, kernel::swapped_axes(a.dim(), dim0, dim1));
 }
 Tensor narrow(const Tensor& a, int64_t axis, int64_t start, int64_t length) {
   return apply<NarrowFn>(a, axis, start, length);

@@ -49,12 +49,14 @@ Tensor permute(const Tensor& a, const std::vector<int64_t>& dims) {
   return a.as_strided(shape, strides, a.offset());
 }
 
-Tensor transpose(const Tensor& a, int64_t dim0, int64_t dim1) {
-  std::vector<int64_t> dims(a.dim());
-  for (int64_t i = 0; i < a.dim(); ++i) dims[i] = i;
-  std::swap(dims[normalize_axis(dim0, a.dim(), "transpose")], dims[normalize_axis(dim1, a.dim(), "transpose")]);
-  return permute(a, dims);
+std::vector<int64_t> swapped_axes(int64_t ndim, int64_t dim0, int64_t dim1) {
+  std::vector<int64_t> dims(ndim);
+  for (int64_t i = 0; i < ndim; ++i) dims[i] = i;
+  std::swap(dims[normalize_axis(dim0, ndim, "transpose")], dims[normalize_axis(dim1, ndim, "transpose")]);
+  return dims;
 }
+
+Tensor transpose(const Tensor& a, int64_t dim0, int64_t dim1) { return permute(a, swapped_axes(a.dim(), dim0, dim1)); }
 
 Tensor narrow(const Tensor& a, int64_t axis, int64_t start, int64_t length) {
   const int64_t ax = normalize_axis(axis, a.dim(), "narrow");

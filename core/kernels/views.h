@@ -17,6 +17,8 @@ Tensor transpose(const Tensor& a, int64_t dim0, int64_t dim1);
 /// Elements [start, start+length) along `axis` (a view).
 Tensor narrow(const Tensor& a, int64_t axis, int64_t start, int64_t length);
 
+/// The permutation [0, 1, ..., ndim-1] with dim0 and dim1 swapped (negative axes allowed).
+std::vector<int64_t> swapped_axes(int64_t ndim, int64_t dim0, int64_t dim1);
 /// The inverse permutation of `dims`.
 std::vector<int64_t> inverse_permutation(const std::vector<int64_t>& dims);
 
