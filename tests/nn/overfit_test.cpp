@@ -62,3 +62,19 @@ TEST(Overfit, AdamToo) {
 
 }  // namespace
 }  // namespace qg::nn
+
+namespace qg::nn {
+namespace {
+
+TEST(CrossEntropyLossModule, MatchesTheFunctionalFormForBothReductions) {
+  Generator gen(2);
+  const Tensor logits = Tensor::randn({4, 10}, gen);
+  const std::vector<int64_t> targets{1, 0, 9, 3};
+  const float mean = CrossEntropyLoss()(logits, targets).item();
+  const float total = CrossEntropyLoss(functional::Reduction::Sum)(logits, targets).item();
+  EXPECT_FLOAT_EQ(mean, functional::cross_entropy(logits, targets).item());
+  EXPECT_NEAR(total, 4 * mean, 1e-5f);
+}
+
+}  // namespace
+}  // namespace qg::nn
