@@ -30,10 +30,10 @@ struct InputQuantize {
   void validate() const;
   /// The channel (index into mean/stddev) of element `i` of one sample.
   int64_t channel_of(int64_t i) const;
-  /// q = clamp(round(Z + x / S)) for a normalised value x.
-  int32_t quantize(double x) const;
-  /// x = (pixel / 255 - mean[c]) / std[c].
-  double normalize(uint8_t pixel, int64_t channel) const;
+  /// q = clamp(round(x / S + Z)) for a normalised value x, in float32 exactly as FakeQuantize computes it.
+  int32_t quantize(float x) const;
+  /// x = (pixel / 255 - mean[c]) / std[c], in float32 exactly as the DataLoader computes it.
+  float normalize(uint8_t pixel, int64_t channel) const;
 };
 
 /// Pixels of N samples, each laid out like `shape` -> IntTensor [N, shape...], pixel by pixel.
