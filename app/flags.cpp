@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 #include <sstream>
 
 namespace qg::app {
@@ -126,15 +127,42 @@ std::vector<int64_t> Flags::get_int_list(const std::string& name, int64_t min, i
   return out;
 }
 
+namespace {
+
+// An error message as one line: line breaks (a multi-line message from a library) become "; ".
+std::string one_line(std::string message) {
+  std::string out;
+  for (const char c : message) {
+    if (c == '\r') continue;
+    if (c == '\n') {
+      if (!out.empty() && out.back() != ' ') out += "; ";
+      continue;
+    }
+    out += c;
+  }
+  while (!out.empty() && (out.back() == ' ' || out.back() == ';')) out.pop_back();
+  return out.empty() ? "unknown error" : out;
+}
+
+int report_error(const std::string& program, const std::string& message, int code) {
+  std::fflush(stdout);  // keep stdout's lines before the error when both go to one terminal
+  std::fprintf(stderr, "%s: error: %s\n", program.c_str(), one_line(message).c_str());
+  return code;
+}
+
+}  // namespace
+
 int run_tool(const std::string& program, const std::function<int()>& body) {
   try {
     return body();
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "%s: error: %s\n", program.c_str(), e.what());
-    return 2;
+    return report_error(program, e.what(), 2);
+  } catch (const std::bad_alloc&) {
+    return report_error(program, "out of memory", 1);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: error: %s\n", program.c_str(), e.what());
-    return 1;
+    return report_error(program, e.what(), 1);
+  } catch (...) {
+    return report_error(program, "unknown error (an exception that is not a std::exception)", 1);
   }
 }
 

@@ -48,8 +48,9 @@ class Flags {
   bool help_ = false;
 };
 
-/// Runs a tool's body, turning exceptions into a one-line "program: error: message" on stderr:
-/// UsageError -> exit 2, any other std::exception -> exit 1. Never lets an exception escape main.
+/// Runs a tool's body, turning exceptions into a one-line "program: error: message" on stderr (line breaks
+/// in a message become "; "): UsageError -> exit 2, anything else thrown -> exit 1. Never lets an exception
+/// escape main, so a tool never ends with a stack trace or a core dump from std::terminate.
 int run_tool(const std::string& program, const std::function<int()>& body);
 
 }  // namespace qg::app

@@ -22,6 +22,10 @@ std::vector<FlagSpec> quant_flag_specs(QuantMethod method) {
   if (method == QuantMethod::Qat) {
     specs.insert(specs.begin() + 3, {"epochs", "N", "QAT epochs (default: the config's quant.qat_epochs)"});
     specs.insert(specs.begin() + 4, {"qat-lr", "X", "QAT learning rate (default: quant.qat_lr)"});
+    specs.push_back({"checkpoint", "CKPT",
+                     "QAT checkpoint, saved after every QAT epoch (default: the --resume one, else --out with .ckpt)"});
+    specs.push_back({"checkpoint-every", "N", "also checkpoint every N training steps (default 0: epoch ends only)"});
+    specs.push_back({"resume", "CKPT", "continue a stopped run: its QAT checkpoint, or the float one of its float phase"});
   } else {
     specs.insert(specs.begin() + 3, {"batches", "N", "calibration batches (default: quant.ptq_batches)"});
   }
@@ -50,6 +54,12 @@ QuantJob quant_job_from_flags(const Flags& flags, QuantMethod method) {
   if (flags.has("threads")) job.threads = flags.get_int("threads", 1, 64);
   job.out = flags.optional("out").value_or("");
   job.report = flags.optional("report");
+  if (method == QuantMethod::Qat) {
+    job.resume = flags.optional("resume");
+    job.checkpoint = flags.optional("checkpoint").value_or("");
+    if (flags.has("checkpoint-every")) job.checkpoint_every = flags.get_int("checkpoint-every", 0, INT64_MAX);
+    if (job.resume && job.from) throw UsageError("--from and --resume cannot be combined");
+  }
   return job;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "app/flags.h"
 #include "app/report.h"
 #include "app/train_job.h"
 #include "autograd/grad_mode.h"
@@ -68,6 +69,73 @@ double calibrate(quant::QatModel& model, const data::DataLoader& loader, int64_t
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// The quant settings that shape the QAT model and its observers: a resumed run must use the same ones.
+nlohmann::json quant_identity(const config::QuantConfig& q) {
+  return {{"bits", q.bits},           {"observer", q.observer},
+          {"per_channel", q.per_channel}, {"symmetric", q.symmetric},
+          {"signed", q.is_signed},    {"ste", q.ste},
+          {"observer_momentum", q.observer_momentum}, {"percentile", q.percentile}};
+}
+
+nn::CheckpointError checkpoint_error(const std::string& path, const std::string& what) {
+  return nn::CheckpointError("checkpoint: " + path + ": " + what);
+}
+
+// Every quantization point of a QAT model by its checkpoint name "<layer>.<point>", e.g. "0.weight".
+std::vector<quant::NamedQuantPoint> named_points(quant::QatModel& model) {
+  std::vector<quant::NamedQuantPoint> points;
+  for (size_t i = 0; i < model.layers().size(); ++i) {
+    for (auto& [name, point] : model.layers()[i]->quant_points()) points.emplace_back(std::to_string(i) + "." + name, point);
+  }
+  return points;
+}
+
+// QAT, the tutorial's quantize-aware training: observers on, SGD through the fake-quantizers, with
+// checkpoints and resume as for float training.
+void train_qat_epochs(const config::ModelConfig& config, quant::QatModel& qat, const data::DataLoader& loader,
+                      bool quiet, const QatCheckpointing& ck, QuantOutcome& outcome, int64_t& images) {
+  auto optimizer = make_optimizer({.optimizer = "sgd", .momentum = config.quant.qat_momentum}, qat.parameters(),
+                                  config.quant.qat_lr);
+  qat.set_observing(true);
+  TrainingProgress progress;
+  std::string last_good = "none: nothing was saved yet";
+  if (ck.resume) {
+    restore_qat_checkpoint(*ck.resume, ck.resume_path, config, qat, *optimizer);
+    progress = resume_progress(*ck.resume, ck.resume_path, config, loader.dataset().size(), loader.size());
+    last_good = ck.resume_path;
+    std::printf("Resumed QAT from %s at epoch %lld, batch %lld (step %lld)\n", ck.resume_path.c_str(),
+                static_cast<long long>(progress.epoch), static_cast<long long>(progress.batches_done),
+                static_cast<long long>(progress.step));
+  }
+  const auto save = [&](const TrainingProgress& p) {
+    if (ck.path.empty()) return;
+    nlohmann::json metadata = qat_checkpoint_metadata(config, p, loader.dataset().size());
+    metadata.update(ck.metadata);
+    save_qat_checkpoint(ck.path, qat, *optimizer, metadata);
+    last_good = ck.path + " (after step " + std::to_string(p.step) + ")";
+  };
+  const StepHook after_step = [&](const TrainingProgress& p, float loss, nn::Module& trained) {
+    const bool epoch_end = p.batches_done == loader.size();
+    if (ck.every > 0 && p.step % ck.every == 0 && !epoch_end) save(p);
+    if (ck.on_step) ck.on_step(p, loss, trained);
+  };
+  if (!ck.path.empty()) remove_stale_temp_files(ck.path);
+  while (progress.epoch <= config.quant.qat_epochs) {
+    EpochStats stats;
+    try {
+      stats = train_epoch(qat, *optimizer, loader, progress, {.title = "Quantize Aware Training Epoch", .quiet = quiet},
+                          after_step);
+    } catch (const TrainingDiverged& e) {
+      throw TrainingDiverged(std::string(e.what()) + "; the last good checkpoint is " + last_good);
+    }
+    outcome.train_seconds += stats.seconds;
+    outcome.qat_epoch_loss.push_back(stats.mean_loss);
+    images += stats.images;
+    progress = progress.next_epoch();
+    save(progress);
+  }
+}
+
 double agreement(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
   if (a.size() != b.size() || a.empty()) return 0.0;
   int64_t same = 0;
@@ -77,9 +145,94 @@ double agreement(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
 
 }  // namespace
 
+std::string default_qat_checkpoint(const std::string& model_path) {
+  std::filesystem::path path(model_path);
+  path.replace_extension(".ckpt");
+  return path.string() == model_path ? model_path + ".qat.ckpt" : path.string();
+}
+
+nlohmann::json qat_checkpoint_metadata(const config::ModelConfig& config, const TrainingProgress& progress,
+                                       int64_t train_images) {
+  nlohmann::json metadata = checkpoint_metadata("qat", config, progress, train_images);
+  metadata["quant"] = quant_identity(config.quant);
+  return metadata;
+}
+
+void save_qat_checkpoint(const std::string& path, quant::QatModel& model, const nn::Optimizer& optimizer,
+                         const nlohmann::json& metadata) {
+  nn::Checkpoint checkpoint;
+  for (auto& [name, t] : model.state()) checkpoint.tensors.emplace_back("model." + name, t);
+  for (auto& [name, t] : optimizer.state()) checkpoint.tensors.emplace_back("optimizer." + name, t);
+  nlohmann::json observers = nlohmann::json::object();
+  for (const auto& [name, point] : named_points(model)) {
+    const quant::ObserverState state = point->observer_state();
+    observers[name] = state.scalars;
+    if (!state.values.empty()) {
+      checkpoint.tensors.emplace_back("observer." + name,
+                                      Tensor::from_vector(state.values, {static_cast<int64_t>(state.values.size())}));
+    }
+  }
+  checkpoint.metadata = metadata;
+  checkpoint.metadata["observers"] = observers;
+  nn::save_checkpoint(path, checkpoint);
+}
+
+void check_qat_checkpoint(const nn::Checkpoint& checkpoint, const std::string& path,
+                          const config::ModelConfig& config) {
+  const nlohmann::json& m = checkpoint.metadata;
+  if (metadata_string(m, "kind") != "qat") {
+    throw checkpoint_error(path, "not a QAT checkpoint (its kind is \"" + metadata_string(m, "kind") + "\")");
+  }
+  if (metadata_string(m, "config") != config.name) {
+    throw checkpoint_error(path, "saved from config \"" + metadata_string(m, "config") + "\", but this run uses \"" +
+                                     config.name + "\"");
+  }
+  const nlohmann::json wanted = quant_identity(config.quant);
+  const nlohmann::json saved = m.contains("quant") ? m["quant"] : nlohmann::json::object();
+  for (const auto& [key, value] : wanted.items()) {
+    if (!saved.contains(key) || saved[key] != value) {
+      throw checkpoint_error(path, "saved by a QAT run with quant." + key + " = " +
+                                       (saved.contains(key) ? saved[key].dump() : "(none)") + ", but this run has " +
+                                       value.dump());
+    }
+  }
+}
+
+void restore_qat_checkpoint(const nn::Checkpoint& checkpoint, const std::string& path,
+                            const config::ModelConfig& config, quant::QatModel& model, const nn::Optimizer& optimizer) {
+  check_qat_checkpoint(checkpoint, path, config);
+  const nlohmann::json& m = checkpoint.metadata;
+  const nlohmann::json observers = m.contains("observers") ? m["observers"] : nlohmann::json();
+  if (!observers.is_object()) throw checkpoint_error(path, "metadata \"observers\" must be an object");
+
+  nn::copy_state(checkpoint, "model.", model.state(), "checkpoint: " + path);
+  restore_optimizer(checkpoint, optimizer, path);
+  const std::vector<quant::NamedQuantPoint> points = named_points(model);
+  if (observers.size() != points.size()) {
+    throw checkpoint_error(path, "holds " + std::to_string(observers.size()) + " observers, but the model has " +
+                                     std::to_string(points.size()) + " quantization points");
+  }
+  for (const auto& [name, point] : points) {
+    if (!observers.contains(name)) throw checkpoint_error(path, "no observer state for quantization point " + name);
+    quant::ObserverState state{observers[name], {}};
+    if (const Tensor values = checkpoint.find("observer." + name); values.defined()) {
+      state.values = values.to_vector();
+    }
+    try {
+      point->load_observer_state(state);
+    } catch (const std::invalid_argument& e) {
+      throw checkpoint_error(path, "quantization point " + name + ": " + e.what());
+    }
+  }
+  for (const auto& [name, t] : checkpoint.tensors) {
+    if (name.rfind("observer.", 0) == 0 && observers.contains(name.substr(9))) continue;
+    if (name.rfind("observer.", 0) == 0) throw checkpoint_error(path, "unexpected tensor \"" + name + "\"");
+  }
+}
+
 QuantOutcome quantize_model(const config::ModelConfig& config, nn::Sequential& float_model, QuantMethod method,
                             const data::MnistDataset& train_set, const data::MnistDataset& test_set,
-                            double float_accuracy, bool quiet) {
+                            double float_accuracy, bool quiet, const QatCheckpointing& checkpointing) {
   QuantOutcome outcome;
   outcome.bits = static_cast<int>(config.quant.bits);
   outcome.method = method;
@@ -95,15 +248,7 @@ QuantOutcome quantize_model(const config::ModelConfig& config, nn::Sequential& f
     outcome.train_seconds = calibrate(*qat, loader, config.quant.ptq_batches, images);
     if (!quiet) std::printf("Calibrated on %lld images in %.1f s\n", static_cast<long long>(images), outcome.train_seconds);
   } else {
-    auto optimizer = make_optimizer({.optimizer = "sgd", .momentum = config.quant.qat_momentum}, qat->parameters(),
-                                    config.quant.qat_lr);
-    qat->set_observing(true);
-    for (int64_t epoch = 1; epoch <= config.quant.qat_epochs; ++epoch) {
-      const EpochStats stats =
-          train_epoch(*qat, *optimizer, loader, epoch, {.title = "Quantize Aware Training Epoch", .quiet = quiet});
-      outcome.train_seconds += stats.seconds;
-      images += stats.images;
-    }
+    train_qat_epochs(config, *qat, loader, quiet, checkpointing, outcome, images);
   }
   outcome.images_per_second = outcome.train_seconds > 0 ? images / outcome.train_seconds : 0.0;
 
@@ -126,7 +271,8 @@ QuantOutcome quantize_model(const config::ModelConfig& config, nn::Sequential& f
 }
 
 FloatModel obtain_float_model(const config::ModelConfig& config, const std::optional<std::string>& from,
-                              const data::MnistDataset& train_set, const data::MnistDataset& test_set, bool quiet) {
+                              const data::MnistDataset& train_set, const data::MnistDataset& test_set, bool quiet,
+                              const FloatPhase& phase) {
   FloatModel f;
   Generator gen(config.train.seed);
   f.model = config::build_model(config, gen);
@@ -134,12 +280,29 @@ FloatModel obtain_float_model(const config::ModelConfig& config, const std::opti
     load_training_checkpoint(*from, *f.model, config.name);
     f.checkpoint = *from;
   } else {
-    std::filesystem::create_directories("runs");
-    f.checkpoint = "runs/" + config.name + ".ckpt";
-    std::printf("No --from checkpoint: training the float model first (%lld epochs)\n",
-                static_cast<long long>(config.train.epochs));
     auto optimizer = make_optimizer(config.train, f.model->parameters(), config.train.lr);
-    train_float(config, *f.model, *optimizer, train_set, test_set, 1, f.checkpoint, quiet);
+    FloatTraining how;
+    how.checkpoint_every = phase.checkpoint_every;
+    how.quiet = quiet;
+    how.on_step = phase.on_step;
+    if (phase.resume) {
+      const nn::Checkpoint checkpoint = load_training_checkpoint(*phase.resume, *f.model, config.name);
+      restore_optimizer(checkpoint, *optimizer, *phase.resume);
+      how.start = resume_progress(checkpoint, *phase.resume, config, train_set.size(),
+                                  float_loader(config, train_set).size());
+      how.resumed_from = *phase.resume;
+      f.checkpoint = *phase.resume;
+      std::printf("Resumed the float training from %s at epoch %lld, batch %lld\n", phase.resume->c_str(),
+                  static_cast<long long>(how.start.epoch), static_cast<long long>(how.start.batches_done));
+    } else {
+      std::filesystem::create_directories("runs");
+      f.checkpoint = "runs/" + config.name + ".ckpt";
+      std::printf("No --from checkpoint: training the float model first (%lld epochs)\n",
+                  static_cast<long long>(config.train.epochs));
+    }
+    how.checkpoint_path = f.checkpoint;
+    remove_stale_temp_files(f.checkpoint);
+    train_float(config, *f.model, *optimizer, train_set, test_set, how);
   }
   f.test = evaluate(*f.model, test_set, config.train.test_batch_size);
   return f;
@@ -159,23 +322,71 @@ config::ModelConfig apply_quant_overrides(config::ModelConfig c, const QuantJob&
 QuantOutcome run_quant_job(const QuantJob& job) {
   const config::ModelConfig config = apply_quant_overrides(load_config_with(job.config_path, job.overrides), job);
   if (job.threads) set_threads(*job.threads);
+  if (job.resume && job.method != QuantMethod::Qat) throw UsageError("--resume continues QAT; PTQ has nothing to resume");
+  if (job.resume && job.from) {
+    throw UsageError("--from and --resume cannot be combined (a QAT checkpoint already holds its float model)");
+  }
+  if (job.checkpoint_every < 0) throw UsageError("--checkpoint-every must be non-negative");
   const char* method = method_name(job.method);
   const std::string out = job.out.empty() ? "runs/" + config.name + "_" + method + "_int" +
                                                 std::to_string(config.quant.bits) + ".qgm"
                                           : job.out;
-  if (job.out.empty()) std::filesystem::create_directories("runs");
-  check_writable(out);
+  check_output_path(out, job.out.empty());
   if (job.report) check_writable(*job.report);
+
+  // --resume: a "qat" checkpoint continues QAT; a "float" one continues the float training before it.
+  std::optional<nn::Checkpoint> resume;
+  std::string resume_kind;
+  if (job.resume) {
+    resume = nn::load_checkpoint(*job.resume);
+    resume_kind = metadata_string(resume->metadata, "kind");
+    if (resume_kind != "qat" && resume_kind != "float") {
+      throw nn::CheckpointError("checkpoint: " + *job.resume + ": not a training checkpoint of train or train_qat" +
+                                " (kind \"" + resume_kind + "\")");
+    }
+  }
+  const bool resume_qat = resume_kind == "qat";
+  std::string qat_checkpoint;
+  if (job.method == QuantMethod::Qat) {
+    qat_checkpoint = !job.checkpoint.empty() ? job.checkpoint : resume_qat ? *job.resume : default_qat_checkpoint(out);
+    check_output_path(qat_checkpoint, job.out.empty() && job.checkpoint.empty() && !resume_qat);
+  }
 
   const data::MnistDataset train_set = load_dataset(config.data, data::Split::kTrain);
   const data::MnistDataset test_set = load_dataset(config.data, data::Split::kTest);
+  check_data_fits(config, train_set);
+  check_data_fits(config, test_set);
+  if (resume_qat) {  // everything about the checkpoint that can be checked before any work
+    check_qat_checkpoint(*resume, *job.resume, config);
+    resume_progress(*resume, *job.resume, config, train_set.size(), float_loader(config, train_set).size());
+  }
   std::printf("%s\n", config::summary(config).c_str());
-  const FloatModel f = obtain_float_model(config, job.from, train_set, test_set, job.quiet);
+  FloatModel f;
+  if (resume_qat) {  // the float weights are in the QAT checkpoint; its metadata remembers their accuracy
+    Generator gen(config.train.seed);
+    f.model = config::build_model(config, gen);
+    f.test.accuracy = metadata_number(resume->metadata, "float_test_accuracy", 0.0);
+    f.test.loss = metadata_number(resume->metadata, "float_test_loss", 0.0);
+    f.checkpoint = metadata_string(resume->metadata, "float_checkpoint");
+  } else {
+    const FloatPhase phase{resume ? job.resume : std::nullopt, job.checkpoint_every, job.on_step};
+    f = obtain_float_model(config, job.from, train_set, test_set, job.quiet, phase);
+  }
   std::printf("\n%s\n", format_test_line(f.test, "Full Model ").c_str());
   std::printf("Quantization bit: %lld (%s, observer %s%s)\n", static_cast<long long>(config.quant.bits), method,
               config.quant.observer.c_str(), config.quant.per_channel ? ", per-channel weights" : "");
+  if (job.out.empty()) std::filesystem::create_directories("runs");  // only now that every input is checked
 
-  QuantOutcome o = quantize_model(config, *f.model, job.method, train_set, test_set, f.test.accuracy, job.quiet);
+  const QatCheckpointing checkpointing{.path = qat_checkpoint,
+                                       .every = job.checkpoint_every,
+                                       .resume = resume_qat ? &*resume : nullptr,
+                                       .resume_path = job.resume.value_or(""),
+                                       .metadata = {{"float_test_accuracy", f.test.accuracy},
+                                                    {"float_test_loss", f.test.loss},
+                                                    {"float_checkpoint", f.checkpoint}},
+                                       .on_step = job.on_step};
+  QuantOutcome o = quantize_model(config, *f.model, job.method, train_set, test_set, f.test.accuracy, job.quiet,
+                                  checkpointing);
   runtime::save_model(o.model, out);
   const int64_t model_bytes = static_cast<int64_t>(std::filesystem::file_size(out));
   std::printf("Test set: Fake-Quant Model Accuracy: %.2f%%\n", 100.0 * o.fake_quant_accuracy);
@@ -199,6 +410,8 @@ QuantOutcome run_quant_job(const QuantJob& job) {
                                {"model_bytes", model_bytes},
                                {"model", out},
                                {"float_checkpoint", f.checkpoint},
+                               {"qat_checkpoint", qat_checkpoint},
+                               {"qat_epoch_train_loss", o.qat_epoch_loss},
                                {"peak_rss_mb", peak_rss_mb()}});
     std::printf("Wrote report to %s\n", job.report->c_str());
   }

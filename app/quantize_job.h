@@ -1,5 +1,9 @@
 // The quantization jobs behind `train_qat`, `ptq` and `sweep`: float model -> QAT or PTQ -> freeze ->
 // fake-quant evaluation -> convert -> integer-only evaluation -> model file and report.
+//
+// QAT is checkpointed like float training: a "qat" training checkpoint after every QAT epoch (and every N
+// steps if asked) holds the QAT model's state, the optimizer's, and every observer's (QuantPoint) state, so
+// that `train_qat --resume` continues exactly where the run stopped.
 #pragma once
 
 #include <optional>
@@ -37,15 +41,45 @@ struct QuantOutcome {
   IntegerEval integer;               // the converted integer-only model
   double agreement = 0.0;            // fraction of test images where integer and fake-quant predict alike
   double train_seconds = 0.0;        // QAT training or PTQ calibration
+  std::vector<double> qat_epoch_loss;  // mean training loss of each QAT epoch finished in this run
   double images_per_second = 0.0;
   runtime::Model model;
+};
+
+/// How quantize_model checkpoints QAT (PTQ ignores it). The default saves nothing, as `sweep` runs it.
+struct QatCheckpointing {
+  std::string path;                           // "" = no checkpoints
+  int64_t every = 0;                          // also every N optimizer steps
+  const nn::Checkpoint* resume = nullptr;     // a "qat" checkpoint to continue from (load_checkpoint'ed)
+  std::string resume_path;                    // its path, for messages
+  nlohmann::json metadata = nlohmann::json::object();  // extra metadata to save (the float model's accuracy)
+  StepHook on_step;                           // called after every QAT step, after any step checkpoint
 };
 
 /// Quantizes `float_model` (which QAT trains further: pass a copy if the float weights must survive) with
 /// the config's quant section. `float_accuracy` is only copied into the outcome.
 QuantOutcome quantize_model(const config::ModelConfig& config, nn::Sequential& float_model, QuantMethod method,
                             const data::MnistDataset& train_set, const data::MnistDataset& test_set,
-                            double float_accuracy, bool quiet);
+                            double float_accuracy, bool quiet, const QatCheckpointing& checkpointing = {});
+
+/// checkpoint_metadata("qat", ...) plus "quant": the quant settings a resumed run must share (bits,
+/// observer, per-channel, ...). save_qat_checkpoint adds "observers".
+nlohmann::json qat_checkpoint_metadata(const config::ModelConfig& config, const TrainingProgress& progress,
+                                       int64_t train_images);
+/// A "qat" training checkpoint: the QAT model's state under "model.", the optimizer's under "optimizer.",
+/// each quantization point's observer state in metadata["observers"]["<layer>.<point>"] (e.g. "0.weight")
+/// with its bulk values, if any, in the tensor "observer.<layer>.<point>".
+void save_qat_checkpoint(const std::string& path, quant::QatModel& model, const nn::Optimizer& optimizer,
+                         const nlohmann::json& metadata);
+/// Checks that `checkpoint` is a "qat" checkpoint saved from `config`'s name and quant settings (bits,
+/// observer, per-channel, ...): what restore_qat_checkpoint checks before touching the model.
+/// Throws nn::CheckpointError naming `path` and the first difference.
+void check_qat_checkpoint(const nn::Checkpoint& checkpoint, const std::string& path, const config::ModelConfig& config);
+/// Restores what save_qat_checkpoint saved into a QAT model built from the same config and settings (strict:
+/// every tensor and observer must be there, and nothing else), after check_qat_checkpoint. Throws
+/// nn::CheckpointError naming `path`.
+void restore_qat_checkpoint(const nn::Checkpoint& checkpoint, const std::string& path,
+                            const config::ModelConfig& config, quant::QatModel& model, const nn::Optimizer& optimizer);
 
 /// The float model of a quantization run: loaded from `from` when given, else trained from scratch with the
 /// config's train section (checkpoint saved to runs/<name>.ckpt).
@@ -54,14 +88,27 @@ struct FloatModel {
   EvalStats test;
   std::string checkpoint;
 };
+/// How obtain_float_model trains when there is no `from`.
+struct FloatPhase {
+  std::optional<std::string> resume;  // a "float" checkpoint of this float training to continue (and to keep
+                                      // saving to, instead of runs/<name>.ckpt)
+  int64_t checkpoint_every = 0;
+  StepHook on_step;
+};
 FloatModel obtain_float_model(const config::ModelConfig& config, const std::optional<std::string>& from,
-                              const data::MnistDataset& train_set, const data::MnistDataset& test_set, bool quiet);
+                              const data::MnistDataset& train_set, const data::MnistDataset& test_set, bool quiet,
+                              const FloatPhase& phase = {});
 
 struct QuantJob {
   QuantMethod method = QuantMethod::Qat;
   std::string config_path;
   Overrides overrides;                      // train/data section overrides (float training)
   std::optional<std::string> from;          // float checkpoint; trained first when absent
+  std::optional<std::string> resume;        // QAT: a "qat" checkpoint, or a "float" one of the float phase
+  std::string checkpoint;                   // QAT checkpoint; "" = the --resume one if it is a QAT checkpoint,
+                                            // else the model path with extension .ckpt
+  int64_t checkpoint_every = 0;             // also checkpoint every N optimizer steps
+  StepHook on_step;                         // called after every training step (tests)
   std::optional<int64_t> bits, qat_epochs, ptq_batches;
   std::optional<double> qat_lr;
   std::optional<std::string> observer, ste;
@@ -73,6 +120,9 @@ struct QuantJob {
 };
 
 QuantOutcome run_quant_job(const QuantJob& job);
+
+/// Where QAT checkpoints go when --checkpoint is not given: `model_path` with the extension .ckpt.
+std::string default_qat_checkpoint(const std::string& model_path);
 
 /// Applies the job's quant overrides to a config (and re-checks it).
 config::ModelConfig apply_quant_overrides(config::ModelConfig config, const QuantJob& job);

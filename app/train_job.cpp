@@ -9,62 +9,111 @@
 
 namespace qg::app {
 
+namespace {
+
+// "runs/x.ckpt (after step 120, epoch 2 batch 17)": a checkpoint a stopped run can be resumed from.
+std::string checkpoint_text(const std::string& path, const TrainingProgress& p) {
+  return path + " (after step " + std::to_string(p.step) + ", epoch " + std::to_string(p.epoch) + " batch " +
+         std::to_string(p.batches_done) + ")";
+}
+
+}  // namespace
+
+data::DataLoader float_loader(const config::ModelConfig& config, const data::MnistDataset& train_set) {
+  return data::DataLoader(train_set, {.batch_size = config.train.batch_size,
+                                      .shuffle = true,
+                                      .seed = config.train.seed,
+                                      .drop_last = false,
+                                      .prefetch = true});
+}
+
 TrainOutcome train_float(const config::ModelConfig& config, nn::Sequential& model, nn::Optimizer& optimizer,
-                         const data::MnistDataset& train_set, const data::MnistDataset& test, int64_t first_epoch,
-                         const std::string& checkpoint_path, bool quiet) {
-  const data::DataLoader loader(train_set, {.batch_size = config.train.batch_size,
-                                            .shuffle = true,
-                                            .seed = config.train.seed,
-                                            .drop_last = false,
-                                            .prefetch = true});
+                         const data::MnistDataset& train_set, const data::MnistDataset& test,
+                         const FloatTraining& how) {
+  const data::DataLoader loader = float_loader(config, train_set);
+  std::string last_good = how.resumed_from.empty() ? "" : checkpoint_text(how.resumed_from, how.start);
+  const auto save = [&](const TrainingProgress& p) {
+    save_training_checkpoint(how.checkpoint_path, model, &optimizer,
+                             checkpoint_metadata("float", config, p, train_set.size()));
+    last_good = checkpoint_text(how.checkpoint_path, p);
+  };
+  const StepHook after_step = [&](const TrainingProgress& p, float loss, nn::Module& trained) {
+    const bool epoch_end = p.batches_done == loader.size();  // saved after the evaluation instead
+    if (how.checkpoint_every > 0 && p.step % how.checkpoint_every == 0 && !epoch_end) save(p);
+    if (how.on_step) how.on_step(p, loss, trained);
+  };
+
   TrainOutcome outcome;
   int64_t images = 0;
-  for (int64_t epoch = first_epoch; epoch <= config.train.epochs; ++epoch) {
-    const EpochStats stats = train_epoch(model, optimizer, loader, epoch, {.quiet = quiet});
+  TrainingProgress progress = how.start;
+  while (progress.epoch <= config.train.epochs) {
+    EpochStats stats;
+    try {
+      stats = train_epoch(model, optimizer, loader, progress, {.quiet = how.quiet}, after_step);
+    } catch (const TrainingDiverged& e) {
+      throw TrainingDiverged(std::string(e.what()) + "; the last good checkpoint is " +
+                             (last_good.empty() ? "none: nothing was saved yet" : last_good));
+    }
     outcome.train_seconds += stats.seconds;
     images += stats.images;
+    outcome.epoch_loss.push_back(stats.mean_loss);
     outcome.test = evaluate(model, test, config.train.test_batch_size);
     outcome.epoch_accuracy.push_back(outcome.test.accuracy);
-    outcome.epochs = epoch;
-    save_training_checkpoint(checkpoint_path, model, &optimizer,
-                             {{"kind", "float"}, {"config", config.name}, {"epoch", epoch}, {"seed", config.train.seed}});
+    outcome.epochs = progress.epoch;
+    progress = progress.next_epoch();
+    save(progress);
     std::printf("\n%s  (epoch %lld: %.1f s, %.0f images/s)\n\n", format_test_line(outcome.test).c_str(),
-                static_cast<long long>(epoch), stats.seconds, stats.images_per_second());
+                static_cast<long long>(outcome.epochs), stats.seconds, stats.images_per_second());
     std::fflush(stdout);
   }
   outcome.images_per_second = outcome.train_seconds > 0 ? images / outcome.train_seconds : 0.0;
-  outcome.checkpoint = checkpoint_path;
+  outcome.checkpoint = how.checkpoint_path;
   return outcome;
 }
 
 TrainOutcome run_train_job(const TrainJob& job) {
   const config::ModelConfig config = load_config_with(job.config_path, job.overrides);
   if (job.threads) set_threads(*job.threads);
-  const std::string out = job.out.empty() ? "runs/" + config.name + ".ckpt" : job.out;
-  if (job.out.empty()) std::filesystem::create_directories("runs");
-  check_writable(out);
+  if (job.checkpoint_every < 0) throw std::invalid_argument("checkpoint_every must be non-negative");
+  const bool default_out = job.out.empty() && !job.resume;
+  const std::string out = !job.out.empty() ? job.out : job.resume ? *job.resume : "runs/" + config.name + ".ckpt";
+  check_output_path(out, default_out);
   if (job.report) check_writable(*job.report);
 
   const data::MnistDataset train_set = load_dataset(config.data, data::Split::kTrain);
   const data::MnistDataset test_set = load_dataset(config.data, data::Split::kTest);
+  check_data_fits(config, train_set);
+  check_data_fits(config, test_set);
   Generator gen(config.train.seed);
   auto model = config::build_model(config, gen);
   auto optimizer = make_optimizer(config.train, model->parameters(), config.train.lr);
-  std::printf("%s\n", config::summary(config).c_str());
 
-  int64_t first_epoch = 1;
+  FloatTraining how;
+  how.checkpoint_path = out;
+  how.checkpoint_every = job.checkpoint_every;
+  how.quiet = job.quiet;
+  how.on_step = job.on_step;
   if (job.resume) {
     const nn::Checkpoint checkpoint = load_training_checkpoint(*job.resume, *model, config.name);
     restore_optimizer(checkpoint, *optimizer, *job.resume);
-    first_epoch = checkpoint.metadata.value("epoch", 0) + 1;
-    std::printf("Resumed from %s after epoch %lld\n", job.resume->c_str(), static_cast<long long>(first_epoch - 1));
+    how.start = resume_progress(checkpoint, *job.resume, config, train_set.size(),
+                                float_loader(config, train_set).size());
+    how.resumed_from = *job.resume;
   }
-  TrainOutcome outcome = train_float(config, *model, *optimizer, train_set, test_set, first_epoch, out, job.quiet);
+  std::printf("%s\n", config::summary(config).c_str());
+  if (job.resume) {
+    std::printf("Resumed from %s at epoch %lld, batch %lld (step %lld)\n", job.resume->c_str(),
+                static_cast<long long>(how.start.epoch), static_cast<long long>(how.start.batches_done),
+                static_cast<long long>(how.start.step));
+  }
+  if (default_out) std::filesystem::create_directories("runs");  // only now that every input is checked
+  remove_stale_temp_files(out);
+  TrainOutcome outcome = train_float(config, *model, *optimizer, train_set, test_set, how);
   if (outcome.epoch_accuracy.empty()) {  // nothing left to train: still report the model's accuracy
     outcome.test = evaluate(*model, test_set, config.train.test_batch_size);
-    outcome.epochs = first_epoch - 1;
+    outcome.epochs = how.start.epoch - 1;
     save_training_checkpoint(out, *model, optimizer.get(),
-                             {{"kind", "float"}, {"config", config.name}, {"epoch", outcome.epochs}, {"seed", config.train.seed}});
+                             checkpoint_metadata("float", config, how.start, train_set.size()));
     outcome.checkpoint = out;
   }
   std::printf("%s\nSaved checkpoint to %s\n", format_test_line(outcome.test).c_str(), out.c_str());
@@ -75,6 +124,7 @@ TrainOutcome run_train_job(const TrainJob& job) {
                                {"test_loss", outcome.test.loss},
                                {"epochs", outcome.epochs},
                                {"epoch_test_accuracy", outcome.epoch_accuracy},
+                               {"epoch_train_loss", outcome.epoch_loss},
                                {"train_seconds", outcome.train_seconds},
                                {"images_per_second", outcome.images_per_second},
                                {"peak_rss_mb", peak_rss_mb()},

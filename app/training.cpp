@@ -1,12 +1,15 @@
 #include "app/training.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 
 #include "app/progress.h"
 #include "autograd/grad_mode.h"
 #include "nn/functional/loss.h"
+#include "quant/observer.h"
 
 namespace qg::app {
 
@@ -16,44 +19,158 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// The first NaN or Inf in `t`, if any.
+std::optional<float> first_non_finite(const Tensor& t) {
+  const Tensor c = t.contiguous();
+  const float* v = c.data();
+  for (int64_t i = 0; i < c.numel(); ++i) {
+    if (!std::isfinite(v[i])) return v[i];
+  }
+  return std::nullopt;
+}
+
+std::string non_finite_name(float value) {
+  if (std::isnan(value)) return "NaN";
+  return value > 0 ? "+Inf" : "-Inf";
+}
+
+std::string layer_text(const std::string& name, const nn::Module& layer) {
+  return "layer " + name + " (" + layer.describe() + ")";
+}
+
+// "step 12 (epoch 1, batch 11)": the step about to be taken, with its place in the epoch.
+std::string step_text(const TrainingProgress& p) {
+  return "step " + std::to_string(p.step + 1) + " (epoch " + std::to_string(p.epoch) + ", batch " +
+         std::to_string(p.batches_done) + ")";
+}
+
+TrainingDiverged diverged(const TrainingProgress& p, const std::string& what) {
+  return TrainingDiverged("training diverged at " + step_text(p) + ": " + what + "; try a lower learning rate");
+}
+
+// Forward and loss of one batch, refusing a non-finite loss. A QAT observer refuses a non-finite tensor
+// before the loss is even computed; that is the same divergence, reported the same way.
+Tensor checked_loss(nn::Module& model, const data::Batch& batch, const TrainingProgress& p) {
+  Tensor loss;
+  try {
+    loss = nn::functional::cross_entropy(model(batch.images), batch.labels);
+  } catch (const quant::NonFiniteObservation&) {
+    throw diverged(p, "a quantization observer saw a non-finite value; first non-finite value: " +
+                          locate_non_finite_output(model, batch.images));
+  }
+  const float value = loss.item();
+  if (!std::isfinite(value)) {
+    throw diverged(p, "the loss is " + non_finite_name(value) +
+                          "; first non-finite value: " + locate_non_finite_output(model, batch.images));
+  }
+  return loss;
+}
+
+// The batches of epoch `p.epoch` that are left: the loader's order for that epoch without the first
+// p.batches_done batches.
+data::Epoch remaining_batches(const data::DataLoader& loader, const TrainingProgress& p) {
+  const data::DataLoaderOptions& o = loader.options();
+  std::vector<int64_t> order = loader.order(p.epoch - 1);
+  const auto skip = static_cast<size_t>(std::min<int64_t>(p.batches_done * o.batch_size, std::ssize(order)));
+  order.erase(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(skip));
+  return data::Epoch(loader.dataset(), std::move(order), o.batch_size, o.drop_last, o.prefetch);
+}
+
+int64_t json_int(const nlohmann::json& json, const char* key) {
+  if (!json.is_object() || !json.contains(key) || !json[key].is_number_integer() || json[key].get<int64_t>() < 0) {
+    throw std::invalid_argument(std::string("training progress: \"") + key + "\" must be a non-negative integer");
+  }
+  return json[key].get<int64_t>();
+}
+
 }  // namespace
 
-EpochStats train_epoch(nn::Module& model, nn::Optimizer& optimizer, const data::DataLoader& loader, int64_t epoch,
-                       const TrainLogOptions& log) {
+nlohmann::json progress_to_json(const TrainingProgress& p) {
+  return {{"epoch", p.epoch}, {"batches_done", p.batches_done}, {"step", p.step}, {"loss_sum", p.loss_sum},
+          {"images", p.images}};
+}
+
+TrainingProgress progress_from_json(const nlohmann::json& json) {
+  TrainingProgress p;
+  p.epoch = json_int(json, "epoch");
+  p.batches_done = json_int(json, "batches_done");
+  p.step = json_int(json, "step");
+  p.images = json_int(json, "images");
+  if (p.epoch < 1) throw std::invalid_argument("training progress: \"epoch\" must be at least 1");
+  if (!json.contains("loss_sum") || !json["loss_sum"].is_number() || !std::isfinite(json["loss_sum"].get<double>())) {
+    throw std::invalid_argument("training progress: \"loss_sum\" must be a finite number");
+  }
+  p.loss_sum = json["loss_sum"].get<double>();
+  return p;
+}
+
+std::string locate_non_finite_output(nn::Module& model, const Tensor& input) {
+  NoGradGuard no_grad;
+  if (first_non_finite(input)) return "the input batch";
+  Tensor x = input;
+  for (const auto& [name, layer] : model.children()) {
+    try {
+      x = layer->forward(x);
+    } catch (const quant::NonFiniteObservation&) {
+      return "inside " + layer_text(name, *layer) + " (its quantization observer)";
+    }
+    if (const auto bad = first_non_finite(x)) return non_finite_name(*bad) + " in the output of " + layer_text(name, *layer);
+  }
+  return "none in the layers' outputs: the loss itself";
+}
+
+std::string locate_non_finite_gradient(const nn::Module& model) {
+  const nn::NamedTensors parameters = model.named_parameters();
+  for (auto it = parameters.rbegin(); it != parameters.rend(); ++it) {  // backward: nearest the loss first
+    const Tensor grad = it->second.grad();
+    if (!grad.defined()) continue;
+    const auto bad = first_non_finite(grad);
+    if (!bad) continue;
+    const std::string layer_name = it->first.substr(0, it->first.find('.'));
+    std::string where = "parameter " + it->first;
+    for (const auto& [name, layer] : model.children()) {
+      if (name == layer_name) where = layer_text(name, *layer);
+    }
+    return where + ": " + non_finite_name(*bad) + " in the gradient of " + it->first;
+  }
+  return "";
+}
+
+EpochStats train_epoch(nn::Module& model, nn::Optimizer& optimizer, const data::DataLoader& loader,
+                       TrainingProgress& progress, const TrainLogOptions& log, const StepHook& after_step) {
   model.train();
   const int64_t total = loader.dataset().size();
+  const int64_t batch_size = loader.options().batch_size;
   ProgressBar bar(log.title, total);
   if (!log.progress_bar || log.quiet) bar.finish();
   EpochStats stats;
-  double loss_sum = 0.0;
-  int64_t batch_index = 0;
   const auto start = std::chrono::steady_clock::now();
-  for (const data::Batch& batch : loader.epoch(epoch - 1)) {
+  for (const data::Batch& batch : remaining_batches(loader, progress)) {
     optimizer.zero_grad();
-    const Tensor loss = nn::functional::cross_entropy(model(batch.images), batch.labels);
+    const Tensor loss = checked_loss(model, batch, progress);
     const float value = loss.item();
-    if (!std::isfinite(value)) {
-      throw std::runtime_error("training diverged: the loss is " + std::to_string(value) + " at epoch " +
-                               std::to_string(epoch) + ", batch " + std::to_string(batch_index) +
-                               " (try a lower learning rate)");
-    }
     loss.backward();
+    if (const std::string where = locate_non_finite_gradient(model); !where.empty()) {
+      throw diverged(progress, "the backward pass first produced a non-finite gradient in " + where);
+    }
     optimizer.step();
-    loss_sum += static_cast<double>(value) * batch.size();
-    if (!log.quiet && batch_index % log.log_interval == 0) {
+    if (!log.quiet && progress.batches_done % log.log_interval == 0) {
       bar.clear();
-      std::printf("%s: %lld [%lld/%lld]  Loss: %.6f\n", log.title.c_str(), static_cast<long long>(epoch),
-                  static_cast<long long>(batch_index * loader.options().batch_size), static_cast<long long>(total),
-                  value);
+      std::printf("%s: %lld [%lld/%lld]  Loss: %.6f\n", log.title.c_str(), static_cast<long long>(progress.epoch),
+                  static_cast<long long>(progress.batches_done * batch_size), static_cast<long long>(total), value);
       std::fflush(stdout);
     }
+    progress.loss_sum += static_cast<double>(value) * batch.size();
+    progress.images += batch.size();
+    ++progress.batches_done;
+    ++progress.step;
     stats.images += batch.size();
-    bar.update(stats.images);
-    ++batch_index;
+    bar.update(std::min(total, progress.batches_done * batch_size));
+    if (after_step) after_step(progress, value, model);
   }
   bar.finish();
   stats.seconds = seconds_since(start);
-  stats.mean_loss = stats.images > 0 ? loss_sum / stats.images : 0.0;
+  stats.mean_loss = progress.images > 0 ? progress.loss_sum / progress.images : 0.0;
   return stats;
 }
 

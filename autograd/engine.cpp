@@ -31,9 +31,18 @@ std::vector<Node*> topological_order(Node* root) {
   return {post_order.rbegin(), post_order.rend()};
 }
 
-void accumulate_into_leaf(TensorImpl& leaf, const Tensor& grad) {
+// A gradient that nothing else can see (its handle and its storage have no other owner) and that is laid
+// out contiguously can become the leaf's .grad as it is, instead of being copied.
+bool is_private(const Tensor& grad) {
+  return grad.impl_ptr().use_count() == 1 && grad.impl().storage.use_count() == 1 && grad.offset() == 0 &&
+         grad.is_contiguous() && grad.impl().storage->size() == static_cast<size_t>(grad.numel()) &&
+         !grad.requires_grad();
+}
+
+void accumulate_into_leaf(TensorImpl& leaf, Tensor grad) {
   if (!leaf.grad) {
-    leaf.grad = grad.clone().impl_ptr();  // a private copy: `grad` may alias other tensors
+    // A private copy: `grad` may alias other tensors (unless nothing else holds it, when it is moved in).
+    leaf.grad = is_private(grad) ? grad.impl_ptr() : grad.clone().impl_ptr();
   } else {
     Tensor existing(leaf.grad);
     kernel::axpy(existing, grad);
@@ -78,13 +87,13 @@ void run_backward(const Tensor& root, const Tensor& grad_output) {
     const Tensor grad = std::move(it->second);
     pending.erase(it);
 
-    const std::vector<Tensor> input_grads = node->backward(grad);
+    std::vector<Tensor> input_grads = node->backward(grad);
     check_gradients(*node, input_grads);
     for (size_t i = 0; i < input_grads.size(); ++i) {
       const Edge& edge = node->inputs[i];
       if (!input_grads[i].defined() || !edge.is_connected()) continue;
       if (edge.leaf) {
-        accumulate_into_leaf(*edge.leaf, input_grads[i]);
+        accumulate_into_leaf(*edge.leaf, std::move(input_grads[i]));
         continue;
       }
       auto [slot, inserted] = pending.try_emplace(edge.node.get(), input_grads[i]);

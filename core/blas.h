@@ -1,5 +1,9 @@
 // The one door to OpenBLAS. Every matrix product in quantgrad goes through `gemm`, so swapping
 // the BLAS (or counting FLOPs) touches one file.
+//
+// Threads: OpenBLAS itself always runs single-threaded. Kernels that do many small products (convolution)
+// split their batch across the cores with core/parallel.h and call gemm from each task; a large product
+// called from outside a task is split here into column (or row) blocks, one per thread.
 #pragma once
 
 namespace qg::blas {
@@ -9,7 +13,7 @@ namespace qg::blas {
 void gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, const float* a, int lda,
           const float* b, int ldb, float beta, float* c, int ldc);
 
-/// Threads OpenBLAS may use for one gemm.
+/// Threads the kernels (and gemm) may use: sets parallel::set_num_threads.
 void set_num_threads(int threads);
 int num_threads();
 

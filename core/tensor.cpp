@@ -8,15 +8,23 @@ namespace qg {
 
 namespace {
 
-std::shared_ptr<TensorImpl> make_impl(const Shape& shape, float fill_value) {
+void check_dimensions(const Shape& shape) {
   for (int64_t d : shape) {
     if (d < 0) throw std::invalid_argument("tensor: negative dimension in shape " + to_string(shape));
   }
+}
+
+std::shared_ptr<TensorImpl> impl_over(std::shared_ptr<Storage> storage, const Shape& shape) {
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<size_t>(numel(shape)), fill_value);
+  impl->storage = std::move(storage);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   return impl;
+}
+
+std::shared_ptr<TensorImpl> make_impl(const Shape& shape, float fill_value) {
+  check_dimensions(shape);
+  return impl_over(std::make_shared<Storage>(static_cast<size_t>(numel(shape)), fill_value), shape);
 }
 
 // Visits every element of a strided layout in row-major order, calling f(storage_offset).
@@ -44,6 +52,11 @@ void for_each_offset(const Shape& shape, const Shape& strides, int64_t offset, F
 
 Tensor Tensor::empty(const Shape& shape) { return Tensor(make_impl(shape, 0.0f)); }
 
+Tensor Tensor::uninitialized(const Shape& shape) {
+  check_dimensions(shape);
+  return Tensor(impl_over(std::make_shared<Storage>(static_cast<size_t>(qg::numel(shape))), shape));
+}
+
 Tensor Tensor::full(const Shape& shape, float value) { return Tensor(make_impl(shape, value)); }
 
 Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape) {
@@ -51,7 +64,7 @@ Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape)
     throw std::invalid_argument("from_vector: " + std::to_string(values.size()) +
                                 " values do not fill shape " + to_string(shape));
   }
-  Tensor t = empty(shape);
+  Tensor t = uninitialized(shape);
   std::copy(values.begin(), values.end(), t.data());
   return t;
 }
@@ -64,23 +77,20 @@ Tensor Tensor::arange(float start, float stop, float step) {
 }
 
 Tensor Tensor::randn(const Shape& shape, Generator& gen, float mean, float stddev) {
-  Tensor t = empty(shape);
+  Tensor t = uninitialized(shape);
   float* p = t.data();
   for (int64_t i = 0; i < t.numel(); ++i) p[i] = gen.normal(mean, stddev);
   return t;
 }
 
 Tensor Tensor::uniform(const Shape& shape, float low, float high, Generator& gen) {
-  Tensor t = empty(shape);
+  Tensor t = uninitialized(shape);
   float* p = t.data();
   for (int64_t i = 0; i < t.numel(); ++i) p[i] = gen.uniform(low, high);
   return t;
 }
 
-TensorImpl& Tensor::impl() const {
-  if (!impl_) throw std::logic_error("tensor: operation on an undefined tensor");
-  return *impl_;
-}
+void Tensor::throw_undefined() { throw std::logic_error("tensor: operation on an undefined tensor"); }
 
 int64_t Tensor::size(int64_t axis) const { return shape()[normalize_axis(axis, dim(), "size")]; }
 
@@ -131,7 +141,7 @@ Tensor Tensor::contiguous() const {
 }
 
 Tensor Tensor::clone() const {
-  Tensor out = empty(shape());
+  Tensor out = uninitialized(shape());  // copy_from writes every element
   out.copy_from(*this);
   return out;
 }

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/buffer_cache.h"
 #include "core/random.h"
 #include "core/shape.h"
 
@@ -25,8 +26,9 @@ namespace qg {
 
 struct Node;  // autograd/node.h
 
-/// Flat float buffer shared by a tensor and all its views.
-using Storage = std::vector<float>;
+/// Flat float buffer shared by a tensor and all its views: a std::vector<float> whose large blocks are
+/// recycled by the buffer cache (core/buffer_cache.h) instead of going back to the system every step.
+using Storage = Buffer<float>;
 
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
@@ -49,6 +51,9 @@ class Tensor {
   // ---- factories -------------------------------------------------------------------------
   /// Uninitialised memory is never handed out: `empty` is zero-filled (std::vector semantics).
   static Tensor empty(const Shape& shape);
+  /// A tensor whose elements are NOT initialised: for kernels that overwrite every element. Never hand
+  /// one to code that reads before writing.
+  static Tensor uninitialized(const Shape& shape);
   static Tensor zeros(const Shape& shape) { return empty(shape); }
   static Tensor ones(const Shape& shape) { return full(shape, 1.0f); }
   static Tensor full(const Shape& shape, float value);
@@ -69,7 +74,11 @@ class Tensor {
   int64_t dim() const { return static_cast<int64_t>(shape().size()); }
   /// Size of one dimension; negative indices count from the end.
   int64_t size(int64_t axis) const;
-  int64_t numel() const { return qg::numel(shape()); }
+  int64_t numel() const {  // qg::numel(shape()), inline: kernels call it in loop conditions
+    int64_t n = 1;
+    for (int64_t d : shape()) n *= d;
+    return n;
+  }
   bool is_contiguous() const;
 
   /// Pointer to the first element (storage + offset). Only meaningful as a flat array when contiguous.
@@ -115,10 +124,15 @@ class Tensor {
   /// Back-propagates with an explicit output gradient of the same shape.
   void backward(const Tensor& grad_output) const;
 
-  TensorImpl& impl() const;
+  TensorImpl& impl() const {  // inline: data() is called in inner loops
+    if (!impl_) throw_undefined();
+    return *impl_;
+  }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
 
  private:
+  [[noreturn]] static void throw_undefined();
+
   std::shared_ptr<TensorImpl> impl_;
 };
 

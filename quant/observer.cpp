@@ -7,6 +7,14 @@
 
 namespace qg::quant {
 
+void Observer::check_state_type(const ObserverState& state) const {
+  const nlohmann::json type = state.scalars.is_object() ? state.scalars.value("type", nlohmann::json()) : nlohmann::json();
+  if (!type.is_string() || type.get<std::string>() != type_name()) {
+    throw std::invalid_argument(type_name() + " observer: cannot load the state of a \"" +
+                                (type.is_string() ? type.get<std::string>() : type.dump()) + "\" observer");
+  }
+}
+
 std::unique_ptr<Observer> make_observer(const ObserverOptions& o) {
   switch (o.kind) {
     case ObserverKind::MinMax:

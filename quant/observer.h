@@ -3,12 +3,29 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "core/tensor.h"
 #include "quant/qparams.h"
 
 namespace qg::quant {
+
+/// Thrown by observe() when a tensor holds NaN or Inf: no range can be made of it. Training catches it to
+/// say where the non-finite value came from (app/training.h).
+struct NonFiniteObservation : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// What an observer remembers, so that a checkpoint can carry it and a resumed run continues exactly.
+/// `scalars` holds counters and ranges (JSON keeps a float, and a 64-bit integer, exactly); `values` holds
+/// bulk data (the percentile observer's sample, per-channel ranges) that belongs in a checkpoint tensor.
+struct ObserverState {
+  nlohmann::json scalars = nlohmann::json::object();
+  std::vector<float> values;
+};
 
 class Observer {
  public:
@@ -24,9 +41,18 @@ class Observer {
   /// The observed range [min, max] (the widest of all channels for per-channel observers), for reports.
   virtual std::pair<float, float> range() const = 0;
 
+  /// Everything observed so far, as plain data; scalars["type"] is type_name().
+  virtual ObserverState state() const = 0;
+  /// Restores what state() returned from an observer of the same type and options. Throws
+  /// std::invalid_argument naming what does not fit; the observer is unchanged then.
+  virtual void load_state(const ObserverState& state) = 0;
+
   const QuantSpec& spec() const { return spec_; }
 
  protected:
+  /// Checks that `state` was saved by an observer of this type; throws std::invalid_argument otherwise.
+  void check_state_type(const ObserverState& state) const;
+
   QuantSpec spec_;
 };
 

@@ -1,12 +1,18 @@
 #include "runtime/run.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <variant>
 
+#include "runtime/ops/conv2d.h"
+#include "runtime/ops/conv2d_dot.h"
 #include "runtime/ops/input_quantize.h"
+#include "runtime/ops/max_pool2d.h"
 #include "runtime/ops/output_dequantize.h"
 
 namespace qg::runtime {
@@ -36,31 +42,157 @@ void check_input(const ModelPlan& plan, const IntTensor& input) {
   }
 }
 
+// Per-thread working memory, kept from one run() to the next: the two ping-pong activation buffers and the
+// kernels' Scratch (which also keeps each conv's packed weights). Steady-state inference allocates nothing.
+struct WorkerMemory {
+  std::vector<int32_t> buffers[2];
+  Scratch scratch;
+};
+
+WorkerMemory& worker_memory() {
+  thread_local WorkerMemory memory;
+  return memory;
+}
+
+// One op on one sample: the fast kernels where they exist, else op_forward (the reference kernels).
+void forward(const Op& op, const Activation& incoming, std::span<const int32_t> input, std::span<int32_t> output,
+             const RunOptions& options, Scratch& scratch) {
+  if (options.kernels == KernelChoice::Fast) {
+    if (const auto* conv = std::get_if<Conv2d>(&op)) {
+      conv2d_fast(*conv, incoming.shape, input, output, options.mode, scratch);
+      return;
+    }
+    if (const auto* pool = std::get_if<MaxPool2d>(&op)) {
+      max_pool2d_fast(*pool, incoming.shape, input, output);
+      return;
+    }
+  }
+  op_forward(op, incoming, input, output, options.mode, options.kernels, scratch);
+}
+
+// Whether ops[i] and ops[i + 1] run as one fused step: a stride-1 conv followed by a 2x2 max pool
+// (conv2d_dot_pooled: the pool runs on the accumulators, exactly as on the codes).
+bool fused_with_next(const Model& model, size_t i, const RunOptions& options) {
+  if (options.kernels != KernelChoice::Fast || i + 1 >= model.ops.size()) return false;
+  const auto* conv = std::get_if<Conv2d>(&model.ops[i]);
+  const auto* pool = std::get_if<MaxPool2d>(&model.ops[i + 1]);
+  return conv && pool && conv2d_dot_applies(*conv) && pool_fuses(*pool);
+}
+
 /// Runs samples [begin, end) through all ops, ping-ponging between two buffers sized for the largest
-/// activation; the last op writes straight into `output`. Nothing is allocated per sample.
+/// activation; the last op writes straight into `output`.
 void run_samples(const Model& model, const ModelPlan& plan, const IntTensor& input, IntTensor& output,
                  const RunOptions& options, int64_t begin, int64_t end) {
+  WorkerMemory& memory = worker_memory();
   const auto largest = static_cast<size_t>(plan.largest_activation());
-  std::vector<int32_t> buffers[2] = {std::vector<int32_t>(largest), std::vector<int32_t>(largest)};
-  Scratch scratch;
-  std::vector<size_t> sizes;  // per-sample element count of each op's output
-  for (size_t i = 1; i < plan.activations.size(); ++i) {
-    sizes.push_back(static_cast<size_t>(checked_numel(plan.activations[i].shape, "activation")));
+  for (auto& buffer : memory.buffers) {
+    if (buffer.size() < largest) buffer.resize(largest);
   }
   const int64_t in_size = input.sample_size();
   const int64_t out_size = output.sample_size();
   for (int64_t n = begin; n < end; ++n) {
     std::span<const int32_t> current(input.data.data() + n * in_size, static_cast<size_t>(in_size));
     if (model.ops.empty()) std::copy(current.begin(), current.end(), output.data.begin() + n * out_size);
+    int flip = 0;
     for (size_t i = 0; i < model.ops.size(); ++i) {
-      const size_t size = sizes[i];
-      const bool last = i + 1 == model.ops.size();
+      const bool fused = fused_with_next(model, i, options);
+      const size_t produced = fused ? i + 2 : i + 1;  // the activation this step writes
+      const auto size = static_cast<size_t>(checked_numel(plan.activations[produced].shape, "activation"));
+      const bool last = produced == model.ops.size();
       std::span<int32_t> next = last ? std::span<int32_t>(output.data.data() + n * out_size, size)
-                                     : std::span<int32_t>(buffers[i % 2].data(), size);
-      op_forward(model.ops[i], plan.activations[i], current, next, options.mode, options.kernels, scratch);
+                                     : std::span<int32_t>(memory.buffers[flip].data(), size);
+      if (fused) {
+        conv2d_dot_pooled(std::get<Conv2d>(model.ops[i]), std::get<MaxPool2d>(model.ops[i + 1]),
+                          plan.activations[i].shape, current, next, options.mode, memory.scratch, int8::best_isa());
+        ++i;
+      } else {
+        forward(model.ops[i], plan.activations[i], current, next, options, memory.scratch);
+      }
       current = next;
+      flip ^= 1;
     }
   }
+}
+
+// Threads that share run()'s samples, started once and kept (creating threads at every run() would cost
+// more than a small batch). run_tasks hands out task indices from a shared counter; the caller works too.
+class SamplePool {
+ public:
+  /// Calls task(i) for every i < tasks on up to `threads` threads (the caller included); returns when all
+  /// are done. The first exception thrown by a task is re-thrown here.
+  void run_tasks(int64_t tasks, int threads, const std::function<void(int64_t)>& task) {
+    const std::lock_guard one_job(job_mutex_);
+    {
+      const std::lock_guard lock(mutex_);
+      while (static_cast<int>(workers_.size()) < threads - 1) workers_.emplace_back([this] { work(); });
+      task_ = &task;
+      tasks_ = tasks;
+      next_ = 0;
+      helpers_ = threads - 1;
+      busy_ = 0;
+      failure_ = nullptr;
+      ++generation_;
+    }
+    changed_.notify_all();
+    take_tasks();
+    std::unique_lock lock(mutex_);
+    done_.wait(lock, [this] { return busy_ == 0 && next_ >= tasks_; });
+    task_ = nullptr;
+    if (failure_) std::rethrow_exception(failure_);
+  }
+
+ private:
+  void take_tasks() {
+    while (true) {
+      int64_t i;
+      {
+        const std::lock_guard lock(mutex_);
+        if (next_ >= tasks_) return;
+        i = next_++;
+        ++busy_;
+      }
+      try {
+        (*task_)(i);
+      } catch (...) {
+        const std::lock_guard lock(mutex_);
+        if (!failure_) failure_ = std::current_exception();
+      }
+      {
+        const std::lock_guard lock(mutex_);
+        --busy_;
+      }
+      done_.notify_all();
+    }
+  }
+
+  void work() {
+    uint64_t seen = 0;
+    while (true) {
+      {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return generation_ != seen && helpers_ > 0; });
+        seen = generation_;
+        --helpers_;  // only `threads - 1` workers join a job
+      }
+      take_tasks();
+    }
+  }
+
+  std::mutex job_mutex_;  // one run() at a time uses the pool
+  std::mutex mutex_;
+  std::condition_variable changed_, done_;
+  std::vector<std::thread> workers_;  // never joined: the pool lives as long as the process
+  const std::function<void(int64_t)>* task_ = nullptr;
+  int64_t tasks_ = 0, next_ = 0;
+  int helpers_ = 0, busy_ = 0;
+  uint64_t generation_ = 0;
+  std::exception_ptr failure_;
+};
+
+// Never destroyed (deliberately leaked): its threads wait on its condition variable until the process ends.
+SamplePool& sample_pool() {
+  static SamplePool* const pool = new SamplePool;
+  return *pool;
 }
 
 }  // namespace
@@ -82,25 +214,14 @@ IntTensor run(const Model& model, const IntTensor& input, const RunOptions& opti
     run_samples(model, plan, input, output, options, 0, batch);
     return output;
   }
-  // Contiguous, nearly equal parts; each thread writes only its own samples of `output`.
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
-  {
-    std::vector<std::jthread> workers;  // jthread joins on destruction: no thread outlives this scope
-    for (int64_t t = 0; t < threads; ++t) {
-      const int64_t begin = batch * t / threads;
-      const int64_t end = batch * (t + 1) / threads;
-      workers.emplace_back([&, begin, end] {
-        try {
-          run_samples(model, plan, input, output, options, begin, end);
-        } catch (...) {
-          const std::lock_guard lock(failure_mutex);
-          if (!failure) failure = std::current_exception();
-        }
-      });
-    }
-  }
-  if (failure) std::rethrow_exception(failure);
+  // Samples are independent and each is computed by exactly one thread, so the result does not depend on
+  // the thread count. Tasks of a few samples are taken from a shared counter: a thread slowed down by
+  // another process simply takes fewer.
+  const int64_t per_task = std::max<int64_t>(1, std::min<int64_t>(8, batch / (4 * threads)));
+  const int64_t tasks = (batch + per_task - 1) / per_task;
+  sample_pool().run_tasks(tasks, static_cast<int>(threads), [&](int64_t task) {
+    run_samples(model, plan, input, output, options, task * per_task, std::min(batch, (task + 1) * per_task));
+  });
   return output;
 }
 

@@ -1,17 +1,29 @@
 // Scratch: working memory a fast kernel reuses from one sample to the next within a run().
 //
-// Each worker thread of run() owns one Scratch; kernels resize() its vectors, which reallocates only
-// when a larger size than ever before is asked for, so steady-state inference allocates nothing.
+// Each worker thread of run() owns one Scratch (kept from one run() to the next); kernels resize() its
+// vectors, which reallocates only when a larger size than ever before is asked for, so steady-state
+// inference allocates nothing.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace qg::runtime {
 
+struct PackedConv;  // runtime/ops/conv2d_dot.cpp: a conv's weights packed for the dot-product path
+
 struct Scratch {
   std::vector<int16_t> offsets;  ///< input codes minus the input zero point (im2col rows for conv)
   std::vector<int32_t> sums;     ///< per row of `offsets`: the sum of its entries
+
+  // The dot-product conv path (runtime/ops/conv2d_dot.h).
+  std::vector<int32_t> values;        ///< one group's input planes as a = q - qmin, padded
+  std::vector<uint32_t> words;        ///< the same packed into 32-bit words of k-values
+  std::vector<const uint32_t*> rows;  ///< where each word row starts
+  std::vector<int32_t> dots;          ///< D[c][q]: the dot products, one row per output channel (+1)
+  std::vector<int32_t> codes;         ///< one channel's requantized codes over the gappy positions
+  std::vector<std::shared_ptr<const PackedConv>> packed;  ///< packed weights, reused while the op is unchanged
 };
 
 }  // namespace qg::runtime

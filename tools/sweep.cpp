@@ -4,6 +4,7 @@
 //   build/tools/sweep --config configs/mnist_cnn.json --bits 1-8 --from runs/mnist_cnn.ckpt
 #include <cstdio>
 
+#include "app/experiment.h"
 #include "app/flags.h"
 #include "app/sweep_job.h"
 
@@ -41,6 +42,11 @@ int main(int argc, char** argv) {
     job.overrides.data_root = flags.optional("data");
     if (flags.has("threads")) job.threads = flags.get_int("threads", 1, 64);
     job.out_dir = flags.optional("out-dir").value_or("docs/results");
+    // Checks before an hour of work rather than after it: where the results go, and that the data fits the
+    // model (the test split is small; the sweep loads both splits itself).
+    check_output_folder(job.out_dir);
+    const qg::config::ModelConfig config = load_config_with(job.config_path, job.overrides);
+    check_data_fits(config, load_dataset(config.data, qg::data::Split::kTest));
     run_sweep_job(job);
     return 0;
   });

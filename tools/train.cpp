@@ -17,8 +17,9 @@ int main(int argc, char** argv) {
                  {"seed", "S", "override train.seed"},
                  {"threads", "T", "OpenBLAS threads (default: all cores)"},
                  {"data", "DIR", "dataset folder (default: the config's data.root)"},
-                 {"out", "CKPT", "checkpoint to write (default: runs/<config name>.ckpt)"},
-                 {"resume", "CKPT", "continue a run from its checkpoint"},
+                 {"out", "CKPT", "checkpoint to write (default: the --resume one, else runs/<config name>.ckpt)"},
+                 {"resume", "CKPT", "continue a stopped run exactly where its checkpoint left it"},
+                 {"checkpoint-every", "N", "also checkpoint every N training steps (default 0: epoch ends only)"},
                  {"report", "FILE", "write a JSON report"}});
     flags.parse(argc, argv);
     if (flags.help_requested()) {
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
     job.overrides.data_root = flags.optional("data");
     job.out = flags.optional("out").value_or("");
     job.resume = flags.optional("resume");
+    if (flags.has("checkpoint-every")) job.checkpoint_every = flags.get_int("checkpoint-every", 0, INT64_MAX);
     job.report = flags.optional("report");
     run_train_job(job);
     return 0;

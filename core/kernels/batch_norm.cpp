@@ -1,33 +1,97 @@
 #include "core/kernels/batch_norm.h"
 
+#include <algorithm>
 #include <cassert>
+#include <utility>
+
+#include "core/parallel.h"
+#include "core/simd.h"
 
 namespace qg::kernel {
 
 namespace {
 
-// sum_{i < n} term(i) with eight independent float accumulators: no loop-carried dependency on a single
-// register, so the loop vectorises, and each partial sum stays short (one plane) before going to double.
-template <class Term>
-double lane_sum(int64_t n, Term term) {
-  constexpr int64_t kLanes = 8;
-  float lane[kLanes] = {};
+// Eight-lane sums: no loop-carried dependency on a single register, so the loops vectorise, and each
+// partial sum stays short (one plane) before going to double. The order of the additions is fixed by the
+// code, so every clone of a function adds in the same order.
+QG_SIMD_CLONES double plane_sum(const float* __restrict p, int64_t n) {
+  simd::Float8 lane = {};
   int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int64_t j = 0; j < kLanes; ++j)
-      lane[j] += term(i + j);
+  for (; i + 8 <= n; i += 8)
+    lane += simd::load8(p + i);
+  double total = 0.0;
+  for (; i < n; ++i)
+    total += p[i];
+  return total + simd::sum8(lane);
+}
+
+// sum (p[i] - mean)^2.
+QG_SIMD_CLONES double plane_centered_squares(const float* __restrict p, int64_t n, float mean) {
+  simd::Float8 lane = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const simd::Float8 d = simd::load8(p + i) - mean;
+    lane += d * d;
   }
   double total = 0.0;
   for (; i < n; ++i)
-    total += term(i);
-  for (float partial : lane)
-    total += partial;
-  return total;
+    total += (p[i] - mean) * (p[i] - mean);
+  return total + simd::sum8(lane);
+}
+
+// {sum g, sum g * (x - mean)}.
+QG_SIMD_CLONES std::pair<double, double> plane_grad_sums(const float* __restrict g, const float* __restrict x,
+                                                         int64_t n, float mean) {
+  simd::Float8 grad = {}, centred = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const simd::Float8 gv = simd::load8(g + i);
+    grad += gv;
+    centred += gv * (simd::load8(x + i) - mean);
+  }
+  double total_grad = 0.0, total_centred = 0.0;
+  for (; i < n; ++i) {
+    total_grad += g[i];
+    total_centred += g[i] * (x[i] - mean);
+  }
+  return {total_grad + simd::sum8(grad), total_centred + simd::sum8(centred)};
+}
+
+QG_SIMD_CLONES void plane_affine(const float* __restrict src, float* __restrict dst, int64_t n, float a, float b) {
+  for (int64_t i = 0; i < n; ++i)
+    dst[i] = src[i] * a + b;
+}
+
+QG_SIMD_CLONES void plane_input_grad(const float* __restrict g, const float* __restrict x, float* __restrict d,
+                                     int64_t n, float mean, float scale, float a, float b) {
+  for (int64_t i = 0; i < n; ++i)
+    d[i] = scale * (g[i] - a - (x[i] - mean) * b);
 }
 
 // Offset of plane (n, c) in the [N, C, S] buffer.
 int64_t plane_offset(const ChannelLayout& l, int64_t n, int64_t c) {
   return (n * l.channels + c) * l.spatial;
+}
+
+// body(c) for every channel, channels shared between threads (each channel's sums stay on one thread,
+// in plane order, so they do not depend on the thread count).
+template <class Body>
+void for_each_channel(const ChannelLayout& l, const Body& body) {
+  const int64_t work = l.batch * l.spatial;  // values per channel
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(work, 1));
+  parallel::parallel_for(parallel::task_count(l.channels, grain), [&](int64_t task) {
+    for (int64_t c = task * grain; c < std::min(l.channels, (task + 1) * grain); ++c) body(c);
+  });
+}
+
+// body(n, c) for every plane, planes shared between threads.
+template <class Body>
+void for_each_plane(const ChannelLayout& l, const Body& body) {
+  const int64_t planes = l.batch * l.channels;
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(l.spatial, 1));
+  parallel::parallel_for(parallel::task_count(planes, grain), [&](int64_t task) {
+    for (int64_t p = task * grain; p < std::min(planes, (task + 1) * grain); ++p) body(p / l.channels, p % l.channels);
+  });
 }
 
 }  // namespace
@@ -41,37 +105,27 @@ ChannelStats channel_statistics(const Tensor& x, const ChannelLayout& l) {
   assert(x.is_contiguous());
   ChannelStats stats{std::vector<float>(l.channels), std::vector<float>(l.channels)};
   const double count = static_cast<double>(l.count());
-  for (int64_t c = 0; c < l.channels; ++c) {
+  for_each_channel(l, [&](int64_t c) {
     double total = 0.0;
-    for (int64_t n = 0; n < l.batch; ++n) {
-      const float* p = x.data() + plane_offset(l, n, c);
-      total += lane_sum(l.spatial, [p](int64_t i) { return p[i]; });
-    }
+    for (int64_t n = 0; n < l.batch; ++n)
+      total += plane_sum(x.data() + plane_offset(l, n, c), l.spatial);
     const float mean = static_cast<float>(total / count);
     double squares = 0.0;  // two passes: sum((x - mean)^2) does not cancel like sum(x^2) - M mean^2
-    for (int64_t n = 0; n < l.batch; ++n) {
-      const float* p = x.data() + plane_offset(l, n, c);
-      squares += lane_sum(l.spatial, [p, mean](int64_t i) { return (p[i] - mean) * (p[i] - mean); });
-    }
+    for (int64_t n = 0; n < l.batch; ++n)
+      squares += plane_centered_squares(x.data() + plane_offset(l, n, c), l.spatial, mean);
     stats.mean[c] = mean;
     stats.var[c] = static_cast<float>(squares / count);
-  }
+  });
   return stats;
 }
 
 Tensor channel_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift,
                       const ChannelLayout& l) {
   assert(x.is_contiguous());
-  Tensor y = Tensor::empty(x.shape());
-  for (int64_t n = 0; n < l.batch; ++n) {
-    for (int64_t c = 0; c < l.channels; ++c) {
-      const float* src = x.data() + plane_offset(l, n, c);
-      float* dst = y.data() + plane_offset(l, n, c);
-      const float a = scale[c], b = shift[c];
-      for (int64_t i = 0; i < l.spatial; ++i)
-        dst[i] = src[i] * a + b;
-    }
-  }
+  Tensor y = Tensor::uninitialized(x.shape());
+  for_each_plane(l, [&](int64_t n, int64_t c) {
+    plane_affine(x.data() + plane_offset(l, n, c), y.data() + plane_offset(l, n, c), l.spatial, scale[c], shift[c]);
+  });
   return y;
 }
 
@@ -79,15 +133,14 @@ ChannelGradSums channel_grad_sums(const Tensor& grad, const Tensor& x, const std
                                   const ChannelLayout& l) {
   assert(grad.is_contiguous() && x.is_contiguous());
   ChannelGradSums sums{std::vector<double>(l.channels, 0.0), std::vector<double>(l.channels, 0.0)};
-  for (int64_t n = 0; n < l.batch; ++n) {
-    for (int64_t c = 0; c < l.channels; ++c) {
-      const float* g = grad.data() + plane_offset(l, n, c);
-      const float* p = x.data() + plane_offset(l, n, c);
-      const float mu = mean[c];
-      sums.grad[c] += lane_sum(l.spatial, [g](int64_t i) { return g[i]; });
-      sums.grad_centered[c] += lane_sum(l.spatial, [g, p, mu](int64_t i) { return g[i] * (p[i] - mu); });
+  for_each_channel(l, [&](int64_t c) {
+    for (int64_t n = 0; n < l.batch; ++n) {
+      const auto [g, centred] =
+          plane_grad_sums(grad.data() + plane_offset(l, n, c), x.data() + plane_offset(l, n, c), l.spatial, mean[c]);
+      sums.grad[c] += g;
+      sums.grad_centered[c] += centred;
     }
-  }
+  });
   return sums;
 }
 
@@ -95,17 +148,11 @@ Tensor channel_input_grad(const Tensor& grad, const Tensor& x, const std::vector
                           const std::vector<float>& scale, const std::vector<float>& a,
                           const std::vector<float>& b, const ChannelLayout& l) {
   assert(grad.is_contiguous() && x.is_contiguous());
-  Tensor dx = Tensor::empty(x.shape());
-  for (int64_t n = 0; n < l.batch; ++n) {
-    for (int64_t c = 0; c < l.channels; ++c) {
-      const float* g = grad.data() + plane_offset(l, n, c);
-      const float* p = x.data() + plane_offset(l, n, c);
-      float* d = dx.data() + plane_offset(l, n, c);
-      const float mu = mean[c], s = scale[c], ac = a[c], bc = b[c];
-      for (int64_t i = 0; i < l.spatial; ++i)
-        d[i] = s * (g[i] - ac - (p[i] - mu) * bc);
-    }
-  }
+  Tensor dx = Tensor::uninitialized(x.shape());
+  for_each_plane(l, [&](int64_t n, int64_t c) {
+    const int64_t at = plane_offset(l, n, c);
+    plane_input_grad(grad.data() + at, x.data() + at, dx.data() + at, l.spatial, mean[c], scale[c], a[c], b[c]);
+  });
   return dx;
 }
 

@@ -1,7 +1,9 @@
 // Batch-normalisation kernels over the channel axis of a contiguous [N, C, S] buffer (S = H*W, or 1 for an
 // [N, C] input); nn/functional/batch_norm.cpp wraps them as an autograd Function and states the math.
 // Channel c's statistics run over its M = N*S values. Sums are taken per plane in float with several
-// independent accumulators (so the compiler vectorises them), and across planes in double.
+// independent accumulators (so the compiler vectorises them), and across planes in double. Channels (for
+// the sums) and planes (for the element-wise passes) are shared between threads; each channel's sums are
+// taken by one thread in plane order, so the results do not depend on the thread count.
 #pragma once
 
 #include <cstdint>

@@ -2,170 +2,37 @@
 
 #include <algorithm>
 #include <cassert>
-#include <limits>
-#include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
-#include "core/blas.h"
+#include "core/buffer_cache.h"
+#include "core/kernels/conv_paths.h"
+#include "core/parallel.h"
+#include "core/simd.h"
 
 namespace qg::kernel {
 
 namespace {
 
-// Output positions [begin, end) along one axis whose input coordinate o*stride + offset lies inside
-// [0, in_size); the positions outside read the zero padding.
-struct Span {
-  int64_t begin = 0, end = 0;
-};
-
-Span inside_positions(int64_t offset, int64_t in_size, int64_t out_size, int64_t stride) {
-  const int64_t first = offset >= 0 ? 0 : (-offset + stride - 1) / stride;  // ceil(-offset / stride)
-  const int64_t last_input = in_size - 1 - offset;                          // o*stride <= last_input
-  const int64_t end = last_input < 0 ? 0 : last_input / stride + 1;
-  const int64_t begin = std::min(first, out_size);
-  return {begin, std::clamp(end, begin, out_size)};
-}
-
-// Where kernel tap (ki, kj) reads, relative to the top-left output position, and which outputs it
-// reads inside the image.
-struct Tap {
-  int64_t h_offset = 0, w_offset = 0;
-  Span rows, cols;
-};
-
-Tap kernel_tap(const Conv2dGeometry& g, int64_t ki, int64_t kj) {
-  Tap tap;
-  tap.h_offset = ki * g.dilation - g.padding;
-  tap.w_offset = kj * g.dilation - g.padding;
-  tap.rows = inside_positions(tap.h_offset, g.in_height, g.out_height, g.stride);
-  tap.cols = inside_positions(tap.w_offset, g.in_width, g.out_width, g.stride);
-  return tap;
-}
-
-// One im2col row for one sample: dst[oh, ow] = plane[oh*stride + h_offset, ow*stride + w_offset], or 0.
-void gather_plane(const float* plane, const Conv2dGeometry& g, const Tap& tap, float* dst) {
-  const int64_t out_w = g.out_width;
-  std::fill(dst, dst + tap.rows.begin * out_w, 0.0f);
-  for (int64_t oh = tap.rows.begin; oh < tap.rows.end; ++oh) {
-    const float* src_row = plane + (oh * g.stride + tap.h_offset) * g.in_width;
-    float* dst_row = dst + oh * out_w;
-    std::fill(dst_row, dst_row + tap.cols.begin, 0.0f);
-    if (g.stride == 1) {
-      std::copy(src_row + tap.cols.begin + tap.w_offset, src_row + tap.cols.end + tap.w_offset,
-                dst_row + tap.cols.begin);
-    } else {
-      for (int64_t ow = tap.cols.begin; ow < tap.cols.end; ++ow)
-        dst_row[ow] = src_row[ow * g.stride + tap.w_offset];
-    }
-    std::fill(dst_row + tap.cols.end, dst_row + out_w, 0.0f);
-  }
-  std::fill(dst + tap.rows.end * out_w, dst + g.out_height * out_w, 0.0f);
-}
-
-// The adjoint of gather_plane: plane[oh*stride + h_offset, ow*stride + w_offset] += src[oh, ow].
-void scatter_plane(const float* src, const Conv2dGeometry& g, const Tap& tap, float* plane) {
-  for (int64_t oh = tap.rows.begin; oh < tap.rows.end; ++oh) {
-    float* dst_row = plane + (oh * g.stride + tap.h_offset) * g.in_width;
-    const float* src_row = src + oh * g.out_width;
-    for (int64_t ow = tap.cols.begin; ow < tap.cols.end; ++ow)
-      dst_row[ow * g.stride + tap.w_offset] += src_row[ow];
-  }
-}
-
-// A float buffer that is not zero-filled when allocated, for matrices a kernel overwrites entirely.
-using Scratch = std::unique_ptr<float[]>;
-
-Scratch make_scratch(int64_t size) {
-  return std::make_unique_for_overwrite<float[]>(static_cast<size_t>(size));
-}
-
-int as_blas_int(int64_t value) {
-  assert(value <= std::numeric_limits<int>::max());
-  return static_cast<int>(value);
-}
-
 // About 1 MB of column matrix per chunk: big enough for efficient GEMMs, small enough to stay in cache.
 constexpr int64_t kChunkFloats = int64_t{1} << 18;
+// At most this many slices per backward pass (each holds a partial weight gradient).
+constexpr int64_t kMaxSlices = 16;
 
-// The same convolution on `count` samples: how a chunk of the batch is described.
-Conv2dGeometry sub_batch(const Conv2dGeometry& g, int64_t count) {
-  Conv2dGeometry part = g;
-  part.batch = count;
-  return part;
-}
-
-int64_t input_sample_size(const Conv2dGeometry& g) {
-  return g.in_channels * g.in_height * g.in_width;
-}
-int64_t output_sample_size(const Conv2dGeometry& g) {
-  return g.out_channels * g.out_height * g.out_width;
-}
-
-// result [C_out, cols] = weight_g [C_out/G, K_g] x columns_g [K_g, cols] for every group g.
-void grouped_product(const float* weight, const float* columns, const Conv2dGeometry& g, float* result) {
-  const int64_t cols = g.column_cols(), k = g.patch_size(), out_per_group = g.out_channels_per_group();
-  for (int64_t group = 0; group < g.groups; ++group) {
-    blas::gemm(false, false, as_blas_int(out_per_group), as_blas_int(cols), as_blas_int(k), 1.0f,
-               weight + group * out_per_group * k, as_blas_int(k), columns + group * k * cols,
-               as_blas_int(cols), 0.0f, result + group * out_per_group * cols, as_blas_int(cols));
+// The path a convolution takes: the one asked for (checked), or the first that applies of direct, shifted, gemm.
+ConvPath choose_path(const Conv2dGeometry& g, ConvPath path) {
+  if (path == ConvPath::Direct && !conv_paths::direct_applies(g)) {
+    throw std::invalid_argument("conv2d: the direct path needs stride 1 and C_in/groups*kH*kW <= 32 (stride " +
+                                std::to_string(g.stride) + ", patch " + std::to_string(g.patch_size()) + ")");
   }
-}
-
-// grad_weight_g [C_out/G, K_g] (= or +=, by beta) grad_rows_g [C_out/G, cols] x columns_g^T [cols, K_g].
-void weight_product(const float* grad_rows, const float* columns, const Conv2dGeometry& g, float beta,
-                    float* grad_weight) {
-  const int64_t cols = g.column_cols(), k = g.patch_size(), out_per_group = g.out_channels_per_group();
-  for (int64_t group = 0; group < g.groups; ++group) {
-    blas::gemm(false, true, as_blas_int(out_per_group), as_blas_int(k), as_blas_int(cols), 1.0f,
-               grad_rows + group * out_per_group * cols, as_blas_int(cols), columns + group * k * cols,
-               as_blas_int(cols), beta, grad_weight + group * out_per_group * k, as_blas_int(k));
+  if (path == ConvPath::Shifted && !conv_paths::shifted_applies(g)) {
+    throw std::invalid_argument("conv2d: the shifted-GEMM path needs stride 1 (stride " + std::to_string(g.stride) +
+                                ")");
   }
-}
-
-// grad_columns_g [K_g, cols] = weight_g^T [K_g, C_out/G] x grad_rows_g [C_out/G, cols].
-void columns_product(const float* weight, const float* grad_rows, const Conv2dGeometry& g,
-                     float* grad_columns) {
-  const int64_t cols = g.column_cols(), k = g.patch_size(), out_per_group = g.out_channels_per_group();
-  for (int64_t group = 0; group < g.groups; ++group) {
-    blas::gemm(true, false, as_blas_int(k), as_blas_int(cols), as_blas_int(out_per_group), 1.0f,
-               weight + group * out_per_group * k, as_blas_int(k), grad_rows + group * out_per_group * cols,
-               as_blas_int(cols), 0.0f, grad_columns + group * k * cols, as_blas_int(cols));
-  }
-}
-
-// [C_out, N*P] (the GEMM's layout) -> [N, C_out, P] (the tensor's), adding the bias on the way.
-void rows_to_output(const float* rows, const float* bias, const Conv2dGeometry& g, float* output) {
-  const int64_t plane = g.out_height * g.out_width, cols = g.column_cols();
-  for (int64_t co = 0; co < g.out_channels; ++co) {
-    const float b = bias ? bias[co] : 0.0f;
-    for (int64_t n = 0; n < g.batch; ++n) {
-      const float* src = rows + co * cols + n * plane;
-      float* dst = output + (n * g.out_channels + co) * plane;
-      for (int64_t p = 0; p < plane; ++p)
-        dst[p] = src[p] + b;
-    }
-  }
-}
-
-// [N, C_out, P] -> [C_out, N*P]: the output gradient in the layout of the GEMMs.
-void output_to_rows(const float* output, const Conv2dGeometry& g, float* rows) {
-  const int64_t plane = g.out_height * g.out_width, cols = g.column_cols();
-  for (int64_t n = 0; n < g.batch; ++n) {
-    for (int64_t co = 0; co < g.out_channels; ++co) {
-      const float* src = output + (n * g.out_channels + co) * plane;
-      std::copy(src, src + plane, rows + co * cols + n * plane);
-    }
-  }
-}
-
-// sums[r] += the sum of row r of a [rows, cols] matrix.
-void add_row_sums(const float* matrix, int64_t rows, int64_t cols, std::vector<double>& sums) {
-  for (int64_t r = 0; r < rows; ++r) {
-    double total = 0.0;
-    for (int64_t c = 0; c < cols; ++c)
-      total += matrix[r * cols + c];
-    sums[r] += total;
-  }
+  if (path != ConvPath::Auto) return path;
+  if (conv_paths::direct_applies(g)) return ConvPath::Direct;
+  return conv_paths::shifted_applies(g) ? ConvPath::Shifted : ConvPath::Gemm;
 }
 
 }  // namespace
@@ -197,87 +64,118 @@ int64_t conv2d_chunk_samples(const Conv2dGeometry& g) {
   return std::clamp<int64_t>(kChunkFloats / per_sample, 1, std::max<int64_t>(g.batch, 1));
 }
 
-void im2col(const float* input, const Conv2dGeometry& g, float* columns) {
-  const int64_t in_plane = g.in_height * g.in_width, out_plane = g.out_height * g.out_width;
-  const int64_t cols = g.column_cols();
-  for (int64_t c = 0; c < g.in_channels; ++c) {
-    for (int64_t ki = 0; ki < g.kernel_height; ++ki) {
-      for (int64_t kj = 0; kj < g.kernel_width; ++kj) {
-        const Tap tap = kernel_tap(g, ki, kj);
-        float* row = columns + ((c * g.kernel_height + ki) * g.kernel_width + kj) * cols;
-        for (int64_t n = 0; n < g.batch; ++n) {
-          gather_plane(input + (n * g.in_channels + c) * in_plane, g, tap, row + n * out_plane);
-        }
-      }
-    }
+bool conv2d_direct_applies(const Conv2dGeometry& g) { return conv_paths::direct_applies(g); }
+bool conv2d_shifted_applies(const Conv2dGeometry& g) { return conv_paths::shifted_applies(g); }
+
+namespace conv_paths {
+
+QG_SIMD_CLONES double plane_sum(const float* p, int64_t n) {
+  simd::Float8 lane = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    lane += simd::load8(p + i);
+  double total = 0.0;
+  for (; i < n; ++i)
+    total += p[i];
+  return total + simd::sum8(lane);
+}
+
+int64_t backward_slices(int64_t batch) { return std::clamp<int64_t>(batch, 1, kMaxSlices); }
+
+ImageRange slice_images(int64_t batch, int64_t slices, int64_t s) {
+  return {batch * s / slices, batch * (s + 1) / slices};
+}
+
+void bias_grad_sums(const float* grad_output, const Conv2dGeometry& g, ImageRange range, double* sums) {
+  const int64_t plane = g.out_height * g.out_width;
+  std::fill(sums, sums + g.out_channels, 0.0);
+  for (int64_t n = range.begin; n < range.end; ++n) {
+    for (int64_t c = 0; c < g.out_channels; ++c)
+      sums[c] += plane_sum(grad_output + (n * g.out_channels + c) * plane, plane);
   }
 }
 
-void col2im(const float* columns, const Conv2dGeometry& g, float* input_grad) {
-  const int64_t in_plane = g.in_height * g.in_width, out_plane = g.out_height * g.out_width;
-  const int64_t cols = g.column_cols();
-  for (int64_t c = 0; c < g.in_channels; ++c) {
-    for (int64_t ki = 0; ki < g.kernel_height; ++ki) {
-      for (int64_t kj = 0; kj < g.kernel_width; ++kj) {
-        const Tap tap = kernel_tap(g, ki, kj);
-        const float* row = columns + ((c * g.kernel_height + ki) * g.kernel_width + kj) * cols;
-        for (int64_t n = 0; n < g.batch; ++n) {
-          scatter_plane(row + n * out_plane, g, tap, input_grad + (n * g.in_channels + c) * in_plane);
-        }
-      }
-    }
-  }
-}
+}  // namespace conv_paths
 
-Tensor conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& bias,
-                      const Conv2dGeometry& g) {
+Tensor conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dGeometry& g,
+                      ConvPath path) {
   assert(input.is_contiguous() && weight.is_contiguous());
-  Tensor output = Tensor::empty({g.batch, g.out_channels, g.out_height, g.out_width});
+  Tensor output = Tensor::uninitialized({g.batch, g.out_channels, g.out_height, g.out_width});
   const Tensor b = bias.defined() ? bias.contiguous() : Tensor();
-  const int64_t chunk = conv2d_chunk_samples(g);
-  const Conv2dGeometry largest = sub_batch(g, chunk);
-  const Scratch columns = make_scratch(largest.column_rows() * largest.column_cols());
-  const Scratch product = make_scratch(largest.out_channels * largest.column_cols());
-  for (int64_t first = 0; first < g.batch; first += chunk) {
-    const Conv2dGeometry part = sub_batch(g, std::min(chunk, g.batch - first));
-    im2col(input.data() + first * input_sample_size(g), part, columns.get());
-    grouped_product(weight.data(), columns.get(), part, product.get());
-    rows_to_output(product.get(), b.defined() ? b.data() : nullptr, part,
-                   output.data() + first * output_sample_size(g));
+  const float* x = input.data();
+  const float* w = weight.data();
+  const float* bias_data = b.defined() ? b.data() : nullptr;
+  float* y = output.data();
+  const ConvPath chosen = choose_path(g, path);
+  if (chosen != ConvPath::Gemm) {
+    // A task per image: each is independent and small enough to stay in L1/L2.
+    parallel::parallel_for(g.batch, [&](int64_t n) {
+      if (chosen == ConvPath::Direct) {
+        conv_paths::direct_forward(x, w, bias_data, g, {n, n + 1}, y);
+      } else {
+        conv_paths::shifted_forward(x, w, bias_data, g, {n, n + 1}, y);
+      }
+    });
+    return output;
   }
+  // Chunks of at most conv2d_chunk_samples images, and at least ~8 of them to share between threads.
+  const int64_t chunk = std::min(conv2d_chunk_samples(g), std::max<int64_t>(1, (g.batch + 7) / 8));
+  parallel::parallel_for(parallel::task_count(g.batch, chunk), [&](int64_t task) {
+    const int64_t first = task * chunk;
+    conv_paths::gemm_forward(x, w, bias_data, g, {first, std::min(g.batch, first + chunk)}, y);
+  });
   return output;
 }
 
 Conv2dGrads conv2d_backward(const Tensor& grad_output, const Tensor& input, const Tensor& weight,
-                            const Conv2dGeometry& g, const Conv2dGradRequest& request) {
+                            const Conv2dGeometry& g, const Conv2dGradRequest& request, ConvPath path) {
   assert(input.is_contiguous() && weight.is_contiguous());
   const Tensor grad_out = grad_output.contiguous();
-  const int64_t chunk = conv2d_chunk_samples(g);
-  const Conv2dGeometry largest = sub_batch(g, chunk);
-  const Scratch grad_rows = make_scratch(largest.out_channels * largest.column_cols());
-  // Holds a chunk's im2col matrix for the weight gradient, then the gradient of that matrix for col2im.
-  const Scratch columns = make_scratch(largest.column_rows() * largest.column_cols());
-
+  const ConvPath chosen = choose_path(g, path);
+  const int64_t slices = conv_paths::backward_slices(g.batch);
+  const int64_t weight_size = weight.numel();
   Conv2dGrads grads;
-  std::vector<double> bias_sums(request.bias ? g.out_channels : 0, 0.0);
-  if (request.weight) grads.weight = Tensor::empty(weight.shape());
-  if (request.input) grads.input = Tensor::zeros(input.shape());
-  for (int64_t first = 0; first < g.batch; first += chunk) {
-    const Conv2dGeometry part = sub_batch(g, std::min(chunk, g.batch - first));
-    output_to_rows(grad_out.data() + first * output_sample_size(g), part, grad_rows.get());
-    if (request.bias) add_row_sums(grad_rows.get(), part.out_channels, part.column_cols(), bias_sums);
-    if (request.weight) {
-      im2col(input.data() + first * input_sample_size(g), part, columns.get());
-      weight_product(grad_rows.get(), columns.get(), part, first == 0 ? 0.0f : 1.0f, grads.weight.data());
+  if (request.input) grads.input = Tensor::uninitialized(input.shape());  // every image is overwritten
+  Buffer<float> weight_partials(request.weight ? static_cast<size_t>(slices * weight_size) : 0);
+  std::vector<double> bias_partials(request.bias ? static_cast<size_t>(slices * g.out_channels) : 0);
+
+  parallel::parallel_for(slices, [&](int64_t s) {
+    const conv_paths::ImageRange range = conv_paths::slice_images(g.batch, slices, s);
+    const conv_paths::GradTargets targets{request.input ? grads.input.data() : nullptr,
+                                          request.weight ? weight_partials.data() + s * weight_size : nullptr,
+                                          request.bias ? bias_partials.data() + s * g.out_channels : nullptr};
+    if (!targets.input && !targets.weight) {  // the bias alone
+      if (targets.bias) conv_paths::bias_grad_sums(grad_out.data(), g, range, targets.bias);
+      return;
     }
-    if (request.input) {
-      columns_product(weight.data(), grad_rows.get(), part, columns.get());
-      col2im(columns.get(), part, grads.input.data() + first * input_sample_size(g));
+    if (chosen == ConvPath::Direct) {
+      conv_paths::direct_backward(grad_out.data(), input.data(), weight.data(), g, range, targets);
+    } else if (chosen == ConvPath::Shifted) {
+      conv_paths::shifted_backward(grad_out.data(), input.data(), weight.data(), g, range, targets);
+    } else {
+      conv_paths::gemm_backward(grad_out.data(), input.data(), weight.data(), g, range, targets);
+    }
+  });
+
+  // Slice partials, added in slice order.
+  if (request.weight) {
+    grads.weight = Tensor::uninitialized(weight.shape());
+    float* dw = grads.weight.data();
+    std::copy(weight_partials.data(), weight_partials.data() + weight_size, dw);
+    for (int64_t s = 1; s < slices; ++s) {
+      const float* partial = weight_partials.data() + s * weight_size;
+      for (int64_t i = 0; i < weight_size; ++i)
+        dw[i] += partial[i];
     }
   }
   if (request.bias) {
-    grads.bias =
-        Tensor::from_vector(std::vector<float>(bias_sums.begin(), bias_sums.end()), {g.out_channels});
+    grads.bias = Tensor::uninitialized({g.out_channels});
+    for (int64_t c = 0; c < g.out_channels; ++c) {
+      double total = 0.0;
+      for (int64_t s = 0; s < slices; ++s)
+        total += bias_partials[static_cast<size_t>(s * g.out_channels + c)];
+      grads.bias.data()[c] = static_cast<float>(total);
+    }
   }
   return grads;
 }

@@ -1,26 +1,34 @@
 // 2-D convolution kernels (non-differentiable; nn/functional/conv2d.cpp wraps them as an autograd
 // Function). Input [N, C_in, H, W], weight [C_out, C_in/groups, kH, kW], output [N, C_out, H_out, W_out].
 //
-// The fast path is im2col + GEMM: every receptive field of the input is copied into one column of a
-// matrix, so that the convolution of a group becomes one matrix product over the whole batch:
+// Three fast paths (conv_paths.h), chosen per geometry:
+//
+// * direct, for stride 1 and a small receptive field (C_in/groups * kH * kW <= 32, e.g. the first layer of
+//   an image model, or a grouped conv with few channels per group): each output plane is a sum of shifted
+//   input planes (conv_direct.cpp), computed without any intermediate matrix;
+// * shifted GEMM, for the other stride-1 convs: one matrix product per kernel tap, reading the input
+//   planes in place (conv_shifted.cpp);
+// * im2col + GEMM for the rest (stride > 1): every receptive field of the input is copied into one column
+//   of a matrix, so that the convolution of a group becomes one matrix product:
 //
 //     columns [C_in*kH*kW, N*H_out*W_out]     row (c, ki, kj), column (n, oh, ow):
 //         columns[(c, ki, kj), (n, oh, ow)] = input[n, c, oh*stride - padding + ki*dilation,
 //                                                         ow*stride - padding + kj*dilation]  (0 outside)
 //     output_g [C_out/groups, N*H_out*W_out] = weight_g [C_out/groups, K_g] x columns_g [K_g, N*H_out*W_out]
 //
-// with K_g = C_in/groups*kH*kW. Group g's rows of `columns` and of `weight` are contiguous blocks, so a
-// group is a pointer offset into both, never a copy. The gradients are two more products:
+//   with K_g = C_in/groups*kH*kW. Group g's rows of `columns` and of `weight` are contiguous blocks, so a
+//   group is a pointer offset into both, never a copy. The gradients are two more products:
 //     grad_weight_g = grad_output_g x columns_g^T,     grad_columns_g = weight_g^T x grad_output_g,
-// and col2im (the adjoint of im2col) sums grad_columns back onto the input positions they came from.
+//   and col2im (the adjoint of im2col) sums grad_columns back onto the input positions they came from.
+//   The forward pass works on chunks of samples whose column matrix is at most about 1 MB
+//   (conv2d_chunk_samples); backward recomputes one sample's columns at a time from the input rather than
+//   keeping the whole batch's matrix alive in the graph (PyTorch does the same).
 //
-// The batch is processed in chunks of samples whose column matrix is about 1 MB (conv2d_chunk_samples):
-// a few large GEMMs per chunk instead of one per sample, while the column matrix stays in cache instead
-// of streaming N times its size through memory. Backward recomputes a chunk's columns from the input
-// rather than keeping the whole batch's matrix alive in the graph (PyTorch does the same).
+// Both paths split the batch across threads (core/parallel.h). The weight and bias gradients are summed
+// per fixed slice of the batch and the slices added in order, so results do not depend on the thread count.
 //
-// conv2d_reference / conv2d_backward_reference are the naive direct loops, kept as the definition the
-// fast path is tested against.
+// conv2d_reference / conv2d_backward_reference are the naive direct loops, kept as the definition both
+// fast paths are tested against.
 #pragma once
 
 #include <cstdint>
@@ -54,6 +62,13 @@ Conv2dGeometry conv2d_geometry(const Shape& input, const Shape& weight, int64_t 
 /// Samples per chunk of the batch (>= 1): as many as keep the chunk's column matrix near 1 MB.
 int64_t conv2d_chunk_samples(const Conv2dGeometry& g);
 
+/// Which fast path a convolution takes: the automatic choice, or one forced (for tests and benchmarks).
+enum class ConvPath { Auto, Direct, Shifted, Gemm };
+/// Whether the direct path can compute `g` (stride 1, C_in/groups * kH * kW <= 32).
+bool conv2d_direct_applies(const Conv2dGeometry& g);
+/// Whether the shifted-GEMM path can compute `g` (stride 1).
+bool conv2d_shifted_applies(const Conv2dGeometry& g);
+
 /// Writes the column matrix [column_rows, column_cols] of the g.batch samples at `input` (contiguous
 /// [N, C_in, H, W]) into `columns`; see the header comment.
 void im2col(const float* input, const Conv2dGeometry& g, float* columns);
@@ -61,10 +76,10 @@ void im2col(const float* input, const Conv2dGeometry& g, float* columns);
 /// `input_grad` points to N*C_in*H*W floats and is accumulated into (zero it first).
 void col2im(const float* columns, const Conv2dGeometry& g, float* input_grad);
 
-/// Output [N, C_out, H_out, W_out]: per chunk, im2col, one GEMM per group, then the bias is added while
-/// reordering the GEMM's [C_out, N*P] result to [N, C_out, P]. `input` and `weight` must be contiguous;
-/// `bias` is [C_out] or undefined.
-Tensor conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dGeometry& g);
+/// Output [N, C_out, H_out, W_out]. `input` and `weight` must be contiguous; `bias` is [C_out] or undefined.
+/// Throws std::invalid_argument when `path` forces a path on a geometry it cannot compute.
+Tensor conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dGeometry& g,
+                      ConvPath path = ConvPath::Auto);
 
 /// Gradients of a convolution; a member is undefined when it was not requested.
 struct Conv2dGrads {
@@ -76,7 +91,8 @@ struct Conv2dGradRequest {
 
 /// Backward of conv2d_forward, given the forward's contiguous input and weight.
 Conv2dGrads conv2d_backward(const Tensor& grad_output, const Tensor& input, const Tensor& weight,
-                            const Conv2dGeometry& g, const Conv2dGradRequest& request);
+                            const Conv2dGeometry& g, const Conv2dGradRequest& request,
+                            ConvPath path = ConvPath::Auto);
 
 /// Naive direct convolution (seven nested loops): the reference definition.
 Tensor conv2d_reference(const Tensor& input, const Tensor& weight, const Tensor& bias,

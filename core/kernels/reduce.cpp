@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <stdexcept>
+#include <type_traits>
 
 #include <xtensor/xnoalias.hpp>
 #include <xtensor/xreducer.hpp>
@@ -13,6 +14,8 @@
 
 #include "core/kernels/elementwise.h"
 #include "core/kernels/xview.h"
+#include "core/parallel.h"
+#include "core/simd.h"
 
 namespace qg::kernel {
 
@@ -71,6 +74,124 @@ Tensor reduce_axis(const Tensor& a, int64_t axis, Reducer reducer) {
   return out;
 }
 
+// ---- sum, max and min as plain loops over [outer, n, inner] ----------------------------------------------
+// A row of n values (inner == 1) is cut into fixed blocks of kBlock values; each block is reduced on one
+// thread and the blocks are combined in order, so the result does not depend on the thread count. With
+// inner > 1 the reduction runs down the columns, kColumns at a time per thread.
+
+constexpr int64_t kBlock = int64_t{1} << 15;
+constexpr int64_t kColumns = 512;
+
+// The three reductions: an identity-free fold over one block, and how two partial results combine.
+struct SumOp {  // in double: a float sum over a whole batch loses digits the gradient checks can see
+  using Acc = double;
+  static QG_SIMD_CLONES double block(const float* __restrict p, int64_t n) {
+    double lane[4] = {0.0, 0.0, 0.0, 0.0};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+      for (int64_t j = 0; j < 4; ++j)
+        lane[j] += p[i + j];
+    }
+    double total = (lane[0] + lane[1]) + (lane[2] + lane[3]);
+    for (; i < n; ++i)
+      total += p[i];
+    return total;
+  }
+  static double combine(double a, double b) { return a + b; }
+  static void column_step(double* acc, const float* p, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+      acc[i] += p[i];
+  }
+  static double first(float v) { return v; }
+};
+
+// max/min propagate NaN: the result is NaN when any value is (as torch.max), so an observer never
+// mistakes a diverged tensor for a finite range.
+template <bool kMax>
+struct ExtremeOp {
+  using Acc = float;
+  static float pick(float best, float v) {
+    if (v != v || best != best) return v != v ? v : best;
+    return kMax ? (v > best ? v : best) : (v < best ? v : best);
+  }
+  static QG_SIMD_CLONES float block(const float* __restrict p, int64_t n) {
+    simd::Float8 lane = simd::load8(p);  // n >= 8 here
+    simd::Float8 nan = lane != lane ? lane : simd::Float8{} ;
+    int64_t i = 8;
+    for (; i + 8 <= n; i += 8) {
+      const simd::Float8 v = simd::load8(p + i);
+      lane = kMax ? (v > lane ? v : lane) : (v < lane ? v : lane);
+      nan = v != v ? v : nan;
+    }
+    float best = lane[0];
+    for (int j = 1; j < 8; ++j)
+      best = pick(best, lane[j]);
+    for (int j = 0; j < 8; ++j)
+      best = pick(best, nan[j]);
+    for (; i < n; ++i)
+      best = pick(best, p[i]);
+    return best;
+  }
+  static float combine(float a, float b) { return pick(a, b); }
+  static void column_step(float* acc, const float* p, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+      acc[i] = pick(acc[i], p[i]);
+  }
+  static float first(float v) { return v; }
+};
+
+template <class Op>
+typename Op::Acc fold_row(const float* p, int64_t n) {
+  if constexpr (std::is_same_v<typename Op::Acc, float>) {
+    if (n < 8) {
+      float best = p[0];
+      for (int64_t i = 1; i < n; ++i)
+        best = Op::combine(best, p[i]);
+      return best;
+    }
+  }
+  return Op::block(p, n);
+}
+
+template <class Op>
+Tensor fold_axis(const Tensor& a, int64_t axis) {
+  const Tensor ca = a.contiguous();
+  const AxisSplit s = split_at(a.shape(), axis);
+  const int64_t outer = static_cast<int64_t>(s.outer), n = static_cast<int64_t>(s.n), inner = static_cast<int64_t>(s.inner);
+  Tensor out = Tensor::uninitialized(reduced_shape(a.shape(), {axis}, /*keepdim=*/true));
+  const float* x = ca.data();
+  float* y = out.data();
+  if (inner == 1) {
+    const int64_t blocks = (n + kBlock - 1) / kBlock;
+    std::vector<typename Op::Acc> partial(static_cast<size_t>(outer * blocks));
+    parallel::parallel_for(outer * blocks, [&](int64_t task) {
+      const int64_t row = task / blocks, first = (task % blocks) * kBlock;
+      partial[static_cast<size_t>(task)] = fold_row<Op>(x + row * n + first, std::min(kBlock, n - first));
+    });
+    for (int64_t row = 0; row < outer; ++row) {
+      typename Op::Acc total = partial[static_cast<size_t>(row * blocks)];
+      for (int64_t b = 1; b < blocks; ++b)
+        total = Op::combine(total, partial[static_cast<size_t>(row * blocks + b)]);
+      y[row] = static_cast<float>(total);
+    }
+    return out;
+  }
+  const int64_t column_blocks = (inner + kColumns - 1) / kColumns;
+  parallel::parallel_for(outer * column_blocks, [&](int64_t task) {
+    const int64_t row = task / column_blocks, first = (task % column_blocks) * kColumns;
+    const int64_t width = std::min(kColumns, inner - first);
+    typename Op::Acc acc[kColumns];
+    const float* base = x + row * n * inner + first;
+    for (int64_t i = 0; i < width; ++i)
+      acc[i] = Op::first(base[i]);
+    for (int64_t k = 1; k < n; ++k)
+      Op::column_step(acc, base + k * inner, width);
+    for (int64_t i = 0; i < width; ++i)
+      y[row * inner + first + i] = static_cast<float>(acc[i]);
+  });
+  return out;
+}
+
 Tensor drop_or_keep(const Tensor& kept, const Shape& input_shape, const std::vector<int64_t>& axes, bool keepdim) {
   if (keepdim) return kept;
   const Shape shape = reduced_shape(input_shape, axes, false);
@@ -85,7 +206,11 @@ Tensor sum(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
   // digits that the gradient checks can see).
   Tensor acc = a;
   for (int64_t axis : ax) {
-    acc = reduce_axis(acc, axis, [](auto& in) { return xt::sum<double>(in, {1}); });
+    if (acc.shape()[axis] == 0) {
+      acc = Tensor::zeros(reduced_shape(acc.shape(), {axis}, /*keepdim=*/true));
+    } else {
+      acc = fold_axis<SumOp>(acc, axis);
+    }
   }
   return drop_or_keep(ax.empty() ? a.clone() : acc, a.shape(), ax, keepdim);
 }
@@ -103,14 +228,14 @@ Tensor mean(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
 Tensor max(const Tensor& a, int64_t axis, bool keepdim) {
   const int64_t ax = normalize_axis(axis, a.dim(), "max");
   if (a.shape()[ax] == 0) throw std::invalid_argument("max: empty axis in " + to_string(a.shape()));
-  const Tensor kept = reduce_axis(a, ax, [](auto& in) { return xt::amax(in, {1}); });
+  const Tensor kept = fold_axis<ExtremeOp<true>>(a, ax);
   return drop_or_keep(kept, a.shape(), {ax}, keepdim);
 }
 
 Tensor min(const Tensor& a, int64_t axis, bool keepdim) {
   const int64_t ax = normalize_axis(axis, a.dim(), "min");
   if (a.shape()[ax] == 0) throw std::invalid_argument("min: empty axis in " + to_string(a.shape()));
-  const Tensor kept = reduce_axis(a, ax, [](auto& in) { return xt::amin(in, {1}); });
+  const Tensor kept = fold_axis<ExtremeOp<false>>(a, ax);
   return drop_or_keep(kept, a.shape(), {ax}, keepdim);
 }
 

@@ -10,7 +10,7 @@ namespace qg::kernel {
 /// Sum over `axes` (negative allowed; empty = all axes). keepdim keeps reduced axes as size 1.
 Tensor sum(const Tensor& a, const std::vector<int64_t>& axes = {}, bool keepdim = false);
 Tensor mean(const Tensor& a, const std::vector<int64_t>& axes = {}, bool keepdim = false);
-/// Maximum / minimum along one axis.
+/// Maximum / minimum along one axis; NaN where any value along the axis is NaN (as torch.max/min).
 Tensor max(const Tensor& a, int64_t axis, bool keepdim = false);
 Tensor min(const Tensor& a, int64_t axis, bool keepdim = false);
 /// Index of the maximum along one axis, stored as float (exact below 2^24). Ties go to the lowest index.

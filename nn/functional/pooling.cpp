@@ -40,7 +40,7 @@ kernel::Pool2dGeometry checked_geometry(const Tensor& input, const Pool2dOptions
 struct MaxPool2dFn {
   static constexpr const char* name = "max_pool2d";
   kernel::Pool2dGeometry geometry;
-  std::vector<int32_t> argmax;
+  kernel::MaxPool2dArgmax argmax;
 
   Tensor forward(const Tensor& x, const kernel::Pool2dGeometry& g) {
     geometry = g;

@@ -6,16 +6,31 @@
 
 #include "core/kernels/reduce.h"
 #include "core/kernels/views.h"
+#include "quant/observers/observer_state.h"
 
 namespace qg::quant {
+
+namespace {
+
+// Whether `x` holds a NaN. The min/max reductions skip NaN (a comparison with NaN is false), so a NaN
+// would otherwise pass unnoticed into the range; one extra pass finds it.
+bool has_nan(const Tensor& x) {
+  const Tensor c = x.contiguous();
+  const float* v = c.data();
+  bool nan = false;
+  for (int64_t i = 0; i < c.numel(); ++i) nan |= std::isnan(v[i]);  // no early exit: vectorises
+  return nan;
+}
+
+}  // namespace
 
 std::pair<float, float> tensor_min_max(const Tensor& x, const char* who) {
   if (x.numel() == 0) throw std::invalid_argument(std::string(who) + ": cannot observe an empty tensor");
   const Tensor flat = kernel::reshape(x, {-1});
   const float max = kernel::max(flat, 0).item();
   const float min = kernel::min(flat, 0).item();
-  if (!std::isfinite(min) || !std::isfinite(max)) {
-    throw std::runtime_error(std::string(who) + ": observed a non-finite value (NaN or Inf) in a tensor of shape " +
+  if (!std::isfinite(min) || !std::isfinite(max) || has_nan(x)) {
+    throw NonFiniteObservation(std::string(who) + ": observed a non-finite value (NaN or Inf) in a tensor of shape " +
                              to_string(x.shape()));
   }
   return {min, max};
@@ -25,6 +40,31 @@ namespace {
 QParams not_observed(const std::string& who) {
   throw std::logic_error(who + " observer: qparams() requested before any tensor was observed");
 }
+}  // namespace
+
+namespace {
+
+// The state of an observer that keeps one running [min, max].
+ObserverState range_state(const std::string& type, bool observed, float min, float max) {
+  ObserverState state;
+  state.scalars = {{"type", type}, {"observed", observed}, {"min", min}, {"max", max}};
+  return state;
+}
+
+struct RangeState {
+  bool observed;
+  float min, max;
+};
+
+RangeState read_range_state(const ObserverState& state, const std::string& who) {
+  const RangeState r{state_bool(state, "observed", who), state_float(state, "min", who), state_float(state, "max", who)};
+  if (r.observed && r.min > r.max) {
+    throw std::invalid_argument(who + " observer state: min " + std::to_string(r.min) + " is above max " +
+                                std::to_string(r.max));
+  }
+  return r;
+}
+
 }  // namespace
 
 void MinMaxObserver::observe(const Tensor& x) {
@@ -37,6 +77,16 @@ void MinMaxObserver::observe(const Tensor& x) {
 QParams MinMaxObserver::qparams() const {
   if (!observed_) return not_observed(type_name());
   return make_per_tensor(min_, max_, spec_);
+}
+
+ObserverState MinMaxObserver::state() const { return range_state(type_name(), observed_, min_, max_); }
+
+void MinMaxObserver::load_state(const ObserverState& state) {
+  check_state_type(state);
+  const RangeState r = read_range_state(state, type_name());
+  observed_ = r.observed;
+  min_ = r.min;
+  max_ = r.max;
 }
 
 MovingAverageMinMaxObserver::MovingAverageMinMaxObserver(QuantSpec spec, float momentum)
@@ -64,6 +114,26 @@ QParams MovingAverageMinMaxObserver::qparams() const {
   return make_per_tensor(min_, max_, spec_);
 }
 
+ObserverState MovingAverageMinMaxObserver::state() const {
+  ObserverState state = range_state(type_name(), observed_, min_, max_);
+  state.scalars["momentum"] = momentum_;
+  return state;
+}
+
+void MovingAverageMinMaxObserver::load_state(const ObserverState& state) {
+  check_state_type(state);
+  const RangeState r = read_range_state(state, type_name());
+  // The momentum is an option, not state; a different one would make the resumed run diverge silently.
+  const float momentum = state_float(state, "momentum", type_name());
+  if (momentum != momentum_) {
+    throw std::invalid_argument(type_name() + " observer state: saved with momentum " + std::to_string(momentum) +
+                                ", but this observer uses " + std::to_string(momentum_));
+  }
+  observed_ = r.observed;
+  min_ = r.min;
+  max_ = r.max;
+}
+
 void PerChannelMinMaxObserver::observe(const Tensor& x) {
   if (x.dim() < 1 || x.numel() == 0) {
     throw std::invalid_argument("per_channel_minmax observer: needs a non-empty tensor with a channel axis, got " +
@@ -73,6 +143,9 @@ void PerChannelMinMaxObserver::observe(const Tensor& x) {
   const Tensor rows = kernel::reshape(x, {channels, -1});
   const std::vector<float> maxs = kernel::max(rows, 1).to_vector();
   const std::vector<float> mins = kernel::min(rows, 1).to_vector();
+  if (has_nan(x)) {
+    throw NonFiniteObservation("per_channel_minmax observer: observed a NaN in a tensor of shape " + to_string(x.shape()));
+  }
   if (!mins_.empty() && mins_.size() != static_cast<size_t>(channels)) {
     throw std::invalid_argument("per_channel_minmax observer: saw " + std::to_string(mins_.size()) +
                                 " channels before, now " + std::to_string(channels));
@@ -88,7 +161,7 @@ void PerChannelMinMaxObserver::observe(const Tensor& x) {
   }
   for (int64_t c = 0; c < channels; ++c) {
     if (!std::isfinite(mins_[c]) || !std::isfinite(maxs_[c])) {
-      throw std::runtime_error("per_channel_minmax observer: observed a non-finite value in channel " +
+      throw NonFiniteObservation("per_channel_minmax observer: observed a non-finite value in channel " +
                                std::to_string(c));
     }
   }
@@ -97,6 +170,35 @@ void PerChannelMinMaxObserver::observe(const Tensor& x) {
 QParams PerChannelMinMaxObserver::qparams() const {
   if (mins_.empty()) return not_observed(type_name());
   return make_per_channel(mins_, maxs_, spec_, 0);
+}
+
+ObserverState PerChannelMinMaxObserver::state() const {
+  ObserverState state;
+  state.scalars = {{"type", type_name()}, {"channels", static_cast<uint64_t>(mins_.size())}};
+  state.values = mins_;
+  state.values.insert(state.values.end(), maxs_.begin(), maxs_.end());
+  return state;
+}
+
+void PerChannelMinMaxObserver::load_state(const ObserverState& state) {
+  check_state_type(state);
+  const uint64_t channels = state_uint(state, "channels", type_name());
+  if (state.values.size() != 2 * channels) {
+    throw std::invalid_argument(type_name() + " observer state: " + std::to_string(channels) + " channels need " +
+                                std::to_string(2 * channels) + " values, found " +
+                                std::to_string(state.values.size()));
+  }
+  std::vector<float> mins(state.values.begin(), state.values.begin() + static_cast<std::ptrdiff_t>(channels));
+  std::vector<float> maxs(state.values.begin() + static_cast<std::ptrdiff_t>(channels), state.values.end());
+  for (uint64_t c = 0; c < channels; ++c) {
+    if (!std::isfinite(mins[c]) || !std::isfinite(maxs[c]) || mins[c] > maxs[c]) {
+      throw std::invalid_argument(type_name() + " observer state: channel " + std::to_string(c) +
+                                  " has no valid range [" + std::to_string(mins[c]) + ", " +
+                                  std::to_string(maxs[c]) + "]");
+    }
+  }
+  mins_ = std::move(mins);
+  maxs_ = std::move(maxs);
 }
 
 std::pair<float, float> PerChannelMinMaxObserver::range() const {

@@ -13,6 +13,8 @@ class MinMaxObserver : public Observer {
   bool has_observed() const override { return observed_; }
   std::string type_name() const override { return "minmax"; }
   std::pair<float, float> range() const override { return {min_, max_}; }
+  ObserverState state() const override;
+  void load_state(const ObserverState& state) override;
 
  private:
   bool observed_ = false;
@@ -29,6 +31,8 @@ class MovingAverageMinMaxObserver : public Observer {
   bool has_observed() const override { return observed_; }
   std::string type_name() const override { return "moving_average_minmax"; }
   std::pair<float, float> range() const override { return {min_, max_}; }
+  ObserverState state() const override;
+  void load_state(const ObserverState& state) override;
 
  private:
   float momentum_;
@@ -45,12 +49,16 @@ class PerChannelMinMaxObserver : public Observer {
   bool has_observed() const override { return !mins_.empty(); }
   std::string type_name() const override { return "per_channel_minmax"; }
   std::pair<float, float> range() const override;
+  /// values = the channels' minima, then their maxima; scalars["channels"] = how many (0 before any observe).
+  ObserverState state() const override;
+  void load_state(const ObserverState& state) override;
 
  private:
   std::vector<float> mins_, maxs_;
 };
 
-/// Min and max of one tensor, as floats; throws on an empty or non-finite tensor.
+/// Min and max of one tensor, as floats; throws std::invalid_argument on an empty tensor and
+/// NonFiniteObservation on a non-finite one.
 std::pair<float, float> tensor_min_max(const Tensor& x, const char* who);
 
 }  // namespace qg::quant

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <stdexcept>
+
+#include "quant/observers/observer_state.h"
 
 namespace qg::quant {
 
@@ -20,7 +23,7 @@ void PercentileObserver::observe(const Tensor& x) {
   const float* v = c.data();
   for (int64_t i = 0; i < c.numel(); ++i) {
     if (!std::isfinite(v[i])) {
-      throw std::runtime_error("percentile observer: observed a non-finite value in a tensor of shape " +
+      throw NonFiniteObservation("percentile observer: observed a non-finite value in a tensor of shape " +
                                to_string(x.shape()));
     }
     ++seen_;
@@ -42,6 +45,45 @@ std::pair<float, float> PercentileObserver::range() const {
     return sorted[static_cast<size_t>(std::llround(pos))];
   };
   return {at(100.0 - percentile_), at(percentile_)};
+}
+
+ObserverState PercentileObserver::state() const {
+  std::ostringstream engine;
+  Generator copy = gen_;  // engine() is not const; a copy has the same state
+  engine << copy.engine();  // the standard text form of a mersenne twister's state
+  ObserverState state;
+  state.scalars = {{"type", type_name()},
+                   {"seen", seen_},
+                   {"percentile", percentile_},
+                   {"capacity", static_cast<uint64_t>(capacity_)},
+                   {"generator", engine.str()}};
+  state.values = sample_;
+  return state;
+}
+
+void PercentileObserver::load_state(const ObserverState& state) {
+  check_state_type(state);
+  const std::string who = type_name();
+  const uint64_t seen = state_uint(state, "seen", who);
+  const uint64_t capacity = state_uint(state, "capacity", who);
+  if (capacity != capacity_ || state_double(state, "percentile", who) != percentile_) {
+    throw std::invalid_argument(who + " observer state: saved with another percentile or sample capacity");
+  }
+  if (state.values.size() != std::min<uint64_t>(seen, capacity_)) {
+    throw std::invalid_argument(who + " observer state: " + std::to_string(seen) + " values seen should leave a " +
+                                "sample of " + std::to_string(std::min<uint64_t>(seen, capacity_)) + ", found " +
+                                std::to_string(state.values.size()));
+  }
+  for (const float v : state.values) {
+    if (!std::isfinite(v)) throw std::invalid_argument(who + " observer state: the sample holds a non-finite value");
+  }
+  std::istringstream engine_text(state_string(state, "generator", who));
+  Generator gen;
+  engine_text >> gen.engine();
+  if (!engine_text) throw std::invalid_argument(who + " observer state: \"generator\" is not a generator state");
+  seen_ = seen;
+  sample_ = state.values;
+  gen_ = gen;
 }
 
 QParams PercentileObserver::qparams() const {

@@ -18,6 +18,10 @@ class PercentileObserver : public Observer {
   bool has_observed() const override { return seen_ > 0; }
   std::string type_name() const override { return "percentile"; }
   std::pair<float, float> range() const override;
+  /// values = the sample; scalars: how many values were seen and the generator's state, so that the
+  /// reservoir keeps drawing exactly as it would have.
+  ObserverState state() const override;
+  void load_state(const ObserverState& state) override;
 
  private:
   double percentile_;

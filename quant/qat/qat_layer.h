@@ -12,6 +12,9 @@
 
 #include <memory>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "nn/module.h"
 #include "quant/fake_quantize.h"
@@ -37,11 +40,18 @@ class QuantPoint {
 
   /// Observes x when `observing`, then fake-quantizes it with the current parameters.
   Tensor operator()(const Tensor& x, bool observing);
+  /// For a conv/linear output on the accumulator grid (S_in S_w): observes y when `observing`, then
+  /// requantizes it exactly as the integer model will (quant/output_requantize.h).
+  Tensor requantize(const Tensor& y, float input_scale, const QParams& weight, bool observing);
   /// The frozen parameters if frozen, else the observer's current ones.
   QParams qparams() const;
   void freeze() { frozen_ = observer_->qparams(); }
   bool is_frozen() const { return frozen_.has_value(); }
   const Observer& observer() const { return *observer_; }
+  /// What the observer has seen, for a training checkpoint (taken before freeze(), so no frozen parameters).
+  ObserverState observer_state() const { return observer_->state(); }
+  /// Restores observer_state(); throws std::invalid_argument when it comes from another kind of observer.
+  void load_observer_state(const ObserverState& state) { observer_->load_state(state); }
 
  private:
   std::unique_ptr<Observer> observer_;
@@ -49,9 +59,14 @@ class QuantPoint {
   std::optional<QParams> frozen_;
 };
 
+/// A quantization point with its name inside its layer: "input", "weight" or "output".
+using NamedQuantPoint = std::pair<std::string, QuantPoint*>;
+
 /// A QAT layer. Pass-through layers (ReLU, max pool, flatten) have no quantization points.
 class QatLayer : public nn::Module {
  public:
+  /// This layer's own quantization points, in a fixed order (for saving and restoring observer state).
+  virtual std::vector<NamedQuantPoint> quant_points() { return {}; }
   void set_observing(bool on) { observing_ = on; }
   bool observing() const { return observing_; }
   virtual void freeze() {}

@@ -52,10 +52,19 @@ Tensor QConvBNReLU::forward(const Tensor& x_in) {
   const auto [mean, var] = is_training() ? batch_statistics(x) : std::pair{bn->running_mean, bn->running_var};
   const FoldedConv folded = fold_batch_norm(conv->weight, conv->bias, mean, var, bn->weight, bn->bias, bn->eps);
   const Tensor w = weight(folded.weight, observing_);
-  const Tensor b = fake_quantize_bias(folded.bias, input_scale(input), weight.qparams());
-  Tensor y = nn::functional::conv2d(x, w, b, conv->options);
-  if (relu) y = nn::functional::relu(y);
-  return output(y, observing_);
+  const QParams wq = weight.qparams();
+  const float s_in = input_scale(input);
+  Tensor y = nn::functional::conv2d(x, w, fake_quantize_bias(folded.bias, s_in, wq), conv->options);
+  if (relu) y = nn::functional::relu(y);  // max(acc, 0) stays on the accumulator grid
+  return output.requantize(y, s_in, wq, observing_);
+}
+
+std::vector<NamedQuantPoint> QConvBNReLU::quant_points() {
+  std::vector<NamedQuantPoint> points;
+  if (input) points.emplace_back("input", &*input);
+  points.emplace_back("weight", &weight);
+  points.emplace_back("output", &output);
+  return points;
 }
 
 void QConvBNReLU::freeze() {

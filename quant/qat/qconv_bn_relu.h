@@ -22,6 +22,7 @@ class QConvBNReLU : public QatLayer {
   std::string describe() const override;
   void freeze() override;
   const QuantPoint* output_point() const override { return &output; }
+  std::vector<NamedQuantPoint> quant_points() override;
 
   /// The folded (weight, bias) with the running statistics: what convert() quantizes.
   std::pair<Tensor, Tensor> folded_for_inference() const;

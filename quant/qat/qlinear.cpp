@@ -14,8 +14,18 @@ QLinear::QLinear(std::shared_ptr<nn::Linear> l, bool quantize_input, const Quant
 Tensor QLinear::forward(const Tensor& x_in) {
   const Tensor x = input ? (*input)(x_in, observing_) : x_in;
   const Tensor w = weight(linear->weight, observing_);
-  const Tensor b = fake_quantize_bias(linear->bias, input_scale(input), weight.qparams());
-  return output(nn::functional::linear(x, w, b), observing_);
+  const QParams wq = weight.qparams();
+  const float s_in = input_scale(input);
+  const Tensor y = nn::functional::linear(x, w, fake_quantize_bias(linear->bias, s_in, wq));
+  return output.requantize(y, s_in, wq, observing_);
+}
+
+std::vector<NamedQuantPoint> QLinear::quant_points() {
+  std::vector<NamedQuantPoint> points;
+  if (input) points.emplace_back("input", &*input);
+  points.emplace_back("weight", &weight);
+  points.emplace_back("output", &output);
+  return points;
 }
 
 void QLinear::freeze() {

@@ -14,6 +14,7 @@ class QLinear : public QatLayer {
   std::string describe() const override { return "QLinear(" + linear->describe() + ")"; }
   void freeze() override;
   const QuantPoint* output_point() const override { return &output; }
+  std::vector<NamedQuantPoint> quant_points() override;
 
   std::shared_ptr<nn::Linear> linear;
   std::optional<QuantPoint> input;

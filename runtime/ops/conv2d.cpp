@@ -5,6 +5,7 @@
 
 #include "runtime/accumulator_bound.h"
 #include "runtime/int_dot.h"
+#include "runtime/ops/conv2d_dot.h"
 
 namespace qg::runtime {
 
@@ -154,10 +155,11 @@ void im2col_offsets(const Conv2d& op, const ConvLayout& l, int64_t group, std::s
 
 }  // namespace
 
-void conv2d_fast(const Conv2d& op, const Dims& input_shape, std::span<const int32_t> input,
-                 std::span<int32_t> output, RequantMode mode, Scratch& scratch) {
-  const ConvLayout l = layout_of(op, input_shape);
-  assert(static_cast<int64_t>(output.size()) == op.out_channels * l.positions);
+namespace {
+
+// The int16 path: im2col of (q1 - Z1), one int16 dot product per output. Any stride.
+void conv2d_int16(const Conv2d& op, const ConvLayout& l, std::span<const int32_t> input, std::span<int32_t> output,
+                  RequantMode mode, Scratch& scratch) {
   scratch.offsets.resize(static_cast<size_t>(l.positions * l.row));
   scratch.sums.resize(static_cast<size_t>(l.positions));
   for (int64_t g = 0; g < op.groups; ++g) {
@@ -174,6 +176,24 @@ void conv2d_fast(const Conv2d& op, const Dims& input_shape, std::span<const int3
         out[p] = op.output_stage.apply(acc, oc, mode);
       }
     }
+  }
+}
+
+}  // namespace
+
+void conv2d_fast(const Conv2d& op, const Dims& input_shape, std::span<const int32_t> input,
+                 std::span<int32_t> output, RequantMode mode, Scratch& scratch) {
+  conv2d_fast(op, input_shape, input, output, mode, scratch, int8::best_isa());
+}
+
+void conv2d_fast(const Conv2d& op, const Dims& input_shape, std::span<const int32_t> input,
+                 std::span<int32_t> output, RequantMode mode, Scratch& scratch, int8::Isa isa) {
+  const ConvLayout l = layout_of(op, input_shape);
+  assert(static_cast<int64_t>(output.size()) == op.out_channels * l.positions);
+  if (conv2d_dot_applies(op)) {
+    conv2d_dot(op, input_shape, input, output, mode, scratch, isa);
+  } else {
+    conv2d_int16(op, l, input, output, mode, scratch);
   }
 }
 

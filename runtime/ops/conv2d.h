@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "runtime/dims.h"
+#include "runtime/ops/int8_kernels.h"
 #include "runtime/output_stage.h"
 #include "runtime/quant_params.h"
 #include "runtime/quantized_weights.h"
@@ -44,9 +45,14 @@ struct Conv2d {
 void conv2d_reference(const Conv2d& op, const Dims& input_shape, std::span<const int32_t> input,
                       std::span<int32_t> output, RequantMode mode);
 
-/// im2col of (q1 - Z1) into int16 rows, then one int16 dot product per output with the raw weight codes,
-/// corrected by Z2[c] * (row sum). Bit-exact with conv2d_reference.
+/// Bit-exact with conv2d_reference. Stride-1 convolutions take the dot-product path (conv2d_dot.h: packed
+/// 8-bit products on AVX-512 VNNI, int16 pairs on AVX2 or in portable C++, whichever this CPU runs best);
+/// others an im2col of (q1 - Z1) into int16 rows, one int16 dot product per output with the raw weight
+/// codes, corrected by Z2[c] * (row sum).
 void conv2d_fast(const Conv2d& op, const Dims& input_shape, std::span<const int32_t> input,
                  std::span<int32_t> output, RequantMode mode, Scratch& scratch);
+/// The same with the dot-product path's instruction set chosen by the caller (tests compare all of them).
+void conv2d_fast(const Conv2d& op, const Dims& input_shape, std::span<const int32_t> input,
+                 std::span<int32_t> output, RequantMode mode, Scratch& scratch, int8::Isa isa);
 
 }  // namespace qg::runtime

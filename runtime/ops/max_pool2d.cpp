@@ -5,6 +5,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "runtime/ops/simd_clones.h"
+
 namespace qg::runtime {
 
 Dims MaxPool2d::output_shape(const Dims& input_shape) const {
@@ -49,6 +51,47 @@ void max_pool2d_reference(const MaxPool2d& op, const Dims& input_shape, std::spa
         output[static_cast<size_t>((c * out_height + oy) * out_width + ox)] = largest;
       }
     }
+  }
+}
+
+namespace {
+
+// Output row `oh` of a 2x2, stride-2 pooling of one plane: the larger of the two input rows, then of each
+// pair of neighbours (both loops vectorise).
+QG_RUNTIME_CLONES void max_pool_2x2_plane(const int32_t* __restrict plane, int64_t width, int64_t out_height,
+                                          int64_t out_width, int32_t* __restrict out) {
+  int32_t rows[512];
+  for (int64_t oh = 0; oh < out_height; ++oh) {
+    const int32_t* top = plane + 2 * oh * width;
+    const int32_t* bottom = top + width;
+    for (int64_t first = 0; first < out_width; first += 256) {  // 256 outputs (512 inputs) at a time
+      const int64_t count = std::min<int64_t>(256, out_width - first);
+      for (int64_t x = 0; x < 2 * count; ++x)
+        rows[x] = std::max(top[2 * first + x], bottom[2 * first + x]);
+      int32_t* dst = out + oh * out_width + first;
+      for (int64_t ow = 0; ow < count; ++ow)
+        dst[ow] = std::max(rows[2 * ow], rows[2 * ow + 1]);
+    }
+  }
+}
+
+}  // namespace
+
+void max_pool2d_fast(const MaxPool2d& op, const Dims& input_shape, std::span<const int32_t> input,
+                     std::span<int32_t> output) {
+  const Window2d& w = op.window;
+  const bool two_by_two = w.kernel == std::array<int64_t, 2>{2, 2} && w.stride == std::array<int64_t, 2>{2, 2} &&
+                          w.padding == std::array<int64_t, 2>{0, 0};
+  if (!two_by_two) {
+    max_pool2d_reference(op, input_shape, input, output);
+    return;
+  }
+  const int64_t channels = input_shape[0], height = input_shape[1], width = input_shape[2];
+  const int64_t out_height = height / 2, out_width = width / 2;
+  assert(static_cast<int64_t>(output.size()) == channels * out_height * out_width);
+  for (int64_t c = 0; c < channels; ++c) {
+    max_pool_2x2_plane(input.data() + c * height * width, width, out_height, out_width,
+                       output.data() + c * out_height * out_width);
   }
 }
 

@@ -1,0 +1,443 @@
+#!/usr/bin/python3
+"""torch_bench.py: the PyTorch side of bench/run. One job per process, one JSON object on stdout.
+
+    torch_bench.py train  --config C [--qat] [--batch 64] [--steps 200] [--warmup 20] [--threads 2] [--width 1]
+    torch_bench.py infer  --config C [--batch 64] [--images 20000] [--threads 2]
+    torch_bench.py int8   --config C [--batch 64] [--images 20000] [--latency-images 2000] [--threads 2]
+
+It builds the model of a quantgrad JSON config (configs/*.json) as a torch.nn.Sequential and runs the same
+recipe as bench/qg_bench.cpp:
+
+* data: the MNIST training images kept as uint8, a shuffled batch normalised with (x/255 - mean)/std per
+  step (what quantgrad's DataLoader does); SGD lr/momentum from the config; cross-entropy;
+* train --qat: the tutorial's quantization-aware training (Jermmy/pytorch-quantization-demo, module.py),
+  rewritten here: min/max observers updated every step, FakeQuantize with a straight-through estimator
+  on the input, every weight and every conv/linear output; for a conv followed by batch norm, the batch
+  statistics are folded into the conv weights during training (QConvBNReLU);
+* int8: torch.ao.quantization eager mode, QAT (fused conv+relu / conv+bn+relu) then convert, for every
+  quantized engine this build offers (onednn, qnnpack, x86, fbgemm); each is timed and all are reported.
+
+Run it with Debian's /usr/bin/python3 (python3-torch; `scripts/setup --bench` installs it).
+"""
+
+import argparse
+import json
+import os
+import resource
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+
+
+def peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+# ---- data ----------------------------------------------------------------------------------------------
+
+def read_idx(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    magic, = struct.unpack(">I", data[:4])
+    dims = magic & 0xFF
+    shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+class Mnist:
+    """The training images as uint8 [N, 1, 28, 28] and labels; batches normalised on the fly."""
+
+    def __init__(self, root):
+        self.images = torch.from_numpy(read_idx(os.path.join(root, "train-images-idx3-ubyte")).copy()).unsqueeze(1)
+        self.labels = torch.from_numpy(read_idx(os.path.join(root, "train-labels-idx1-ubyte")).astype(np.int64))
+
+    def batch(self, indices):
+        x = self.images.index_select(0, indices).float().div_(255.0).sub_(MNIST_MEAN).div_(MNIST_STD)
+        return x, self.labels.index_select(0, indices)
+
+    def batches(self, batch_size, seed):
+        """Shuffled batches, epoch after epoch, forever."""
+        gen = torch.Generator().manual_seed(seed)
+        n = self.images.shape[0]
+        while True:
+            order = torch.randperm(n, generator=gen)
+            for first in range(0, n - batch_size + 1, batch_size):
+                yield self.batch(order[first:first + batch_size])
+
+
+# ---- models --------------------------------------------------------------------------------------------
+
+def load_config(path, width):
+    with open(path) as f:
+        config = json.load(f)
+    for layer in config["layers"]:
+        if layer["type"] == "conv2d":
+            layer["out_channels"] *= width
+            if layer.get("groups", 1) > 1:
+                layer["groups"] *= width
+    return config
+
+
+def build_model(config):
+    """The config's layers as a torch.nn.Sequential (PyTorch's default initialisation)."""
+    channels, height, width = config["input"]["shape"]
+    features = None
+    layers = []
+    for spec in config["layers"]:
+        kind = spec["type"]
+        if kind == "conv2d":
+            k, s, p = spec["kernel_size"], spec.get("stride", 1), spec.get("padding", 0)
+            d = spec.get("dilation", 1)
+            layers.append(nn.Conv2d(channels, spec["out_channels"], k, s, p, d, spec.get("groups", 1),
+                                    bias=spec.get("bias", True)))
+            channels = spec["out_channels"]
+            height = (height + 2 * p - d * (k - 1) - 1) // s + 1
+            width = (width + 2 * p - d * (k - 1) - 1) // s + 1
+        elif kind == "batchnorm2d":
+            layers.append(nn.BatchNorm2d(channels))
+        elif kind == "relu":
+            layers.append(nn.ReLU())
+        elif kind == "maxpool2d":
+            k = spec["kernel_size"]
+            s = spec.get("stride", k)
+            layers.append(nn.MaxPool2d(k, s, spec.get("padding", 0)))
+            height = (height - k) // s + 1
+            width = (width - k) // s + 1
+        elif kind == "flatten":
+            layers.append(nn.Flatten())
+            features = channels * height * width
+        elif kind == "linear":
+            layers.append(nn.Linear(features, spec["out_features"], bias=spec.get("bias", True)))
+            features = spec["out_features"]
+        else:
+            raise ValueError("torch_bench: layer type %r is not supported" % kind)
+    return nn.Sequential(*layers)
+
+
+def step_cost(model):
+    """Multiply-accumulates of one forward pass of one image (conv and linear layers), and of a training
+    step (forward, weight gradient, and input gradient for every layer but the first)."""
+    forward, training, first = 0.0, 0.0, True
+    x = torch.zeros(1, 1, 28, 28)
+    for layer in model:
+        y = layer(x)
+        macs = 0
+        if isinstance(layer, nn.Conv2d):
+            macs = y.numel() * layer.in_channels // layer.groups * layer.kernel_size[0] * layer.kernel_size[1]
+        elif isinstance(layer, nn.Linear):
+            macs = layer.in_features * layer.out_features
+        if macs:
+            forward += macs
+            training += macs * (2 if first else 3)
+            first = False
+        x = y
+    return forward, training
+
+
+# ---- the tutorial's quantization-aware training ----------------------------------------------------------
+
+class QParam:
+    """Running min/max of a tensor and the (scale, zero point) of unsigned `bits`-bit codes for it."""
+
+    def __init__(self, bits=8):
+        self.qmax = 2.0 ** bits - 1.0
+        self.min = None
+        self.max = None
+
+    def update(self, t):
+        lo, hi = t.min().clamp(max=0.0), t.max().clamp(min=0.0)
+        self.min = lo if self.min is None else torch.minimum(self.min, lo)
+        self.max = hi if self.max is None else torch.maximum(self.max, hi)
+        self.scale = (self.max - self.min).clamp(min=1e-8) / self.qmax
+        self.zero_point = (self.qmax - self.max / self.scale).clamp(0.0, self.qmax).round()
+
+
+class FakeQuantize(torch.autograd.Function):
+    """x -> S (clamp(round(Z + x / S)) - Z); backward: the straight-through estimator (identity)."""
+
+    @staticmethod
+    def forward(ctx, x, qparam):
+        q = (qparam.zero_point + x / qparam.scale).clamp_(0.0, qparam.qmax).round_()
+        return qparam.scale * (q - qparam.zero_point)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
+class QConv2d(nn.Module):
+    def __init__(self, conv, qi):
+        super().__init__()
+        self.conv = conv
+        self.qi = QParam() if qi else None
+        self.qw, self.qo = QParam(), QParam()
+
+    def forward(self, x):
+        if self.qi is not None:
+            self.qi.update(x)
+            x = FakeQuantize.apply(x, self.qi)
+        self.qw.update(self.conv.weight.data)
+        c = self.conv
+        x = F.conv2d(x, FakeQuantize.apply(c.weight, self.qw), c.bias, c.stride, c.padding, c.dilation, c.groups)
+        self.qo.update(x)
+        return FakeQuantize.apply(x, self.qo)
+
+
+class QLinear(nn.Module):
+    def __init__(self, fc, qi):
+        super().__init__()
+        self.fc = fc
+        self.qi = QParam() if qi else None
+        self.qw, self.qo = QParam(), QParam()
+
+    def forward(self, x):
+        if self.qi is not None:
+            self.qi.update(x)
+            x = FakeQuantize.apply(x, self.qi)
+        self.qw.update(self.fc.weight.data)
+        x = F.linear(x, FakeQuantize.apply(self.fc.weight, self.qw), self.fc.bias)
+        self.qo.update(x)
+        return FakeQuantize.apply(x, self.qo)
+
+
+class QConvBNReLU(nn.Module):
+    """Conv + BatchNorm (+ ReLU) with the batch statistics folded into the conv weights while training."""
+
+    def __init__(self, conv, bn, relu, qi):
+        super().__init__()
+        self.conv, self.bn, self.relu = conv, bn, relu
+        self.qi = QParam() if qi else None
+        self.qw, self.qo = QParam(), QParam()
+
+    def forward(self, x):
+        if self.qi is not None:
+            self.qi.update(x)
+            x = FakeQuantize.apply(x, self.qi)
+        c, bn = self.conv, self.bn
+        if self.training:
+            y = F.conv2d(x, c.weight, c.bias, c.stride, c.padding, c.dilation, c.groups)
+            y = y.permute(1, 0, 2, 3).reshape(c.out_channels, -1)
+            mean, var = y.mean(1).detach(), y.var(1).detach()
+            bn.running_mean.mul_(1 - bn.momentum).add_(bn.momentum * mean)
+            bn.running_var.mul_(1 - bn.momentum).add_(bn.momentum * var)
+        else:
+            mean, var = bn.running_mean, bn.running_var
+        gamma = bn.weight / torch.sqrt(var + bn.eps)
+        weight = c.weight * gamma.view(-1, 1, 1, 1)
+        bias = (c.bias - mean) * gamma + bn.bias if c.bias is not None else bn.bias - mean * gamma
+        self.qw.update(weight.data)
+        x = F.conv2d(x, FakeQuantize.apply(weight, self.qw), bias, c.stride, c.padding, c.dilation, c.groups)
+        if self.relu:
+            x = F.relu(x)
+        self.qo.update(x)
+        return FakeQuantize.apply(x, self.qo)
+
+
+def tutorial_qat(model):
+    """The tutorial's model.quantize(): conv [bn] [relu] -> QConvBNReLU / QConv2d, linear -> QLinear."""
+    layers, out, i, first = list(model), [], 0, True
+    while i < len(layers):
+        layer = layers[i]
+        if isinstance(layer, nn.Conv2d):
+            if i + 1 < len(layers) and isinstance(layers[i + 1], nn.BatchNorm2d):
+                relu = i + 2 < len(layers) and isinstance(layers[i + 2], nn.ReLU)
+                out.append(QConvBNReLU(layer, layers[i + 1], relu, first))
+                i += 3 if relu else 2
+            else:
+                out.append(QConv2d(layer, first))
+                i += 1
+            first = False
+        elif isinstance(layer, nn.Linear):
+            out.append(QLinear(layer, first))
+            first = False
+            i += 1
+        else:
+            out.append(layer)
+            i += 1
+    return nn.Sequential(*out)
+
+
+# ---- torch.ao.quantization (eager mode) --------------------------------------------------------------------
+
+class Quantizable(nn.Module):
+    def __init__(self, body):
+        super().__init__()
+        self.quant = torch.ao.quantization.QuantStub()
+        self.body = body
+        self.dequant = torch.ao.quantization.DeQuantStub()
+
+    def forward(self, x):
+        return self.dequant(self.body(self.quant(x)))
+
+
+def fusion_groups(model):
+    """Names to fuse: conv+bn+relu, conv+bn, conv+relu."""
+    layers, groups, i = list(model), [], 0
+    while i < len(layers):
+        if isinstance(layers[i], nn.Conv2d):
+            group = [str(i)]
+            if i + 1 < len(layers) and isinstance(layers[i + 1], nn.BatchNorm2d):
+                group.append(str(i + 1))
+            if i + len(group) < len(layers) and isinstance(layers[i + len(group)], nn.ReLU):
+                group.append(str(i + len(group)))
+            if len(group) > 1:
+                groups.append(["body." + name for name in group])
+            i += len(group)
+        else:
+            i += 1
+    return groups
+
+
+def int8_model(config, data, engine, qat_steps):
+    torch.backends.quantized.engine = engine
+    torch.manual_seed(config["train"]["seed"])
+    model = Quantizable(build_model(config))
+    model.train()
+    model = torch.ao.quantization.fuse_modules_qat(model, fusion_groups(model.body))
+    model.qconfig = torch.ao.quantization.get_default_qat_qconfig(engine)
+    torch.ao.quantization.prepare_qat(model, inplace=True)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config["quant"]["qat_lr"],
+                                momentum=config["quant"]["qat_momentum"])
+    batches = data.batches(64, 1)
+    for _ in range(qat_steps):
+        x, y = next(batches)
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    model.eval()
+    return torch.ao.quantization.convert(model)
+
+
+# ---- jobs ----------------------------------------------------------------------------------------------------
+
+def job_train(args, config, data):
+    torch.manual_seed(config["train"]["seed"])
+    model = build_model(config)
+    _, training_macs = step_cost(model)
+    if args.qat:
+        model = tutorial_qat(model)
+        lr, momentum = config["quant"]["qat_lr"], config["quant"]["qat_momentum"]
+    else:
+        lr, momentum = config["train"]["lr"], config["train"]["momentum"]
+    model.train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    batches = data.batches(args.batch, 1)
+    images = 0
+    start = None
+    for step in range(args.warmup + args.steps):
+        if step == args.warmup:
+            start = time.perf_counter()
+        x, y = next(batches)
+        optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), y)
+        if not torch.isfinite(loss).item():
+            raise RuntimeError("torch_bench: training diverged")
+        loss.backward()
+        optimizer.step()
+        if step >= args.warmup:
+            images += x.shape[0]
+    ips = images / (time.perf_counter() - start)
+    return {"images_per_second": ips, "gflops": ips * 2 * training_macs * 1e-9,
+            "mflop_per_image": 2 * training_macs * 1e-6, "peak_rss_mb": peak_rss_mb()}
+
+
+def job_infer(args, config, data):
+    torch.manual_seed(config["train"]["seed"])
+    model = build_model(config).eval()
+    batches = [data.batch(torch.arange(first, first + args.batch))[0]
+               for first in range(0, min(16 * args.batch, 60000 - args.batch + 1), args.batch)]
+    with torch.inference_mode():
+        for x in batches:
+            model(x)
+        done, start = 0, time.perf_counter()
+        while done < args.images:
+            for x in batches:
+                model(x)
+                done += x.shape[0]
+        ips = done / (time.perf_counter() - start)
+    return {"images_per_second": ips, "peak_rss_mb": peak_rss_mb()}
+
+
+def time_int8(model, data, args):
+    n_batches = min(64, 60000 // args.batch)
+    batches = [data.batch(torch.arange(i * args.batch, (i + 1) * args.batch))[0] for i in range(n_batches)]
+    singles = [data.batch(torch.arange(i, i + 1))[0] for i in range(args.latency_images + 50)]
+    checksum = 0
+    with torch.inference_mode():
+        for x in batches[:4]:
+            model(x)
+        done, start, i = 0, time.perf_counter(), 0
+        while done < args.images:
+            checksum += int(model(batches[i]).argmax(1)[0])
+            done += args.batch
+            i = (i + 1) % n_batches
+        ips = done / (time.perf_counter() - start)
+        latencies = []
+        for i, x in enumerate(singles):
+            t0 = time.perf_counter()
+            checksum += int(model(x).argmax(1)[0])
+            if i >= 50:
+                latencies.append((time.perf_counter() - t0) * 1e3)
+    latencies.sort()
+    quantile = lambda q: latencies[int(q * (len(latencies) - 1))]
+    return {"images_per_second": ips, "latency_median_ms": quantile(0.5), "latency_p99_ms": quantile(0.99),
+            "checksum": checksum}
+
+
+def job_int8(args, config, data):
+    wanted = ["onednn", "x86", "fbgemm", "qnnpack"]
+    engines = [e for e in wanted if e in torch.backends.quantized.supported_engines]
+    if args.engine:
+        engines = [args.engine]
+    results = {}
+    for engine in engines:
+        try:
+            model = int8_model(config, data, engine, 100)
+            results[engine] = time_int8(model, data, args)
+        except Exception as error:  # an engine that cannot run this model (e.g. grouped convs)
+            results[engine] = {"error": str(error).splitlines()[0][:200]}
+    timed = {e: r for e, r in results.items() if "images_per_second" in r}
+    if not timed:
+        raise RuntimeError("torch_bench: no quantized engine could run the model: %s" % results)
+    best = max(timed, key=lambda e: timed[e]["images_per_second"])
+    fastest_latency = min(timed, key=lambda e: timed[e]["latency_median_ms"])
+    return {"engine": best, "images_per_second": timed[best]["images_per_second"],
+            "latency_engine": fastest_latency,
+            "latency_median_ms": timed[fastest_latency]["latency_median_ms"],
+            "latency_p99_ms": timed[fastest_latency]["latency_p99_ms"],
+            "engines": results, "peak_rss_mb": peak_rss_mb()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description="PyTorch side of bench/run")
+    parser.add_argument("job", choices=["train", "infer", "int8"])
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--qat", action="store_true")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--images", type=int, default=20000)
+    parser.add_argument("--latency-images", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--width", type=int, default=1)
+    parser.add_argument("--engine", default=None, help="int8: time only this quantized engine")
+    parser.add_argument("--data", default="data/mnist")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    config = load_config(args.config, args.width)
+    data = Mnist(args.data)
+    job = {"train": job_train, "infer": job_infer, "int8": job_int8}[args.job]
+    result = job(args, config, data)
+    result.update({"job": args.job, "torch": torch.__version__, "threads": torch.get_num_threads()})
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+// The two small model configs of the checkpoint target: checkpoints are loaded into their float and QAT
+// models, and make_seeds.cpp saves the seed checkpoints from them. One uses per-tensor min/max observers,
+// the other percentile observers (a reservoir sample and a generator in its state) and per-channel weights,
+// so that every observer state reader is reached.
+#pragma once
+
+namespace qg::fuzz {
+
+inline constexpr const char* kMinMaxConfig = R"({
+  "name": "fuzz_minmax",
+  "input": {"shape": [1, 28, 28]},
+  "layers": [
+    {"type": "conv2d", "out_channels": 2, "kernel_size": 4, "stride": 4},
+    {"type": "batchnorm2d"},
+    {"type": "relu"},
+    {"type": "maxpool2d", "kernel_size": 7},
+    {"type": "flatten"},
+    {"type": "linear", "out_features": 10}
+  ],
+  "train": {"epochs": 1, "batch_size": 4, "seed": 5},
+  "quant": {"bits": 4, "observer": "minmax"}
+})";
+
+inline constexpr const char* kPercentileConfig = R"({
+  "name": "fuzz_percentile",
+  "input": {"shape": [1, 28, 28]},
+  "layers": [
+    {"type": "conv2d", "out_channels": 2, "kernel_size": 4, "stride": 4},
+    {"type": "relu"},
+    {"type": "maxpool2d", "kernel_size": 7},
+    {"type": "flatten"},
+    {"type": "linear", "out_features": 10}
+  ],
+  "train": {"epochs": 1, "batch_size": 4, "seed": 6},
+  "quant": {"bits": 8, "observer": "percentile", "percentile": 90, "per_channel": true}
+})";
+
+}  // namespace qg::fuzz

@@ -1,0 +1,173 @@
+// Writes the seed corpus of every fuzz target: valid files made by quantgrad's own writers, and a few
+// broken ones of each kind, so that the fuzzer starts from inputs that reach deep into each loader.
+//
+//   make fuzz_make_seeds && build/fuzz/fuzz_make_seeds fuzz/corpus .
+//
+// (second argument: the source root, for the shipped configs). The committed fuzz/corpus/ was made this
+// way; inputs the fuzzers found interesting later were added to it as they are.
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "app/experiment.h"
+#include "app/quantize_job.h"
+#include "autograd/grad_mode.h"
+#include "config/builder.h"
+#include "config/loader.h"
+#include "fuzz/fuzz_configs.h"
+#include "nn/checkpoint.h"
+#include "nn/functional/loss.h"
+#include "nn/optim/sgd.h"
+#include "quant/convert.h"
+#include "runtime/model_file.h"
+#include "util/atomic_file.h"
+
+namespace {
+
+using namespace qg;
+namespace fs = std::filesystem;
+
+std::string gzip(const std::string& bytes) {
+  z_stream stream{};
+  if (deflateInit2(&stream, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw std::runtime_error("deflateInit2 failed");
+  }
+  std::string out(deflateBound(&stream, bytes.size()) + 32, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  stream.avail_in = static_cast<uInt>(bytes.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  if (deflate(&stream, Z_FINISH) != Z_STREAM_END) throw std::runtime_error("deflate did not finish");
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  return out;
+}
+
+std::string be32(uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+}
+
+std::string idx(uint32_t magic, const std::vector<uint32_t>& dims, size_t payload_bytes) {
+  std::string out = be32(magic);
+  for (uint32_t d : dims) out += be32(d);
+  for (size_t i = 0; i < payload_bytes; ++i) out += static_cast<char>((i * 37) % 10);
+  return out;
+}
+
+void write(const fs::path& dir, const std::string& name, const std::string& bytes) {
+  fs::create_directories(dir);
+  util::write_file_atomically((dir / name).string(), bytes);
+  std::printf("%s (%zu bytes)\n", (dir / name).c_str(), bytes.size());
+}
+
+void idx_seeds(const fs::path& dir) {
+  const std::string labels = idx(0x801, {5}, 5), images = idx(0x803, {2, 3, 3}, 18);
+  write(dir, "labels_plain", labels);
+  write(dir, "images_plain", images);
+  write(dir, "labels_gzip", gzip(labels));
+  write(dir, "images_gzip", gzip(images));
+  write(dir, "images_gzip_two_members", gzip(images.substr(0, 10)) + gzip(images.substr(10)));
+  write(dir, "images_gzip_trailing_bytes", gzip(images) + "junk");
+  write(dir, "images_claiming_2pow31", idx(0x803, {1u << 31, 28, 28}, 16));
+  write(dir, "images_claiming_2pow31_gzip", gzip(idx(0x803, {1u << 31, 28, 28}, 16)));
+  write(dir, "images_truncated", images.substr(0, images.size() - 3));
+  write(dir, "labels_magic_of_images", idx(0x803, {5}, 5));
+  write(dir, "empty", "");
+}
+
+void config_seeds(const fs::path& dir, const fs::path& source_root) {
+  for (const char* name : {"mnist_cnn.json", "mnist_cnn_bn.json", "fashion_cnn_bn.json"}) {
+    write(dir, name, util::read_file((source_root / "configs" / name).string()));
+  }
+  write(dir, "fuzz_minmax.json", fuzz::kMinMaxConfig);
+  write(dir, "fuzz_percentile.json", fuzz::kPercentileConfig);
+  write(dir, "syntax_error.json", R"({"name": "x", "layers": [)");
+  write(dir, "duplicate_key.json", R"({"name": "x", "name": "y", "input": {"shape": [1, 28, 28]}, "layers": []})");
+  write(dir, "nested_100.json", std::string(100, '[') + std::string(100, ']'));
+  write(dir, "huge_linear.json",
+        R"({"name": "x", "input": {"shape": [1, 28, 28]}, "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 2147483647}]})");
+}
+
+// A QAT model of `config_text` that has observed one batch and taken one SGD step.
+struct QatSeed {
+  explicit QatSeed(const char* config_text)
+      : config(config::parse_config_text(config_text, "seed")), model([&] {
+          Generator gen(config.train.seed);
+          return config::build_model(config, gen);
+        }()),
+        qat(quant::prepare_qat(*model, app::quant_settings(config.quant))),
+        optimizer(qat->parameters(), {.lr = 0.01, .momentum = 0.5}) {
+    Generator gen(9);
+    qat->train();
+    qat->set_observing(true);
+    const Tensor x = Tensor::uniform({2, 1, 28, 28}, -0.4f, 2.8f, gen);
+    const Tensor loss = nn::functional::cross_entropy((*qat)(x), {1, 3});
+    loss.backward();
+    optimizer.step();
+  }
+  config::ModelConfig config;
+  std::shared_ptr<nn::Sequential> model;
+  std::shared_ptr<quant::QatModel> qat;
+  nn::Sgd optimizer;
+};
+
+void checkpoint_and_model_seeds(const fs::path& checkpoints, const fs::path& models) {
+  const fs::path tmp = fs::temp_directory_path() / "qg_fuzz_seed.bin";
+  for (const char* text : {fuzz::kMinMaxConfig, fuzz::kPercentileConfig}) {
+    QatSeed seed(text);
+    const std::string name = seed.config.name;
+    const app::TrainingProgress progress{.epoch = 1, .batches_done = 3, .step = 3, .loss_sum = 6.5, .images = 12};
+
+    app::save_training_checkpoint(tmp.string(), *seed.model, &seed.optimizer,
+                                  app::checkpoint_metadata("float", seed.config, progress, 100));
+    write(checkpoints, name + "_float.ckpt", util::read_file(tmp.string()));
+    app::save_qat_checkpoint(tmp.string(), *seed.qat, seed.optimizer,
+                             app::qat_checkpoint_metadata(seed.config, progress, 100));
+    const std::string qat_bytes = util::read_file(tmp.string());
+    write(checkpoints, name + "_qat.ckpt", qat_bytes);
+    write(checkpoints, name + "_qat_truncated.ckpt", qat_bytes.substr(0, qat_bytes.size() / 2));
+
+    seed.qat->freeze();
+    const runtime::Model model = quant::convert(*seed.qat, {.input_shape = {1, 28, 28},
+                                                            .input_mean = 0.1307,
+                                                            .input_std = 0.3081,
+                                                            .metadata = {{"config", name}}});
+    const std::vector<uint8_t> bytes = runtime::serialize_model(model);
+    const std::string model_bytes(bytes.begin(), bytes.end());
+    write(models, name + ".qgm", model_bytes);
+    write(models, name + "_truncated.qgm", model_bytes.substr(0, model_bytes.size() - 9));
+    std::string version_2 = model_bytes;
+    version_2[8] = 2;  // the format version; the CRC no longer matches either (the target also recomputes it)
+    write(models, name + "_version_2.qgm", version_2);
+  }
+  write(models, "empty.qgm", "");
+  write(models, "a_checkpoint.qgm", util::read_file((checkpoints / "fuzz_minmax_float.ckpt").string()));
+  // A checkpoint as nn::save_module writes it: no training metadata at all.
+  QatSeed plain(fuzz::kMinMaxConfig);
+  nn::save_module(tmp.string(), *plain.model);
+  write(checkpoints, "save_module.ckpt", util::read_file(tmp.string()));
+  fs::remove(tmp);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: fuzz_make_seeds <corpus folder> <source root>\n");
+    return 2;
+  }
+  try {
+    const fs::path corpus(argv[1]);
+    idx_seeds(corpus / "idx");
+    config_seeds(corpus / "config", argv[2]);
+    checkpoint_and_model_seeds(corpus / "checkpoint", corpus / "model_file");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fuzz_make_seeds: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

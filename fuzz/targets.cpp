@@ -1,0 +1,11 @@
+#include "fuzz/targets.h"
+
+namespace qg::fuzz {
+
+const std::vector<Target>& all_targets() {
+  static const std::vector<Target> targets = {
+      {"idx", idx}, {"config", config}, {"checkpoint", checkpoint}, {"model_file", model_file}};
+  return targets;
+}
+
+}  // namespace qg::fuzz

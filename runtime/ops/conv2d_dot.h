@@ -1,0 +1,44 @@
+// The dot-product path of the integer conv (stride 1): the conv as a small GEMM of packed 8-bit values.
+//
+// With a = q1 - qmin_in (in [0, 255]) and w = q2 - m (m the middle of the weight code range, so w in
+// [-128, 127]), each product of the conv's definition (conv2d.h) expands exactly into
+//     (q1 - Z1)(q2 - Z2[c]) = a*w + (m - Z2[c]) a + (qmin_in - Z1) w + (qmin_in - Z1)(m - Z2[c])
+// so that, summed over the K = C_in/G * kH * kW products of an output (padding counts as a = Z1 - qmin_in,
+// contributing 0 as in the definition),
+//     acc = bias[c] + D + (m - Z2[c]) S + (qmin_in - Z1) Sw[c] + K (qmin_in - Z1)(m - Z2[c]),
+// D = sum a*w (the int8 engine, runtime/ops/int8_kernels.h), S = sum a (one more output row of the engine,
+// with every weight 1) and Sw[c] = sum w (fixed per channel). The engine's rows of positions use the
+// stride-1 trick of the float conv (core/kernels/conv_direct.cpp): number the padded input plane q = y*Wp + x;
+// the tap (ki, kj) of output q reads position q + ki*d*Wp + kj*d, a constant offset, so "the activations of
+// tap t for 16 consecutive outputs" are 16 consecutive words. The k-values are packed into words either
+// 4 (or 2) channels at a time, when a group has that many channels, or 4 (or 2) consecutive taps of an
+// explicit im2col otherwise (the first layer of an image model has one channel).
+#pragma once
+
+#include <span>
+
+#include "runtime/ops/conv2d.h"
+#include "runtime/ops/max_pool2d.h"
+
+namespace qg::runtime {
+
+/// Whether the dot path computes `op`: stride 1, and the engine's int32 sums cannot overflow.
+bool conv2d_dot_applies(const Conv2d& op);
+
+/// One sample, like conv2d_reference; bit-exact with it.
+void conv2d_dot(const Conv2d& op, const Dims& input_shape, std::span<const int32_t> input,
+                std::span<int32_t> output, RequantMode mode, Scratch& scratch, int8::Isa isa);
+
+/// Whether `pool` can be fused into conv2d_dot_pooled: a 2x2 window with stride 2 and no padding.
+bool pool_fuses(const MaxPool2d& pool);
+
+/// The conv followed by the 2x2 max pool, in one step: max_pool2d(conv2d(x)) exactly, written to `output`
+/// ([C_out, H_out/2, W_out/2]). The requantization q3 = clamp(Z3 + round(M acc)) never decreases when acc
+/// grows (M >= 0, and rounding and clamping are monotone), so the max of four codes is the code of the
+/// max of their four accumulators: the pool runs on the accumulators and only a quarter of the outputs
+/// are requantized.
+void conv2d_dot_pooled(const Conv2d& op, const MaxPool2d& pool, const Dims& input_shape,
+                       std::span<const int32_t> input, std::span<int32_t> output, RequantMode mode,
+                       Scratch& scratch, int8::Isa isa);
+
+}  // namespace qg::runtime

@@ -1,0 +1,384 @@
+#include "runtime/ops/int8_kernels.h"
+
+#include "runtime/ops/simd_clones.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define QG_X86_KERNELS 1
+// GCC 12's AVX-512 intrinsic headers pass an undefined vector as the unused merge operand of unmasked
+// operations, which -Wmaybe-uninitialized reports inside the header; the values are never read.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace qg::runtime::int8 {
+
+namespace {
+
+// ---- portable: int16 pairs, plain loops (GCC vectorises the loop over positions) ----------------------
+
+int32_t low_half(uint32_t word) { return static_cast<int16_t>(word & 0xFFFFu); }
+int32_t high_half(uint32_t word) { return static_cast<int16_t>(word >> 16); }
+
+void dot_panel_portable(const uint32_t* const* a_rows, int64_t words, const uint32_t* weights, int64_t channels,
+                        int64_t positions, int32_t* d, int64_t ldd) {
+  for (int64_t c = 0; c < channels; ++c) {
+    int32_t* row = d + c * ldd;
+    std::memset(row, 0, static_cast<size_t>(positions) * sizeof(int32_t));
+    for (int64_t w = 0; w < words; ++w) {
+      const uint32_t weight = weights[c * words + w];
+      const int32_t w0 = low_half(weight), w1 = high_half(weight);
+      const uint32_t* a = a_rows[w];
+      for (int64_t q = 0; q < positions; ++q)
+        row[q] += low_half(a[q]) * w0 + high_half(a[q]) * w1;
+    }
+  }
+}
+
+#if QG_X86_KERNELS
+
+// ---- AVX2: int16 pairs, vpmaddwd; blocks of CB channels x PB vectors of 8 positions ------------------
+
+template <int CB, int PB>
+__attribute__((target("avx2"))) void avx2_block(const uint32_t* const* a_rows, int64_t words,
+                                                const uint32_t* weights, int64_t q0, int32_t* d, int64_t ldd) {
+  __m256i acc[CB][PB];
+  for (int c = 0; c < CB; ++c)
+    for (int p = 0; p < PB; ++p)
+      acc[c][p] = _mm256_setzero_si256();
+  for (int64_t w = 0; w < words; ++w) {
+    const uint32_t* a = a_rows[w] + q0;
+    __m256i av[PB];
+    for (int p = 0; p < PB; ++p)
+      av[p] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 8 * p));
+    for (int c = 0; c < CB; ++c) {
+      const __m256i wv = _mm256_set1_epi32(static_cast<int>(weights[c * words + w]));
+      for (int p = 0; p < PB; ++p)
+        acc[c][p] = _mm256_add_epi32(acc[c][p], _mm256_madd_epi16(av[p], wv));
+    }
+  }
+  for (int c = 0; c < CB; ++c)
+    for (int p = 0; p < PB; ++p)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + c * ldd + q0 + 8 * p), acc[c][p]);
+}
+
+template <int CB>
+__attribute__((target("avx2"))) void avx2_channels(const uint32_t* const* a_rows, int64_t words,
+                                                   const uint32_t* weights, int64_t positions, int32_t* d,
+                                                   int64_t ldd) {
+  int64_t q = 0;
+  for (; q + 16 <= positions; q += 16)
+    avx2_block<CB, 2>(a_rows, words, weights, q, d, ldd);
+}
+
+__attribute__((target("avx2"))) void dot_panel_avx2(const uint32_t* const* a_rows, int64_t words,
+                                                    const uint32_t* weights, int64_t channels, int64_t positions,
+                                                    int32_t* d, int64_t ldd) {
+  int64_t c = 0;
+  for (; c + 4 <= channels; c += 4)
+    avx2_channels<4>(a_rows, words, weights + c * words, positions, d + c * ldd, ldd);
+  for (; c + 2 <= channels; c += 2)
+    avx2_channels<2>(a_rows, words, weights + c * words, positions, d + c * ldd, ldd);
+  for (; c < channels; ++c)
+    avx2_channels<1>(a_rows, words, weights + c * words, positions, d + c * ldd, ldd);
+}
+
+// ---- AVX-512 VNNI: uint8 x int8 quads, vpdpbusd; blocks of CB channels x PB vectors of 16 positions ----
+
+#define QG_VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vnni")))
+
+template <int CB, int PB>
+QG_VNNI_TARGET void vnni_block(const uint32_t* const* a_rows, int64_t words, const uint32_t* weights, int64_t q0,
+                               int32_t* d, int64_t ldd) {
+  __m512i acc[CB][PB];
+  for (int c = 0; c < CB; ++c)
+    for (int p = 0; p < PB; ++p)
+      acc[c][p] = _mm512_setzero_si512();
+  for (int64_t w = 0; w < words; ++w) {
+    const uint32_t* a = a_rows[w] + q0;
+    __m512i av[PB];
+    for (int p = 0; p < PB; ++p)
+      av[p] = _mm512_loadu_si512(a + 16 * p);
+    for (int c = 0; c < CB; ++c) {
+      const __m512i wv = _mm512_set1_epi32(static_cast<int>(weights[c * words + w]));
+      for (int p = 0; p < PB; ++p)
+        acc[c][p] = _mm512_dpbusd_epi32(acc[c][p], av[p], wv);
+    }
+  }
+  for (int c = 0; c < CB; ++c)
+    for (int p = 0; p < PB; ++p)
+      _mm512_storeu_si512(d + c * ldd + q0 + 16 * p, acc[c][p]);
+}
+
+template <int CB>
+QG_VNNI_TARGET void vnni_channels(const uint32_t* const* a_rows, int64_t words, const uint32_t* weights,
+                                  int64_t positions, int32_t* d, int64_t ldd) {
+  int64_t q = 0;
+  for (; q + 64 <= positions; q += 64)
+    vnni_block<CB, 4>(a_rows, words, weights, q, d, ldd);
+  for (; q + 32 <= positions; q += 32)
+    vnni_block<CB, 2>(a_rows, words, weights, q, d, ldd);
+  for (; q + 16 <= positions; q += 16)
+    vnni_block<CB, 1>(a_rows, words, weights, q, d, ldd);
+}
+
+QG_VNNI_TARGET void dot_panel_vnni(const uint32_t* const* a_rows, int64_t words, const uint32_t* weights,
+                                   int64_t channels, int64_t positions, int32_t* d, int64_t ldd) {
+  int64_t c = 0;
+  for (; c + 4 <= channels; c += 4)
+    vnni_channels<4>(a_rows, words, weights + c * words, positions, d + c * ldd, ldd);
+  for (; c + 2 <= channels; c += 2)
+    vnni_channels<2>(a_rows, words, weights + c * words, positions, d + c * ldd, ldd);
+  for (; c < channels; ++c)
+    vnni_channels<1>(a_rows, words, weights + c * words, positions, d + c * ldd, ldd);
+}
+
+#endif  // QG_X86_KERNELS
+
+// QG_INT8_ISA=portable|avx2|avx512-vnni picks a version (if this CPU runs it), for benchmarks and tests.
+Isa detect() {
+  Isa best = Isa::Portable;
+  if (isa_available(Isa::Avx512Vnni)) {
+    best = Isa::Avx512Vnni;
+  } else if (isa_available(Isa::Avx2)) {
+    best = Isa::Avx2;
+  }
+  if (const char* forced = std::getenv("QG_INT8_ISA")) {
+    for (const Isa isa : {Isa::Portable, Isa::Avx2, Isa::Avx512Vnni}) {
+      if (std::string(forced) == isa_name(isa) && isa_available(isa)) best = isa;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+bool isa_available(Isa isa) {
+#if QG_X86_KERNELS
+  switch (isa) {
+    case Isa::Portable:
+      return true;
+    case Isa::Avx2:
+      return __builtin_cpu_supports("avx2");
+    case Isa::Avx512Vnni:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vnni");
+  }
+  return false;
+#else
+  return isa == Isa::Portable;
+#endif
+}
+
+Isa best_isa() {
+  static const Isa best = detect();
+  return best;
+}
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Avx512Vnni:
+      return "avx512-vnni";
+    case Isa::Avx2:
+      return "avx2";
+    case Isa::Portable:
+      return "portable";
+  }
+  return "?";
+}
+
+int k_per_word(Isa isa) { return isa == Isa::Avx512Vnni ? 4 : 2; }
+
+// The accumulator acc = d + offset * s + constant. It fits int32 (the model's accumulator bound), so the sum
+// is computed in unsigned 32-bit arithmetic, where intermediate wrap-around is defined, and read as int32.
+inline int32_t accumulator(int32_t d, int32_t s, uint32_t offset, uint32_t constant) {
+  return static_cast<int32_t>(static_cast<uint32_t>(d) + offset * static_cast<uint32_t>(s) + constant);
+}
+
+namespace {
+
+// Plain integer arithmetic that GCC vectorises (QG_RUNTIME_CLONES): the product of two int32 as int64 is
+// one widening multiply per lane pair.
+QG_RUNTIME_CLONES void requantize_row_generic(const int32_t* d, const int32_t* s, int32_t weight_offset,
+                                              int64_t constant, int32_t multiplier, int shift, int32_t zero,
+                                              int32_t lo, int32_t hi, int32_t* out, int64_t n) {
+  const int total_shift = 31 - shift;  // in [1, 62]
+  const int64_t half = int64_t{1} << (total_shift - 1);
+  const auto offset = static_cast<uint32_t>(weight_offset);
+  const auto constant32 = static_cast<uint32_t>(static_cast<int32_t>(constant));
+  constexpr int64_t kLimit = 2147483647;
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t acc = accumulator(d[i], s[i], offset, constant32);
+    const int64_t product = int64_t{acc} * int64_t{multiplier};
+    const int64_t magnitude = product < 0 ? -product : product;
+    const int64_t rounded = (magnitude + half) >> total_shift;
+    int64_t scaled = product < 0 ? -rounded : rounded;
+    scaled = scaled < -kLimit ? -kLimit : (scaled > kLimit ? kLimit : scaled);
+    const int64_t code = scaled + zero;
+    out[i] = static_cast<int32_t>(code < lo ? lo : (code > hi ? hi : code));
+  }
+}
+
+#if QG_X86_KERNELS
+
+// The same with AVX-512 intrinsics, 16 outputs at a time: the 64-bit products of the even and of the odd
+// int32 lanes (vpmuldq), rounded and shifted as 64-bit lanes, clamped, then put back together; the tail
+// is masked. Clamping the scaled value to [lo - zero, hi - zero] before adding the zero point is the same
+// as the reference's clamp to +-(2^31 - 1), add, clamp to [lo, hi] (that range lies inside +-(2^31 - 1)),
+// and keeps the final 32-bit addition from overflowing.
+__attribute__((target("avx512f"))) __m512i scaled_lanes(__m512i acc, __m512i multiplier, __m512i half, __m128i shift,
+                                                       __m512i smallest, __m512i largest) {
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i product = _mm512_maskz_mul_epi32(__mmask8{0xFF}, acc, multiplier);  // even int32 of each lane
+  const __m512i magnitude = _mm512_max_epi64(product, _mm512_sub_epi64(zero, product));
+  const __m512i rounded = _mm512_srl_epi64(_mm512_add_epi64(magnitude, half), shift);
+  const __mmask8 negative = _mm512_cmplt_epi64_mask(product, zero);
+  const __m512i scaled = _mm512_mask_sub_epi64(rounded, negative, zero, rounded);
+  return _mm512_max_epi64(_mm512_min_epi64(scaled, largest), smallest);
+}
+
+__attribute__((target("avx512f"))) void requantize_row_avx512(const int32_t* d, const int32_t* s, int32_t weight_offset,
+                                                              int64_t constant, int32_t multiplier, int shift,
+                                                              int32_t zero, int32_t lo, int32_t hi, int32_t* out,
+                                                              int64_t n) {
+  const int total_shift = 31 - shift;
+  const __m512i half = _mm512_set1_epi64(int64_t{1} << (total_shift - 1));
+  const __m128i count = _mm_cvtsi32_si128(total_shift);
+  const __m512i m = _mm512_set1_epi64(multiplier);
+  const __m512i smallest = _mm512_set1_epi64(int64_t{lo} - zero), largest = _mm512_set1_epi64(int64_t{hi} - zero);
+  const __m512i offset = _mm512_set1_epi32(weight_offset);
+  const __m512i constant32 = _mm512_set1_epi32(static_cast<int32_t>(constant));
+  const __m512i zero_point = _mm512_set1_epi32(zero);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 lanes = n - i >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512i dv = _mm512_maskz_loadu_epi32(lanes, d + i), sv = _mm512_maskz_loadu_epi32(lanes, s + i);
+    // acc = d + offset * s + constant in wrapping int32 arithmetic (exact: the accumulator fits int32).
+    const __m512i acc = _mm512_add_epi32(_mm512_add_epi32(dv, _mm512_mullo_epi32(offset, sv)), constant32);
+    const __m512i even = scaled_lanes(acc, m, half, count, smallest, largest);
+    const __m512i odd = scaled_lanes(_mm512_srli_epi64(acc, 32), m, half, count, smallest, largest);
+    const __m512i scaled = _mm512_mask_blend_epi32(__mmask16{0xAAAA}, even, _mm512_slli_epi64(odd, 32));
+    _mm512_mask_storeu_epi32(out + i, lanes, _mm512_add_epi32(scaled, zero_point));
+  }
+}
+
+#endif  // QG_X86_KERNELS
+
+}  // namespace
+
+void requantize_row(Isa isa, const int32_t* d, const int32_t* s, int32_t weight_offset, int64_t constant,
+                    int32_t multiplier, int shift, int32_t zero, int32_t lo, int32_t hi, int32_t* out, int64_t n) {
+#if QG_X86_KERNELS
+  if (isa == Isa::Avx512Vnni) {
+    requantize_row_avx512(d, s, weight_offset, constant, multiplier, shift, zero, lo, hi, out, n);
+    return;
+  }
+#endif
+  requantize_row_generic(d, s, weight_offset, constant, multiplier, shift, zero, lo, hi, out, n);
+}
+
+QG_RUNTIME_CLONES void interleave_words(Isa isa, const int32_t* const* sources, int64_t n, uint32_t* dst) {
+  // Values are in [0, 255]: shifting them into place is the packing.
+  if (isa == Isa::Avx512Vnni) {
+    const int32_t *s0 = sources[0], *s1 = sources[1], *s2 = sources[2], *s3 = sources[3];
+    for (int64_t q = 0; q < n; ++q)
+      dst[q] = static_cast<uint32_t>(s0[q] | s1[q] << 8 | s2[q] << 16 | s3[q] << 24);
+  } else {
+    const int32_t *s0 = sources[0], *s1 = sources[1];
+    for (int64_t q = 0; q < n; ++q)
+      dst[q] = static_cast<uint32_t>(s0[q] | s1[q] << 16);
+  }
+}
+
+// GCC warns (-Wpsabi) that passing these vectors by value has another ABI with and without AVX; they only
+// travel between always-inlined helpers here, so it never matters.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace {
+
+using Int8x = int32_t __attribute__((vector_size(32)));   // 8 lanes
+using Uint8x = uint32_t __attribute__((vector_size(32)));
+using Int4x = int32_t __attribute__((vector_size(16)));   // 4 lanes
+using Uint4x = uint32_t __attribute__((vector_size(16)));
+
+template <class V>
+[[gnu::always_inline]] inline V load_vector(const int32_t* p) {
+  V v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <class V>
+[[gnu::always_inline]] inline V vmax(V a, V b) {
+  return a > b ? a : b;
+}
+
+// Pooled outputs [j, j + L) of one pooled row (L = lanes of V), from the two accumulator rows.
+template <class V, class U>
+[[gnu::always_inline]] inline void pool_block(const int32_t* d0, const int32_t* d1, const int32_t* s0,
+                                              const int32_t* s1, uint32_t offset, uint32_t constant, int64_t j,
+                                              int32_t* out) {
+  constexpr int L = sizeof(V) / sizeof(int32_t);
+  V pair_max[2];
+  for (int h = 0; h < 2; ++h) {
+    const int64_t x = 2 * j + h * L;
+    const U a0 = (U)load_vector<V>(d0 + x) + offset * (U)load_vector<V>(s0 + x) + constant;
+    const U a1 = (U)load_vector<V>(d1 + x) + offset * (U)load_vector<V>(s1 + x) + constant;
+    pair_max[h] = vmax((V)a0, (V)a1);
+  }
+  V evens, odds;
+  if constexpr (L == 8) {
+    evens = __builtin_shufflevector(pair_max[0], pair_max[1], 0, 2, 4, 6, 8, 10, 12, 14);
+    odds = __builtin_shufflevector(pair_max[0], pair_max[1], 1, 3, 5, 7, 9, 11, 13, 15);
+  } else {
+    evens = __builtin_shufflevector(pair_max[0], pair_max[1], 0, 2, 4, 6);
+    odds = __builtin_shufflevector(pair_max[0], pair_max[1], 1, 3, 5, 7);
+  }
+  const V result = vmax(evens, odds);
+  std::memcpy(out + j, &result, sizeof result);
+}
+
+}  // namespace
+
+QG_RUNTIME_CLONES void pool_accumulators(const int32_t* d, const int32_t* s, int32_t weight_offset,
+                                         int64_t constant, int64_t row, int64_t pooled_h, int64_t pooled_w,
+                                         int32_t* maxima) {
+  const auto offset = static_cast<uint32_t>(weight_offset);
+  const auto constant32 = static_cast<uint32_t>(static_cast<int32_t>(constant));
+  for (int64_t i = 0; i < pooled_h; ++i) {
+    const int32_t *d0 = d + 2 * i * row, *d1 = d0 + row, *s0 = s + 2 * i * row, *s1 = s0 + row;
+    int32_t* out = maxima + i * pooled_w;
+    // Blocks of 8 (or 4) outputs; the last block overlaps the previous one when needed (it writes the same
+    // values again), so there is no scalar tail except for rows narrower than 4.
+    if (pooled_w >= 8) {
+      int64_t j = 0;
+      for (; j + 8 <= pooled_w; j += 8)
+        pool_block<Int8x, Uint8x>(d0, d1, s0, s1, offset, constant32, j, out);
+      if (j < pooled_w) pool_block<Int8x, Uint8x>(d0, d1, s0, s1, offset, constant32, pooled_w - 8, out);
+    } else if (pooled_w >= 4) {
+      pool_block<Int4x, Uint4x>(d0, d1, s0, s1, offset, constant32, 0, out);
+      pool_block<Int4x, Uint4x>(d0, d1, s0, s1, offset, constant32, pooled_w - 4, out);
+    } else {
+      for (int64_t j = 0; j < pooled_w; ++j) {
+        int32_t best = accumulator(d0[2 * j], s0[2 * j], offset, constant32);
+        for (const int64_t x : {2 * j + 1}) best = std::max(best, accumulator(d0[x], s0[x], offset, constant32));
+        for (const int64_t x : {2 * j, 2 * j + 1}) best = std::max(best, accumulator(d1[x], s1[x], offset, constant32));
+        out[j] = best;
+      }
+    }
+  }
+}
+
+void dot_panel(Isa isa, const uint32_t* const* a_rows, int64_t words, const uint32_t* weights, int64_t channels,
+               int64_t positions, int32_t* d, int64_t ldd) {
+#if QG_X86_KERNELS
+  if (isa == Isa::Avx512Vnni) return dot_panel_vnni(a_rows, words, weights, channels, positions, d, ldd);
+  if (isa == Isa::Avx2) return dot_panel_avx2(a_rows, words, weights, channels, positions, d, ldd);
+#endif
+  dot_panel_portable(a_rows, words, weights, channels, positions, d, ldd);
+}
+
+}  // namespace qg::runtime::int8

@@ -1,0 +1,74 @@
+// The integer dot-product engine behind the fast conv path (conv2d.cpp), in three versions chosen at run
+// time from CPUID: AVX-512 VNNI, AVX2, and portable C++. All three compute exactly the same integers.
+//
+// The engine multiplies small non-negative integers a (activation codes minus their code minimum, so in
+// [0, 255]) with small signed integers w (weight codes minus a midpoint, so in [-128, 127]) and sums them
+// in int32. The k-values of a dot product are packed into 32-bit words, several per word:
+//
+//   Isa::Avx512Vnni  4 bytes per word: a as uint8, w as int8; vpdpbusd multiplies and adds all four
+//                    pairs of 16 words at once into 16 int32 sums (non-saturating: exact).
+//   Isa::Avx2        2 int16 per word; vpmaddwd multiplies and adds both pairs of 8 words at once.
+//   Isa::Portable    2 int16 per word, plain C++ loops.
+//
+// dot_panel computes a panel of such dot products, D[c][q] = sum_w dot(A_w[q], W[c][w]), for every output
+// channel c and output position q, the way a GEMM does: 16 (or 8) positions per vector, several channels
+// per register block, each loaded activation vector used by every channel of the block.
+#pragma once
+
+#include <cstdint>
+
+namespace qg::runtime::int8 {
+
+enum class Isa { Portable, Avx2, Avx512Vnni };
+
+/// The fastest version this CPU runs (CPUID, checked once).
+Isa best_isa();
+/// Whether this CPU can run `isa` (Portable always).
+bool isa_available(Isa isa);
+/// "avx512-vnni", "avx2", "portable".
+const char* isa_name(Isa isa);
+
+/// k-values per 32-bit word: 4 for Avx512Vnni, 2 otherwise.
+int k_per_word(Isa isa);
+
+/// One word of k_per_word(isa) activation values (each in [0, 255]) or weight values (each in [-128, 127]);
+/// a missing value is passed as 0. Bytes (or halves) in two's complement, lowest k first.
+inline uint32_t pack_activations(Isa isa, const int32_t* values) {
+  if (isa == Isa::Avx512Vnni) {
+    return static_cast<uint32_t>(static_cast<uint8_t>(values[0])) |
+           static_cast<uint32_t>(static_cast<uint8_t>(values[1])) << 8 |
+           static_cast<uint32_t>(static_cast<uint8_t>(values[2])) << 16 |
+           static_cast<uint32_t>(static_cast<uint8_t>(values[3])) << 24;
+  }
+  return static_cast<uint32_t>(static_cast<uint16_t>(values[0])) |
+         static_cast<uint32_t>(static_cast<uint16_t>(values[1])) << 16;
+}
+inline uint32_t pack_weights(Isa isa, const int32_t* values) { return pack_activations(isa, values); }
+
+/// Positions per vector: dot_panel computes positions in multiples of this (16).
+inline constexpr int64_t kPanelStep = 16;
+
+/// D[c * ldd + q] = sum_{w < words} dot(a_rows[w][q], weights[c * words + w]) for c < channels and
+/// q < positions (a multiple of kPanelStep; a_rows[w][q] must be readable for all of them).
+void dot_panel(Isa isa, const uint32_t* const* a_rows, int64_t words, const uint32_t* weights, int64_t channels,
+               int64_t positions, int32_t* d, int64_t ldd);
+
+/// dst[q] = pack_activations(isa, {sources[0][q], sources[1][q], ...}) for q < n: k_per_word(isa) rows of
+/// activation values (each in [0, 255]; pass a row of zeros for a missing value) interleaved into words.
+void interleave_words(Isa isa, const int32_t* const* sources, int64_t n, uint32_t* dst);
+
+/// The output stage of one row of a conv: for i < n,
+///     acc = d[i] + weight_offset * s[i] + constant          (the layer's int32 accumulator, exactly)
+///     out[i] = clamp(zero + round(acc * multiplier * 2^(shift - 31)), lo, hi)
+/// with the rounding of runtime/requantize.h's multiply_by_quantized_multiplier (half away from zero,
+/// saturated to +-(2^31 - 1)). Isa::Avx512Vnni uses AVX-512 intrinsics; the others a loop GCC vectorises
+/// for the CPU it runs on (lo <= hi must lie in the int32 range around small codes, as an OutputStage's do).
+void requantize_row(Isa isa, const int32_t* d, const int32_t* s, int32_t weight_offset, int64_t constant,
+                    int32_t multiplier, int shift, int32_t zero, int32_t lo, int32_t hi, int32_t* out, int64_t n);
+
+/// The 2x2, stride-2 max of accumulators acc[q] = d[q] + weight_offset * s[q] + constant laid out in rows
+/// of `row` positions: maxima[i * pooled_w + j] = the max of acc at rows 2i, 2i+1 and columns 2j, 2j+1.
+void pool_accumulators(const int32_t* d, const int32_t* s, int32_t weight_offset, int64_t constant, int64_t row,
+                       int64_t pooled_h, int64_t pooled_w, int32_t* maxima);
+
+}  // namespace qg::runtime::int8
