@@ -29,22 +29,26 @@ config::ModelConfig load_config_with(const std::string& path, const Overrides& o
 }
 
 void check_model_size(const config::ModelConfig& config) {
-  const auto gib = [](int64_t elements) { return std::to_string(elements * 4 / (int64_t{1} << 30)) + " GiB"; };
+  const auto gib = [](int64_t elements) {
+    return std::to_string(elements * 4 / (int64_t{1} << 30)) + " GiB";
+  };
   const int64_t state = config.parameter_count() + config.buffer_count();
   if (state > kMaxModelElements) {
-    throw std::runtime_error(config.source + ": the model has " + std::to_string(state) + " parameters and buffers (" +
-                             gib(state) + " as float32), more than the limit of " + std::to_string(kMaxModelElements) +
+    throw std::runtime_error(config.source + ": the model has " + std::to_string(state) +
+                             " parameters and buffers (" + gib(state) +
+                             " as float32), more than the limit of " + std::to_string(kMaxModelElements) +
                              " (" + gib(kMaxModelElements) + ")");
   }
   for (size_t i = 0; i < config.layers.size(); ++i) {
     int64_t per_sample = 1;
-    for (const int64_t d : config.layers[i].output_shape) per_sample *= d;  // each below 2^32 (shape inference)
+    for (const int64_t d : config.layers[i].output_shape)
+      per_sample *= d;  // each below 2^32 (shape inference)
     const int64_t batch = std::max(config.train.batch_size, config.train.test_batch_size);
-    if (per_sample > kMaxModelElements / batch) {
-      throw std::runtime_error(config.source + ": /layers/" + std::to_string(i) + ": its output of " +
-                               std::to_string(per_sample) + " values per image, times a batch of " +
-                               std::to_string(batch) + ", is more than the limit of " +
-                               std::to_string(kMaxModelElements) + " values (" + gib(kMaxModelElements) + ")");
+    if (per_sample > kMaxActivationElements / batch) {
+      throw std::runtime_error(
+          config.source + ": /layers/" + std::to_string(i) + ": its output of " + std::to_string(per_sample) +
+          " values per image, times a batch of " + std::to_string(batch) + ", is more than the limit of " +
+          std::to_string(kMaxActivationElements) + " values (" + gib(kMaxActivationElements) + ")");
     }
   }
 }
@@ -59,14 +63,15 @@ void check_data_fits(const config::ModelConfig& config, const data::MnistDataset
   if (config.input_shape != images) {
     throw std::runtime_error(dataset.name() + " (" + config.data.root + "): images are " +
                              std::to_string(dataset.rows()) + "x" + std::to_string(dataset.cols()) +
-                             " with 1 channel, i.e. input " + to_string(images) + ", but config \"" + config.name +
-                             "\" takes input " + to_string(config.input_shape));
+                             " with 1 channel, i.e. input " + to_string(images) + ", but config \"" +
+                             config.name + "\" takes input " + to_string(config.input_shape));
   }
   const Shape classes{data::MnistDataset::kNumClasses};
   if (config.output_shape() != classes) {
     throw std::runtime_error("config \"" + config.name + "\" outputs " + to_string(config.output_shape()) +
-                             ", but " + dataset.name() + " has " + std::to_string(data::MnistDataset::kNumClasses) +
-                             " classes (expected output " + to_string(classes) + ")");
+                             ", but " + dataset.name() + " has " +
+                             std::to_string(data::MnistDataset::kNumClasses) + " classes (expected output " +
+                             to_string(classes) + ")");
   }
 }
 
@@ -77,22 +82,26 @@ std::unique_ptr<nn::Optimizer> make_optimizer(const config::TrainConfig& t, std:
                                       nn::AdamOptions{lr, t.beta1, t.beta2, t.eps, t.weight_decay});
   }
   if (t.optimizer == "sgd") {
-    return std::make_unique<nn::Sgd>(std::move(parameters), nn::SgdOptions{lr, t.momentum, t.weight_decay, t.nesterov});
+    return std::make_unique<nn::Sgd>(std::move(parameters),
+                                     nn::SgdOptions{lr, t.momentum, t.weight_decay, t.nesterov});
   }
   throw std::invalid_argument("unknown optimizer \"" + t.optimizer + "\" (expected sgd or adam)");
 }
 
 void set_threads(int64_t threads) {
-  if (threads < 1 || threads > 64) throw std::invalid_argument("threads must be in 1..64, got " + std::to_string(threads));
+  if (threads < 1 || threads > 64)
+    throw std::invalid_argument("threads must be in 1..64, got " + std::to_string(threads));
   blas::set_num_threads(static_cast<int>(threads));
 }
 
-void save_training_checkpoint(const std::string& path, const nn::Module& model, const nn::Optimizer* optimizer,
-                              const nlohmann::json& metadata) {
+void save_training_checkpoint(const std::string& path, const nn::Module& model,
+                              const nn::Optimizer* optimizer, const nlohmann::json& metadata) {
   nn::Checkpoint checkpoint;
-  for (auto& [name, t] : model.state()) checkpoint.tensors.emplace_back("model." + name, t);
+  for (auto& [name, t] : model.state())
+    checkpoint.tensors.emplace_back("model." + name, t);
   if (optimizer) {
-    for (auto& [name, t] : optimizer->state()) checkpoint.tensors.emplace_back("optimizer." + name, t);
+    for (auto& [name, t] : optimizer->state())
+      checkpoint.tensors.emplace_back("optimizer." + name, t);
   }
   checkpoint.metadata = metadata;
   nn::save_checkpoint(path, checkpoint);
@@ -146,18 +155,21 @@ nn::Checkpoint load_training_checkpoint(const std::string& path, const nn::Modul
   }
   const std::string saved_config = metadata_string(checkpoint.metadata, "config");
   if (!saved_config.empty() && saved_config != config_name) {
-    throw mismatch(path, "saved from config \"" + saved_config + "\", but this run uses \"" + config_name + "\"");
+    throw mismatch(path,
+                   "saved from config \"" + saved_config + "\", but this run uses \"" + config_name + "\"");
   }
   nn::copy_state(checkpoint, "model.", model.state(), "checkpoint: " + path);
   return checkpoint;
 }
 
-void restore_optimizer(const nn::Checkpoint& checkpoint, const nn::Optimizer& optimizer, const std::string& path) {
+void restore_optimizer(const nn::Checkpoint& checkpoint, const nn::Optimizer& optimizer,
+                       const std::string& path) {
   nn::copy_state(checkpoint, "optimizer.", optimizer.state(), "checkpoint: " + path + " (optimizer state)");
 }
 
 TrainingProgress resume_progress(const nn::Checkpoint& checkpoint, const std::string& path,
-                                 const config::ModelConfig& config, int64_t train_images, int64_t batches_per_epoch) {
+                                 const config::ModelConfig& config, int64_t train_images,
+                                 int64_t batches_per_epoch) {
   const nlohmann::json& m = checkpoint.metadata;
   if (m.is_object() && m.contains("seed") &&
       (!m["seed"].is_number_unsigned() || m["seed"].get<uint64_t>() != config.train.seed)) {
@@ -178,13 +190,14 @@ TrainingProgress resume_progress(const nn::Checkpoint& checkpoint, const std::st
     const int64_t batch_size = metadata_int(m, "batch_size", path);
     const int64_t images = metadata_int(m, "train_images", path);
     if (batch_size != config.train.batch_size || images != train_images) {
-      throw mismatch(path, "saved in the middle of an epoch by a run with batch size " + std::to_string(batch_size) +
-                               " over " + std::to_string(images) + " training images; this run has batch size " +
-                               std::to_string(config.train.batch_size) + " over " + std::to_string(train_images));
+      throw mismatch(
+          path, "saved in the middle of an epoch by a run with batch size " + std::to_string(batch_size) +
+                    " over " + std::to_string(images) + " training images; this run has batch size " +
+                    std::to_string(config.train.batch_size) + " over " + std::to_string(train_images));
     }
     if (progress.batches_done > batches_per_epoch) {
-      throw mismatch(path, "progress says " + std::to_string(progress.batches_done) + " batches done, but an epoch has " +
-                               std::to_string(batches_per_epoch));
+      throw mismatch(path, "progress says " + std::to_string(progress.batches_done) +
+                               " batches done, but an epoch has " + std::to_string(batches_per_epoch));
     }
   }
   return progress;
@@ -197,7 +210,8 @@ void check_output_folder(const std::string& dir) {
     existing = existing.parent_path();
   }
   if (!fs::is_directory(existing)) {
-    throw std::runtime_error(dir + ": " + existing.string() + " is not a folder, so the output folder cannot be made");
+    throw std::runtime_error(dir + ": " + existing.string() +
+                             " is not a folder, so the output folder cannot be made");
   }
   if (::access(existing.c_str(), W_OK) != 0) {
     throw std::runtime_error(dir + ": folder " + existing.string() + " is not writable");
@@ -225,7 +239,9 @@ void remove_stale_temp_files(const std::string& path) {
     const std::string name = entry.path().filename().string();
     if (name.rfind(prefix, 0) != 0) continue;
     const std::string pid_text = name.substr(prefix.size());
-    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9) continue;
+    if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos ||
+        pid_text.size() > 9)
+      continue;
     const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
     if (::kill(pid, 0) == -1 && errno == ESRCH) fs::remove(entry.path(), ec);  // its writer is gone
   }

@@ -25,11 +25,12 @@ struct Overrides {
 /// Loads `path`, applies the overrides and re-checks the result (config::revalidate, check_model_size).
 config::ModelConfig load_config_with(const std::string& path, const Overrides& overrides);
 
-/// The most float32 values a model's state, or one layer's output for a whole batch, may hold: 2^28 (1 GiB).
-/// A config is checked against it before anything is allocated, so that a typo (out_features 10000000) is an
-/// error message and not an allocation that takes the machine's memory.
+/// The most float32 values a model's parameters and buffers may hold: 2^28 (1 GiB); and one layer's output
+/// for a whole batch: 2^30 (4 GiB). A config is checked against them before anything is allocated, so that a
+/// typo (out_features 10000000) is an error message and not an allocation that takes the machine's memory.
 inline constexpr int64_t kMaxModelElements = int64_t{1} << 28;
-/// Throws std::runtime_error naming the config (and the layer) when it exceeds kMaxModelElements.
+inline constexpr int64_t kMaxActivationElements = int64_t{1} << 30;
+/// Throws std::runtime_error naming the config (and the layer) when it exceeds either limit.
 void check_model_size(const config::ModelConfig& config);
 
 /// The dataset named by `config.data` (root "" = the dataset's default root).
@@ -40,16 +41,16 @@ data::MnistDataset load_dataset(const config::DataConfig& config, data::Split sp
 void check_data_fits(const config::ModelConfig& config, const data::MnistDataset& dataset);
 
 /// SGD or Adam from the train section, over `parameters`, at learning rate `lr`.
-std::unique_ptr<nn::Optimizer> make_optimizer(const config::TrainConfig& train, std::vector<Tensor> parameters,
-                                              double lr);
+std::unique_ptr<nn::Optimizer> make_optimizer(const config::TrainConfig& train,
+                                              std::vector<Tensor> parameters, double lr);
 
 /// Sets the threads OpenBLAS may use (1..64); throws std::invalid_argument outside that range.
 void set_threads(int64_t threads);
 
 /// A training checkpoint: the model's state under "model.", the optimizer's under "optimizer.", and
 /// metadata (checkpoint_metadata) so that --resume continues where the run stopped. Written atomically.
-void save_training_checkpoint(const std::string& path, const nn::Module& model, const nn::Optimizer* optimizer,
-                              const nlohmann::json& metadata);
+void save_training_checkpoint(const std::string& path, const nn::Module& model,
+                              const nn::Optimizer* optimizer, const nlohmann::json& metadata);
 
 /// The metadata of a training checkpoint of `kind` ("float" or "qat"):
 ///   {"kind", "config", "seed", "batch_size", "train_images", "epoch": epochs completed,
@@ -57,26 +58,28 @@ void save_training_checkpoint(const std::string& path, const nn::Module& model, 
 nlohmann::json checkpoint_metadata(const std::string& kind, const config::ModelConfig& config,
                                    const TrainingProgress& progress, int64_t train_images);
 
-/// metadata[key] of a checkpoint as text: the string itself, other JSON values dumped, "" when the metadata is
-/// not an object or has no such key. (Checkpoint metadata comes from a file: nothing about it is assumed.)
+/// metadata[key] of a checkpoint as text: the string itself, other JSON values dumped, "" when the metadata
+/// is not an object or has no such key. (Checkpoint metadata comes from a file: nothing about it is assumed.)
 std::string metadata_string(const nlohmann::json& metadata, const std::string& key);
 /// metadata[key] as a number, `fallback` when absent or not a number.
 double metadata_number(const nlohmann::json& metadata, const std::string& key, double fallback);
 
 /// Loads the "model." tensors of a training checkpoint into `model` (strict, all-or-nothing), checking that
-/// it is a `kind` checkpoint saved from the config `config_name` (a checkpoint without these fields, e.g. from
-/// nn::save_module, passes). Returns the checkpoint (for its metadata and optimizer state).
+/// it is a `kind` checkpoint saved from the config `config_name` (a checkpoint without these fields, e.g.
+/// from nn::save_module, passes). Returns the checkpoint (for its metadata and optimizer state).
 nn::Checkpoint load_training_checkpoint(const std::string& path, const nn::Module& model,
                                         const std::string& config_name, const std::string& kind = "float");
 /// Restores an optimizer's state from a checkpoint loaded with load_training_checkpoint.
-void restore_optimizer(const nn::Checkpoint& checkpoint, const nn::Optimizer& optimizer, const std::string& path);
+void restore_optimizer(const nn::Checkpoint& checkpoint, const nn::Optimizer& optimizer,
+                       const std::string& path);
 
 /// Where the run saved in `checkpoint` stopped, checked against this run so that resuming continues the
 /// same run: the seed must match and, in the middle of an epoch, the batch size and training-set size too.
 /// A checkpoint from before "progress" was recorded resumes at the start of the epoch after "epoch".
 /// Throws nn::CheckpointError naming `path` and the mismatch.
 TrainingProgress resume_progress(const nn::Checkpoint& checkpoint, const std::string& path,
-                                 const config::ModelConfig& config, int64_t train_images, int64_t batches_per_epoch);
+                                 const config::ModelConfig& config, int64_t train_images,
+                                 int64_t batches_per_epoch);
 
 /// Checks that `dir` is a writable folder or, if it does not exist yet, that it can be created (its nearest
 /// existing ancestor is a writable folder). Throws std::runtime_error naming it. For outputs whose folder a

@@ -26,7 +26,8 @@ void Flags::parse(int argc, const char* const* argv) {
       help_ = true;
       continue;
     }
-    if (arg.rfind("--", 0) != 0 || arg.size() == 2) throw UsageError("unexpected argument \"" + arg + "\" (see --help)");
+    if (arg.rfind("--", 0) != 0 || arg.size() == 2)
+      throw UsageError("unexpected argument \"" + arg + "\" (see --help)");
     arg = arg.substr(2);
     std::optional<std::string> inline_value;
     if (const size_t eq = arg.find('='); eq != std::string::npos) {
@@ -79,8 +80,8 @@ int64_t Flags::get_int(const std::string& name, int64_t min, int64_t max) const 
   errno = 0;
   const long long v = std::strtoll(text.c_str(), &end, 10);
   if (text.empty() || *end != '\0' || errno == ERANGE || v < min || v > max) {
-    throw UsageError("--" + name + " expects an integer in [" + std::to_string(min) + ", " + std::to_string(max) +
-                     "], got \"" + text + "\"");
+    throw UsageError("--" + name + " expects an integer in [" + std::to_string(min) + ", " +
+                     std::to_string(max) + "], got \"" + text + "\"");
   }
   return v;
 }
@@ -107,8 +108,8 @@ std::vector<int64_t> Flags::get_int_list(const std::string& name, int64_t min, i
     char* end = nullptr;
     const long long v = std::strtoll(s.c_str(), &end, 10);
     if (s.empty() || *end != '\0' || v < min || v > max) {
-      throw UsageError("--" + name + " expects integers in [" + std::to_string(min) + ", " + std::to_string(max) +
-                       "] like 1-8 or 2,4,8, got \"" + text + "\"");
+      throw UsageError("--" + name + " expects integers in [" + std::to_string(min) + ", " +
+                       std::to_string(max) + "] like 1-8 or 2,4,8, got \"" + text + "\"");
     }
     return static_cast<int64_t>(v);
   };
@@ -116,7 +117,8 @@ std::vector<int64_t> Flags::get_int_list(const std::string& name, int64_t min, i
     if (const size_t dash = part.find('-'); dash != std::string::npos && dash > 0) {
       const int64_t lo = parse_one(part.substr(0, dash)), hi = parse_one(part.substr(dash + 1));
       if (lo > hi) throw UsageError("--" + name + ": empty range \"" + part + "\"");
-      for (int64_t v = lo; v <= hi; ++v) out.push_back(v);
+      for (int64_t v = lo; v <= hi; ++v)
+        out.push_back(v);
     } else {
       out.push_back(parse_one(part));
     }
@@ -140,7 +142,8 @@ std::string one_line(std::string message) {
     }
     out += c;
   }
-  while (!out.empty() && (out.back() == ' ' || out.back() == ';')) out.pop_back();
+  while (!out.empty() && (out.back() == ' ' || out.back() == ';'))
+    out.pop_back();
   return out.empty() ? "unknown error" : out;
 }
 

@@ -22,10 +22,13 @@ std::vector<FlagSpec> quant_flag_specs(QuantMethod method) {
   if (method == QuantMethod::Qat) {
     specs.insert(specs.begin() + 3, {"epochs", "N", "QAT epochs (default: the config's quant.qat_epochs)"});
     specs.insert(specs.begin() + 4, {"qat-lr", "X", "QAT learning rate (default: quant.qat_lr)"});
-    specs.push_back({"checkpoint", "CKPT",
-                     "QAT checkpoint, saved after every QAT epoch (default: the --resume one, else --out with .ckpt)"});
-    specs.push_back({"checkpoint-every", "N", "also checkpoint every N training steps (default 0: epoch ends only)"});
-    specs.push_back({"resume", "CKPT", "continue a stopped run: its QAT checkpoint, or the float one of its float phase"});
+    specs.push_back(
+        {"checkpoint", "CKPT",
+         "QAT checkpoint, saved after every QAT epoch (default: the --resume one, else --out with .ckpt)"});
+    specs.push_back(
+        {"checkpoint-every", "N", "also checkpoint every N training steps (default 0: epoch ends only)"});
+    specs.push_back({"resume", "CKPT",
+                     "continue a stopped run: its QAT checkpoint, or the float one of its float phase"});
   } else {
     specs.insert(specs.begin() + 3, {"batches", "N", "calibration batches (default: quant.ptq_batches)"});
   }

@@ -29,8 +29,8 @@ quant::QuantSettings quant_settings(const config::QuantConfig& q) {
   return s;
 }
 
-IntegerEval evaluate_integer(const runtime::Model& model, const data::MnistDataset& dataset, int64_t batch_size,
-                             int threads, runtime::RequantMode mode) {
+IntegerEval evaluate_integer(const runtime::Model& model, const data::MnistDataset& dataset,
+                             int64_t batch_size, int threads, runtime::RequantMode mode) {
   IntegerEval eval;
   int64_t correct = 0;
   const auto start = std::chrono::steady_clock::now();
@@ -38,9 +38,11 @@ IntegerEval evaluate_integer(const runtime::Model& model, const data::MnistDatas
   for (int64_t begin = 0; begin < dataset.size(); begin += batch_size) {
     const int64_t n = std::min(batch_size, dataset.size() - begin);
     const std::span<const uint8_t> batch(dataset.image(begin), static_cast<size_t>(n * pixels));
-    const runtime::IntTensor logits = runtime::run(model, runtime::quantize_pixels(model, batch), {.mode = mode, .threads = threads});
+    const runtime::IntTensor logits =
+        runtime::run(model, runtime::quantize_pixels(model, batch), {.mode = mode, .threads = threads});
     const std::vector<int64_t> predicted = runtime::predict(logits);
-    for (int64_t i = 0; i < n; ++i) correct += predicted[i] == dataset.label(begin + i);
+    for (int64_t i = 0; i < n; ++i)
+      correct += predicted[i] == dataset.label(begin + i);
     eval.predictions.insert(eval.predictions.end(), predicted.begin(), predicted.end());
   }
   eval.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -51,7 +53,9 @@ IntegerEval evaluate_integer(const runtime::Model& model, const data::MnistDatas
 
 namespace {
 
-const char* method_name(QuantMethod m) { return m == QuantMethod::Qat ? "qat" : "ptq"; }
+const char* method_name(QuantMethod m) {
+  return m == QuantMethod::Qat ? "qat" : "ptq";
+}
 
 // PTQ calibration, the tutorial's direct_quantize(): eval mode (BN uses running statistics), observers on,
 // `batches` training batches through the fake-quant model.
@@ -71,10 +75,14 @@ double calibrate(quant::QatModel& model, const data::DataLoader& loader, int64_t
 
 // The quant settings that shape the QAT model and its observers: a resumed run must use the same ones.
 nlohmann::json quant_identity(const config::QuantConfig& q) {
-  return {{"bits", q.bits},           {"observer", q.observer},
-          {"per_channel", q.per_channel}, {"symmetric", q.symmetric},
-          {"signed", q.is_signed},    {"ste", q.ste},
-          {"observer_momentum", q.observer_momentum}, {"percentile", q.percentile}};
+  return {{"bits", q.bits},
+          {"observer", q.observer},
+          {"per_channel", q.per_channel},
+          {"symmetric", q.symmetric},
+          {"signed", q.is_signed},
+          {"ste", q.ste},
+          {"observer_momentum", q.observer_momentum},
+          {"percentile", q.percentile}};
 }
 
 nn::CheckpointError checkpoint_error(const std::string& path, const std::string& what) {
@@ -85,7 +93,8 @@ nn::CheckpointError checkpoint_error(const std::string& path, const std::string&
 std::vector<quant::NamedQuantPoint> named_points(quant::QatModel& model) {
   std::vector<quant::NamedQuantPoint> points;
   for (size_t i = 0; i < model.layers().size(); ++i) {
-    for (auto& [name, point] : model.layers()[i]->quant_points()) points.emplace_back(std::to_string(i) + "." + name, point);
+    for (auto& [name, point] : model.layers()[i]->quant_points())
+      points.emplace_back(std::to_string(i) + "." + name, point);
   }
   return points;
 }
@@ -94,8 +103,8 @@ std::vector<quant::NamedQuantPoint> named_points(quant::QatModel& model) {
 // checkpoints and resume as for float training.
 void train_qat_epochs(const config::ModelConfig& config, quant::QatModel& qat, const data::DataLoader& loader,
                       bool quiet, const QatCheckpointing& ck, QuantOutcome& outcome, int64_t& images) {
-  auto optimizer = make_optimizer({.optimizer = "sgd", .momentum = config.quant.qat_momentum}, qat.parameters(),
-                                  config.quant.qat_lr);
+  auto optimizer = make_optimizer({.optimizer = "sgd", .momentum = config.quant.qat_momentum},
+                                  qat.parameters(), config.quant.qat_lr);
   qat.set_observing(true);
   TrainingProgress progress;
   std::string last_good = "none: nothing was saved yet";
@@ -123,8 +132,8 @@ void train_qat_epochs(const config::ModelConfig& config, quant::QatModel& qat, c
   while (progress.epoch <= config.quant.qat_epochs) {
     EpochStats stats;
     try {
-      stats = train_epoch(qat, *optimizer, loader, progress, {.title = "Quantize Aware Training Epoch", .quiet = quiet},
-                          after_step);
+      stats = train_epoch(qat, *optimizer, loader, progress,
+                          {.title = "Quantize Aware Training Epoch", .quiet = quiet}, after_step);
     } catch (const TrainingDiverged& e) {
       throw TrainingDiverged(std::string(e.what()) + "; the last good checkpoint is " + last_good);
     }
@@ -139,7 +148,8 @@ void train_qat_epochs(const config::ModelConfig& config, quant::QatModel& qat, c
 double agreement(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
   if (a.size() != b.size() || a.empty()) return 0.0;
   int64_t same = 0;
-  for (size_t i = 0; i < a.size(); ++i) same += a[i] == b[i];
+  for (size_t i = 0; i < a.size(); ++i)
+    same += a[i] == b[i];
   return static_cast<double>(same) / a.size();
 }
 
@@ -161,15 +171,17 @@ nlohmann::json qat_checkpoint_metadata(const config::ModelConfig& config, const 
 void save_qat_checkpoint(const std::string& path, quant::QatModel& model, const nn::Optimizer& optimizer,
                          const nlohmann::json& metadata) {
   nn::Checkpoint checkpoint;
-  for (auto& [name, t] : model.state()) checkpoint.tensors.emplace_back("model." + name, t);
-  for (auto& [name, t] : optimizer.state()) checkpoint.tensors.emplace_back("optimizer." + name, t);
+  for (auto& [name, t] : model.state())
+    checkpoint.tensors.emplace_back("model." + name, t);
+  for (auto& [name, t] : optimizer.state())
+    checkpoint.tensors.emplace_back("optimizer." + name, t);
   nlohmann::json observers = nlohmann::json::object();
   for (const auto& [name, point] : named_points(model)) {
     const quant::ObserverState state = point->observer_state();
     observers[name] = state.scalars;
     if (!state.values.empty()) {
-      checkpoint.tensors.emplace_back("observer." + name,
-                                      Tensor::from_vector(state.values, {static_cast<int64_t>(state.values.size())}));
+      checkpoint.tensors.emplace_back(
+          "observer." + name, Tensor::from_vector(state.values, {static_cast<int64_t>(state.values.size())}));
     }
   }
   checkpoint.metadata = metadata;
@@ -184,22 +196,23 @@ void check_qat_checkpoint(const nn::Checkpoint& checkpoint, const std::string& p
     throw checkpoint_error(path, "not a QAT checkpoint (its kind is \"" + metadata_string(m, "kind") + "\")");
   }
   if (metadata_string(m, "config") != config.name) {
-    throw checkpoint_error(path, "saved from config \"" + metadata_string(m, "config") + "\", but this run uses \"" +
-                                     config.name + "\"");
+    throw checkpoint_error(path, "saved from config \"" + metadata_string(m, "config") +
+                                     "\", but this run uses \"" + config.name + "\"");
   }
   const nlohmann::json wanted = quant_identity(config.quant);
   const nlohmann::json saved = m.contains("quant") ? m["quant"] : nlohmann::json::object();
   for (const auto& [key, value] : wanted.items()) {
     if (!saved.contains(key) || saved[key] != value) {
       throw checkpoint_error(path, "saved by a QAT run with quant." + key + " = " +
-                                       (saved.contains(key) ? saved[key].dump() : "(none)") + ", but this run has " +
-                                       value.dump());
+                                       (saved.contains(key) ? saved[key].dump() : "(none)") +
+                                       ", but this run has " + value.dump());
     }
   }
 }
 
 void restore_qat_checkpoint(const nn::Checkpoint& checkpoint, const std::string& path,
-                            const config::ModelConfig& config, quant::QatModel& model, const nn::Optimizer& optimizer) {
+                            const config::ModelConfig& config, quant::QatModel& model,
+                            const nn::Optimizer& optimizer) {
   check_qat_checkpoint(checkpoint, path, config);
   const nlohmann::json& m = checkpoint.metadata;
   const nlohmann::json observers = m.contains("observers") ? m["observers"] : nlohmann::json();
@@ -209,11 +222,13 @@ void restore_qat_checkpoint(const nn::Checkpoint& checkpoint, const std::string&
   restore_optimizer(checkpoint, optimizer, path);
   const std::vector<quant::NamedQuantPoint> points = named_points(model);
   if (observers.size() != points.size()) {
-    throw checkpoint_error(path, "holds " + std::to_string(observers.size()) + " observers, but the model has " +
-                                     std::to_string(points.size()) + " quantization points");
+    throw checkpoint_error(path, "holds " + std::to_string(observers.size()) +
+                                     " observers, but the model has " + std::to_string(points.size()) +
+                                     " quantization points");
   }
   for (const auto& [name, point] : points) {
-    if (!observers.contains(name)) throw checkpoint_error(path, "no observer state for quantization point " + name);
+    if (!observers.contains(name))
+      throw checkpoint_error(path, "no observer state for quantization point " + name);
     quant::ObserverState state{observers[name], {}};
     if (const Tensor values = checkpoint.find("observer." + name); values.defined()) {
       state.values = values.to_vector();
@@ -230,9 +245,10 @@ void restore_qat_checkpoint(const nn::Checkpoint& checkpoint, const std::string&
   }
 }
 
-QuantOutcome quantize_model(const config::ModelConfig& config, nn::Sequential& float_model, QuantMethod method,
-                            const data::MnistDataset& train_set, const data::MnistDataset& test_set,
-                            double float_accuracy, bool quiet, const QatCheckpointing& checkpointing) {
+QuantOutcome quantize_model(const config::ModelConfig& config, nn::Sequential& float_model,
+                            QuantMethod method, const data::MnistDataset& train_set,
+                            const data::MnistDataset& test_set, double float_accuracy, bool quiet,
+                            const QatCheckpointing& checkpointing) {
   QuantOutcome outcome;
   outcome.bits = static_cast<int>(config.quant.bits);
   outcome.method = method;
@@ -246,7 +262,9 @@ QuantOutcome quantize_model(const config::ModelConfig& config, nn::Sequential& f
   int64_t images = 0;
   if (method == QuantMethod::Ptq) {
     outcome.train_seconds = calibrate(*qat, loader, config.quant.ptq_batches, images);
-    if (!quiet) std::printf("Calibrated on %lld images in %.1f s\n", static_cast<long long>(images), outcome.train_seconds);
+    if (!quiet)
+      std::printf("Calibrated on %lld images in %.1f s\n", static_cast<long long>(images),
+                  outcome.train_seconds);
   } else {
     train_qat_epochs(config, *qat, loader, quiet, checkpointing, outcome, images);
   }
@@ -271,8 +289,8 @@ QuantOutcome quantize_model(const config::ModelConfig& config, nn::Sequential& f
 }
 
 FloatModel obtain_float_model(const config::ModelConfig& config, const std::optional<std::string>& from,
-                              const data::MnistDataset& train_set, const data::MnistDataset& test_set, bool quiet,
-                              const FloatPhase& phase) {
+                              const data::MnistDataset& train_set, const data::MnistDataset& test_set,
+                              bool quiet, const FloatPhase& phase) {
   FloatModel f;
   Generator gen(config.train.seed);
   f.model = config::build_model(config, gen);
@@ -320,11 +338,14 @@ config::ModelConfig apply_quant_overrides(config::ModelConfig c, const QuantJob&
 }
 
 QuantOutcome run_quant_job(const QuantJob& job) {
-  const config::ModelConfig config = apply_quant_overrides(load_config_with(job.config_path, job.overrides), job);
+  const config::ModelConfig config =
+      apply_quant_overrides(load_config_with(job.config_path, job.overrides), job);
   if (job.threads) set_threads(*job.threads);
-  if (job.resume && job.method != QuantMethod::Qat) throw UsageError("--resume continues QAT; PTQ has nothing to resume");
+  if (job.resume && job.method != QuantMethod::Qat)
+    throw UsageError("--resume continues QAT; PTQ has nothing to resume");
   if (job.resume && job.from) {
-    throw UsageError("--from and --resume cannot be combined (a QAT checkpoint already holds its float model)");
+    throw UsageError(
+        "--from and --resume cannot be combined (a QAT checkpoint already holds its float model)");
   }
   if (job.checkpoint_every < 0) throw UsageError("--checkpoint-every must be non-negative");
   const char* method = method_name(job.method);
@@ -341,14 +362,17 @@ QuantOutcome run_quant_job(const QuantJob& job) {
     resume = nn::load_checkpoint(*job.resume);
     resume_kind = metadata_string(resume->metadata, "kind");
     if (resume_kind != "qat" && resume_kind != "float") {
-      throw nn::CheckpointError("checkpoint: " + *job.resume + ": not a training checkpoint of train or train_qat" +
-                                " (kind \"" + resume_kind + "\")");
+      throw nn::CheckpointError("checkpoint: " + *job.resume +
+                                ": not a training checkpoint of train or train_qat" + " (kind \"" +
+                                resume_kind + "\")");
     }
   }
   const bool resume_qat = resume_kind == "qat";
   std::string qat_checkpoint;
   if (job.method == QuantMethod::Qat) {
-    qat_checkpoint = !job.checkpoint.empty() ? job.checkpoint : resume_qat ? *job.resume : default_qat_checkpoint(out);
+    qat_checkpoint = !job.checkpoint.empty() ? job.checkpoint
+                     : resume_qat            ? *job.resume
+                                             : default_qat_checkpoint(out);
     check_output_path(qat_checkpoint, job.out.empty() && job.checkpoint.empty() && !resume_qat);
   }
 
@@ -373,8 +397,8 @@ QuantOutcome run_quant_job(const QuantJob& job) {
     f = obtain_float_model(config, job.from, train_set, test_set, job.quiet, phase);
   }
   std::printf("\n%s\n", format_test_line(f.test, "Full Model ").c_str());
-  std::printf("Quantization bit: %lld (%s, observer %s%s)\n", static_cast<long long>(config.quant.bits), method,
-              config.quant.observer.c_str(), config.quant.per_channel ? ", per-channel weights" : "");
+  std::printf("Quantization bit: %lld (%s, observer %s%s)\n", static_cast<long long>(config.quant.bits),
+              method, config.quant.observer.c_str(), config.quant.per_channel ? ", per-channel weights" : "");
   if (job.out.empty()) std::filesystem::create_directories("runs");  // only now that every input is checked
 
   const QatCheckpointing checkpointing{.path = qat_checkpoint,
@@ -385,13 +409,14 @@ QuantOutcome run_quant_job(const QuantJob& job) {
                                                     {"float_test_loss", f.test.loss},
                                                     {"float_checkpoint", f.checkpoint}},
                                        .on_step = job.on_step};
-  QuantOutcome o = quantize_model(config, *f.model, job.method, train_set, test_set, f.test.accuracy, job.quiet,
-                                  checkpointing);
+  QuantOutcome o = quantize_model(config, *f.model, job.method, train_set, test_set, f.test.accuracy,
+                                  job.quiet, checkpointing);
   runtime::save_model(o.model, out);
   const int64_t model_bytes = static_cast<int64_t>(std::filesystem::file_size(out));
   std::printf("Test set: Fake-Quant Model Accuracy: %.2f%%\n", 100.0 * o.fake_quant_accuracy);
-  std::printf("Test set: Quant Model Accuracy: %.2f%%  (integer-only; agrees with fake-quant on %.2f%% of images)\n",
-              100.0 * o.integer.accuracy, 100.0 * o.agreement);
+  std::printf(
+      "Test set: Quant Model Accuracy: %.2f%%  (integer-only; agrees with fake-quant on %.2f%% of images)\n",
+      100.0 * o.integer.accuracy, 100.0 * o.agreement);
   std::printf("Saved integer model to %s (%lld bytes)\n", out.c_str(), static_cast<long long>(model_bytes));
   if (job.report) {
     write_report(*job.report, {{"tool", job.method == QuantMethod::Qat ? "train_qat" : "ptq"},

@@ -29,18 +29,19 @@ struct IntegerEval {
   double seconds = 0.0;
   double images_per_second = 0.0;
 };
-IntegerEval evaluate_integer(const runtime::Model& model, const data::MnistDataset& dataset, int64_t batch_size,
-                             int threads, runtime::RequantMode mode = runtime::RequantMode::Integer);
+IntegerEval evaluate_integer(const runtime::Model& model, const data::MnistDataset& dataset,
+                             int64_t batch_size, int threads,
+                             runtime::RequantMode mode = runtime::RequantMode::Integer);
 
 /// Everything one quantization run measures.
 struct QuantOutcome {
   int bits = 8;
   QuantMethod method = QuantMethod::Qat;
   double float_accuracy = 0.0;
-  double fake_quant_accuracy = 0.0;  // the frozen fake-quant model
-  IntegerEval integer;               // the converted integer-only model
-  double agreement = 0.0;            // fraction of test images where integer and fake-quant predict alike
-  double train_seconds = 0.0;        // QAT training or PTQ calibration
+  double fake_quant_accuracy = 0.0;    // the frozen fake-quant model
+  IntegerEval integer;                 // the converted integer-only model
+  double agreement = 0.0;              // fraction of test images where integer and fake-quant predict alike
+  double train_seconds = 0.0;          // QAT training or PTQ calibration
   std::vector<double> qat_epoch_loss;  // mean training loss of each QAT epoch finished in this run
   double images_per_second = 0.0;
   runtime::Model model;
@@ -48,19 +49,20 @@ struct QuantOutcome {
 
 /// How quantize_model checkpoints QAT (PTQ ignores it). The default saves nothing, as `sweep` runs it.
 struct QatCheckpointing {
-  std::string path;                           // "" = no checkpoints
-  int64_t every = 0;                          // also every N optimizer steps
-  const nn::Checkpoint* resume = nullptr;     // a "qat" checkpoint to continue from (load_checkpoint'ed)
-  std::string resume_path;                    // its path, for messages
+  std::string path;                        // "" = no checkpoints
+  int64_t every = 0;                       // also every N optimizer steps
+  const nn::Checkpoint* resume = nullptr;  // a "qat" checkpoint to continue from (load_checkpoint'ed)
+  std::string resume_path;                 // its path, for messages
   nlohmann::json metadata = nlohmann::json::object();  // extra metadata to save (the float model's accuracy)
-  StepHook on_step;                           // called after every QAT step, after any step checkpoint
+  StepHook on_step;  // called after every QAT step, after any step checkpoint
 };
 
 /// Quantizes `float_model` (which QAT trains further: pass a copy if the float weights must survive) with
 /// the config's quant section. `float_accuracy` is only copied into the outcome.
-QuantOutcome quantize_model(const config::ModelConfig& config, nn::Sequential& float_model, QuantMethod method,
-                            const data::MnistDataset& train_set, const data::MnistDataset& test_set,
-                            double float_accuracy, bool quiet, const QatCheckpointing& checkpointing = {});
+QuantOutcome quantize_model(const config::ModelConfig& config, nn::Sequential& float_model,
+                            QuantMethod method, const data::MnistDataset& train_set,
+                            const data::MnistDataset& test_set, double float_accuracy, bool quiet,
+                            const QatCheckpointing& checkpointing = {});
 
 /// checkpoint_metadata("qat", ...) plus "quant": the quant settings a resumed run must share (bits,
 /// observer, per-channel, ...). save_qat_checkpoint adds "observers".
@@ -74,12 +76,14 @@ void save_qat_checkpoint(const std::string& path, quant::QatModel& model, const 
 /// Checks that `checkpoint` is a "qat" checkpoint saved from `config`'s name and quant settings (bits,
 /// observer, per-channel, ...): what restore_qat_checkpoint checks before touching the model.
 /// Throws nn::CheckpointError naming `path` and the first difference.
-void check_qat_checkpoint(const nn::Checkpoint& checkpoint, const std::string& path, const config::ModelConfig& config);
+void check_qat_checkpoint(const nn::Checkpoint& checkpoint, const std::string& path,
+                          const config::ModelConfig& config);
 /// Restores what save_qat_checkpoint saved into a QAT model built from the same config and settings (strict:
 /// every tensor and observer must be there, and nothing else), after check_qat_checkpoint. Throws
 /// nn::CheckpointError naming `path`.
 void restore_qat_checkpoint(const nn::Checkpoint& checkpoint, const std::string& path,
-                            const config::ModelConfig& config, quant::QatModel& model, const nn::Optimizer& optimizer);
+                            const config::ModelConfig& config, quant::QatModel& model,
+                            const nn::Optimizer& optimizer);
 
 /// The float model of a quantization run: loaded from `from` when given, else trained from scratch with the
 /// config's train section (checkpoint saved to runs/<name>.ckpt).
@@ -96,25 +100,25 @@ struct FloatPhase {
   StepHook on_step;
 };
 FloatModel obtain_float_model(const config::ModelConfig& config, const std::optional<std::string>& from,
-                              const data::MnistDataset& train_set, const data::MnistDataset& test_set, bool quiet,
-                              const FloatPhase& phase = {});
+                              const data::MnistDataset& train_set, const data::MnistDataset& test_set,
+                              bool quiet, const FloatPhase& phase = {});
 
 struct QuantJob {
   QuantMethod method = QuantMethod::Qat;
   std::string config_path;
-  Overrides overrides;                      // train/data section overrides (float training)
-  std::optional<std::string> from;          // float checkpoint; trained first when absent
-  std::optional<std::string> resume;        // QAT: a "qat" checkpoint, or a "float" one of the float phase
-  std::string checkpoint;                   // QAT checkpoint; "" = the --resume one if it is a QAT checkpoint,
-                                            // else the model path with extension .ckpt
-  int64_t checkpoint_every = 0;             // also checkpoint every N optimizer steps
-  StepHook on_step;                         // called after every training step (tests)
+  Overrides overrides;                // train/data section overrides (float training)
+  std::optional<std::string> from;    // float checkpoint; trained first when absent
+  std::optional<std::string> resume;  // QAT: a "qat" checkpoint, or a "float" one of the float phase
+  std::string checkpoint;             // QAT checkpoint; "" = the --resume one if it is a QAT checkpoint,
+                                      // else the model path with extension .ckpt
+  int64_t checkpoint_every = 0;       // also checkpoint every N optimizer steps
+  StepHook on_step;                   // called after every training step (tests)
   std::optional<int64_t> bits, qat_epochs, ptq_batches;
   std::optional<double> qat_lr;
   std::optional<std::string> observer, ste;
   bool per_channel = false;
   std::optional<int64_t> threads;
-  std::string out;                          // model file; "" = runs/<name>_<method>_int<bits>.qgm
+  std::string out;  // model file; "" = runs/<name>_<method>_int<bits>.qgm
   std::optional<std::string> report;
   bool quiet = false;
 };

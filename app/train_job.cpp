@@ -76,7 +76,9 @@ TrainOutcome run_train_job(const TrainJob& job) {
   if (job.threads) set_threads(*job.threads);
   if (job.checkpoint_every < 0) throw std::invalid_argument("checkpoint_every must be non-negative");
   const bool default_out = job.out.empty() && !job.resume;
-  const std::string out = !job.out.empty() ? job.out : job.resume ? *job.resume : "runs/" + config.name + ".ckpt";
+  const std::string out = !job.out.empty() ? job.out
+                          : job.resume     ? *job.resume
+                                           : "runs/" + config.name + ".ckpt";
   check_output_path(out, default_out);
   if (job.report) check_writable(*job.report);
 

@@ -15,21 +15,21 @@ namespace qg::app {
 struct TrainJob {
   std::string config_path;
   Overrides overrides;
-  std::optional<int64_t> threads;       // OpenBLAS threads; unset = OpenBLAS's default
-  std::string out;                      // checkpoint path; "" = the resume checkpoint, else runs/<config name>.ckpt
-  std::optional<std::string> resume;    // continue from this training checkpoint
-  int64_t checkpoint_every = 0;         // also checkpoint every N optimizer steps (0: at epoch ends only)
-  std::optional<std::string> report;    // JSON report path
-  bool quiet = false;                   // no per-batch log lines (tests)
-  StepHook on_step;                     // called after every step, after any step checkpoint (tests)
+  std::optional<int64_t> threads;  // OpenBLAS threads; unset = OpenBLAS's default
+  std::string out;  // checkpoint path; "" = the resume checkpoint, else runs/<config name>.ckpt
+  std::optional<std::string> resume;  // continue from this training checkpoint
+  int64_t checkpoint_every = 0;       // also checkpoint every N optimizer steps (0: at epoch ends only)
+  std::optional<std::string> report;  // JSON report path
+  bool quiet = false;                 // no per-batch log lines (tests)
+  StepHook on_step;                   // called after every step, after any step checkpoint (tests)
 };
 
 struct TrainOutcome {
-  EvalStats test;                       // after the last epoch
-  std::vector<double> epoch_accuracy;   // test accuracy after each epoch run here
-  std::vector<double> epoch_loss;       // mean training loss of each epoch finished here
-  int64_t epochs = 0;                   // total epochs the model has now been trained
-  double train_seconds = 0.0;           // training only (no evaluation), this run
+  EvalStats test;                      // after the last epoch
+  std::vector<double> epoch_accuracy;  // test accuracy after each epoch run here
+  std::vector<double> epoch_loss;      // mean training loss of each epoch finished here
+  int64_t epochs = 0;                  // total epochs the model has now been trained
+  double train_seconds = 0.0;          // training only (no evaluation), this run
   double images_per_second = 0.0;
   std::string checkpoint;
 };
@@ -38,10 +38,10 @@ TrainOutcome run_train_job(const TrainJob& job);
 
 /// Where train_float starts, and how it saves.
 struct FloatTraining {
-  TrainingProgress start;          // default: epoch 1, nothing done
-  std::string checkpoint_path;     // written after every epoch (and every `checkpoint_every` steps)
+  TrainingProgress start;       // default: epoch 1, nothing done
+  std::string checkpoint_path;  // written after every epoch (and every `checkpoint_every` steps)
   int64_t checkpoint_every = 0;
-  std::string resumed_from;        // the checkpoint `start` came from, "" if none (named if training diverges)
+  std::string resumed_from;  // the checkpoint `start` came from, "" if none (named if training diverges)
   bool quiet = false;
   StepHook on_step;
 };

@@ -45,7 +45,8 @@ std::string step_text(const TrainingProgress& p) {
 }
 
 TrainingDiverged diverged(const TrainingProgress& p, const std::string& what) {
-  return TrainingDiverged("training diverged at " + step_text(p) + ": " + what + "; try a lower learning rate");
+  return TrainingDiverged("training diverged at " + step_text(p) + ": " + what +
+                          "; try a lower learning rate");
 }
 
 // Forward and loss of one batch, refusing a non-finite loss. A QAT observer refuses a non-finite tensor
@@ -77,8 +78,10 @@ data::Epoch remaining_batches(const data::DataLoader& loader, const TrainingProg
 }
 
 int64_t json_int(const nlohmann::json& json, const char* key) {
-  if (!json.is_object() || !json.contains(key) || !json[key].is_number_integer() || json[key].get<int64_t>() < 0) {
-    throw std::invalid_argument(std::string("training progress: \"") + key + "\" must be a non-negative integer");
+  if (!json.is_object() || !json.contains(key) || !json[key].is_number_integer() ||
+      json[key].get<int64_t>() < 0) {
+    throw std::invalid_argument(std::string("training progress: \"") + key +
+                                "\" must be a non-negative integer");
   }
   return json[key].get<int64_t>();
 }
@@ -86,7 +89,10 @@ int64_t json_int(const nlohmann::json& json, const char* key) {
 }  // namespace
 
 nlohmann::json progress_to_json(const TrainingProgress& p) {
-  return {{"epoch", p.epoch}, {"batches_done", p.batches_done}, {"step", p.step}, {"loss_sum", p.loss_sum},
+  return {{"epoch", p.epoch},
+          {"batches_done", p.batches_done},
+          {"step", p.step},
+          {"loss_sum", p.loss_sum},
           {"images", p.images}};
 }
 
@@ -97,7 +103,8 @@ TrainingProgress progress_from_json(const nlohmann::json& json) {
   p.step = json_int(json, "step");
   p.images = json_int(json, "images");
   if (p.epoch < 1) throw std::invalid_argument("training progress: \"epoch\" must be at least 1");
-  if (!json.contains("loss_sum") || !json["loss_sum"].is_number() || !std::isfinite(json["loss_sum"].get<double>())) {
+  if (!json.contains("loss_sum") || !json["loss_sum"].is_number() ||
+      !std::isfinite(json["loss_sum"].get<double>())) {
     throw std::invalid_argument("training progress: \"loss_sum\" must be a finite number");
   }
   p.loss_sum = json["loss_sum"].get<double>();
@@ -114,7 +121,8 @@ std::string locate_non_finite_output(nn::Module& model, const Tensor& input) {
     } catch (const quant::NonFiniteObservation&) {
       return "inside " + layer_text(name, *layer) + " (its quantization observer)";
     }
-    if (const auto bad = first_non_finite(x)) return non_finite_name(*bad) + " in the output of " + layer_text(name, *layer);
+    if (const auto bad = first_non_finite(x))
+      return non_finite_name(*bad) + " in the output of " + layer_text(name, *layer);
   }
   return "none in the layers' outputs: the loss itself";
 }
@@ -156,8 +164,9 @@ EpochStats train_epoch(nn::Module& model, nn::Optimizer& optimizer, const data::
     optimizer.step();
     if (!log.quiet && progress.batches_done % log.log_interval == 0) {
       bar.clear();
-      std::printf("%s: %lld [%lld/%lld]  Loss: %.6f\n", log.title.c_str(), static_cast<long long>(progress.epoch),
-                  static_cast<long long>(progress.batches_done * batch_size), static_cast<long long>(total), value);
+      std::printf(
+          "%s: %lld [%lld/%lld]  Loss: %.6f\n", log.title.c_str(), static_cast<long long>(progress.epoch),
+          static_cast<long long>(progress.batches_done * batch_size), static_cast<long long>(total), value);
       std::fflush(stdout);
     }
     progress.loss_sum += static_cast<double>(value) * batch.size();
@@ -201,7 +210,8 @@ EvalStats evaluate(nn::Module& model, const data::MnistDataset& dataset, int64_t
     const Tensor logits = model(batch.images);
     loss_sum += nn::functional::cross_entropy(logits, batch.labels, nn::functional::Reduction::Sum).item();
     const std::vector<int64_t> predicted = argmax_rows(logits);
-    for (size_t i = 0; i < predicted.size(); ++i) stats.correct += predicted[i] == batch.labels[i];
+    for (size_t i = 0; i < predicted.size(); ++i)
+      stats.correct += predicted[i] == batch.labels[i];
     stats.predictions.insert(stats.predictions.end(), predicted.begin(), predicted.end());
   }
   stats.seconds = seconds_since(start);

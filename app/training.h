@@ -69,7 +69,8 @@ struct EpochStats {
 /// forward must run its children in order, as Sequential and QatModel do); for a gradient, the layer nearest
 /// the loss with a non-finite gradient, i.e. the first one the backward pass spoiled.
 EpochStats train_epoch(nn::Module& model, nn::Optimizer& optimizer, const data::DataLoader& loader,
-                       TrainingProgress& progress, const TrainLogOptions& log = {}, const StepHook& after_step = {});
+                       TrainingProgress& progress, const TrainLogOptions& log = {},
+                       const StepHook& after_step = {});
 
 /// Which part of `model` first produces a non-finite value for `input`: "the input batch", or e.g.
 /// "the output of layer 3 (Conv2d(...))". Runs the children one by one without recording a graph (layers

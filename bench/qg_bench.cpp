@@ -3,7 +3,7 @@
 //   qg_bench train   --config C [--qat] [--batch 64] [--steps 200] [--warmup 20] [--threads 2] [--width 1]
 //   qg_bench profile --config C [--qat] [--batch 64] [--steps 100] [--threads 2]
 //   qg_bench infer   --config C [--batch 64] [--images 20000] [--threads 2]
-//   qg_bench int8    --config C [--batch 64] [--images 20000] [--latency-images 2000] [--threads 2]
+//   qg_bench int8    --config C [--batch 64] [--images 20000] [--latency-images 2000] [--qat-steps 100] [--threads 2]
 //   qg_bench sgemm   [--threads 2] [--size 1536]
 //
 // `train` runs the same step as tools/train (app::train_epoch): zero_grad, forward, cross-entropy, item(),
@@ -54,7 +54,8 @@ double peak_rss_mb() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
-// The config with every conv's channels (and groups) multiplied by `width`; later layers re-infer their sizes.
+// The config with every conv's channels (and groups) multiplied by `width`; later layers re-infer their
+// sizes.
 config::ModelConfig widened(config::ModelConfig c, int64_t width) {
   if (width == 1) return c;
   for (config::LayerSpec& layer : c.layers) {
@@ -124,8 +125,8 @@ std::shared_ptr<quant::QatModel> make_qat(const Setup& s) {
 double time_training(nn::Module& model, const data::MnistDataset& train_set, int64_t batch, int64_t warmup,
                      int64_t steps, double lr, double momentum) {
   nn::Sgd optimizer(model.parameters(), {lr, momentum, 0.0, false});
-  const data::DataLoader loader(train_set, {.batch_size = batch, .shuffle = true, .seed = 1, .drop_last = true,
-                                            .prefetch = true});
+  const data::DataLoader loader(
+      train_set, {.batch_size = batch, .shuffle = true, .seed = 1, .drop_last = true, .prefetch = true});
   model.train();
   int64_t done = 0, epoch = 0, images = 0;
   Clock::time_point start;
@@ -152,8 +153,8 @@ json job_train(const app::Flags& flags) {
   const int64_t warmup = flags.has("warmup") ? flags.get_int("warmup", 0, 1000000) : 20;
   std::shared_ptr<nn::Module> model = s.model;
   if (qat) model = make_qat(s);
-  const double ips = time_training(*model, s.train_set, batch, warmup, steps, s.config.train.lr,
-                                   s.config.train.momentum);
+  const double ips =
+      time_training(*model, s.train_set, batch, warmup, steps, s.config.train.lr, s.config.train.momentum);
   const StepCost cost = step_cost(s.config);
   return {{"images_per_second", ips},
           {"gflops", ips * 2.0 * cost.training_macs * 1e-9},
@@ -185,7 +186,8 @@ json job_infer(const app::Flags& flags) {
   for (int64_t begin = 0; begin + batch <= s.train_set.size() && batches.size() < 16; begin += batch) {
     batches.push_back(data::make_batch(s.train_set, begin, begin + batch));
   }
-  for (const data::Batch& b : batches) (*s.model)(b.images);  // warm-up
+  for (const data::Batch& b : batches)
+    (*s.model)(b.images);  // warm-up
   int64_t done = 0;
   const Clock::time_point start = Clock::now();
   while (done < images) {
@@ -204,15 +206,16 @@ runtime::Model integer_model(Setup& s, int64_t qat_steps) {
   time_training(*qat, s.train_set, 64, 0, qat_steps, s.config.quant.qat_lr, s.config.quant.qat_momentum);
   qat->freeze();
   const data::Normalization norm = s.train_set.normalization();
-  return quant::convert(*qat, {.input_shape = s.config.input_shape, .input_mean = norm.mean,
-                               .input_std = norm.std});
+  return quant::convert(
+      *qat, {.input_shape = s.config.input_shape, .input_mean = norm.mean, .input_std = norm.std});
 }
 
 json job_int8(const app::Flags& flags) {
   Setup s = make_setup(flags);
   const int64_t batch = flags.has("batch") ? flags.get_int("batch", 1, 60000) : 64;
   const int64_t images = flags.has("images") ? flags.get_int("images", 1, 10000000) : 20000;
-  const int64_t latency_images = flags.has("latency-images") ? flags.get_int("latency-images", 1, 60000) : 2000;
+  const int64_t latency_images =
+      flags.has("latency-images") ? flags.get_int("latency-images", 1, 60000) : 2000;
   const int threads = flags.has("threads") ? static_cast<int>(flags.get_int("threads", 1, 64)) : 2;
   const int64_t qat_steps = flags.has("qat-steps") ? flags.get_int("qat-steps", 1, 100000) : 100;
   const runtime::Model model = integer_model(s, qat_steps);
@@ -224,11 +227,12 @@ json job_int8(const app::Flags& flags) {
   const int64_t batches = std::min<int64_t>(s.train_set.size() / batch, 64);
   int64_t checksum = 0;
   auto run_batch = [&](int64_t i) {
-    const runtime::IntTensor out =
-        runtime::run(model, runtime::quantize_pixels(model, pixels_of(i * batch, batch)), {.threads = threads});
+    const runtime::IntTensor out = runtime::run(
+        model, runtime::quantize_pixels(model, pixels_of(i * batch, batch)), {.threads = threads});
     checksum += runtime::predict(out)[0];
   };
-  for (int64_t i = 0; i < std::min<int64_t>(batches, 4); ++i) run_batch(i);
+  for (int64_t i = 0; i < std::min<int64_t>(batches, 4); ++i)
+    run_batch(i);
   int64_t done = 0;
   const Clock::time_point start = Clock::now();
   for (int64_t i = 0; done < images; i = (i + 1) % batches) {
@@ -262,7 +266,8 @@ json job_sgemm(const app::Flags& flags) {
   std::vector<float> a(static_cast<size_t>(n) * n, 0.5f), b(a.size(), 0.25f), c(a.size(), 0.0f);
   openblas_set_num_threads(threads);
   auto once = [&] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f,
+                c.data(), n);
   };
   once();
   std::vector<double> rates;
@@ -273,8 +278,12 @@ json job_sgemm(const app::Flags& flags) {
   }
   openblas_set_num_threads(1);
   std::sort(rates.begin(), rates.end());
-  return {{"gflops", rates.back()}, {"gflops_median", rates[rates.size() / 2]}, {"size", n}, {"threads", threads},
-          {"openblas_core", openblas_get_corename()}, {"openblas_config", openblas_get_config()}};
+  return {{"gflops", rates.back()},
+          {"gflops_median", rates[rates.size() / 2]},
+          {"size", n},
+          {"threads", threads},
+          {"openblas_core", openblas_get_corename()},
+          {"openblas_config", openblas_get_config()}};
 }
 
 }  // namespace
@@ -305,12 +314,18 @@ int main(int argc, char** argv) {
     }
     app::set_threads(flags.has("threads") ? flags.get_int("threads", 1, 64) : 2);
     nlohmann::json result;
-    if (job == "train") result = bench::job_train(flags);
-    else if (job == "profile") result = bench::job_profile(flags);
-    else if (job == "infer") result = bench::job_infer(flags);
-    else if (job == "int8") result = bench::job_int8(flags);
-    else if (job == "sgemm") result = bench::job_sgemm(flags);
-    else throw app::UsageError("unknown job \"" + job + "\"");
+    if (job == "train")
+      result = bench::job_train(flags);
+    else if (job == "profile")
+      result = bench::job_profile(flags);
+    else if (job == "infer")
+      result = bench::job_infer(flags);
+    else if (job == "int8")
+      result = bench::job_int8(flags);
+    else if (job == "sgemm")
+      result = bench::job_sgemm(flags);
+    else
+      throw app::UsageError("unknown job \"" + job + "\"");
     result["job"] = job;
     std::printf("%s\n", result.dump().c_str());
     return 0;

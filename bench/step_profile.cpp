@@ -29,7 +29,9 @@ struct Clock {
   }
 };
 
-double seconds_since(double start) { return Clock::now() - start; }
+double seconds_since(double start) {
+  return Clock::now() - start;
+}
 
 // A leaf holding `t`'s values, to cut the graph at a layer boundary.
 Tensor cut(const Tensor& t) {
@@ -40,12 +42,13 @@ Tensor cut(const Tensor& t) {
 
 }  // namespace
 
-nlohmann::json profile_training_step(const std::vector<std::shared_ptr<nn::Module>>& layers, nn::Module& model,
-                                     const data::MnistDataset& train_set, int64_t batch, int64_t steps) {
+nlohmann::json profile_training_step(const std::vector<std::shared_ptr<nn::Module>>& layers,
+                                     nn::Module& model, const data::MnistDataset& train_set, int64_t batch,
+                                     int64_t steps) {
   g_cpu_clock = parallel::num_threads() == 1;
   nn::Sgd optimizer(model.parameters(), {0.01, 0.5, 0.0, false});
-  const data::DataLoader loader(train_set, {.batch_size = batch, .shuffle = true, .seed = 1, .drop_last = true,
-                                            .prefetch = true});
+  const data::DataLoader loader(
+      train_set, {.batch_size = batch, .shuffle = true, .seed = 1, .drop_last = true, .prefetch = true});
   model.train();
   const size_t n = layers.size();
   std::vector<double> forward(n, 0.0), backward(n, 0.0);
@@ -98,8 +101,11 @@ nlohmann::json profile_training_step(const std::vector<std::shared_ptr<nn::Modul
   }
   rows.push_back({{"layer", "cross_entropy"}, {"forward_ms", loss_time / steps * 1e3}, {"backward_ms", 0.0}});
   rows.push_back({{"layer", "sgd step"}, {"forward_ms", step_time / steps * 1e3}, {"backward_ms", 0.0}});
-  rows.push_back({{"layer", "data (wait for batch)"}, {"forward_ms", data_time / steps * 1e3}, {"backward_ms", 0.0}});
-  return {{"rows", rows}, {"step_ms", total / steps * 1e3}, {"batch", batch},
+  rows.push_back(
+      {{"layer", "data (wait for batch)"}, {"forward_ms", data_time / steps * 1e3}, {"backward_ms", 0.0}});
+  return {{"rows", rows},
+          {"step_ms", total / steps * 1e3},
+          {"batch", batch},
           {"clock", g_cpu_clock ? "thread CPU time" : "wall"}};
 }
 

@@ -21,7 +21,8 @@
 namespace qg::bench {
 
 /// Profiles `steps` SGD steps (after 10 untimed ones) of `model`, whose forward is `layers` in order.
-nlohmann::json profile_training_step(const std::vector<std::shared_ptr<nn::Module>>& layers, nn::Module& model,
-                                     const data::MnistDataset& train_set, int64_t batch, int64_t steps);
+nlohmann::json profile_training_step(const std::vector<std::shared_ptr<nn::Module>>& layers,
+                                     nn::Module& model, const data::MnistDataset& train_set, int64_t batch,
+                                     int64_t steps);
 
 }  // namespace qg::bench

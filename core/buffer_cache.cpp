@@ -12,7 +12,9 @@ constexpr size_t kSmallest = size_t{64} << 10;  // smaller blocks are not cached
 constexpr size_t kPage = size_t{4} << 10;
 
 // Large blocks are rounded up to whole pages, so that a block is reused by any request of its rounded size.
-size_t rounded(size_t bytes) { return bytes < kSmallest ? bytes : (bytes + kPage - 1) / kPage * kPage; }
+size_t rounded(size_t bytes) {
+  return bytes < kSmallest ? bytes : (bytes + kPage - 1) / kPage * kPage;
+}
 
 struct Cache {
   std::mutex mutex;
@@ -76,7 +78,8 @@ void release() {
   Cache& c = cache();
   const std::lock_guard lock(c.mutex);
   for (auto& [size, blocks] : c.free_blocks) {
-    for (void* block : blocks) ::operator delete(block, kAlignment);
+    for (void* block : blocks)
+      ::operator delete(block, kAlignment);
   }
   c.free_blocks.clear();
   c.stats.cached_bytes = 0;

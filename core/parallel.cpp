@@ -36,13 +36,15 @@ class Pool {
   explicit Pool(int threads) : threads_(threads) {
     // Workers start from generation 0, not from whatever they read when they first run: a job (or the
     // destructor's stop) may already have bumped the generation by then, and must not be missed.
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(0); });
+    for (int i = 1; i < threads; ++i)
+      workers_.emplace_back([this] { worker_loop(0); });
   }
   ~Pool() {
     stop_.store(true);
     generation_.fetch_add(1);
     generation_.notify_all();
-    for (std::thread& t : workers_) t.join();
+    for (std::thread& t : workers_)
+      t.join();
   }
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
@@ -60,7 +62,8 @@ class Pool {
     generation_.notify_all();
     work();
     published_.store(false);
-    while (users_.load() != 0) cpu_relax();
+    while (users_.load() != 0)
+      cpu_relax();
     if (error_) std::rethrow_exception(error_);
   }
 
@@ -83,7 +86,8 @@ class Pool {
     while (true) {
       const auto spin_until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
       while (generation_.load() == seen && std::chrono::steady_clock::now() < spin_until) {
-        for (int i = 0; i < 16; ++i) cpu_relax();
+        for (int i = 0; i < 16; ++i)
+          cpu_relax();
       }
       generation_.wait(seen);
       seen = generation_.load();
@@ -129,16 +133,22 @@ PoolState& state() {
 }  // namespace
 
 void set_num_threads(int threads) {
-  if (threads < 1) throw std::invalid_argument("set_num_threads: expected at least 1 thread, got " + std::to_string(threads));
+  if (threads < 1)
+    throw std::invalid_argument("set_num_threads: expected at least 1 thread, got " +
+                                std::to_string(threads));
   PoolState& s = state();
   const std::lock_guard lock(s.mutex);
   s.requested = threads;
   if (s.pool && s.pool->threads() != threads) s.pool.reset();  // a new one starts on the next job
 }
 
-int num_threads() { return state().requested.load(); }
+int num_threads() {
+  return state().requested.load();
+}
 
-bool in_parallel_region() { return tl_in_region; }
+bool in_parallel_region() {
+  return tl_in_region;
+}
 
 namespace {
 

@@ -35,7 +35,8 @@ void run(int64_t tasks, const void* context, TaskFn fn);
 template <class Body>
 void parallel_for(int64_t tasks, const Body& body) {
   if (tasks <= 0) return;
-  detail::run(tasks, &body, [](const void* context, int64_t task) { (*static_cast<const Body*>(context))(task); });
+  detail::run(tasks, &body,
+              [](const void* context, int64_t task) { (*static_cast<const Body*>(context))(task); });
 }
 
 /// Tasks of about `grain` items each for `items` items: ceil(items / grain), at least 1.

@@ -34,7 +34,9 @@ using Float8 = float __attribute__((vector_size(32)));
   return v;
 }
 
-[[gnu::always_inline]] inline void store8(float* p, Float8 v) { std::memcpy(p, &v, sizeof v); }
+[[gnu::always_inline]] inline void store8(float* p, Float8 v) {
+  std::memcpy(p, &v, sizeof v);
+}
 
 /// v[0] + v[1] + ... + v[7], in that order.
 [[gnu::always_inline]] inline float sum8(Float8 v) {

@@ -20,7 +20,8 @@ int config(const uint8_t* data, size_t size) {
   try {
     config::revalidate(accepted);
   } catch (const config::ConfigError& e) {
-    throw FuzzFinding(std::string("revalidate() rejects a config that parse_config_text accepted: ") + e.what());
+    throw FuzzFinding(std::string("revalidate() rejects a config that parse_config_text accepted: ") +
+                      e.what());
   }
   (void)config::summary(accepted);
   // Building allocates every parameter: only for configs of modest size (the shape inference has already
@@ -28,7 +29,8 @@ int config(const uint8_t* data, size_t size) {
   if (accepted.parameter_count() + accepted.buffer_count() <= (int64_t{1} << 16)) {
     Generator gen(1);
     const auto model = config::build_model(accepted, gen);
-    require(model->parameter_count() == accepted.parameter_count(), "the built model's parameter count differs");
+    require(model->parameter_count() == accepted.parameter_count(),
+            "the built model's parameter count differs");
   }
   return 0;
 }

@@ -15,7 +15,8 @@ namespace {
 std::string gzip(std::string_view bytes) {
   z_stream stream{};
   // windowBits 15 + 16: a gzip header and trailer instead of zlib's.
-  require(deflateInit2(&stream, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK, "deflateInit2");
+  require(deflateInit2(&stream, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK,
+          "deflateInit2");
   std::string out(deflateBound(&stream, bytes.size()) + 32, '\0');
   stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
   stream.avail_in = static_cast<uInt>(bytes.size());
@@ -33,7 +34,8 @@ void read_as_labels_and_images(const std::string& path) {
     try {
       const data::IdxArray array = read_idx(path, kind, "fuzz");
       uint64_t count = 1;
-      for (const int64_t d : array.dims) count *= static_cast<uint64_t>(d);
+      for (const int64_t d : array.dims)
+        count *= static_cast<uint64_t>(d);
       require(array.dims.size() == (kind == data::IdxKind::kImages ? 3u : 1u), "wrong number of dimensions");
       require(array.data.size() == count, "payload size differs from the product of the dimensions");
     } catch (const std::runtime_error&) {

@@ -48,13 +48,16 @@ std::string gzip(const std::string& bytes) {
 }
 
 std::string be32(uint32_t v) {
-  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+          static_cast<char>(v)};
 }
 
 std::string idx(uint32_t magic, const std::vector<uint32_t>& dims, size_t payload_bytes) {
   std::string out = be32(magic);
-  for (uint32_t d : dims) out += be32(d);
-  for (size_t i = 0; i < payload_bytes; ++i) out += static_cast<char>((i * 37) % 10);
+  for (uint32_t d : dims)
+    out += be32(d);
+  for (size_t i = 0; i < payload_bytes; ++i)
+    out += static_cast<char>((i * 37) % 10);
   return out;
 }
 
@@ -86,16 +89,19 @@ void config_seeds(const fs::path& dir, const fs::path& source_root) {
   write(dir, "fuzz_minmax.json", fuzz::kMinMaxConfig);
   write(dir, "fuzz_percentile.json", fuzz::kPercentileConfig);
   write(dir, "syntax_error.json", R"({"name": "x", "layers": [)");
-  write(dir, "duplicate_key.json", R"({"name": "x", "name": "y", "input": {"shape": [1, 28, 28]}, "layers": []})");
+  write(dir, "duplicate_key.json",
+        R"({"name": "x", "name": "y", "input": {"shape": [1, 28, 28]}, "layers": []})");
   write(dir, "nested_100.json", std::string(100, '[') + std::string(100, ']'));
-  write(dir, "huge_linear.json",
-        R"({"name": "x", "input": {"shape": [1, 28, 28]}, "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 2147483647}]})");
+  write(
+      dir, "huge_linear.json",
+      R"({"name": "x", "input": {"shape": [1, 28, 28]}, "layers": [{"type": "flatten"}, {"type": "linear", "out_features": 2147483647}]})");
 }
 
 // A QAT model of `config_text` that has observed one batch and taken one SGD step.
 struct QatSeed {
   explicit QatSeed(const char* config_text)
-      : config(config::parse_config_text(config_text, "seed")), model([&] {
+      : config(config::parse_config_text(config_text, "seed")),
+        model([&] {
           Generator gen(config.train.seed);
           return config::build_model(config, gen);
         }()),
@@ -120,7 +126,8 @@ void checkpoint_and_model_seeds(const fs::path& checkpoints, const fs::path& mod
   for (const char* text : {fuzz::kMinMaxConfig, fuzz::kPercentileConfig}) {
     QatSeed seed(text);
     const std::string name = seed.config.name;
-    const app::TrainingProgress progress{.epoch = 1, .batches_done = 3, .step = 3, .loss_sum = 6.5, .images = 12};
+    const app::TrainingProgress progress{
+        .epoch = 1, .batches_done = 3, .step = 3, .loss_sum = 6.5, .images = 12};
 
     app::save_training_checkpoint(tmp.string(), *seed.model, &seed.optimizer,
                                   app::checkpoint_metadata("float", seed.config, progress, 100));

@@ -26,7 +26,8 @@ void run_if_small(const runtime::Model& model) {
   }
   if (activations > 4096) return;
   int64_t pixels = 1;
-  for (const int64_t d : model.input.shape) pixels *= d;
+  for (const int64_t d : model.input.shape)
+    pixels *= d;
   const std::vector<uint8_t> zeros(static_cast<size_t>(pixels), 0);
   const runtime::IntTensor logits = runtime::run(model, runtime::quantize_pixels(model, zeros));
   require(!runtime::predict(logits).empty(), "run() gave no prediction");
@@ -41,7 +42,8 @@ void load(std::span<const uint8_t> bytes) {
   }
   // What loads must save again, and what that saves must load to the same bytes.
   const std::vector<uint8_t> saved = runtime::serialize_model(model);
-  const std::vector<uint8_t> again = runtime::serialize_model(runtime::deserialize_model(saved, "fuzz (saved)"));
+  const std::vector<uint8_t> again =
+      runtime::serialize_model(runtime::deserialize_model(saved, "fuzz (saved)"));
   require(saved == again, "a loaded model does not survive a save/load round trip");
   run_if_small(model);
 }
@@ -55,7 +57,8 @@ int model_file(const uint8_t* data, size_t size) {
   if (size >= kCrcBytes) {
     std::vector<uint8_t> fixed(data, data + size);
     const uint32_t crc = runtime::crc32(bytes.first(size - kCrcBytes));
-    for (size_t i = 0; i < kCrcBytes; ++i) fixed[size - kCrcBytes + i] = static_cast<uint8_t>(crc >> (8 * i));
+    for (size_t i = 0; i < kCrcBytes; ++i)
+      fixed[size - kCrcBytes + i] = static_cast<uint8_t>(crc >> (8 * i));
     if (!std::equal(fixed.begin(), fixed.end(), data)) load(fixed);
   }
   return 0;

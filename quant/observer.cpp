@@ -8,7 +8,8 @@
 namespace qg::quant {
 
 void Observer::check_state_type(const ObserverState& state) const {
-  const nlohmann::json type = state.scalars.is_object() ? state.scalars.value("type", nlohmann::json()) : nlohmann::json();
+  const nlohmann::json type =
+      state.scalars.is_object() ? state.scalars.value("type", nlohmann::json()) : nlohmann::json();
   if (!type.is_string() || type.get<std::string>() != type_name()) {
     throw std::invalid_argument(type_name() + " observer: cannot load the state of a \"" +
                                 (type.is_string() ? type.get<std::string>() : type.dump()) + "\" observer");
@@ -34,8 +35,9 @@ ObserverKind parse_observer_kind(const std::string& name) {
   if (name == "moving_average_minmax") return ObserverKind::MovingAverageMinMax;
   if (name == "per_channel_minmax") return ObserverKind::PerChannelMinMax;
   if (name == "percentile" || name == "histogram") return ObserverKind::Percentile;
-  throw std::invalid_argument("unknown observer \"" + name +
-                              "\" (expected minmax, moving_average_minmax, per_channel_minmax or percentile)");
+  throw std::invalid_argument(
+      "unknown observer \"" + name +
+      "\" (expected minmax, moving_average_minmax, per_channel_minmax or percentile)");
 }
 
 }  // namespace qg::quant

@@ -121,7 +121,11 @@ class SamplePool {
   /// Calls task(i) for every i < tasks on up to `threads` threads (the caller included); returns when all
   /// are done. The first exception thrown by a task is re-thrown here.
   void run_tasks(int64_t tasks, int threads, const std::function<void(int64_t)>& task) {
-    const std::lock_guard one_job(job_mutex_);
+    std::unique_lock one_job(job_mutex_, std::try_to_lock);
+    if (!one_job.owns_lock()) {  // another thread's run() has the pool: work alone rather than wait
+      for (int64_t i = 0; i < tasks; ++i) task(i);
+      return;
+    }
     {
       const std::lock_guard lock(mutex_);
       while (static_cast<int>(workers_.size()) < threads - 1) workers_.emplace_back([this] { work(); });
@@ -178,7 +182,7 @@ class SamplePool {
     }
   }
 
-  std::mutex job_mutex_;  // one run() at a time uses the pool
+  std::mutex job_mutex_;  // one run() at a time uses the pool; others run on their own thread
   std::mutex mutex_;
   std::condition_variable changed_, done_;
   std::vector<std::thread> workers_;  // never joined: the pool lives as long as the process

@@ -8,7 +8,8 @@
 int main(int argc, char** argv) {
   using namespace qg::app;
   return run_tool("ptq", [&] {
-    Flags flags("ptq", "Post-training quantization: float model -> calibration -> integer-only model.", quant_flag_specs(QuantMethod::Ptq));
+    Flags flags("ptq", "Post-training quantization: float model -> calibration -> integer-only model.",
+                quant_flag_specs(QuantMethod::Ptq));
     flags.parse(argc, argv);
     if (flags.help_requested()) {
       std::printf("%s", flags.usage().c_str());

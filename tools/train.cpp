@@ -9,18 +9,19 @@
 int main(int argc, char** argv) {
   using namespace qg::app;
   return run_tool("train", [&] {
-    Flags flags("train", "Trains the float model of a JSON config and saves a checkpoint.",
-                {{"config", "C", "model config (JSON), e.g. configs/mnist_cnn.json (required)"},
-                 {"epochs", "N", "override train.epochs"},
-                 {"batch-size", "B", "override train.batch_size"},
-                 {"lr", "X", "override train.lr"},
-                 {"seed", "S", "override train.seed"},
-                 {"threads", "T", "OpenBLAS threads (default: all cores)"},
-                 {"data", "DIR", "dataset folder (default: the config's data.root)"},
-                 {"out", "CKPT", "checkpoint to write (default: the --resume one, else runs/<config name>.ckpt)"},
-                 {"resume", "CKPT", "continue a stopped run exactly where its checkpoint left it"},
-                 {"checkpoint-every", "N", "also checkpoint every N training steps (default 0: epoch ends only)"},
-                 {"report", "FILE", "write a JSON report"}});
+    Flags flags(
+        "train", "Trains the float model of a JSON config and saves a checkpoint.",
+        {{"config", "C", "model config (JSON), e.g. configs/mnist_cnn.json (required)"},
+         {"epochs", "N", "override train.epochs"},
+         {"batch-size", "B", "override train.batch_size"},
+         {"lr", "X", "override train.lr"},
+         {"seed", "S", "override train.seed"},
+         {"threads", "T", "OpenBLAS threads (default: all cores)"},
+         {"data", "DIR", "dataset folder (default: the config's data.root)"},
+         {"out", "CKPT", "checkpoint to write (default: the --resume one, else runs/<config name>.ckpt)"},
+         {"resume", "CKPT", "continue a stopped run exactly where its checkpoint left it"},
+         {"checkpoint-every", "N", "also checkpoint every N training steps (default 0: epoch ends only)"},
+         {"report", "FILE", "write a JSON report"}});
     flags.parse(argc, argv);
     if (flags.help_requested()) {
       std::printf("%s", flags.usage().c_str());

@@ -8,7 +8,8 @@
 int main(int argc, char** argv) {
   using namespace qg::app;
   return run_tool("train_qat", [&] {
-    Flags flags("train_qat", "Quantization-aware training: float model -> QAT -> integer-only model.", quant_flag_specs(QuantMethod::Qat));
+    Flags flags("train_qat", "Quantization-aware training: float model -> QAT -> integer-only model.",
+                quant_flag_specs(QuantMethod::Qat));
     flags.parse(argc, argv);
     if (flags.help_requested()) {
       std::printf("%s", flags.usage().c_str());

@@ -30,9 +30,9 @@ constexpr int64_t kMaxPatch = 32;  // C_in/groups * kH * kW handled here (so at 
 
 struct DirectPlan {
   int64_t padded_height = 0, padded_width = 0;
-  int64_t plane = 0;  // padded_height * padded_width
-  int64_t span = 0;   // L: positions q of the (gappy) output plane
-  int64_t taps = 0;   // kH * kW
+  int64_t plane = 0;                         // padded_height * padded_width
+  int64_t span = 0;                          // L: positions q of the (gappy) output plane
+  int64_t taps = 0;                          // kH * kW
   std::array<int64_t, kMaxPatch> offsets{};  // o_t
   int64_t max_offset = 0;
 };
@@ -95,8 +95,8 @@ void accumulate(float* e, const float* src, const float* w, const DirectPlan& p,
 // sums[t] += sum_{q < n} g[q] * src[q + offsets[t]]: eight partial sums per tap (one Float8 each), so
 // that every loaded g[q] serves all taps and the order of the additions is fixed by the code.
 template <int TAPS>
-QG_SIMD_CLONES void correlate_taps(const float* __restrict g, const float* __restrict src, const int64_t* offsets,
-                                   int64_t taps, int64_t n, float* sums) {
+QG_SIMD_CLONES void correlate_taps(const float* __restrict g, const float* __restrict src,
+                                   const int64_t* offsets, int64_t taps, int64_t n, float* sums) {
   const int64_t count = TAPS > 0 ? TAPS : taps;
   simd::Float8 lane[TAPS > 0 ? TAPS : kMaxPatch] = {};
   int64_t q = 0;
@@ -187,23 +187,26 @@ QG_SIMD_CLONES void conv_rows(const float* planes, int64_t cin, const DirectPlan
     const int64_t q = oh * p.padded_width, o = oh * out_w;
     if (out_w >= 8) {
       cover_row<8>(out_w, [&](int64_t ow) {
-        conv_block<TAPS, CO, F8>(planes, cin, p.plane, w, w_stride, bias, offsets, p.taps, q + ow, outs, o + ow);
+        conv_block<TAPS, CO, F8>(planes, cin, p.plane, w, w_stride, bias, offsets, p.taps, q + ow, outs,
+                                 o + ow);
       });
     } else if (out_w >= 4) {
       cover_row<4>(out_w, [&](int64_t ow) {
-        conv_block<TAPS, CO, F4>(planes, cin, p.plane, w, w_stride, bias, offsets, p.taps, q + ow, outs, o + ow);
+        conv_block<TAPS, CO, F4>(planes, cin, p.plane, w, w_stride, bias, offsets, p.taps, q + ow, outs,
+                                 o + ow);
       });
     } else {
       for (int64_t ow = 0; ow < out_w; ++ow)
-        conv_block<TAPS, CO, float>(planes, cin, p.plane, w, w_stride, bias, offsets, p.taps, q + ow, outs, o + ow);
+        conv_block<TAPS, CO, float>(planes, cin, p.plane, w, w_stride, bias, offsets, p.taps, q + ow, outs,
+                                    o + ow);
     }
   }
 }
 
 // Output channels [first, first + count) of one image and group, CO = 4, 2, 1 at a time.
 template <int TAPS>
-void conv_channels(const float* planes, int64_t cin, const DirectPlan& p, const float* weight, const float* bias,
-                   const Conv2dGeometry& g, int64_t first, int64_t count, float* out) {
+void conv_channels(const float* planes, int64_t cin, const DirectPlan& p, const float* weight,
+                   const float* bias, const Conv2dGeometry& g, int64_t first, int64_t count, float* out) {
   const int64_t w_stride = cin * p.taps, out_plane = g.out_height * g.out_width;
   int64_t c = 0;
   for (; c + 4 <= count; c += 4) {
@@ -254,7 +257,8 @@ const float* group_planes(const float* image, const Conv2dGeometry& g, const Dir
 
 // Spreads output plane `plane` ([H_out, W_out]) onto the q numbering at dst[margin + q], with zeros in the
 // gaps, in the `margin` floats before and up to dst[margin + p.plane + margin).
-void spread_plane(const float* plane, const Conv2dGeometry& g, const DirectPlan& p, int64_t margin, float* dst) {
+void spread_plane(const float* plane, const Conv2dGeometry& g, const DirectPlan& p, int64_t margin,
+                  float* dst) {
   std::fill(dst, dst + margin + p.padded_width * g.out_height, 0.0f);
   for (int64_t oh = 0; oh < g.out_height; ++oh)
     std::copy(plane + oh * g.out_width, plane + (oh + 1) * g.out_width, dst + margin + oh * p.padded_width);
@@ -292,8 +296,8 @@ void direct_forward(const float* input, const float* weight, const float* bias, 
   }
 }
 
-void direct_backward(const float* grad_output, const float* input, const float* weight, const Conv2dGeometry& g,
-                     ImageRange range, const GradTargets& targets) {
+void direct_backward(const float* grad_output, const float* input, const float* weight,
+                     const Conv2dGeometry& g, ImageRange range, const GradTargets& targets) {
   assert(direct_applies(g));
   const DirectPlan p = plan_of(g);
   Scratch& s = scratch();
@@ -317,14 +321,16 @@ void direct_backward(const float* grad_output, const float* input, const float* 
       for (int64_t c = 0; c < cout; ++c) {
         const float* plane = grad_output + (n * g.out_channels + first_out + c) * out_plane;
         spread_plane(plane, g, p, margin, s.spread.data() + c * stride);
-        if (targets.bias) targets.bias[first_out + c] += plane_sum(plane, out_plane);  // the plane is in L1 now
+        if (targets.bias)
+          targets.bias[first_out + c] += plane_sum(plane, out_plane);  // the plane is in L1 now
       }
       if (targets.weight) {
         const float* planes = group_planes(input + n * in_image, g, p, group, s.planes);
         for (int64_t c = 0; c < cout; ++c) {
           const float* spread = s.spread.data() + c * stride + margin;
           for (int64_t ci = 0; ci < cin; ++ci)
-            correlate(spread, planes + ci * p.plane, p, p.span, targets.weight + ((first_out + c) * cin + ci) * p.taps);
+            correlate(spread, planes + ci * p.plane, p, p.span,
+                      targets.weight + ((first_out + c) * cin + ci) * p.taps);
         }
       }
       if (targets.input) {

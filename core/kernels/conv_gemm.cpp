@@ -72,7 +72,8 @@ void gather_plane(const float* plane, const Conv2dGeometry& g, const Tap& tap, f
 }
 
 // The adjoint of gather_plane: plane[oh*stride + h_offset, ow*stride + w_offset] += src[oh, ow].
-void scatter_plane(const float* __restrict src, const Conv2dGeometry& g, const Tap& tap, float* __restrict plane) {
+void scatter_plane(const float* __restrict src, const Conv2dGeometry& g, const Tap& tap,
+                   float* __restrict plane) {
   for (int64_t oh = tap.rows.begin; oh < tap.rows.end; ++oh) {
     float* dst_row = plane + (oh * g.stride + tap.h_offset) * g.in_width;
     const float* src_row = src + oh * g.out_width;
@@ -99,8 +100,12 @@ Conv2dGeometry sub_batch(const Conv2dGeometry& g, int64_t count) {
   return part;
 }
 
-int64_t input_sample_size(const Conv2dGeometry& g) { return g.in_channels * g.in_height * g.in_width; }
-int64_t output_sample_size(const Conv2dGeometry& g) { return g.out_channels * g.out_height * g.out_width; }
+int64_t input_sample_size(const Conv2dGeometry& g) {
+  return g.in_channels * g.in_height * g.in_width;
+}
+int64_t output_sample_size(const Conv2dGeometry& g) {
+  return g.out_channels * g.out_height * g.out_width;
+}
 
 // result [C_out, cols] = weight_g [C_out/G, K_g] x columns_g [K_g, cols] for every group g.
 void grouped_product(const float* weight, const float* columns, const Conv2dGeometry& g, float* result) {
@@ -207,16 +212,16 @@ void gemm_backward(const float* grad_output, const float* input, const float* we
       im2col(input + first * input_sample_size(g), part, s.columns.data());
       const float beta = first == range.begin ? 0.0f : 1.0f;
       for (int64_t group = 0; group < g.groups; ++group) {
-        blas::gemm(false, true, as_blas_int(cout), as_blas_int(k), as_blas_int(cols), 1.0f, rows + group * cout * cols,
-                   as_blas_int(cols), s.columns.data() + group * k * cols, as_blas_int(cols), beta,
-                   targets.weight + group * cout * k, as_blas_int(k));
+        blas::gemm(false, true, as_blas_int(cout), as_blas_int(k), as_blas_int(cols), 1.0f,
+                   rows + group * cout * cols, as_blas_int(cols), s.columns.data() + group * k * cols,
+                   as_blas_int(cols), beta, targets.weight + group * cout * k, as_blas_int(k));
       }
     }
     if (targets.input) {
       for (int64_t group = 0; group < g.groups; ++group) {
-        blas::gemm(true, false, as_blas_int(k), as_blas_int(cols), as_blas_int(cout), 1.0f, weight + group * cout * k,
-                   as_blas_int(k), rows + group * cout * cols, as_blas_int(cols), 0.0f,
-                   s.columns.data() + group * k * cols, as_blas_int(cols));
+        blas::gemm(true, false, as_blas_int(k), as_blas_int(cols), as_blas_int(cout), 1.0f,
+                   weight + group * cout * k, as_blas_int(k), rows + group * cout * cols, as_blas_int(cols),
+                   0.0f, s.columns.data() + group * k * cols, as_blas_int(cols));
       }
       float* dx = targets.input + first * input_sample_size(g);
       std::fill(dx, dx + part.batch * input_sample_size(g), 0.0f);

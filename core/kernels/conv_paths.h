@@ -46,14 +46,14 @@ bool direct_applies(const Conv2dGeometry& g);
 /// Output images of `range` ([N, C_out, H_out, W_out] at `output`), from contiguous input and weight.
 void direct_forward(const float* input, const float* weight, const float* bias, const Conv2dGeometry& g,
                     ImageRange range, float* output);
-void direct_backward(const float* grad_output, const float* input, const float* weight, const Conv2dGeometry& g,
-                     ImageRange range, const GradTargets& targets);
+void direct_backward(const float* grad_output, const float* input, const float* weight,
+                     const Conv2dGeometry& g, ImageRange range, const GradTargets& targets);
 
 bool shifted_applies(const Conv2dGeometry& g);
 void shifted_forward(const float* input, const float* weight, const float* bias, const Conv2dGeometry& g,
                      ImageRange range, float* output);
-void shifted_backward(const float* grad_output, const float* input, const float* weight, const Conv2dGeometry& g,
-                      ImageRange range, const GradTargets& targets);
+void shifted_backward(const float* grad_output, const float* input, const float* weight,
+                      const Conv2dGeometry& g, ImageRange range, const GradTargets& targets);
 
 /// Forward over `range` in chunks of chunk images (im2col of the chunk, one GEMM per group).
 void gemm_forward(const float* input, const float* weight, const float* bias, const Conv2dGeometry& g,

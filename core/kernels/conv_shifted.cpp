@@ -42,7 +42,8 @@ ShiftedPlan plan_of(const Conv2dGeometry& g) {
   p.span = (g.out_height - 1) * p.padded_width + g.out_width;
   p.taps = g.kernel_height * g.kernel_width;
   for (int64_t ki = 0; ki < g.kernel_height; ++ki) {
-    for (int64_t kj = 0; kj < g.kernel_width; ++kj) p.offsets.push_back((ki * p.padded_width + kj) * g.dilation);
+    for (int64_t kj = 0; kj < g.kernel_width; ++kj)
+      p.offsets.push_back((ki * p.padded_width + kj) * g.dilation);
   }
   return p;
 }
@@ -53,11 +54,11 @@ int as_blas_int(int64_t value) {
 }
 
 struct Scratch {
-  Buffer<float> padded;     // one image's padded input planes (when padding > 0)
-  Buffer<float> extended;   // E, or G: [C_out, L]
-  Buffer<float> weights;    // W_t for every tap: [taps][C_out][C_in/G]
-  Buffer<float> tap_grads;  // dW_t for every tap, summed over the slice
-  Buffer<float> grad_input; // one image's padded input gradient (when padding > 0)
+  Buffer<float> padded;      // one image's padded input planes (when padding > 0)
+  Buffer<float> extended;    // E, or G: [C_out, L]
+  Buffer<float> weights;     // W_t for every tap: [taps][C_out][C_in/G]
+  Buffer<float> tap_grads;   // dW_t for every tap, summed over the slice
+  Buffer<float> grad_input;  // one image's padded input gradient (when padding > 0)
 };
 
 Scratch& scratch() {
@@ -71,19 +72,22 @@ void split_taps(const float* weight, const Conv2dGeometry& g, const ShiftedPlan&
   out.resize(static_cast<size_t>(p.taps * g.out_channels * cin));
   for (int64_t co = 0; co < g.out_channels; ++co) {
     for (int64_t ci = 0; ci < cin; ++ci) {
-      for (int64_t t = 0; t < p.taps; ++t) out[static_cast<size_t>((t * g.out_channels + co) * cin + ci)] = weight[(co * cin + ci) * p.taps + t];
+      for (int64_t t = 0; t < p.taps; ++t)
+        out[static_cast<size_t>((t * g.out_channels + co) * cin + ci)] = weight[(co * cin + ci) * p.taps + t];
     }
   }
 }
 
 // The input planes of one image on the padded grid: the input itself, or a zero-bordered copy.
-const float* padded_planes(const float* image, const Conv2dGeometry& g, const ShiftedPlan& p, Buffer<float>& buffer) {
+const float* padded_planes(const float* image, const Conv2dGeometry& g, const ShiftedPlan& p,
+                           Buffer<float>& buffer) {
   if (g.padding == 0) return image;
   buffer.assign(static_cast<size_t>(g.in_channels * p.plane), 0.0f);
   for (int64_t c = 0; c < g.in_channels; ++c) {
     for (int64_t h = 0; h < g.in_height; ++h) {
       const float* src = image + (c * g.in_height + h) * g.in_width;
-      std::copy(src, src + g.in_width, buffer.data() + c * p.plane + (h + g.padding) * p.padded_width + g.padding);
+      std::copy(src, src + g.in_width,
+                buffer.data() + c * p.plane + (h + g.padding) * p.padded_width + g.padding);
     }
   }
   return buffer.data();
@@ -91,7 +95,9 @@ const float* padded_planes(const float* image, const Conv2dGeometry& g, const Sh
 
 }  // namespace
 
-bool shifted_applies(const Conv2dGeometry& g) { return g.stride == 1; }
+bool shifted_applies(const Conv2dGeometry& g) {
+  return g.stride == 1;
+}
 
 void shifted_forward(const float* input, const float* weight, const float* bias, const Conv2dGeometry& g,
                      ImageRange range, float* output) {
@@ -108,8 +114,8 @@ void shifted_forward(const float* input, const float* weight, const float* bias,
       for (int64_t t = 0; t < p.taps; ++t) {
         blas::gemm(false, false, as_blas_int(cout), as_blas_int(p.span), as_blas_int(cin), 1.0f,
                    s.weights.data() + (t * g.out_channels + group * cout) * cin, as_blas_int(cin),
-                   x + group * cin * p.plane + p.offsets[static_cast<size_t>(t)], as_blas_int(p.plane), t == 0 ? 0.0f : 1.0f,
-                   s.extended.data() + group * cout * p.span, as_blas_int(p.span));
+                   x + group * cin * p.plane + p.offsets[static_cast<size_t>(t)], as_blas_int(p.plane),
+                   t == 0 ? 0.0f : 1.0f, s.extended.data() + group * cout * p.span, as_blas_int(p.span));
       }
     }
     for (int64_t co = 0; co < g.out_channels; ++co) {
@@ -117,14 +123,15 @@ void shifted_forward(const float* input, const float* weight, const float* bias,
       const float* e = s.extended.data() + co * p.span;
       float* out = output + (n * g.out_channels + co) * out_plane;
       for (int64_t oh = 0; oh < g.out_height; ++oh) {
-        for (int64_t ow = 0; ow < g.out_width; ++ow) out[oh * g.out_width + ow] = e[oh * p.padded_width + ow] + b;
+        for (int64_t ow = 0; ow < g.out_width; ++ow)
+          out[oh * g.out_width + ow] = e[oh * p.padded_width + ow] + b;
       }
     }
   }
 }
 
-void shifted_backward(const float* grad_output, const float* input, const float* weight, const Conv2dGeometry& g,
-                      ImageRange range, const GradTargets& targets) {
+void shifted_backward(const float* grad_output, const float* input, const float* weight,
+                      const Conv2dGeometry& g, ImageRange range, const GradTargets& targets) {
   assert(shifted_applies(g));
   const ShiftedPlan p = plan_of(g);
   Scratch& s = scratch();
@@ -144,7 +151,8 @@ void shifted_backward(const float* grad_output, const float* input, const float*
       float* row = spread + co * p.span;
       std::fill(row, row + p.span, 0.0f);
       for (int64_t oh = 0; oh < g.out_height; ++oh) {
-        for (int64_t ow = 0; ow < g.out_width; ++ow) row[oh * p.padded_width + ow] = dy[oh * g.out_width + ow];
+        for (int64_t ow = 0; ow < g.out_width; ++ow)
+          row[oh * p.padded_width + ow] = dy[oh * g.out_width + ow];
       }
       if (targets.bias) targets.bias[co] += plane_sum(dy, out_plane);
     }
@@ -154,8 +162,8 @@ void shifted_backward(const float* grad_output, const float* input, const float*
         for (int64_t t = 0; t < p.taps; ++t) {
           blas::gemm(false, true, as_blas_int(cout), as_blas_int(cin), as_blas_int(p.span), 1.0f,
                      spread + group * cout * p.span, as_blas_int(p.span),
-                     x + group * cin * p.plane + p.offsets[static_cast<size_t>(t)], as_blas_int(p.plane), 1.0f,
-                     s.tap_grads.data() + t * tap_size + group * cout * cin, as_blas_int(cin));
+                     x + group * cin * p.plane + p.offsets[static_cast<size_t>(t)], as_blas_int(p.plane),
+                     1.0f, s.tap_grads.data() + t * tap_size + group * cout * cin, as_blas_int(cin));
         }
       }
     }
@@ -190,7 +198,8 @@ void shifted_backward(const float* grad_output, const float* input, const float*
     for (int64_t co = 0; co < g.out_channels; ++co) {
       for (int64_t ci = 0; ci < cin; ++ci) {
         for (int64_t t = 0; t < p.taps; ++t) {
-          targets.weight[(co * cin + ci) * p.taps + t] = s.tap_grads[static_cast<size_t>(t * tap_size + co * cin + ci)];
+          targets.weight[(co * cin + ci) * p.taps + t] =
+              s.tap_grads[static_cast<size_t>(t * tap_size + co * cin + ci)];
         }
       }
     }

@@ -1,4 +1,5 @@
-// conv2d as an autograd Function over the im2col + GEMM kernels of core/kernels/conv.h.
+// conv2d as an autograd Function over the convolution kernels of core/kernels/conv.h (direct, shifted-GEMM
+// and im2col + GEMM paths).
 #include "nn/functional/conv2d.h"
 
 #include <stdexcept>

@@ -18,7 +18,8 @@ bool has_nan(const Tensor& x) {
   const Tensor c = x.contiguous();
   const float* v = c.data();
   bool nan = false;
-  for (int64_t i = 0; i < c.numel(); ++i) nan |= std::isnan(v[i]);  // no early exit: vectorises
+  for (int64_t i = 0; i < c.numel(); ++i)
+    nan |= std::isnan(v[i]);  // no early exit: vectorises
   return nan;
 }
 
@@ -30,8 +31,9 @@ std::pair<float, float> tensor_min_max(const Tensor& x, const char* who) {
   const float max = kernel::max(flat, 0).item();
   const float min = kernel::min(flat, 0).item();
   if (!std::isfinite(min) || !std::isfinite(max) || has_nan(x)) {
-    throw NonFiniteObservation(std::string(who) + ": observed a non-finite value (NaN or Inf) in a tensor of shape " +
-                             to_string(x.shape()));
+    throw NonFiniteObservation(std::string(who) +
+                               ": observed a non-finite value (NaN or Inf) in a tensor of shape " +
+                               to_string(x.shape()));
   }
   return {min, max};
 }
@@ -57,7 +59,8 @@ struct RangeState {
 };
 
 RangeState read_range_state(const ObserverState& state, const std::string& who) {
-  const RangeState r{state_bool(state, "observed", who), state_float(state, "min", who), state_float(state, "max", who)};
+  const RangeState r{state_bool(state, "observed", who), state_float(state, "min", who),
+                     state_float(state, "max", who)};
   if (r.observed && r.min > r.max) {
     throw std::invalid_argument(who + " observer state: min " + std::to_string(r.min) + " is above max " +
                                 std::to_string(r.max));
@@ -79,7 +82,9 @@ QParams MinMaxObserver::qparams() const {
   return make_per_tensor(min_, max_, spec_);
 }
 
-ObserverState MinMaxObserver::state() const { return range_state(type_name(), observed_, min_, max_); }
+ObserverState MinMaxObserver::state() const {
+  return range_state(type_name(), observed_, min_, max_);
+}
 
 void MinMaxObserver::load_state(const ObserverState& state) {
   check_state_type(state);
@@ -126,8 +131,9 @@ void MovingAverageMinMaxObserver::load_state(const ObserverState& state) {
   // The momentum is an option, not state; a different one would make the resumed run diverge silently.
   const float momentum = state_float(state, "momentum", type_name());
   if (momentum != momentum_) {
-    throw std::invalid_argument(type_name() + " observer state: saved with momentum " + std::to_string(momentum) +
-                                ", but this observer uses " + std::to_string(momentum_));
+    throw std::invalid_argument(type_name() + " observer state: saved with momentum " +
+                                std::to_string(momentum) + ", but this observer uses " +
+                                std::to_string(momentum_));
   }
   observed_ = r.observed;
   min_ = r.min;
@@ -136,15 +142,17 @@ void MovingAverageMinMaxObserver::load_state(const ObserverState& state) {
 
 void PerChannelMinMaxObserver::observe(const Tensor& x) {
   if (x.dim() < 1 || x.numel() == 0) {
-    throw std::invalid_argument("per_channel_minmax observer: needs a non-empty tensor with a channel axis, got " +
-                                to_string(x.shape()));
+    throw std::invalid_argument(
+        "per_channel_minmax observer: needs a non-empty tensor with a channel axis, got " +
+        to_string(x.shape()));
   }
   const int64_t channels = x.shape()[0];
   const Tensor rows = kernel::reshape(x, {channels, -1});
   const std::vector<float> maxs = kernel::max(rows, 1).to_vector();
   const std::vector<float> mins = kernel::min(rows, 1).to_vector();
   if (has_nan(x)) {
-    throw NonFiniteObservation("per_channel_minmax observer: observed a NaN in a tensor of shape " + to_string(x.shape()));
+    throw NonFiniteObservation("per_channel_minmax observer: observed a NaN in a tensor of shape " +
+                               to_string(x.shape()));
   }
   if (!mins_.empty() && mins_.size() != static_cast<size_t>(channels)) {
     throw std::invalid_argument("per_channel_minmax observer: saw " + std::to_string(mins_.size()) +
@@ -162,7 +170,7 @@ void PerChannelMinMaxObserver::observe(const Tensor& x) {
   for (int64_t c = 0; c < channels; ++c) {
     if (!std::isfinite(mins_[c]) || !std::isfinite(maxs_[c])) {
       throw NonFiniteObservation("per_channel_minmax observer: observed a non-finite value in channel " +
-                               std::to_string(c));
+                                 std::to_string(c));
     }
   }
 }
@@ -184,8 +192,8 @@ void PerChannelMinMaxObserver::load_state(const ObserverState& state) {
   check_state_type(state);
   const uint64_t channels = state_uint(state, "channels", type_name());
   if (state.values.size() != 2 * channels) {
-    throw std::invalid_argument(type_name() + " observer state: " + std::to_string(channels) + " channels need " +
-                                std::to_string(2 * channels) + " values, found " +
+    throw std::invalid_argument(type_name() + " observer state: " + std::to_string(channels) +
+                                " channels need " + std::to_string(2 * channels) + " values, found " +
                                 std::to_string(state.values.size()));
   }
   std::vector<float> mins(state.values.begin(), state.values.begin() + static_cast<std::ptrdiff_t>(channels));

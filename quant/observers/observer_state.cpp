@@ -24,7 +24,8 @@ const nlohmann::json& field(const ObserverState& state, const std::string& key, 
 
 double state_double(const ObserverState& state, const std::string& key, const std::string& who) {
   const nlohmann::json& value = field(state, key, who);
-  if (!value.is_number() || !std::isfinite(value.get<double>())) wrong_type(key, who, "a finite number", value);
+  if (!value.is_number() || !std::isfinite(value.get<double>()))
+    wrong_type(key, who, "a finite number", value);
   return value.get<double>();
 }
 

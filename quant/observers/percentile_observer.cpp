@@ -24,7 +24,7 @@ void PercentileObserver::observe(const Tensor& x) {
   for (int64_t i = 0; i < c.numel(); ++i) {
     if (!std::isfinite(v[i])) {
       throw NonFiniteObservation("percentile observer: observed a non-finite value in a tensor of shape " +
-                               to_string(x.shape()));
+                                 to_string(x.shape()));
     }
     ++seen_;
     if (sample_.size() < capacity_) {
@@ -49,7 +49,7 @@ std::pair<float, float> PercentileObserver::range() const {
 
 ObserverState PercentileObserver::state() const {
   std::ostringstream engine;
-  Generator copy = gen_;  // engine() is not const; a copy has the same state
+  Generator copy = gen_;    // engine() is not const; a copy has the same state
   engine << copy.engine();  // the standard text form of a mersenne twister's state
   ObserverState state;
   state.scalars = {{"type", type_name()},
@@ -70,24 +70,28 @@ void PercentileObserver::load_state(const ObserverState& state) {
     throw std::invalid_argument(who + " observer state: saved with another percentile or sample capacity");
   }
   if (state.values.size() != std::min<uint64_t>(seen, capacity_)) {
-    throw std::invalid_argument(who + " observer state: " + std::to_string(seen) + " values seen should leave a " +
-                                "sample of " + std::to_string(std::min<uint64_t>(seen, capacity_)) + ", found " +
+    throw std::invalid_argument(who + " observer state: " + std::to_string(seen) +
+                                " values seen should leave a " + "sample of " +
+                                std::to_string(std::min<uint64_t>(seen, capacity_)) + ", found " +
                                 std::to_string(state.values.size()));
   }
   for (const float v : state.values) {
-    if (!std::isfinite(v)) throw std::invalid_argument(who + " observer state: the sample holds a non-finite value");
+    if (!std::isfinite(v))
+      throw std::invalid_argument(who + " observer state: the sample holds a non-finite value");
   }
   std::istringstream engine_text(state_string(state, "generator", who));
   Generator gen;
   engine_text >> gen.engine();
-  if (!engine_text) throw std::invalid_argument(who + " observer state: \"generator\" is not a generator state");
+  if (!engine_text)
+    throw std::invalid_argument(who + " observer state: \"generator\" is not a generator state");
   seen_ = seen;
   sample_ = state.values;
   gen_ = gen;
 }
 
 QParams PercentileObserver::qparams() const {
-  if (sample_.empty()) throw std::logic_error("percentile observer: qparams() requested before any tensor was observed");
+  if (sample_.empty())
+    throw std::logic_error("percentile observer: qparams() requested before any tensor was observed");
   const auto [lo, hi] = range();
   return make_per_tensor(lo, hi, spec_);
 }

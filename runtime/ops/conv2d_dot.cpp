@@ -11,7 +11,9 @@ namespace {
 constexpr int64_t kMaxDotProducts = 65536;  // K * 255 * 128 < 2^31: D fits int32
 constexpr size_t kPackedCacheSize = 8;
 
-int64_t round_up(int64_t value, int64_t step) { return (value + step - 1) / step * step; }
+int64_t round_up(int64_t value, int64_t step) {
+  return (value + step - 1) / step * step;
+}
 
 // The geometry of one call.
 struct DotPlan {
@@ -29,7 +31,8 @@ struct DotPlan {
   int64_t words = 0;                                  // words per output
 };
 
-// With `pooled`, only the outputs a following 2x2 pool reads are computed: an even number of rows and columns.
+// With `pooled`, only the outputs a following 2x2 pool reads are computed: an even number of rows and
+// columns.
 DotPlan plan_of(const Conv2d& op, const Dims& input_shape, int8::Isa isa, bool pooled) {
   DotPlan p;
   p.height = input_shape[1];
@@ -97,17 +100,26 @@ struct PackedConv {
     bool operator==(const Source&) const = default;
   } source;
   int64_t words = 0;
-  std::vector<uint32_t> weights;          // [groups][cout + 1][words]; row cout of a group is all ones
-  std::vector<int64_t> constants;         // bias + (qmin_in - Z1) Sw[c] + K (qmin_in - Z1)(m - Z2[c])
-  std::vector<int32_t> weight_offsets;    // m - Z2[c]
+  std::vector<uint32_t> weights;        // [groups][cout + 1][words]; row cout of a group is all ones
+  std::vector<int64_t> constants;       // bias + (qmin_in - Z1) Sw[c] + K (qmin_in - Z1)(m - Z2[c])
+  std::vector<int32_t> weight_offsets;  // m - Z2[c]
 };
 
 namespace {
 
 PackedConv::Source source_of(const Conv2d& op, int8::Isa isa) {
-  return {&op,        isa,           op.weight.codes, op.weight.zero_points, op.bias,
-          op.input_quant, op.window, op.in_channels,  op.out_channels,       op.groups,
-          op.weight.bits, op.weight.is_signed};
+  return {&op,
+          isa,
+          op.weight.codes,
+          op.weight.zero_points,
+          op.bias,
+          op.input_quant,
+          op.window,
+          op.in_channels,
+          op.out_channels,
+          op.groups,
+          op.weight.bits,
+          op.weight.is_signed};
 }
 
 std::shared_ptr<const PackedConv> pack(const Conv2d& op, const DotPlan& p, int8::Isa isa) {
@@ -126,11 +138,13 @@ std::shared_ptr<const PackedConv> pack(const Conv2d& op, const DotPlan& p, int8:
         for (int j = 0; j < p.kpw; ++j) {
           const Slot slot = slot_of(p, w, j);
           if (slot.channel < 0) continue;
-          values[j] = ones ? 1
-                           : op.weight.codes[static_cast<size_t>((oc * p.cin + slot.channel) * p.taps + slot.tap)] -
-                                 middle;
+          values[j] =
+              ones ? 1
+                   : op.weight.codes[static_cast<size_t>((oc * p.cin + slot.channel) * p.taps + slot.tap)] -
+                         middle;
         }
-        packed->weights[static_cast<size_t>((g * (p.cout + 1) + c) * p.words + w)] = int8::pack_weights(isa, values);
+        packed->weights[static_cast<size_t>((g * (p.cout + 1) + c) * p.words + w)] =
+            int8::pack_weights(isa, values);
       }
     }
   }
@@ -184,11 +198,19 @@ void fill_values(const Conv2d& op, const DotPlan& p, int64_t group, std::span<co
   }
 }
 
+// Whether the input codes of a group can be packed into words as they are: no padding, and codes that are
+// already the a-values (code minimum 0). Only for words of channels (an im2col of taps reads beyond them).
+bool codes_are_values(const Conv2d& op, const DotPlan& p) {
+  return p.by_channels && p.pad_h == 0 && p.pad_w == 0 && op.input_quant.qmin() == 0;
+}
+
 // The activation words and, in `rows`, where the words of each k-group start (indexed by position q).
-// values must end with `p.stride` zeros (the source of padding slots).
-void fill_words(const DotPlan& p, int8::Isa isa, const std::vector<int32_t>& values, Scratch& scratch) {
+// The a-values come from `planes` (`plane_stride` apart, `plane_size` valid values each): either
+// fill_values's padded planes, or the input codes themselves (codes_are_values). `zeros` holds p.stride
+// zeros (the source of padding slots).
+void fill_words(const DotPlan& p, int8::Isa isa, const int32_t* planes, int64_t plane_stride,
+                int64_t plane_size, const int32_t* zeros, Scratch& scratch) {
   scratch.rows.resize(static_cast<size_t>(p.words));
-  const int32_t* zeros = values.data() + p.cin * p.stride;
   if (p.by_channels) {
     // words[b][q] = the kpw channels of block b at plane position q; tap t of block b starts at o_t.
     scratch.words.resize(static_cast<size_t>(p.channel_blocks * p.stride));
@@ -196,10 +218,11 @@ void fill_words(const DotPlan& p, int8::Isa isa, const std::vector<int32_t>& val
       const int32_t* sources[4] = {zeros, zeros, zeros, zeros};
       for (int j = 0; j < p.kpw; ++j) {
         const int64_t channel = b * p.kpw + j;
-        if (channel < p.cin) sources[j] = values.data() + channel * p.stride;
+        if (channel < p.cin) sources[j] = planes + channel * plane_stride;
       }
       uint32_t* dst = scratch.words.data() + b * p.stride;
-      int8::interleave_words(isa, sources, p.stride, dst);
+      int8::interleave_words(isa, sources, plane_size, dst);
+      std::fill(dst + plane_size, dst + p.stride, 0u);  // read only by outputs that are dropped
       for (int64_t t = 0; t < p.taps; ++t)
         scratch.rows[static_cast<size_t>(t * p.channel_blocks + b)] = dst + p.offsets[static_cast<size_t>(t)];
     }
@@ -211,7 +234,8 @@ void fill_words(const DotPlan& p, int8::Isa isa, const std::vector<int32_t>& val
     const int32_t* sources[4] = {zeros, zeros, zeros, zeros};
     for (int j = 0; j < p.kpw; ++j) {
       const Slot slot = slot_of(p, w, j);
-      if (slot.channel >= 0) sources[j] = values.data() + slot.channel * p.stride + p.offsets[static_cast<size_t>(slot.tap)];
+      if (slot.channel >= 0)
+        sources[j] = planes + slot.channel * plane_stride + p.offsets[static_cast<size_t>(slot.tap)];
     }
     uint32_t* dst = scratch.words.data() + w * p.positions;
     int8::interleave_words(isa, sources, p.positions, dst);
@@ -222,7 +246,8 @@ void fill_words(const DotPlan& p, int8::Isa isa, const std::vector<int32_t>& val
 }  // namespace
 
 bool conv2d_dot_applies(const Conv2d& op) {
-  const int64_t products = op.in_channels / std::max<int64_t>(op.groups, 1) * op.window.kernel[0] * op.window.kernel[1];
+  const int64_t products =
+      op.in_channels / std::max<int64_t>(op.groups, 1) * op.window.kernel[0] * op.window.kernel[1];
   return op.window.stride[0] == 1 && op.window.stride[1] == 1 && products < kMaxDotProducts;
 }
 
@@ -237,9 +262,17 @@ void for_each_group(const Conv2d& op, const Dims& input_shape, std::span<const i
   const DotPlan p = plan_of(op, input_shape, isa, pooled);
   const PackedConv& packed = packed_weights(op, p, isa, scratch);
   scratch.dots.resize(static_cast<size_t>((p.cout + 1) * p.positions));
+  const bool in_place = codes_are_values(op, p);
+  const int64_t plane = p.height * p.width;
+  if (in_place) scratch.values.assign(static_cast<size_t>(p.stride), 0);  // just the row of zeros
   for (int64_t g = 0; g < op.groups; ++g) {
-    fill_values(op, p, g, input, scratch.values);
-    fill_words(p, isa, scratch.values, scratch);
+    if (in_place) {
+      fill_words(p, isa, input.data() + g * p.cin * plane, plane, plane, scratch.values.data(), scratch);
+    } else {
+      fill_values(op, p, g, input, scratch.values);
+      fill_words(p, isa, scratch.values.data(), p.stride, p.stride, scratch.values.data() + p.cin * p.stride,
+                 scratch);
+    }
     int8::dot_panel(isa, scratch.rows.data(), p.words, packed.weights.data() + g * (p.cout + 1) * p.words,
                     p.cout + 1, p.positions, scratch.dots.data(), p.positions);
     finish(g, p, packed);
@@ -264,31 +297,35 @@ void requantize_accumulators(const OutputStage& stage, int64_t oc, RequantMode m
 void conv2d_dot(const Conv2d& op, const Dims& input_shape, std::span<const int32_t> input,
                 std::span<int32_t> output, RequantMode mode, Scratch& scratch, int8::Isa isa) {
   const OutputStage& stage = op.output_stage;
-  for_each_group(op, input_shape, input, false, scratch, isa, [&](int64_t g, const DotPlan& p, const PackedConv& packed) {
-    const int64_t out_plane = p.out_height * p.out_width;
-    scratch.codes.resize(static_cast<size_t>(p.positions));
-    const int32_t* sums = scratch.dots.data() + p.cout * p.positions;  // S: the row of ones
-    for (int64_t c = 0; c < p.cout; ++c) {
-      const int64_t oc = g * p.cout + c;
-      const int32_t* d = scratch.dots.data() + c * p.positions;
-      const int32_t offset = packed.weight_offsets[static_cast<size_t>(oc)];
-      const int64_t constant = packed.constants[static_cast<size_t>(oc)];
-      int32_t* codes = scratch.codes.data();
-      if (mode == RequantMode::Integer) {
-        const QuantizedMultiplier m = stage.multipliers[stage.per_channel() ? static_cast<size_t>(oc) : 0];
-        int8::requantize_row(isa, d, sums, offset, constant, m.multiplier, m.shift, stage.output.zero_point,
-                             stage.clamp_min, stage.clamp_max, codes, p.span);
-      } else {
-        for (int64_t q = 0; q < p.span; ++q) {
-          const auto acc = static_cast<int32_t>(d[q] + int64_t{offset} * sums[q] + constant);
-          codes[q] = stage.apply(acc, oc, mode);
-        }
-      }
-      int32_t* out = output.data() + oc * out_plane;
-      for (int64_t oh = 0; oh < p.out_height; ++oh)
-        std::memcpy(out + oh * p.out_width, codes + oh * p.padded_w, static_cast<size_t>(p.out_width) * sizeof(int32_t));
-    }
-  });
+  for_each_group(op, input_shape, input, false, scratch, isa,
+                 [&](int64_t g, const DotPlan& p, const PackedConv& packed) {
+                   const int64_t out_plane = p.out_height * p.out_width;
+                   scratch.codes.resize(static_cast<size_t>(p.positions));
+                   const int32_t* sums = scratch.dots.data() + p.cout * p.positions;  // S: the row of ones
+                   for (int64_t c = 0; c < p.cout; ++c) {
+                     const int64_t oc = g * p.cout + c;
+                     const int32_t* d = scratch.dots.data() + c * p.positions;
+                     const int32_t offset = packed.weight_offsets[static_cast<size_t>(oc)];
+                     const int64_t constant = packed.constants[static_cast<size_t>(oc)];
+                     int32_t* codes = scratch.codes.data();
+                     if (mode == RequantMode::Integer) {
+                       const QuantizedMultiplier m =
+                           stage.multipliers[stage.per_channel() ? static_cast<size_t>(oc) : 0];
+                       int8::requantize_row(isa, d, sums, offset, constant, m.multiplier, m.shift,
+                                            stage.output.zero_point, stage.clamp_min, stage.clamp_max, codes,
+                                            p.span);
+                     } else {
+                       for (int64_t q = 0; q < p.span; ++q) {
+                         const auto acc = static_cast<int32_t>(d[q] + int64_t{offset} * sums[q] + constant);
+                         codes[q] = stage.apply(acc, oc, mode);
+                       }
+                     }
+                     int32_t* out = output.data() + oc * out_plane;
+                     for (int64_t oh = 0; oh < p.out_height; ++oh)
+                       std::memcpy(out + oh * p.out_width, codes + oh * p.padded_w,
+                                   static_cast<size_t>(p.out_width) * sizeof(int32_t));
+                   }
+                 });
 }
 
 bool pool_fuses(const MaxPool2d& pool) {
@@ -302,21 +339,24 @@ void conv2d_dot_pooled(const Conv2d& op, const MaxPool2d& pool, const Dims& inpu
                        Scratch& scratch, int8::Isa isa) {
   assert(pool_fuses(pool));
   (void)pool;
-  for_each_group(op, input_shape, input, true, scratch, isa, [&](int64_t g, const DotPlan& p, const PackedConv& packed) {
-    const int64_t pooled_h = p.out_height / 2, pooled_w = p.out_width / 2, pooled_plane = pooled_h * pooled_w;
-    scratch.codes.resize(static_cast<size_t>(2 * pooled_plane));
-    int32_t* maxima = scratch.codes.data();                 // the pooled accumulators of one channel
-    int32_t* codes = scratch.codes.data() + pooled_plane;  // and their codes
-    const int32_t* sums = scratch.dots.data() + p.cout * p.positions;
-    for (int64_t c = 0; c < p.cout; ++c) {
-      const int64_t oc = g * p.cout + c;
-      int8::pool_accumulators(scratch.dots.data() + c * p.positions, sums,
-                              packed.weight_offsets[static_cast<size_t>(oc)],
-                              packed.constants[static_cast<size_t>(oc)], p.padded_w, pooled_h, pooled_w, maxima);
-      requantize_accumulators(op.output_stage, oc, mode, isa, maxima, codes, pooled_plane);
-      std::memcpy(output.data() + oc * pooled_plane, codes, static_cast<size_t>(pooled_plane) * sizeof(int32_t));
-    }
-  });
+  for_each_group(
+      op, input_shape, input, true, scratch, isa, [&](int64_t g, const DotPlan& p, const PackedConv& packed) {
+        const int64_t pooled_h = p.out_height / 2, pooled_w = p.out_width / 2,
+                      pooled_plane = pooled_h * pooled_w;
+        scratch.codes.resize(static_cast<size_t>(2 * pooled_plane));
+        int32_t* maxima = scratch.codes.data();                // the pooled accumulators of one channel
+        int32_t* codes = scratch.codes.data() + pooled_plane;  // and their codes
+        const int32_t* sums = scratch.dots.data() + p.cout * p.positions;
+        for (int64_t c = 0; c < p.cout; ++c) {
+          const int64_t oc = g * p.cout + c;
+          int8::pool_accumulators(
+              scratch.dots.data() + c * p.positions, sums, packed.weight_offsets[static_cast<size_t>(oc)],
+              packed.constants[static_cast<size_t>(oc)], p.padded_w, pooled_h, pooled_w, maxima);
+          requantize_accumulators(op.output_stage, oc, mode, isa, maxima, codes, pooled_plane);
+          std::memcpy(output.data() + oc * pooled_plane, codes,
+                      static_cast<size_t>(pooled_plane) * sizeof(int32_t));
+        }
+      });
 }
 
 }  // namespace qg::runtime

@@ -8,11 +8,11 @@
 //     acc = bias[c] + D + (m - Z2[c]) S + (qmin_in - Z1) Sw[c] + K (qmin_in - Z1)(m - Z2[c]),
 // D = sum a*w (the int8 engine, runtime/ops/int8_kernels.h), S = sum a (one more output row of the engine,
 // with every weight 1) and Sw[c] = sum w (fixed per channel). The engine's rows of positions use the
-// stride-1 trick of the float conv (core/kernels/conv_direct.cpp): number the padded input plane q = y*Wp + x;
-// the tap (ki, kj) of output q reads position q + ki*d*Wp + kj*d, a constant offset, so "the activations of
-// tap t for 16 consecutive outputs" are 16 consecutive words. The k-values are packed into words either
-// 4 (or 2) channels at a time, when a group has that many channels, or 4 (or 2) consecutive taps of an
-// explicit im2col otherwise (the first layer of an image model has one channel).
+// stride-1 trick of the float conv (core/kernels/conv_direct.cpp): number the padded input plane q = y*Wp +
+// x; the tap (ki, kj) of output q reads position q + ki*d*Wp + kj*d, a constant offset, so "the activations
+// of tap t for 16 consecutive outputs" are 16 consecutive words. The k-values are packed into words either 4
+// (or 2) channels at a time, when a group has that many channels, or 4 (or 2) consecutive taps of an explicit
+// im2col otherwise (the first layer of an image model has one channel).
 #pragma once
 
 #include <span>

@@ -21,11 +21,15 @@ namespace {
 
 // ---- portable: int16 pairs, plain loops (GCC vectorises the loop over positions) ----------------------
 
-int32_t low_half(uint32_t word) { return static_cast<int16_t>(word & 0xFFFFu); }
-int32_t high_half(uint32_t word) { return static_cast<int16_t>(word >> 16); }
+int32_t low_half(uint32_t word) {
+  return static_cast<int16_t>(word & 0xFFFFu);
+}
+int32_t high_half(uint32_t word) {
+  return static_cast<int16_t>(word >> 16);
+}
 
-void dot_panel_portable(const uint32_t* const* a_rows, int64_t words, const uint32_t* weights, int64_t channels,
-                        int64_t positions, int32_t* d, int64_t ldd) {
+void dot_panel_portable(const uint32_t* const* a_rows, int64_t words, const uint32_t* weights,
+                        int64_t channels, int64_t positions, int32_t* d, int64_t ldd) {
   for (int64_t c = 0; c < channels; ++c) {
     int32_t* row = d + c * ldd;
     std::memset(row, 0, static_cast<size_t>(positions) * sizeof(int32_t));
@@ -45,7 +49,8 @@ void dot_panel_portable(const uint32_t* const* a_rows, int64_t words, const uint
 
 template <int CB, int PB>
 __attribute__((target("avx2"))) void avx2_block(const uint32_t* const* a_rows, int64_t words,
-                                                const uint32_t* weights, int64_t q0, int32_t* d, int64_t ldd) {
+                                                const uint32_t* weights, int64_t q0, int32_t* d,
+                                                int64_t ldd) {
   __m256i acc[CB][PB];
   for (int c = 0; c < CB; ++c)
     for (int p = 0; p < PB; ++p)
@@ -76,8 +81,8 @@ __attribute__((target("avx2"))) void avx2_channels(const uint32_t* const* a_rows
 }
 
 __attribute__((target("avx2"))) void dot_panel_avx2(const uint32_t* const* a_rows, int64_t words,
-                                                    const uint32_t* weights, int64_t channels, int64_t positions,
-                                                    int32_t* d, int64_t ldd) {
+                                                    const uint32_t* weights, int64_t channels,
+                                                    int64_t positions, int32_t* d, int64_t ldd) {
   int64_t c = 0;
   for (; c + 4 <= channels; c += 4)
     avx2_channels<4>(a_rows, words, weights + c * words, positions, d + c * ldd, ldd);
@@ -92,8 +97,8 @@ __attribute__((target("avx2"))) void dot_panel_avx2(const uint32_t* const* a_row
 #define QG_VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vnni")))
 
 template <int CB, int PB>
-QG_VNNI_TARGET void vnni_block(const uint32_t* const* a_rows, int64_t words, const uint32_t* weights, int64_t q0,
-                               int32_t* d, int64_t ldd) {
+QG_VNNI_TARGET void vnni_block(const uint32_t* const* a_rows, int64_t words, const uint32_t* weights,
+                               int64_t q0, int32_t* d, int64_t ldd) {
   __m512i acc[CB][PB];
   for (int c = 0; c < CB; ++c)
     for (int p = 0; p < PB; ++p)
@@ -191,7 +196,9 @@ const char* isa_name(Isa isa) {
   return "?";
 }
 
-int k_per_word(Isa isa) { return isa == Isa::Avx512Vnni ? 4 : 2; }
+int k_per_word(Isa isa) {
+  return isa == Isa::Avx512Vnni ? 4 : 2;
+}
 
 // The accumulator acc = d + offset * s + constant. It fits int32 (the model's accumulator bound), so the sum
 // is computed in unsigned 32-bit arithmetic, where intermediate wrap-around is defined, and read as int32.
@@ -230,8 +237,8 @@ QG_RUNTIME_CLONES void requantize_row_generic(const int32_t* d, const int32_t* s
 // is masked. Clamping the scaled value to [lo - zero, hi - zero] before adding the zero point is the same
 // as the reference's clamp to +-(2^31 - 1), add, clamp to [lo, hi] (that range lies inside +-(2^31 - 1)),
 // and keeps the final 32-bit addition from overflowing.
-__attribute__((target("avx512f"))) __m512i scaled_lanes(__m512i acc, __m512i multiplier, __m512i half, __m128i shift,
-                                                       __m512i smallest, __m512i largest) {
+__attribute__((target("avx512f"))) __m512i scaled_lanes(__m512i acc, __m512i multiplier, __m512i half,
+                                                        __m128i shift, __m512i smallest, __m512i largest) {
   const __m512i zero = _mm512_setzero_si512();
   const __m512i product = _mm512_maskz_mul_epi32(__mmask8{0xFF}, acc, multiplier);  // even int32 of each lane
   const __m512i magnitude = _mm512_max_epi64(product, _mm512_sub_epi64(zero, product));
@@ -241,15 +248,17 @@ __attribute__((target("avx512f"))) __m512i scaled_lanes(__m512i acc, __m512i mul
   return _mm512_max_epi64(_mm512_min_epi64(scaled, largest), smallest);
 }
 
-__attribute__((target("avx512f"))) void requantize_row_avx512(const int32_t* d, const int32_t* s, int32_t weight_offset,
-                                                              int64_t constant, int32_t multiplier, int shift,
-                                                              int32_t zero, int32_t lo, int32_t hi, int32_t* out,
+__attribute__((target("avx512f"))) void requantize_row_avx512(const int32_t* d, const int32_t* s,
+                                                              int32_t weight_offset, int64_t constant,
+                                                              int32_t multiplier, int shift, int32_t zero,
+                                                              int32_t lo, int32_t hi, int32_t* out,
                                                               int64_t n) {
   const int total_shift = 31 - shift;
   const __m512i half = _mm512_set1_epi64(int64_t{1} << (total_shift - 1));
   const __m128i count = _mm_cvtsi32_si128(total_shift);
   const __m512i m = _mm512_set1_epi64(multiplier);
-  const __m512i smallest = _mm512_set1_epi64(int64_t{lo} - zero), largest = _mm512_set1_epi64(int64_t{hi} - zero);
+  const __m512i smallest = _mm512_set1_epi64(int64_t{lo} - zero),
+                largest = _mm512_set1_epi64(int64_t{hi} - zero);
   const __m512i offset = _mm512_set1_epi32(weight_offset);
   const __m512i constant32 = _mm512_set1_epi32(static_cast<int32_t>(constant));
   const __m512i zero_point = _mm512_set1_epi32(zero);
@@ -270,7 +279,8 @@ __attribute__((target("avx512f"))) void requantize_row_avx512(const int32_t* d, 
 }  // namespace
 
 void requantize_row(Isa isa, const int32_t* d, const int32_t* s, int32_t weight_offset, int64_t constant,
-                    int32_t multiplier, int shift, int32_t zero, int32_t lo, int32_t hi, int32_t* out, int64_t n) {
+                    int32_t multiplier, int shift, int32_t zero, int32_t lo, int32_t hi, int32_t* out,
+                    int64_t n) {
 #if QG_X86_KERNELS
   if (isa == Isa::Avx512Vnni) {
     requantize_row_avx512(d, s, weight_offset, constant, multiplier, shift, zero, lo, hi, out, n);
@@ -299,9 +309,9 @@ QG_RUNTIME_CLONES void interleave_words(Isa isa, const int32_t* const* sources, 
 
 namespace {
 
-using Int8x = int32_t __attribute__((vector_size(32)));   // 8 lanes
+using Int8x = int32_t __attribute__((vector_size(32)));  // 8 lanes
 using Uint8x = uint32_t __attribute__((vector_size(32)));
-using Int4x = int32_t __attribute__((vector_size(16)));   // 4 lanes
+using Int4x = int32_t __attribute__((vector_size(16)));  // 4 lanes
 using Uint4x = uint32_t __attribute__((vector_size(16)));
 
 template <class V>
@@ -319,8 +329,8 @@ template <class V>
 // Pooled outputs [j, j + L) of one pooled row (L = lanes of V), from the two accumulator rows.
 template <class V, class U>
 [[gnu::always_inline]] inline void pool_block(const int32_t* d0, const int32_t* d1, const int32_t* s0,
-                                              const int32_t* s1, uint32_t offset, uint32_t constant, int64_t j,
-                                              int32_t* out) {
+                                              const int32_t* s1, uint32_t offset, uint32_t constant,
+                                              int64_t j, int32_t* out) {
   constexpr int L = sizeof(V) / sizeof(int32_t);
   V pair_max[2];
   for (int h = 0; h < 2; ++h) {
@@ -364,16 +374,18 @@ QG_RUNTIME_CLONES void pool_accumulators(const int32_t* d, const int32_t* s, int
     } else {
       for (int64_t j = 0; j < pooled_w; ++j) {
         int32_t best = accumulator(d0[2 * j], s0[2 * j], offset, constant32);
-        for (const int64_t x : {2 * j + 1}) best = std::max(best, accumulator(d0[x], s0[x], offset, constant32));
-        for (const int64_t x : {2 * j, 2 * j + 1}) best = std::max(best, accumulator(d1[x], s1[x], offset, constant32));
+        for (const int64_t x : {2 * j + 1})
+          best = std::max(best, accumulator(d0[x], s0[x], offset, constant32));
+        for (const int64_t x : {2 * j, 2 * j + 1})
+          best = std::max(best, accumulator(d1[x], s1[x], offset, constant32));
         out[j] = best;
       }
     }
   }
 }
 
-void dot_panel(Isa isa, const uint32_t* const* a_rows, int64_t words, const uint32_t* weights, int64_t channels,
-               int64_t positions, int32_t* d, int64_t ldd) {
+void dot_panel(Isa isa, const uint32_t* const* a_rows, int64_t words, const uint32_t* weights,
+               int64_t channels, int64_t positions, int32_t* d, int64_t ldd) {
 #if QG_X86_KERNELS
   if (isa == Isa::Avx512Vnni) return dot_panel_vnni(a_rows, words, weights, channels, positions, d, ldd);
   if (isa == Isa::Avx2) return dot_panel_avx2(a_rows, words, weights, channels, positions, d, ldd);

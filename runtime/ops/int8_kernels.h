@@ -43,15 +43,17 @@ inline uint32_t pack_activations(Isa isa, const int32_t* values) {
   return static_cast<uint32_t>(static_cast<uint16_t>(values[0])) |
          static_cast<uint32_t>(static_cast<uint16_t>(values[1])) << 16;
 }
-inline uint32_t pack_weights(Isa isa, const int32_t* values) { return pack_activations(isa, values); }
+inline uint32_t pack_weights(Isa isa, const int32_t* values) {
+  return pack_activations(isa, values);
+}
 
 /// Positions per vector: dot_panel computes positions in multiples of this (16).
 inline constexpr int64_t kPanelStep = 16;
 
 /// D[c * ldd + q] = sum_{w < words} dot(a_rows[w][q], weights[c * words + w]) for c < channels and
 /// q < positions (a multiple of kPanelStep; a_rows[w][q] must be readable for all of them).
-void dot_panel(Isa isa, const uint32_t* const* a_rows, int64_t words, const uint32_t* weights, int64_t channels,
-               int64_t positions, int32_t* d, int64_t ldd);
+void dot_panel(Isa isa, const uint32_t* const* a_rows, int64_t words, const uint32_t* weights,
+               int64_t channels, int64_t positions, int32_t* d, int64_t ldd);
 
 /// dst[q] = pack_activations(isa, {sources[0][q], sources[1][q], ...}) for q < n: k_per_word(isa) rows of
 /// activation values (each in [0, 255]; pass a row of zeros for a missing value) interleaved into words.
@@ -64,11 +66,12 @@ void interleave_words(Isa isa, const int32_t* const* sources, int64_t n, uint32_
 /// saturated to +-(2^31 - 1)). Isa::Avx512Vnni uses AVX-512 intrinsics; the others a loop GCC vectorises
 /// for the CPU it runs on (lo <= hi must lie in the int32 range around small codes, as an OutputStage's do).
 void requantize_row(Isa isa, const int32_t* d, const int32_t* s, int32_t weight_offset, int64_t constant,
-                    int32_t multiplier, int shift, int32_t zero, int32_t lo, int32_t hi, int32_t* out, int64_t n);
+                    int32_t multiplier, int shift, int32_t zero, int32_t lo, int32_t hi, int32_t* out,
+                    int64_t n);
 
 /// The 2x2, stride-2 max of accumulators acc[q] = d[q] + weight_offset * s[q] + constant laid out in rows
 /// of `row` positions: maxima[i * pooled_w + j] = the max of acc at rows 2i, 2i+1 and columns 2j, 2j+1.
-void pool_accumulators(const int32_t* d, const int32_t* s, int32_t weight_offset, int64_t constant, int64_t row,
-                       int64_t pooled_h, int64_t pooled_w, int32_t* maxima);
+void pool_accumulators(const int32_t* d, const int32_t* s, int32_t weight_offset, int64_t constant,
+                       int64_t row, int64_t pooled_h, int64_t pooled_w, int32_t* maxima);
 
 }  // namespace qg::runtime::int8

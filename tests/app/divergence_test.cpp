@@ -7,9 +7,9 @@
 #include <limits>
 
 #include "app/quantize_job.h"
+#include "app/tiny_run.h"
 #include "app/train_job.h"
 #include "app/training.h"
-#include "app/tiny_run.h"
 #include "nn/checkpoint.h"
 #include "nn/layers.h"
 #include "nn/optim/sgd.h"
@@ -58,7 +58,8 @@ TEST(Divergence, NaNWeightNamesTheFirstLayerWhoseOutputIsNotFinite) {
   second.weight.data()[5] = std::numeric_limits<float>::quiet_NaN();
   nn::Sgd sgd(net->parameters(), {.lr = 0.01});
   TrainingProgress progress{.epoch = 2, .batches_done = 1, .step = 9};  // a resumed run: step numbers go on
-  const std::string message = divergence_message([&] { train_epoch(*net, sgd, loader, progress, {.quiet = true}); });
+  const std::string message =
+      divergence_message([&] { train_epoch(*net, sgd, loader, progress, {.quiet = true}); });
   expect_contains(message, "training diverged at step 10 (epoch 2, batch 1)");
   expect_contains(message, "the loss is NaN");
   expect_contains(message, "NaN in the output of layer 3 (" + second.describe() + ")");
@@ -74,7 +75,8 @@ TEST(Divergence, InfiniteWeightNamesItsLayer) {
   first.weight.data()[0] = std::numeric_limits<float>::infinity();
   nn::Sgd sgd(net->parameters(), {.lr = 0.01});
   TrainingProgress progress;
-  const std::string message = divergence_message([&] { train_epoch(*net, sgd, loader, progress, {.quiet = true}); });
+  const std::string message =
+      divergence_message([&] { train_epoch(*net, sgd, loader, progress, {.quiet = true}); });
   expect_contains(message, "at step 1 (epoch 1, batch 0)");
   expect_contains(message, "in the output of layer 1 (" + first.describe() + ")");
 }
@@ -95,15 +97,18 @@ TEST(Divergence, OverflowingGradientNamesTheLayerTheBackwardPassReachedFirst) {
   first.weight.copy_from(Tensor::zeros(first.weight.shape()));
   first.bias.copy_from(Tensor::zeros(first.bias.shape()));
   for (int64_t k = 0; k < 10; ++k) {
-    for (int64_t j = 0; j < 2; ++j) last.weight.data()[k * 2 + j] = k < 5 ? 3e38f : -3e38f;
+    for (int64_t j = 0; j < 2; ++j)
+      last.weight.data()[k * 2 + j] = k < 5 ? 3e38f : -3e38f;
   }
   last.bias.copy_from(Tensor::zeros(last.bias.shape()));
   const std::vector<float> before = first.weight.to_vector();
   nn::Sgd sgd(net->parameters(), {.lr = 0.01});
   TrainingProgress progress;
-  const std::string message = divergence_message([&] { train_epoch(*net, sgd, loader, progress, {.quiet = true}); });
+  const std::string message =
+      divergence_message([&] { train_epoch(*net, sgd, loader, progress, {.quiet = true}); });
   expect_contains(message, "at step 1 (epoch 1, batch 0)");
-  expect_contains(message, "non-finite gradient in layer 1 (" + first.describe() + "): -Inf in the gradient of 1.weight");
+  expect_contains(
+      message, "non-finite gradient in layer 1 (" + first.describe() + "): -Inf in the gradient of 1.weight");
   EXPECT_EQ(first.weight.to_vector(), before) << "the optimizer must not have stepped";
 }
 
@@ -117,7 +122,8 @@ TEST(Divergence, QatObserverThatSeesNaNNamesItsLayer) {
   last.weight.data()[0] = std::numeric_limits<float>::quiet_NaN();  // the QAT model shares the float weights
   nn::Sgd sgd(qat->parameters(), {.lr = 0.01});
   TrainingProgress progress;
-  const std::string message = divergence_message([&] { train_epoch(*qat, sgd, loader, progress, {.quiet = true}); });
+  const std::string message =
+      divergence_message([&] { train_epoch(*qat, sgd, loader, progress, {.quiet = true}); });
   expect_contains(message, "at step 1 (epoch 1, batch 0)");
   expect_contains(message, "a quantization observer saw a non-finite value");
   expect_contains(message, "inside layer 3 (" + qat->layers()[3]->describe() + ")");
@@ -146,7 +152,8 @@ TEST(Divergence, TrainJobStopsAndKeepsTheLastGoodCheckpoint) {
   expect_contains(message, "training diverged at step " + std::to_string(steps + 1) + " (epoch 1, batch " +
                                std::to_string(steps) + ")");
   expect_contains(message, "layer ");
-  expect_contains(message, "the last good checkpoint is " + job.out + " (after step " + std::to_string(steps));
+  expect_contains(message,
+                  "the last good checkpoint is " + job.out + " (after step " + std::to_string(steps));
   EXPECT_EQ(util::read_file(job.out), last_saved);
   const nn::Checkpoint intact = nn::load_checkpoint(job.out);
   EXPECT_EQ(intact.metadata["progress"]["step"], steps);
@@ -175,7 +182,8 @@ TEST(Divergence, QatJobStopsAndKeepsTheLastGoodCheckpoint) {
   std::string last_saved;
   job.on_step = [&](const TrainingProgress& p, float, nn::Module& model) {
     last_saved = util::read_file(job.checkpoint);
-    if (p.step == 3) model.named_parameters().front().second.data()[0] = std::numeric_limits<float>::quiet_NaN();
+    if (p.step == 3)
+      model.named_parameters().front().second.data()[0] = std::numeric_limits<float>::quiet_NaN();
   };
   const std::string message = divergence_message([&] { run_quant_job(job); });
   expect_contains(message, "training diverged at step 4 (epoch 1, batch 3)");

@@ -17,7 +17,9 @@ namespace fs = std::filesystem;
 
 }  // namespace
 
-void PrintTo(const Target& target, std::ostream* out) { *out << target.name; }
+void PrintTo(const Target& target, std::ostream* out) {
+  *out << target.name;
+}
 
 namespace {
 
@@ -43,11 +45,13 @@ void replay(const Target& target, const fs::path& file) {
 TEST_P(FuzzInputs, SeedCorpusLoadsOrIsRefusedCleanly) {
   const std::vector<fs::path> files = inputs("corpus", GetParam().name);
   ASSERT_GE(files.size(), 5u) << "the seed corpus of " << GetParam().name << " is missing";
-  for (const fs::path& file : files) replay(GetParam(), file);
+  for (const fs::path& file : files)
+    replay(GetParam(), file);
 }
 
 TEST_P(FuzzInputs, RegressionInputsStayFixed) {
-  for (const fs::path& file : inputs("regressions", GetParam().name)) replay(GetParam(), file);
+  for (const fs::path& file : inputs("regressions", GetParam().name))
+    replay(GetParam(), file);
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, FuzzInputs, ::testing::ValuesIn(all_targets()),

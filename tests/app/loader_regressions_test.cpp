@@ -4,12 +4,12 @@
 
 #include <limits>
 
+#include "datasets/test_files.h"
 #include "nn/checkpoint.h"
 #include "quant/observers/minmax_observer.h"
 #include "util/atomic_file.h"
 #include "util/binary_io.h"
 #include "util/checksum.h"
-#include "datasets/test_files.h"
 
 namespace qg {
 namespace {
@@ -32,7 +32,8 @@ std::string checkpoint_bytes(const std::string& header) {
 TEST(CheckpointLoader, RefusesADeeplyNestedHeaderInsteadOfOverflowingTheStack) {
   data::testing::TempDir dir;
   const int depth = 100000;
-  const std::string header = "{\"metadata\":" + std::string(depth, '[') + std::string(depth, ']') + ",\"tensors\":[]}";
+  const std::string header =
+      "{\"metadata\":" + std::string(depth, '[') + std::string(depth, ']') + ",\"tensors\":[]}";
   util::write_file_atomically(dir.file("deep.ckpt"), checkpoint_bytes(header));
   EXPECT_THROW(nn::load_checkpoint(dir.file("deep.ckpt")), nn::CheckpointError);
 }

@@ -8,8 +8,8 @@
 #include <map>
 
 #include "app/quantize_job.h"
-#include "app/train_job.h"
 #include "app/tiny_run.h"
+#include "app/train_job.h"
 #include "nn/checkpoint.h"
 #include "runtime/model_file.h"
 
@@ -39,7 +39,9 @@ struct LossRecorder {
 };
 
 /// Bitwise float equality: EXPECT_EQ on floats would call -0 and +0 equal.
-bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+bool same_bits(float a, float b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
 
 void expect_same_losses(const std::map<int64_t, float>& reference, const std::map<int64_t, float>& resumed,
                         int64_t first_step) {
@@ -246,7 +248,8 @@ TEST_P(QatResume, RefusesACheckpointOfAnotherBitWidth) {
     run_quant_job(second);
     FAIL() << "resumed an 8-bit QAT run at 4 bits";
   } catch (const nn::CheckpointError& e) {
-    EXPECT_NE(std::string(e.what()).find("quant.bits = 8, but this run has 4"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("quant.bits = 8, but this run has 4"), std::string::npos)
+        << e.what();
   }
   EXPECT_TRUE(unused.losses.empty());
 }
@@ -259,9 +262,12 @@ TinyConfig with_observer(const std::string& observer, bool per_channel) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Observers, QatResume,
-                         ::testing::Values(with_observer("minmax", false), with_observer("moving_average_minmax", true),
+                         ::testing::Values(with_observer("minmax", false),
+                                           with_observer("moving_average_minmax", true),
                                            with_observer("percentile", false)),
-                         [](const auto& info) { return info.param.observer + (info.param.per_channel ? "_per_channel" : ""); });
+                         [](const auto& info) {
+                           return info.param.observer + (info.param.per_channel ? "_per_channel" : "");
+                         });
 
 // train_qat without --from trains the float model first; a run stopped there resumes from that float
 // checkpoint, finishes the float training and then QAT, exactly as an uninterrupted run.

@@ -25,8 +25,8 @@ std::vector<std::string> referenced_tests(const std::string& doc) {
   for (std::string line; std::getline(lines, line);) {
     if (line.rfind("|", 0) != 0) continue;
     const std::string last_cell = line.substr(line.rfind('|', line.size() - 2));
-    for (auto it = std::sregex_iterator(last_cell.begin(), last_cell.end(), reference); it != std::sregex_iterator();
-         ++it) {
+    for (auto it = std::sregex_iterator(last_cell.begin(), last_cell.end(), reference);
+         it != std::sregex_iterator(); ++it) {
       found.push_back((*it)[1]);
     }
   }
@@ -45,7 +45,8 @@ std::string enclosed(const std::string& text, const std::string& mark) {
 std::map<std::string, std::string> test_sources() {
   std::map<std::string, std::string> files;
   for (const auto& entry : fs::recursive_directory_iterator(fs::path(QG_SOURCE_DIR) / "tests")) {
-    if (entry.path().extension() == ".cpp") files[entry.path().string()] = util::read_file(entry.path().string());
+    if (entry.path().extension() == ".cpp")
+      files[entry.path().string()] = util::read_file(entry.path().string());
   }
   return files;
 }
@@ -66,7 +67,8 @@ TEST(RobustnessDoc, EveryTestItNamesExists) {
     for (const auto& [path, text] : sources) {
       if (text.find(declared) == std::string::npos) continue;
       // A parameterised case: its name is a string literal in the same file.
-      found = slash == std::string::npos || text.find(enclosed(ref.substr(slash + 1), "\"")) != std::string::npos;
+      found =
+          slash == std::string::npos || text.find(enclosed(ref.substr(slash + 1), "\"")) != std::string::npos;
       if (found) break;
     }
     EXPECT_TRUE(found) << "docs/ROBUSTNESS.md names `" << ref << "`, which no test defines";
@@ -76,9 +78,11 @@ TEST(RobustnessDoc, EveryTestItNamesExists) {
 TEST(RobustnessDoc, EveryToolErrorCaseHasItsRow) {
   const std::string doc = source("docs/ROBUSTNESS.md");
   const std::string cases = source("tests/tools/tool_errors_test.cpp");
-  static const std::regex case_name(R"re(\{"([A-Z][A-Za-z0-9]+)", "(train|train_qat|ptq|qinfer|sweep)",)re");
+  static const std::regex case_name(
+      R"re(\{"([A-Z][A-Za-z0-9]+)",\s*"(train|train_qat|ptq|qinfer|sweep)",)re");
   int count = 0;
-  for (auto it = std::sregex_iterator(cases.begin(), cases.end(), case_name); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(cases.begin(), cases.end(), case_name); it != std::sregex_iterator();
+       ++it) {
     ++count;
     const std::string ref = enclosed("ToolErrors.OneLineNonZeroExitNothingLeftBehind/" + (*it)[1].str(), "`");
     EXPECT_NE(doc.find(ref), std::string::npos) << "docs/ROBUSTNESS.md has no row for " << ref;

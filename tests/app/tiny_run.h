@@ -1,6 +1,7 @@
 // A tiny training world for the robustness tests: synthetic digits written as the four MNIST IDX files
 // and a small JSON config pointing at them, so that whole runs of train and train_qat (and their resumes)
-// take a fraction of a second. Shared by tests/app (jobs in-process) and tests/tools (the tools as processes).
+// take a fraction of a second. Shared by tests/app (jobs in-process) and tests/tools (the tools as
+// processes).
 #pragma once
 
 #include <cstdint>
@@ -37,8 +38,8 @@ inline const char* kWideMlpLayers = R"([
 
 /// Writes `digits` as an MNIST split ("train" or "t10k") into `dir`: images plain, labels gzip (both
 /// encodings are read).
-inline void write_mnist_split(const SyntheticDigits& digits, const data::testing::TempDir& dir, const std::string& prefix,
-                              uint32_t side = 28) {
+inline void write_mnist_split(const SyntheticDigits& digits, const data::testing::TempDir& dir,
+                              const std::string& prefix, uint32_t side = 28) {
   using namespace data::testing;
   const auto n = static_cast<uint32_t>(digits.size());
   Bytes pixels = digits.pixels;
@@ -46,11 +47,13 @@ inline void write_mnist_split(const SyntheticDigits& digits, const data::testing
     pixels.clear();
     for (uint32_t i = 0; i < n; ++i) {
       for (uint32_t r = 0; r < side; ++r) {
-        for (uint32_t c = 0; c < side; ++c) pixels.push_back(digits.pixels[i * 784 + r * 28 + c]);
+        for (uint32_t c = 0; c < side; ++c)
+          pixels.push_back(digits.pixels[i * 784 + r * 28 + c]);
       }
     }
   }
-  write_idx_file(dir.file(prefix + "-images-idx3-ubyte"), idx_bytes(kImagesMagic, {n, side, side}, pixels), false);
+  write_idx_file(dir.file(prefix + "-images-idx3-ubyte"), idx_bytes(kImagesMagic, {n, side, side}, pixels),
+                 false);
   const Bytes labels(digits.labels.begin(), digits.labels.end());
   write_idx_file(dir.file(prefix + "-labels-idx1-ubyte.gz"), idx_bytes(kLabelsMagic, {n}, labels), true);
 }
@@ -70,13 +73,19 @@ struct TinyConfig {
 inline std::string tiny_config_json(const TinyConfig& c, const std::string& data_root) {
   const std::string side = std::to_string(c.input_side);
   return R"({
-    "name": ")" + c.name + R"(",
-    "input": {"shape": [1, )" + side + ", " + side + R"(]},
-    "layers": )" + c.layers + R"(,
-    "train": {"epochs": )" + std::to_string(c.epochs) + R"(, "batch_size": )" + std::to_string(c.batch_size) +
+    "name": ")" +
+         c.name + R"(",
+    "input": {"shape": [1, )" +
+         side + ", " + side + R"(]},
+    "layers": )" +
+         c.layers + R"(,
+    "train": {"epochs": )" +
+         std::to_string(c.epochs) + R"(, "batch_size": )" + std::to_string(c.batch_size) +
          R"(, "test_batch_size": 100, "lr": )" + std::to_string(c.lr) + R"(, "momentum": 0.5, "seed": 3},
-    "data": {"dataset": "mnist", "root": ")" + data_root + R"("},
-    "quant": {"bits": 8, "observer": ")" + c.observer + R"(", "per_channel": )" + (c.per_channel ? "true" : "false") +
+    "data": {"dataset": "mnist", "root": ")" +
+         data_root + R"("},
+    "quant": {"bits": 8, "observer": ")" +
+         c.observer + R"(", "per_channel": )" + (c.per_channel ? "true" : "false") +
          R"(, "ptq_batches": 4, "qat_epochs": )" + std::to_string(c.qat_epochs) + R"(, "qat_lr": 0.01}
   })";
 }

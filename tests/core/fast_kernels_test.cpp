@@ -34,9 +34,11 @@ void expect_close(const Tensor& actual, const Tensor& expected, const std::strin
   ASSERT_EQ(actual.shape(), expected.shape()) << what;
   const std::vector<float> a = actual.to_vector(), e = expected.to_vector();
   double scale = 1.0;
-  for (float v : e) scale = std::max(scale, static_cast<double>(std::abs(v)));
+  for (float v : e)
+    scale = std::max(scale, static_cast<double>(std::abs(v)));
   for (size_t i = 0; i < a.size(); ++i) {
-    ASSERT_NEAR(a[i], e[i], tol * scale) << what << " at element " << i << " of " << to_string(expected.shape());
+    ASSERT_NEAR(a[i], e[i], tol * scale)
+        << what << " at element " << i << " of " << to_string(expected.shape());
   }
 }
 
@@ -104,9 +106,10 @@ INSTANTIATE_TEST_SUITE_P(
 // a bit of any result.
 TEST(ConvPaths, ResultsDoNotDependOnTheThreadCount) {
   Generator gen(5);
-  for (const auto& [input, weight, groups] : {std::tuple{Shape{64, 1, 28, 28}, Shape{40, 1, 3, 3}, int64_t{1}},
-                                              std::tuple{Shape{33, 8, 10, 10}, Shape{8, 8, 3, 3}, int64_t{1}},
-                                              std::tuple{Shape{64, 40, 13, 13}, Shape{40, 2, 3, 3}, int64_t{20}}}) {
+  for (const auto& [input, weight, groups] :
+       {std::tuple{Shape{64, 1, 28, 28}, Shape{40, 1, 3, 3}, int64_t{1}},
+        std::tuple{Shape{33, 8, 10, 10}, Shape{8, 8, 3, 3}, int64_t{1}},
+        std::tuple{Shape{64, 40, 13, 13}, Shape{40, 2, 3, 3}, int64_t{20}}}) {
     const Tensor x = Tensor::uniform(input, -1, 1, gen), w = Tensor::uniform(weight, -1, 1, gen);
     const Tensor b = Tensor::uniform({weight[0]}, -1, 1, gen);
     const Conv2dGeometry g = conv2d_geometry(input, weight, 1, 0, 1, groups);
@@ -195,8 +198,8 @@ TEST(MaxPoolFastPath, OtherWindowsAndLargeKernelsMatchTheDefinition) {
     Shape input;
     int64_t kernel, stride, padding;
   };
-  for (const Window& w : {Window{{2, 3, 9, 8}, 3, 2, 1}, Window{{1, 2, 6, 6}, 2, 1, 0}, Window{{1, 2, 20, 19}, 17, 1, 0},
-                          Window{{2, 1, 40, 40}, 20, 20, 0}}) {
+  for (const Window& w : {Window{{2, 3, 9, 8}, 3, 2, 1}, Window{{1, 2, 6, 6}, 2, 1, 0},
+                          Window{{1, 2, 20, 19}, 17, 1, 0}, Window{{2, 1, 40, 40}, 20, 20, 0}}) {
     const Tensor x = Tensor::uniform(w.input, -1, 1, gen);
     const Pool2dGeometry g = pool2d_geometry(x.shape(), w.kernel, w.stride, w.padding);
     const MaxPool2dResult fast = max_pool2d_forward(x, g);
@@ -204,7 +207,8 @@ TEST(MaxPoolFastPath, OtherWindowsAndLargeKernelsMatchTheDefinition) {
     const Tensor gy = Tensor::uniform(fast.output.shape(), -1, 1, gen);
     const NaivePool naive = naive_max_pool(x, gy, w.kernel, w.stride, w.padding);
     expect_identical(fast.output, naive.output, "pool k" + std::to_string(w.kernel));
-    expect_close(max_pool2d_backward(gy, fast.argmax, g), naive.grad_input, "pool backward k" + std::to_string(w.kernel));
+    expect_close(max_pool2d_backward(gy, fast.argmax, g), naive.grad_input,
+                 "pool backward k" + std::to_string(w.kernel));
   }
 }
 
@@ -238,8 +242,9 @@ TEST(ElementwiseEngine, BroadcastsAndStridesMatchTheDefinition) {
   struct Pair {
     Shape a, b;
   };
-  for (const Pair& p : {Pair{{64, 40, 26, 26}, {1, 40, 1, 1}}, Pair{{3, 1, 5}, {4, 1}}, Pair{{7}, {}},
-                        Pair{{2, 3, 4}, {2, 3, 4}}, Pair{{1}, {5, 1, 3}}, Pair{{40, 1, 1, 1}, {40, 2, 3, 3}}}) {
+  for (const Pair& p :
+       {Pair{{64, 40, 26, 26}, {1, 40, 1, 1}}, Pair{{3, 1, 5}, {4, 1}}, Pair{{7}, {}},
+        Pair{{2, 3, 4}, {2, 3, 4}}, Pair{{1}, {5, 1, 3}}, Pair{{40, 1, 1, 1}, {40, 2, 3, 3}}}) {
     const Tensor a = Tensor::uniform(p.a, -2, 2, gen), b = Tensor::uniform(p.b, 0.5f, 2, gen);
     const std::string what = to_string(p.a) + " with " + to_string(p.b);
     expect_identical(add(a, b), naive_binary(a, b, [](float x, float y) { return x + y; }), "add " + what);
@@ -256,7 +261,8 @@ TEST(ElementwiseEngine, BroadcastsAndStridesMatchTheDefinition) {
 
 TEST(ElementwiseEngine, LargeTensorsDoNotDependOnTheThreadCount) {
   Generator gen(12);
-  const Tensor x = Tensor::uniform({64, 40, 26, 26}, -1, 1, gen), g = Tensor::uniform({64, 40, 26, 26}, -1, 1, gen);
+  const Tensor x = Tensor::uniform({64, 40, 26, 26}, -1, 1, gen),
+               g = Tensor::uniform({64, 40, 26, 26}, -1, 1, gen);
   Tensor one, two;
   {
     const ThreadCount scope(1);
@@ -268,7 +274,8 @@ TEST(ElementwiseEngine, LargeTensorsDoNotDependOnTheThreadCount) {
   }
   expect_identical(one, two, "relu_backward");
   const std::vector<float> xs = x.to_vector(), gs = g.to_vector(), r = one.to_vector();
-  for (size_t i = 0; i < r.size(); ++i) ASSERT_EQ(r[i], xs[i] > 0 ? gs[i] : 0.0f) << i;
+  for (size_t i = 0; i < r.size(); ++i)
+    ASSERT_EQ(r[i], xs[i] > 0 ? gs[i] : 0.0f) << i;
 }
 
 TEST(ElementwiseEngine, ReluMapsNanToZeroAndAxpyScaleUpdateInPlace) {
@@ -331,7 +338,8 @@ TEST(Reductions, LongRowsSplitIntoBlocksGiveTheSameResultOnAnyThreadCount) {
   EXPECT_EQ(s1.item(), s2.item());
   EXPECT_EQ(m1.item(), m2.item());
   double total = 0;
-  for (float x : a.to_vector()) total += x;
+  for (float x : a.to_vector())
+    total += x;
   EXPECT_NEAR(s1.item(), total, 1e-3);
 }
 
@@ -344,7 +352,8 @@ TEST(Reductions, MaxAndMinPropagateNaN) {
   EXPECT_TRUE(std::isnan(max(Tensor::from_vector({2, NAN, 1}, {3}), 0).item()));
 }
 
-// ---- batch norm ---------------------------------------------------------------------------------------------
+// ---- batch norm
+// ---------------------------------------------------------------------------------------------
 
 TEST(BatchNormKernels, StatisticsAndGradientSumsMatchDoublePrecisionLoops) {
   Generator gen(15);
@@ -356,7 +365,8 @@ TEST(BatchNormKernels, StatisticsAndGradientSumsMatchDoublePrecisionLoops) {
   for (int64_t c = 0; c < l.channels; ++c) {
     double total = 0, squares = 0, grad = 0, centred = 0;
     for (int64_t n = 0; n < l.batch; ++n)
-      for (int64_t s = 0; s < l.spatial; ++s) total += xv[static_cast<size_t>((n * l.channels + c) * l.spatial + s)];
+      for (int64_t s = 0; s < l.spatial; ++s)
+        total += xv[static_cast<size_t>((n * l.channels + c) * l.spatial + s)];
     const double mean = total / static_cast<double>(l.count());
     for (int64_t n = 0; n < l.batch; ++n) {
       for (int64_t s = 0; s < l.spatial; ++s) {

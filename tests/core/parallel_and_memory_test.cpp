@@ -28,7 +28,8 @@ TEST(ParallelFor, RunsEveryTaskExactlyOnce) {
       std::vector<std::atomic<int>> runs(static_cast<size_t>(tasks));
       parallel::parallel_for(tasks, [&](int64_t t) { runs[static_cast<size_t>(t)].fetch_add(1); });
       for (int64_t t = 0; t < tasks; ++t)
-        EXPECT_EQ(runs[static_cast<size_t>(t)].load(), 1) << "task " << t << " of " << tasks << ", " << threads << " threads";
+        EXPECT_EQ(runs[static_cast<size_t>(t)].load(), 1)
+            << "task " << t << " of " << tasks << ", " << threads << " threads";
     }
   }
 }
@@ -81,7 +82,8 @@ TEST(BufferCache, RecyclesLargeBlocksAndEmptyStillZeroes) {
   EXPECT_GT(buffer_cache::stats().hits, before.hits);
   const std::vector<float> values = again.to_vector();
   size_t nonzero = 0;
-  for (float v : values) nonzero += v != 0.0f;
+  for (float v : values)
+    nonzero += v != 0.0f;
   EXPECT_EQ(nonzero, 0u);
 }
 
@@ -101,7 +103,8 @@ TEST(BufferCache, ReleaseEmptiesTheCache) {
 
 TEST(BufferCache, BufferValueInitialisationIsSkippedButFillIsNot) {
   Buffer<float> filled(1000, 2.5f);
-  for (float v : filled) ASSERT_EQ(v, 2.5f);
+  for (float v : filled)
+    ASSERT_EQ(v, 2.5f);
   Buffer<int32_t> sized(10);
   EXPECT_EQ(sized.size(), 10u);
 }
@@ -125,14 +128,17 @@ TEST(Blas, SplitProductMatchesTheSingleThreadedOne) {
       const int lda = transpose_a ? m : k, ldb = transpose_b ? k : n;
       {
         const ThreadCount scope(1);
-        blas::gemm(transpose_a, transpose_b, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, one.data(), n);
+        blas::gemm(transpose_a, transpose_b, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, one.data(),
+                   n);
       }
       {
         const ThreadCount scope(3);
-        blas::gemm(transpose_a, transpose_b, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, split.data(), n);
+        blas::gemm(transpose_a, transpose_b, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, split.data(),
+                   n);
       }
       const std::vector<float> x = one.to_vector(), y = split.to_vector();
-      for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(x[i], y[i], 1e-4f) << i;
+      for (size_t i = 0; i < x.size(); ++i)
+        ASSERT_NEAR(x[i], y[i], 1e-4f) << i;
     }
   }
 }

@@ -42,14 +42,16 @@ std::vector<std::vector<float>> train(bool batch_norm, int threads) {
   for (int step = 0; step < 4; ++step) {
     const Tensor x = Tensor::uniform({37, 1, 16, 16}, -1, 1, data);  // 37: slices of unequal size
     std::vector<int64_t> labels;
-    for (int i = 0; i < 37; ++i) labels.push_back(static_cast<int64_t>(data.below(10)));
+    for (int i = 0; i < 37; ++i)
+      labels.push_back(static_cast<int64_t>(data.below(10)));
     sgd.zero_grad();
     functional::cross_entropy((*model)(x), labels).backward();
     sgd.step();
   }
   parallel::set_num_threads(saved);
   std::vector<std::vector<float>> values;
-  for (const Tensor& p : model->parameters()) values.push_back(p.to_vector());
+  for (const Tensor& p : model->parameters())
+    values.push_back(p.to_vector());
   return values;
 }
 
@@ -60,7 +62,8 @@ TEST(ThreadCount, TrainingIsBitIdenticalOnOneTwoAndThreeThreads) {
     EXPECT_EQ(train(batch_norm, 3), one) << (batch_norm ? "with" : "without") << " batch norm";
     // The parameters did move: the comparison is not between untouched initial values.
     std::vector<std::vector<float>> initial;
-    for (const Tensor& p : tutorial_model(batch_norm, 7)->parameters()) initial.push_back(p.to_vector());
+    for (const Tensor& p : tutorial_model(batch_norm, 7)->parameters())
+      initial.push_back(p.to_vector());
     EXPECT_NE(one, initial);
   }
 }

@@ -11,6 +11,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "random_models.h"
@@ -44,17 +45,21 @@ struct ConvCase {
 };
 
 ConvCase random_stride1_conv(std::mt19937& rng, int64_t max_channels) {
-  std::uniform_int_distribution<int64_t> groups_of(1, 3), channels(1, max_channels), size(4, 16), kernel(1, 4),
-      padding(0, 2), dilation(1, 2);
+  std::uniform_int_distribution<int64_t> groups_of(1, 3), channels(1, max_channels), size(4, 16),
+      kernel(1, 4), padding(0, 2), dilation(1, 2);
   std::uniform_int_distribution<int> bits(1, 8);
   std::bernoulli_distribution coin(0.5);
   while (true) {
     const int64_t groups = groups_of(rng);
     const int64_t in_channels = groups * channels(rng), out_channels = groups * channels(rng);
-    const Window2d window{{kernel(rng), kernel(rng)}, {1, 1}, {padding(rng), padding(rng)}, {dilation(rng), dilation(rng)}};
+    const Window2d window{
+        {kernel(rng), kernel(rng)}, {1, 1}, {padding(rng), padding(rng)}, {dilation(rng), dilation(rng)}};
     const Dims in{in_channels, size(rng), size(rng)};
     const QuantParams input = testing::random_quant(rng, bits(rng), coin(rng));
-    ConvCase c{testing::random_conv(rng, input, in_channels, out_channels, groups, window, random_bits(rng)), in, {}, {}};
+    ConvCase c{testing::random_conv(rng, input, in_channels, out_channels, groups, window, random_bits(rng)),
+               in,
+               {},
+               {}};
     try {
       c.output_shape = c.conv.output_shape(in);
     } catch (const std::invalid_argument&) {
@@ -81,15 +86,16 @@ TEST(ConvDotPath, BitExactWithReferenceInEveryInstructionSet) {
       for (const int8::Isa isa : available_isas()) {
         std::vector<int32_t> actual(expected.size(), -12345);
         conv2d_fast(c.conv, c.input_shape, c.input, actual, mode, scratch, isa);
-        ASSERT_EQ(actual, expected) << int8::isa_name(isa) << ", input " << dims_to_string(c.input_shape) << ", "
-                                    << c.conv.out_channels << " outputs, groups " << c.conv.groups << ", "
-                                    << c.conv.window.describe();
+        ASSERT_EQ(actual, expected) << int8::isa_name(isa) << ", input " << dims_to_string(c.input_shape)
+                                    << ", " << c.conv.out_channels << " outputs, groups " << c.conv.groups
+                                    << ", " << c.conv.window.describe();
       }
       ++cases;
     }
   }
   std::cout << "[ coverage ] instruction sets:";
-  for (const int8::Isa isa : available_isas()) std::cout << " " << int8::isa_name(isa);
+  for (const int8::Isa isa : available_isas())
+    std::cout << " " << int8::isa_name(isa);
   std::cout << "; " << wide << " of 120 convs with >= 4 channels per group; " << varied << " of " << cases
             << " outputs not constant\n";
   EXPECT_GT(wide, 20);
@@ -100,7 +106,8 @@ TEST(ConvDotPath, BitExactWithReferenceInEveryInstructionSet) {
 // multipliers of every shift, signed and unsigned codes, with and without a fused ReLU.
 TEST(RequantizeRow, MatchesTheOutputStageOnExtremeValues) {
   std::mt19937 rng(27);
-  std::uniform_int_distribution<int32_t> any(std::numeric_limits<int32_t>::min() + 1, std::numeric_limits<int32_t>::max());
+  std::uniform_int_distribution<int32_t> any(std::numeric_limits<int32_t>::min() + 1,
+                                             std::numeric_limits<int32_t>::max());
   std::uniform_real_distribution<double> exponent(-34.0, 8.0);
   std::uniform_int_distribution<int> bits(1, 8);
   std::bernoulli_distribution coin(0.5);
@@ -108,18 +115,21 @@ TEST(RequantizeRow, MatchesTheOutputStageOnExtremeValues) {
     const QuantParams out = testing::random_quant(rng, bits(rng), coin(rng));
     const OutputStage stage = OutputStage::make(1.0, {std::pow(2.0, exponent(rng))}, out, coin(rng));
     std::vector<int32_t> acc(37), zeros(acc.size(), 0);  // 37: two vectors and a masked tail
-    for (auto& a : acc) a = coin(rng) ? any(rng) : any(rng) % 5000;
+    for (auto& a : acc)
+      a = coin(rng) ? any(rng) : any(rng) % 5000;
     acc[0] = std::numeric_limits<int32_t>::max();
     acc[1] = -std::numeric_limits<int32_t>::max();
     acc[2] = 0;
     std::vector<int32_t> expected(acc.size());
-    for (size_t k = 0; k < acc.size(); ++k) expected[k] = stage.apply(acc[k], 0, RequantMode::Integer);
+    for (size_t k = 0; k < acc.size(); ++k)
+      expected[k] = stage.apply(acc[k], 0, RequantMode::Integer);
     for (const int8::Isa isa : available_isas()) {
       std::vector<int32_t> actual(acc.size(), -12345);
       const QuantizedMultiplier m = stage.multipliers[0];
-      int8::requantize_row(isa, acc.data(), zeros.data(), 0, 0, m.multiplier, m.shift, out.zero_point, stage.clamp_min,
-                           stage.clamp_max, actual.data(), static_cast<int64_t>(acc.size()));
-      ASSERT_EQ(actual, expected) << int8::isa_name(isa) << ", multiplier " << m.multiplier << " shift " << m.shift;
+      int8::requantize_row(isa, acc.data(), zeros.data(), 0, 0, m.multiplier, m.shift, out.zero_point,
+                           stage.clamp_min, stage.clamp_max, actual.data(), static_cast<int64_t>(acc.size()));
+      ASSERT_EQ(actual, expected) << int8::isa_name(isa) << ", multiplier " << m.multiplier << " shift "
+                                  << m.shift;
     }
   }
 }
@@ -165,7 +175,8 @@ TEST(ConvDotPath, FusedPoolEqualsConvThenPool) {
       for (const int8::Isa isa : available_isas()) {
         std::vector<int32_t> actual(expected.size(), -12345);
         conv2d_dot_pooled(c.conv, pool, c.input_shape, c.input, actual, mode, scratch, isa);
-        ASSERT_EQ(actual, expected) << int8::isa_name(isa) << ", conv output " << dims_to_string(c.output_shape);
+        ASSERT_EQ(actual, expected) << int8::isa_name(isa) << ", conv output "
+                                    << dims_to_string(c.output_shape);
       }
     }
     ++tested;
@@ -189,7 +200,8 @@ TEST(MaxPoolFast, BitExactWithReference) {
       } catch (const std::invalid_argument&) {
         continue;
       }
-      std::vector<int32_t> expected(static_cast<size_t>(checked_numel(out, "test"))), actual(expected.size(), -1);
+      std::vector<int32_t> expected(static_cast<size_t>(checked_numel(out, "test"))),
+          actual(expected.size(), -1);
       max_pool2d_reference(pool, in, codes, expected);
       max_pool2d_fast(pool, in, codes, actual);
       ASSERT_EQ(actual, expected) << dims_to_string(in) << " " << pool.window.describe();
@@ -232,6 +244,20 @@ TEST(RunFastKernels, WholeModelsEqualTheReferenceOnAnyThreadCount) {
   }
 }
 
+TEST(RunFastKernels, ConcurrentRunsGiveTheSameResults) {
+  std::mt19937 rng(28);
+  const Model model = tutorial_like(rng, 4, LayerBits{});
+  const IntTensor input = testing::random_input(rng, model, 24);
+  const IntTensor expected = run(model, input, {.kernels = KernelChoice::Reference});
+  std::vector<IntTensor> results(4);
+  {
+    std::vector<std::jthread> callers;
+    for (size_t i = 0; i < results.size(); ++i)
+      callers.emplace_back([&, i] { results[i] = run(model, input, {.threads = 2}); });
+  }
+  for (const IntTensor& r : results) EXPECT_EQ(r.data, expected.data);
+}
+
 TEST(ConvDotPath, NoticesWeightsChangedInPlace) {
   std::mt19937 rng(26);
   Scratch scratch;  // keeps the packed weights of the ops it has seen, keyed by the op's address
@@ -242,8 +268,10 @@ TEST(ConvDotPath, NoticesWeightsChangedInPlace) {
     // Same op object, new weights and bias: the cache must not serve the old packing.
     const int32_t qmin = code_min(c.conv.weight.bits, c.conv.weight.is_signed);
     const int32_t qmax = code_max(c.conv.weight.bits, c.conv.weight.is_signed);
-    for (auto& code : c.conv.weight.codes) code = static_cast<int16_t>(qmin + qmax - code);
-    for (auto& b : c.conv.bias) b = -b;
+    for (auto& code : c.conv.weight.codes)
+      code = static_cast<int16_t>(qmin + qmax - code);
+    for (auto& b : c.conv.bias)
+      b = -b;
     std::vector<int32_t> expected(before.size()), actual(before.size(), -12345);
     conv2d_reference(c.conv, c.input_shape, c.input, expected, RequantMode::Integer);
     conv2d_fast(c.conv, c.input_shape, c.input, actual, RequantMode::Integer, scratch);

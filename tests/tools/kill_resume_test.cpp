@@ -26,8 +26,9 @@ struct KillStats {
 // Each run is killed as soon as it has started its k-th save (k = 1 or 2, drawn from `rng`): the test polls
 // for the temporary file of the save in progress and sends SIGKILL the moment it appears. After every kill
 // the checkpoint, if there is one, must load, and must not have gone back in time.
-KillStats kill_until_done(const std::string& tool, const std::vector<std::string>& args, const std::string& checkpoint,
-                          const std::string& cwd, const std::string& capture, std::mt19937& rng) {
+KillStats kill_until_done(const std::string& tool, const std::vector<std::string>& args,
+                          const std::string& checkpoint, const std::string& cwd, const std::string& capture,
+                          std::mt19937& rng) {
   KillStats stats;
   int64_t last_step = -1;
   while (true) {
@@ -82,12 +83,14 @@ TEST(KillDuringSave, TrainKilledRepeatedlyLosesNothingAndEndsBitIdentical) {
   config.name = "wide_mlp";
   config.layers = kWideMlpLayers;  // a 0.8 MB checkpoint: saving takes long enough to be hit
   TinyWorld world(config);
-  const std::vector<std::string> common{"--config", world.config_path(), "--threads", "1", "--checkpoint-every", "1"};
+  const std::vector<std::string> common{"--config", world.config_path(),  "--threads",
+                                        "1",        "--checkpoint-every", "1"};
   data::testing::TempDir capture;
 
   std::vector<std::string> reference_args = common;
   reference_args.insert(reference_args.end(), {"--out", world.file("reference.ckpt")});
-  const ProcessResult reference = run_tool_process("train", reference_args, world.work.path(), capture.file("ref"));
+  const ProcessResult reference =
+      run_tool_process("train", reference_args, world.work.path(), capture.file("ref"));
   ASSERT_TRUE(reference.exited && reference.exit_code == 0) << reference.err;
 
   std::mt19937 rng(7);
@@ -98,11 +101,13 @@ TEST(KillDuringSave, TrainKilledRepeatedlyLosesNothingAndEndsBitIdentical) {
   // Chains of kills until at least three kills landed inside a save (each chain restarts from scratch).
   for (int chain = 0; chain < 5 && total.mid_save_kills < 3; ++chain) {
     fs::remove(checkpoint);
-    const KillStats stats = kill_until_done("train", args, checkpoint, world.work.path(), capture.file("run"), rng);
+    const KillStats stats =
+        kill_until_done("train", args, checkpoint, world.work.path(), capture.file("run"), rng);
     total.attempts += stats.attempts;
     total.mid_save_kills += stats.mid_save_kills;
     EXPECT_EQ(util::read_file(checkpoint), util::read_file(world.file("reference.ckpt")))
-        << "chain " << chain << ": the killed-and-resumed run must end with the uninterrupted run's checkpoint";
+        << "chain " << chain
+        << ": the killed-and-resumed run must end with the uninterrupted run's checkpoint";
   }
   EXPECT_GE(total.mid_save_kills, 3) << "in " << total.attempts << " attempts, too few kills hit a save";
   EXPECT_TRUE(temp_files(world.work.path()).empty()) << "the resumed runs clean up what killed saves left";
@@ -113,17 +118,19 @@ TEST(KillDuringSave, TrainKilledRepeatedlyLosesNothingAndEndsBitIdentical) {
 TEST(KillDuringSave, TrainQatKilledRepeatedlyEndsWithTheSameModelFile) {
   TinyWorld world;
   data::testing::TempDir capture;
-  const ProcessResult float_run =
-      run_tool_process("train", {"--config", world.config_path(), "--epochs", "1", "--out", world.file("float.ckpt")},
-                       world.work.path(), capture.file("float"));
+  const ProcessResult float_run = run_tool_process(
+      "train", {"--config", world.config_path(), "--epochs", "1", "--out", world.file("float.ckpt")},
+      world.work.path(), capture.file("float"));
   ASSERT_TRUE(float_run.exited && float_run.exit_code == 0) << float_run.err;
 
-  const std::vector<std::string> common{"--config", world.config_path(), "--from", world.file("float.ckpt"),
-                                        "--threads", "1", "--checkpoint-every", "1"};
+  const std::vector<std::string> common{
+      "--config", world.config_path(),  "--from", world.file("float.ckpt"), "--threads",
+      "1",        "--checkpoint-every", "1"};
   std::vector<std::string> reference_args = common;
-  reference_args.insert(reference_args.end(),
-                        {"--out", world.file("reference.qgm"), "--checkpoint", world.file("reference.qat.ckpt")});
-  const ProcessResult reference = run_tool_process("train_qat", reference_args, world.work.path(), capture.file("ref"));
+  reference_args.insert(reference_args.end(), {"--out", world.file("reference.qgm"), "--checkpoint",
+                                               world.file("reference.qat.ckpt")});
+  const ProcessResult reference =
+      run_tool_process("train_qat", reference_args, world.work.path(), capture.file("ref"));
   ASSERT_TRUE(reference.exited && reference.exit_code == 0) << reference.err;
 
   // The first attempt starts from the float checkpoint (--from); the resumed ones from the QAT checkpoint,
@@ -138,8 +145,8 @@ TEST(KillDuringSave, TrainQatKilledRepeatedlyEndsWithTheSameModelFile) {
     ++stats.attempts;
     std::vector<std::string> argv{tool_path("train_qat")};
     if (fs::exists(checkpoint)) {
-      argv.insert(argv.end(), {"--config", world.config_path(), "--threads", "1", "--checkpoint-every", "1", "--out",
-                               world.file("run.qgm"), "--resume", checkpoint});
+      argv.insert(argv.end(), {"--config", world.config_path(), "--threads", "1", "--checkpoint-every", "1",
+                               "--out", world.file("run.qgm"), "--resume", checkpoint});
     } else {
       argv.insert(argv.end(), first.begin(), first.end());
     }
@@ -185,9 +192,10 @@ TEST(DivergingRun, StopsWithOneLineAndKeepsTheLastGoodCheckpoint) {
   TinyWorld world(config);
   data::testing::TempDir capture;
   const std::string checkpoint = world.file("run.ckpt");
-  const ProcessResult r = run_tool_process(
-      "train", {"--config", world.config_path(), "--lr", "1000000", "--threads", "1", "--checkpoint-every", "1", "--out", checkpoint},
-      world.work.path(), capture.file("run"));
+  const ProcessResult r = run_tool_process("train",
+                                           {"--config", world.config_path(), "--lr", "1000000", "--threads",
+                                            "1", "--checkpoint-every", "1", "--out", checkpoint},
+                                           world.work.path(), capture.file("run"));
   ASSERT_TRUE(r.exited) << "signal " << r.signal;
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;

@@ -19,7 +19,9 @@
 
 namespace qg::testing {
 
-inline std::string tool_path(const std::string& tool) { return std::string(QG_TOOLS_DIR) + "/" + tool; }
+inline std::string tool_path(const std::string& tool) {
+  return std::string(QG_TOOLS_DIR) + "/" + tool;
+}
 
 /// How a child process ended.
 struct ProcessResult {
@@ -35,7 +37,8 @@ class ChildProcess {
   ChildProcess(const std::vector<std::string>& argv, const std::string& cwd, const std::string& capture)
       : capture_(capture) {
     std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    for (const std::string& a : argv)
+      args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     const std::string out = capture + ".out", err = capture + ".err";
     pid_ = ::fork();
@@ -43,7 +46,8 @@ class ChildProcess {
     if (pid_ == 0) {  // the child: only async-signal-safe calls until exec
       const int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       const int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (out_fd < 0 || err_fd < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0 || ::chdir(cwd.c_str()) != 0) {
+      if (out_fd < 0 || err_fd < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0 ||
+          ::chdir(cwd.c_str()) != 0) {
         ::_exit(127);
       }
       ::execv(args[0], args.data());

@@ -33,7 +33,8 @@ class ToolWorld {
     wider.layers = kWideMlpLayers;
     world_.write_config(wider, "wider.json");
     TinyConfig huge;  // 784 x 400000 weights: 1.2 GiB
-    huge.layers = R"([{"type": "flatten"}, {"type": "linear", "out_features": 400000}, {"type": "linear", "out_features": 10}])";
+    huge.layers =
+        R"([{"type": "flatten"}, {"type": "linear", "out_features": 400000}, {"type": "linear", "out_features": 10}])";
     world_.write_config(huge, "huge.json");
     TinyConfig small_input;
     small_input.input_side = 14;
@@ -128,111 +129,127 @@ struct ErrorCase {
   std::string expected;           // a part of the error line
 };
 
-std::ostream& operator<<(std::ostream& out, const ErrorCase& c) { return out << c.name; }
+std::ostream& operator<<(std::ostream& out, const ErrorCase& c) {
+  return out << c.name;
+}
 
 const std::vector<ErrorCase>& error_cases() {
+  // One case per line: the table reads as a table.
+  // clang-format off
   static const std::vector<ErrorCase> cases = {
+
       // ---- bad flags: exit 2 ----
       {"TrainUnknownFlag", "train", {"--config", "{config}", "--bogus", "1"}, 2, "unknown flag --bogus"},
       {"TrainMissingConfigFlag", "train", {"--epochs", "1"}, 2, "missing required flag --config"},
       {"TrainFlagWithoutValue", "train", {"--config"}, 2, "flag --config needs a value"},
-      {"TrainNegativeEpochs", "train", {"--config", "{config}", "--epochs", "-1"}, 2, "--epochs expects an integer"},
+      {"TrainNegativeEpochs", "train", {"--config", "{config}", "--epochs", "-1"},
+       2, "--epochs expects an integer"},
       {"TrainLearningRateNaN", "train", {"--config", "{config}", "--lr", "nan"}, 2, "--lr expects a number"},
-      {"TrainZeroThreads", "train", {"--config", "{config}", "--threads", "0"}, 2, "--threads expects an integer"},
+      {"TrainZeroThreads", "train", {"--config", "{config}", "--threads", "0"},
+       2, "--threads expects an integer"},
       {"TrainPositionalArgument", "train", {"{config}"}, 2, "unexpected argument"},
-      {"TrainFlagGivenTwice", "train", {"--config", "{config}", "--epochs", "1", "--epochs", "2"}, 2, "given twice"},
-      {"TrainNegativeCheckpointEvery", "train", {"--config", "{config}", "--checkpoint-every", "-3"}, 2,
-       "--checkpoint-every expects an integer"},
-      {"TrainQatBitsOutOfRange", "train_qat", {"--config", "{config}", "--bits", "9"}, 2, "--bits expects an integer in [1, 8]"},
-      {"TrainQatFromAndResume", "train_qat", {"--config", "{config}", "--from", "{missing}", "--resume", "{missing}"}, 2,
-       "--from and --resume cannot be combined"},
-      {"TrainQatUnknownObserver", "train_qat", {"--config", "{config}", "--observer", "magic", "--out", "m.qgm"}, 1,
-       "observer"},
-      {"PtqZeroBatches", "ptq", {"--config", "{config}", "--batches", "0"}, 2, "--batches expects an integer"},
+      {"TrainFlagGivenTwice", "train", {"--config", "{config}", "--epochs", "1", "--epochs", "2"},
+       2, "given twice"},
+      {"TrainNegativeCheckpointEvery", "train", {"--config", "{config}", "--checkpoint-every", "-3"},
+       2, "--checkpoint-every expects an integer"},
+      {"TrainQatBitsOutOfRange", "train_qat", {"--config", "{config}", "--bits", "9"},
+       2, "--bits expects an integer in [1, 8]"},
+      {"TrainQatFromAndResume", "train_qat", {"--config", "{config}", "--from", "{missing}", "--resume", "{missing}"},
+       2, "--from and --resume cannot be combined"},
+      {"TrainQatUnknownObserver", "train_qat", {"--config", "{config}", "--observer", "magic", "--out", "m.qgm"},
+       1, "observer"},
+      {"PtqZeroBatches", "ptq", {"--config", "{config}", "--batches", "0"},
+       2, "--batches expects an integer"},
       {"PtqHasNoResume", "ptq", {"--config", "{config}", "--resume", "x.ckpt"}, 2, "unknown flag --resume"},
       {"QinferMissingModelFlag", "qinfer", {"--batch-size", "10"}, 2, "missing required flag --model"},
-      {"QinferIndexOutOfRange", "qinfer", {"--model", "{model}", "--data", "{data}", "--index", "64"}, 2,
-       "--index expects an integer in [0, 63]"},
-      {"SweepBadBitList", "sweep", {"--config", "{config}", "--bits", "0-9"}, 2, "--bits expects integers in [1, 8]"},
+      {"QinferIndexOutOfRange", "qinfer", {"--model", "{model}", "--data", "{data}", "--index", "64"},
+       2, "--index expects an integer in [0, 63]"},
+      {"SweepBadBitList", "sweep", {"--config", "{config}", "--bits", "0-9"},
+       2, "--bits expects integers in [1, 8]"},
       {"SweepBadMethods", "sweep", {"--config", "{config}", "--methods", "fancy"}, 2, "--methods expects"},
 
       // ---- missing files: exit 1 ----
       {"TrainMissingConfig", "train", {"--config", "{missing}"}, 1, "no-such-file"},
       {"TrainConfigIsAFolder", "train", {"--config", "{folder}"}, 1, "folder"},
-      {"TrainHugeModel", "train", {"--config", "{huge_config}", "--out", "x.ckpt"}, 1,
-       "parameters and buffers (1 GiB as float32), more than the limit of 268435456"},
-      {"TrainHugeBatch", "train", {"--config", "{config}", "--batch-size", "1000000", "--out", "x.ckpt"}, 1,
-       "/layers/0: its output of 2704 values per image, times a batch of 1000000"},
-      {"TrainMissingData", "train", {"--config", "{config}", "--data", "{missing}", "--out", "x.ckpt"}, 1, "cannot find"},
-      {"TrainMissingResume", "train", {"--config", "{config}", "--resume", "{missing}", "--out", "x.ckpt"}, 1,
-       "no-such-file"},
-      {"TrainQatMissingFrom", "train_qat", {"--config", "{config}", "--from", "{missing}", "--out", "m.qgm"}, 1,
-       "no-such-file"},
-      {"TrainQatMissingResume", "train_qat", {"--config", "{config}", "--resume", "{missing}", "--out", "m.qgm"}, 1,
-       "no-such-file"},
-      {"PtqMissingFrom", "ptq", {"--config", "{config}", "--from", "{missing}", "--out", "m.qgm"}, 1, "no-such-file"},
+      {"TrainHugeModel", "train", {"--config", "{huge_config}", "--out", "x.ckpt"},
+       1, "parameters and buffers (1 GiB as float32), more than the limit of 268435456"},
+      {"TrainHugeBatch", "train", {"--config", "{config}", "--batch-size", "1000000", "--out", "x.ckpt"},
+       1, "/layers/0: its output of 2704 values per image, times a batch of 1000000"},
+      {"TrainMissingData", "train", {"--config", "{config}", "--data", "{missing}", "--out", "x.ckpt"},
+       1, "cannot find"},
+      {"TrainMissingResume", "train", {"--config", "{config}", "--resume", "{missing}", "--out", "x.ckpt"},
+       1, "no-such-file"},
+      {"TrainQatMissingFrom", "train_qat", {"--config", "{config}", "--from", "{missing}", "--out", "m.qgm"},
+       1, "no-such-file"},
+      {"TrainQatMissingResume", "train_qat", {"--config", "{config}", "--resume", "{missing}", "--out", "m.qgm"},
+       1, "no-such-file"},
+      {"PtqMissingFrom", "ptq", {"--config", "{config}", "--from", "{missing}", "--out", "m.qgm"},
+       1, "no-such-file"},
       {"QinferMissingModel", "qinfer", {"--model", "{missing}"}, 1, "no-such-file"},
       {"QinferMissingImage", "qinfer", {"--model", "{model}", "--image", "{missing}"}, 1, "no-such-file"},
-      {"SweepMissingFrom", "sweep", {"--config", "{config}", "--from", "{missing}", "--out-dir", "results"}, 1,
-       "no-such-file"},
+      {"SweepMissingFrom", "sweep", {"--config", "{config}", "--from", "{missing}", "--out-dir", "results"},
+       1, "no-such-file"},
 
       // ---- unwritable outputs: exit 1, before any work ----
-      {"TrainOutInMissingFolder", "train", {"--config", "{config}", "--out", "{missing}/x.ckpt"}, 1, "does not exist"},
-      {"TrainOutUnderAFile", "train", {"--config", "{config}", "--out", "{config}/x.ckpt"}, 1, "does not exist"},
+      {"TrainOutInMissingFolder", "train", {"--config", "{config}", "--out", "{missing}/x.ckpt"},
+       1, "does not exist"},
+      {"TrainOutUnderAFile", "train", {"--config", "{config}", "--out", "{config}/x.ckpt"},
+       1, "does not exist"},
       {"TrainOutIsAFolder", "train", {"--config", "{config}", "--out", "{folder}"}, 1, "is a folder"},
-      {"TrainOutReadOnly", "train", {"--config", "{config}", "--out", "{readonly}/x.ckpt"}, 1, "is not writable"},
+      {"TrainOutReadOnly", "train", {"--config", "{config}", "--out", "{readonly}/x.ckpt"},
+       1, "is not writable"},
       {"TrainReportInMissingFolder", "train", {"--config", "{config}", "--out", "x.ckpt", "--report", "{missing}/r.json"},
        1, "does not exist"},
       {"TrainQatOutReadOnly", "train_qat", {"--config", "{config}", "--from", "{float_ckpt}", "--out", "{readonly}/m.qgm"},
        1, "is not writable"},
-      {"TrainQatCheckpointInMissingFolder", "train_qat",
-       {"--config", "{config}", "--from", "{float_ckpt}", "--out", "m.qgm", "--checkpoint", "{missing}/q.ckpt"}, 1,
-       "does not exist"},
-      {"PtqOutInMissingFolder", "ptq", {"--config", "{config}", "--from", "{float_ckpt}", "--out", "{missing}/m.qgm"}, 1,
-       "does not exist"},
-      {"QinferReportReadOnly", "qinfer", {"--model", "{model}", "--report", "{readonly}/r.json"}, 1, "is not writable"},
+      {"TrainQatCheckpointInMissingFolder", "train_qat", {"--config", "{config}", "--from", "{float_ckpt}", "--out", "m.qgm", "--checkpoint", "{missing}/q.ckpt"},
+       1, "does not exist"},
+      {"PtqOutInMissingFolder", "ptq", {"--config", "{config}", "--from", "{float_ckpt}", "--out", "{missing}/m.qgm"},
+       1, "does not exist"},
+      {"QinferReportReadOnly", "qinfer", {"--model", "{model}", "--report", "{readonly}/r.json"},
+       1, "is not writable"},
       {"SweepOutDirReadOnly", "sweep", {"--config", "{config}", "--from", "{float_ckpt}", "--out-dir", "{readonly}/results"},
        1, "is not writable"},
 
       // ---- a checkpoint or model from another config, kind or bit width: exit 1 ----
-      {"TrainResumeFromOtherConfig", "train", {"--config", "{config}", "--resume", "{other_ckpt}", "--out", "x.ckpt"}, 1,
-       "saved from config \"other_cnn\", but this run uses \"tiny_cnn_bn\""},
-      {"TrainResumeFromQatCheckpoint", "train", {"--config", "{config}", "--resume", "{qat_ckpt}", "--out", "x.ckpt"}, 1,
-       "a \"qat\" checkpoint, but a \"float\" one is needed here"},
-      {"TrainResumeFromModelFile", "train", {"--config", "{config}", "--resume", "{model}", "--out", "x.ckpt"}, 1,
-       "not a quantgrad checkpoint"},
-      {"TrainQatFromOtherConfig", "train_qat", {"--config", "{config}", "--from", "{other_ckpt}", "--out", "m.qgm"}, 1,
-       "saved from config \"other_cnn\""},
+      {"TrainResumeFromOtherConfig", "train", {"--config", "{config}", "--resume", "{other_ckpt}", "--out", "x.ckpt"},
+       1, "saved from config \"other_cnn\", but this run uses \"tiny_cnn_bn\""},
+      {"TrainResumeFromQatCheckpoint", "train", {"--config", "{config}", "--resume", "{qat_ckpt}", "--out", "x.ckpt"},
+       1, "a \"qat\" checkpoint, but a \"float\" one is needed here"},
+      {"TrainResumeFromModelFile", "train", {"--config", "{config}", "--resume", "{model}", "--out", "x.ckpt"},
+       1, "not a quantgrad checkpoint"},
+      {"TrainQatFromOtherConfig", "train_qat", {"--config", "{config}", "--from", "{other_ckpt}", "--out", "m.qgm"},
+       1, "saved from config \"other_cnn\""},
       {"TrainQatFromSameNameOtherLayers", "train_qat", {"--config", "{wider_config}", "--from", "{float_ckpt}", "--out", "m.qgm"},
        1, "but the model expects [128,784]"},
-      {"TrainQatResumeAtOtherBits", "train_qat",
-       {"--config", "{config}", "--resume", "{qat_ckpt}", "--bits", "4", "--out", "m.qgm", "--checkpoint", "q.ckpt"}, 1,
-       "quant.bits = 8, but this run has 4"},
-      {"TrainQatResumeWithOtherObserver", "train_qat",
-       {"--config", "{config}", "--resume", "{qat_ckpt}", "--observer", "percentile", "--out", "m.qgm", "--checkpoint", "q.ckpt"},
+      {"TrainQatResumeAtOtherBits", "train_qat", {"--config", "{config}", "--resume", "{qat_ckpt}", "--bits", "4", "--out", "m.qgm", "--checkpoint", "q.ckpt"},
+       1, "quant.bits = 8, but this run has 4"},
+      {"TrainQatResumeWithOtherObserver", "train_qat", {"--config", "{config}", "--resume", "{qat_ckpt}", "--observer", "percentile", "--out", "m.qgm", "--checkpoint", "q.ckpt"},
        1, "quant.observer = \"minmax\""},
-      {"TrainQatFromQatCheckpoint", "train_qat", {"--config", "{config}", "--from", "{qat_ckpt}", "--out", "m.qgm"}, 1,
-       "a \"qat\" checkpoint, but a \"float\" one is needed here"},
-      {"PtqFromModelFile", "ptq", {"--config", "{config}", "--from", "{model}", "--out", "m.qgm"}, 1,
-       "not a quantgrad checkpoint (bad magic)"},
+      {"TrainQatFromQatCheckpoint", "train_qat", {"--config", "{config}", "--from", "{qat_ckpt}", "--out", "m.qgm"},
+       1, "a \"qat\" checkpoint, but a \"float\" one is needed here"},
+      {"PtqFromModelFile", "ptq", {"--config", "{config}", "--from", "{model}", "--out", "m.qgm"},
+       1, "not a quantgrad checkpoint (bad magic)"},
       {"QinferCheckpointAsModel", "qinfer", {"--model", "{float_ckpt}"}, 1, "magic"},
       {"QinferTruncatedModel", "qinfer", {"--model", "{truncated_model}"}, 1, "load_model"},
 
       // ---- data of the wrong shape: exit 1, before any training ----
-      {"TrainSmallImages", "train", {"--config", "{config}", "--data", "{small_data}", "--out", "x.ckpt"}, 1,
-       "images are 14x14 with 1 channel, i.e. input [1,14,14], but config \"tiny_cnn_bn\" takes input [1,28,28]"},
-      {"TrainConfigForSmallImages", "train", {"--config", "{small_input_config}", "--out", "x.ckpt"}, 1,
-       "mnist samples are [1,28,28] but the input shape is [1,14,14]"},
+      {"TrainSmallImages", "train", {"--config", "{config}", "--data", "{small_data}", "--out", "x.ckpt"},
+       1, "images are 14x14 with 1 channel, i.e. input [1,14,14], but config \"tiny_cnn_bn\" takes input [1,28,28]"},
+      {"TrainConfigForSmallImages", "train", {"--config", "{small_input_config}", "--out", "x.ckpt"},
+       1, "mnist samples are [1,28,28] but the input shape is [1,14,14]"},
       {"TrainQatSmallImages", "train_qat", {"--config", "{config}", "--from", "{float_ckpt}", "--data", "{small_data}", "--out", "m.qgm"},
        1, "images are 14x14"},
-      {"PtqSmallImages", "ptq", {"--config", "{config}", "--from", "{float_ckpt}", "--data", "{small_data}", "--out", "m.qgm"}, 1,
-       "images are 14x14"},
-      {"QinferSmallImages", "qinfer", {"--model", "{model}", "--data", "{small_data}"}, 1, "pixels, but the model takes 784"},
-      {"QinferImageOfWrongSize", "qinfer", {"--model", "{model}", "--image", "{image_783}"}, 1,
-       "783 bytes, but the model takes 784 pixels"},
+      {"PtqSmallImages", "ptq", {"--config", "{config}", "--from", "{float_ckpt}", "--data", "{small_data}", "--out", "m.qgm"},
+       1, "images are 14x14"},
+      {"QinferSmallImages", "qinfer", {"--model", "{model}", "--data", "{small_data}"},
+       1, "pixels, but the model takes 784"},
+      {"QinferImageOfWrongSize", "qinfer", {"--model", "{model}", "--image", "{image_783}"},
+       1, "783 bytes, but the model takes 784 pixels"},
       {"SweepSmallImages", "sweep", {"--config", "{config}", "--from", "{float_ckpt}", "--data", "{small_data}", "--out-dir", "results"},
        1, "images are 14x14"},
   };
+  // clang-format on
   return cases;
 }
 
@@ -261,7 +278,8 @@ class ToolErrors : public ::testing::TestWithParam<ErrorCase> {
 TEST_P(ToolErrors, OneLineNonZeroExitNothingLeftBehind) {
   const ErrorCase& c = GetParam();
   bool uses_readonly = false;
-  for (const std::string& a : c.args) uses_readonly |= a.find("{readonly}") != std::string::npos;
+  for (const std::string& a : c.args)
+    uses_readonly |= a.find("{readonly}") != std::string::npos;
   if (uses_readonly && ::geteuid() == 0) GTEST_SKIP() << "root may write into a read-only folder";
 
   const ProcessResult r = run_tool_process(c.tool, expand(c.args), cwd.path().string(), capture.file("run"));
