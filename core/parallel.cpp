@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -41,8 +42,7 @@ class Pool {
   }
   ~Pool() {
     stop_.store(true);
-    generation_.fetch_add(1);
-    generation_.notify_all();
+    wake_workers();
     for (std::thread& t : workers_)
       t.join();
   }
@@ -58,8 +58,7 @@ class Pool {
     next_.store(0);
     error_ = nullptr;
     published_.store(true);
-    generation_.fetch_add(1);
-    generation_.notify_all();
+    wake_workers();
     work();
     published_.store(false);
     while (users_.load() != 0)
@@ -68,6 +67,16 @@ class Pool {
   }
 
  private:
+  // Bumps the generation under the sleep mutex, so a worker between its predicate check and its sleep
+  // cannot miss it. (std::atomic::wait was used here first; libstdc++ 12's version hung now and then.)
+  void wake_workers() {
+    {
+      const std::lock_guard lock(sleep_mutex_);
+      generation_.fetch_add(1);
+    }
+    wake_.notify_all();
+  }
+
   // Takes tasks until none are left.
   void work() {
     tl_in_region = true;
@@ -89,7 +98,10 @@ class Pool {
         for (int i = 0; i < 16; ++i)
           cpu_relax();
       }
-      generation_.wait(seen);
+      {
+        std::unique_lock lock(sleep_mutex_);
+        wake_.wait(lock, [&] { return generation_.load() != seen; });
+      }
       seen = generation_.load();
       if (stop_.load()) return;
       users_.fetch_add(1);
@@ -100,7 +112,9 @@ class Pool {
 
   const int threads_;
   std::vector<std::thread> workers_;
-  std::atomic<uint32_t> generation_{0};  // 32 bits: waited on with a plain futex
+  std::atomic<uint32_t> generation_{0};  // bumped once per job; workers spin on it, then sleep on wake_
+  std::mutex sleep_mutex_;
+  std::condition_variable wake_;
   std::atomic<bool> published_{false};
   std::atomic<int> users_{0};
   std::atomic<bool> stop_{false};

@@ -1,5 +1,6 @@
 #include "nn/checkpoint.h"
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -15,6 +16,29 @@ constexpr char kMagic[8] = {'Q', 'G', 'C', 'K', 'P', 'T', '\0', '\1'};
 constexpr uint32_t kVersion = 1;
 constexpr size_t kPreambleBytes = 8 + 4 + 8;
 constexpr size_t kChecksumBytes = 8;
+
+constexpr int kMaxHeaderNesting = 64;
+
+// The deepest [ / { nesting of JSON text, strings skipped. nlohmann's parser and its destructor recurse
+// once per level, so a crafted header of a million '[' would overflow the stack: we check first.
+int nesting_depth(const std::string& text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
 
 CheckpointError error(const std::string& path, const std::string& what) {
   return CheckpointError("checkpoint: " + path + ": " + what);
@@ -34,7 +58,7 @@ Tensor parse_tensor(const nlohmann::json& entry, std::string_view data, const st
   if (!entry.is_object() || !entry.contains("name") || !entry["name"].is_string()) {
     throw error(path, where + "/name: expected a string");
   }
-  if (entry.value("dtype", "") != "f32") throw error(path, where + "/dtype: expected \"f32\"");
+  if (!entry.contains("dtype") || entry["dtype"] != "f32") throw error(path, where + "/dtype: expected \"f32\"");
   if (!entry.contains("shape") || !entry["shape"].is_array()) throw error(path, where + "/shape: expected an array");
   Shape shape;
   int64_t count = 1;
@@ -120,7 +144,12 @@ Checkpoint load_checkpoint(const std::string& path) {
   }
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(bytes.substr(kPreambleBytes, header_len));
+    const std::string text = bytes.substr(kPreambleBytes, header_len);
+    if (nesting_depth(text) > kMaxHeaderNesting) {
+      throw error(path, "header JSON is nested deeper than " + std::to_string(kMaxHeaderNesting) +
+                            " levels (our headers use 3): not a quantgrad checkpoint");
+    }
+    header = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw error(path, std::string("header is not valid JSON: ") + e.what());
   }
@@ -129,7 +158,8 @@ Checkpoint load_checkpoint(const std::string& path) {
   }
   const std::string_view data = std::string_view(bytes).substr(kPreambleBytes + header_len, body_end - kPreambleBytes - header_len);
   Checkpoint checkpoint;
-  checkpoint.metadata = header.value("metadata", nlohmann::json::object());
+  checkpoint.metadata = header.contains("metadata") ? header["metadata"] : nlohmann::json::object();
+  if (!checkpoint.metadata.is_object()) throw error(path, "/metadata: expected an object");
   std::set<std::string> names;
   for (size_t i = 0; i < header["tensors"].size(); ++i) {
     Tensor t = parse_tensor(header["tensors"][i], data, path, i);

@@ -8,6 +8,8 @@ template <class... Fs>
 struct Overloaded : Fs... {
   using Fs::operator()...;
 };
+template <class... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;  // C++20 deduces this itself; clang 14 (the fuzz build) does not
 
 }  // namespace
 

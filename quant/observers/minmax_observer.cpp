@@ -5,37 +5,21 @@
 #include <stdexcept>
 
 #include "core/kernels/reduce.h"
+#include "core/kernels/value_range.h"
 #include "core/kernels/views.h"
 #include "quant/observers/observer_state.h"
 
 namespace qg::quant {
 
-namespace {
-
-// Whether `x` holds a NaN. The min/max reductions skip NaN (a comparison with NaN is false), so a NaN
-// would otherwise pass unnoticed into the range; one extra pass finds it.
-bool has_nan(const Tensor& x) {
-  const Tensor c = x.contiguous();
-  const float* v = c.data();
-  bool nan = false;
-  for (int64_t i = 0; i < c.numel(); ++i)
-    nan |= std::isnan(v[i]);  // no early exit: vectorises
-  return nan;
-}
-
-}  // namespace
-
 std::pair<float, float> tensor_min_max(const Tensor& x, const char* who) {
   if (x.numel() == 0) throw std::invalid_argument(std::string(who) + ": cannot observe an empty tensor");
-  const Tensor flat = kernel::reshape(x, {-1});
-  const float max = kernel::max(flat, 0).item();
-  const float min = kernel::min(flat, 0).item();
-  if (!std::isfinite(min) || !std::isfinite(max) || has_nan(x)) {
+  const kernel::ValueRange range = kernel::value_range(x);
+  if (!range.all_finite) {
     throw NonFiniteObservation(std::string(who) +
                                ": observed a non-finite value (NaN or Inf) in a tensor of shape " +
                                to_string(x.shape()));
   }
-  return {min, max};
+  return {range.min, range.max};
 }
 
 namespace {
@@ -150,8 +134,8 @@ void PerChannelMinMaxObserver::observe(const Tensor& x) {
   const Tensor rows = kernel::reshape(x, {channels, -1});
   const std::vector<float> maxs = kernel::max(rows, 1).to_vector();
   const std::vector<float> mins = kernel::min(rows, 1).to_vector();
-  if (has_nan(x)) {
-    throw NonFiniteObservation("per_channel_minmax observer: observed a NaN in a tensor of shape " +
+  if (!kernel::value_range(x).all_finite) {
+    throw NonFiniteObservation("per_channel_minmax observer: observed a non-finite value (NaN or Inf) in a tensor of shape " +
                                to_string(x.shape()));
   }
   if (!mins_.empty() && mins_.size() != static_cast<size_t>(channels)) {

@@ -1,9 +1,8 @@
 #include "quant/qat/qconv_bn_relu.h"
 
 #include "autograd/grad_mode.h"
+#include "core/kernels/batch_norm.h"
 #include "core/kernels/elementwise.h"
-#include "core/kernels/reduce.h"
-#include "core/kernels/views.h"
 #include "nn/functional/activation.h"
 #include "nn/functional/conv2d.h"
 #include "quant/bn_fold.h"
@@ -27,10 +26,12 @@ QConvBNReLU::QConvBNReLU(std::shared_ptr<nn::Conv2d> c, std::shared_ptr<nn::Batc
 std::pair<Tensor, Tensor> QConvBNReLU::batch_statistics(const Tensor& x) {
   NoGradGuard no_grad;
   const Tensor y = nn::functional::conv2d(x, conv->weight, conv->bias, conv->options);
-  const Tensor mean = kernel::mean(y, {0, 2, 3});
-  const Tensor centred = kernel::sub(y, kernel::reshape(mean, {1, -1, 1, 1}));
-  const Tensor var = kernel::mean(kernel::mul(centred, centred), {0, 2, 3});  // biased, as BN normalises
-  const int64_t count = y.numel() / y.shape()[1];
+  // One pass for the means, one for the biased variances (the kernel nn::BatchNorm2d uses).
+  const kernel::ChannelLayout layout = kernel::channel_layout(y.shape());
+  const kernel::ChannelStats stats = kernel::channel_statistics(y, layout);
+  const Tensor mean = Tensor::from_vector(stats.mean, {static_cast<int64_t>(stats.mean.size())});
+  const Tensor var = Tensor::from_vector(stats.var, {static_cast<int64_t>(stats.var.size())});
+  const int64_t count = layout.count();
   const float unbias = count > 1 ? static_cast<float>(count) / static_cast<float>(count - 1) : 1.0f;
   // running = (1 - m) running + m batch  (PyTorch's momentum convention; unbiased variance)
   kernel::scale(bn->running_mean, 1.0f - bn->momentum);
