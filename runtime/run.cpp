@@ -1,6 +1,7 @@
 #include "runtime/run.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <functional>
@@ -82,8 +83,9 @@ bool fused_with_next(const Model& model, size_t i, const RunOptions& options) {
 /// Runs samples [begin, end) through all ops, ping-ponging between two buffers sized for the largest
 /// activation; the last op writes straight into `output`.
 void run_samples(const Model& model, const ModelPlan& plan, const IntTensor& input, IntTensor& output,
-                 const RunOptions& options, int64_t begin, int64_t end) {
+                 const RunOptions& options, uint64_t run_id, int64_t begin, int64_t end) {
   WorkerMemory& memory = worker_memory();
+  memory.scratch.run_id = run_id;
   const auto largest = static_cast<size_t>(plan.largest_activation());
   for (auto& buffer : memory.buffers) {
     if (buffer.size() < largest) buffer.resize(largest);
@@ -212,10 +214,13 @@ IntTensor run(const Model& model, const IntTensor& input, const RunOptions& opti
   output.shape.insert(output.shape.begin(), input.batch());
   output.data.resize(static_cast<size_t>(input.batch() * checked_numel(plan.output().shape, "run: output")));
 
+  // Numbers this call for the kernels' per-run checks (Scratch::run_id); never 0.
+  static std::atomic<uint64_t> runs{0};
+  const uint64_t run_id = ++runs;
   const int64_t batch = input.batch();
   const int64_t threads = std::min<int64_t>(options.threads, std::max<int64_t>(batch, 1));
   if (threads == 1) {
-    run_samples(model, plan, input, output, options, 0, batch);
+    run_samples(model, plan, input, output, options, run_id, 0, batch);
     return output;
   }
   // Samples are independent and each is computed by exactly one thread, so the result does not depend on
@@ -224,7 +229,7 @@ IntTensor run(const Model& model, const IntTensor& input, const RunOptions& opti
   const int64_t per_task = std::max<int64_t>(1, std::min<int64_t>(8, batch / (4 * threads)));
   const int64_t tasks = (batch + per_task - 1) / per_task;
   sample_pool().run_tasks(tasks, static_cast<int>(threads), [&](int64_t task) {
-    run_samples(model, plan, input, output, options, task * per_task, std::min(batch, (task + 1) * per_task));
+    run_samples(model, plan, input, output, options, run_id, task * per_task, std::min(batch, (task + 1) * per_task));
   });
   return output;
 }

@@ -23,7 +23,16 @@ struct Scratch {
   std::vector<const uint32_t*> rows;  ///< where each word row starts
   std::vector<int32_t> dots;          ///< D[c][q]: the dot products, one row per output channel (+1)
   std::vector<int32_t> codes;         ///< one channel's requantized codes over the gappy positions
-  std::vector<std::shared_ptr<const PackedConv>> packed;  ///< packed weights, reused while the op is unchanged
+
+  /// Packed weights, reused while their op is unchanged. Checking that costs a copy and a comparison of
+  /// the op's weights, so it is done once per run() (which numbers its calls in `run_id`) rather than once
+  /// per sample; with run_id 0 (a kernel called directly) it is done on every call.
+  struct PackedEntry {
+    std::shared_ptr<const PackedConv> conv;
+    uint64_t checked_in_run = 0;
+  };
+  std::vector<PackedEntry> packed;
+  uint64_t run_id = 0;
 };
 
 }  // namespace qg::runtime

@@ -162,14 +162,16 @@ std::shared_ptr<const PackedConv> pack(const Conv2d& op, const DotPlan& p, int8:
 
 // The packed weights of `op` from the scratch's cache, packed afresh when missing or out of date.
 const PackedConv& packed_weights(const Conv2d& op, const DotPlan& p, int8::Isa isa, Scratch& scratch) {
-  for (auto& entry : scratch.packed) {
-    if (entry->source.op != &op || entry->source.isa != isa) continue;
-    if (!(entry->source == source_of(op, isa))) entry = pack(op, p, isa);
-    return *entry;
+  for (Scratch::PackedEntry& entry : scratch.packed) {
+    if (entry.conv->source.op != &op || entry.conv->source.isa != isa) continue;
+    const bool checked = scratch.run_id != 0 && entry.checked_in_run == scratch.run_id;
+    if (!checked && !(entry.conv->source == source_of(op, isa))) entry.conv = pack(op, p, isa);
+    entry.checked_in_run = scratch.run_id;
+    return *entry.conv;
   }
   if (scratch.packed.size() == kPackedCacheSize) scratch.packed.erase(scratch.packed.begin());
-  scratch.packed.push_back(pack(op, p, isa));
-  return *scratch.packed.back();
+  scratch.packed.push_back({pack(op, p, isa), scratch.run_id});
+  return *scratch.packed.back().conv;
 }
 
 // values[ci * p.stride + y * Wp + x] = a of group `group` at padded position (y, x); padding a = Z1 - qmin;

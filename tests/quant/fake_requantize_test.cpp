@@ -1,0 +1,109 @@
+// quant/output_requantize.cpp's vectorised row loop against the integer runtime's scalar functions: every
+// output code must be the one runtime::multiply_by_quantized_multiplier gives for the recovered accumulator.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "autograd/ops.h"
+#include "core/parallel.h"
+#include "quant/output_requantize.h"
+#include "runtime/output_stage.h"
+#include "runtime/requantize.h"
+
+namespace qg::quant {
+namespace {
+
+// The definition, one element at a time (the loop the fast path replaced).
+std::vector<float> requantize_by_definition(const Tensor& y, float input_scale, const QParams& weight,
+                                            const QParams& output, std::vector<float>* in_range) {
+  const runtime::QuantParams out_q{output.scale[0], output.zero_point[0], output.spec.bits, output.spec.is_signed};
+  const std::vector<double> weight_scales(weight.scale.begin(), weight.scale.end());
+  const auto stage = runtime::OutputStage::make(input_scale, weight_scales, out_q, false);
+  const int64_t channels = y.shape()[1], inner = y.numel() / (y.shape()[0] * channels);
+  const std::vector<float> v = y.to_vector();
+  std::vector<float> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    const size_t c = weight.per_channel() ? static_cast<size_t>((static_cast<int64_t>(i) / inner) % channels) : 0;
+    const double unit = static_cast<double>(input_scale) * weight_scales[c];
+    const double acc = std::clamp(std::nearbyint(v[i] / unit), -2147483647.0, 2147483647.0);
+    const int64_t code =
+        int64_t{runtime::multiply_by_quantized_multiplier(static_cast<int32_t>(acc), stage.multipliers[c])} +
+        out_q.zero_point;
+    const int64_t clamped = std::clamp<int64_t>(code, out_q.qmin(), out_q.qmax());
+    out[i] = static_cast<float>(clamped - out_q.zero_point) * output.scale[0];
+    if (in_range) in_range->push_back(clamped == code ? 1.0f : 0.0f);
+  }
+  return out;
+}
+
+struct Case {
+  int bits;
+  bool is_signed;
+  bool per_channel;
+  float spread;  // y in [-spread, spread] * scale of the output range
+};
+
+class FakeRequantizeRows : public ::testing::TestWithParam<Case> {};
+
+TEST_P(FakeRequantizeRows, EveryCodeIsTheRuntimes) {
+  const Case c = GetParam();
+  Generator gen(17);
+  // Odd spatial sizes leave partial vector blocks and chunk tails; 3 channels with their own weight scales.
+  const Tensor y = Tensor::uniform({5, 3, 19, 23}, -8.0f * c.spread, 8.0f * c.spread, gen);
+  const QuantSpec spec{c.bits, c.is_signed};
+  const QParams weight = c.per_channel ? make_per_channel({-0.3f, -1.1f, -0.02f}, {0.5f, 0.9f, 0.03f}, spec)
+                                       : make_per_tensor(-0.7f, 0.6f, spec);
+  const QParams output = make_per_tensor(-3.0f, 5.0f, spec);
+  const float input_scale = 0.0123f;
+  for (const Ste ste : {Ste::Identity, Ste::Clipped}) {
+    std::vector<float> mask;
+    const std::vector<float> expected =
+        requantize_by_definition(y, input_scale, weight, output, ste == Ste::Clipped ? &mask : nullptr);
+    Tensor x = y.clone();
+    x.set_requires_grad(true);
+    const Tensor got = fake_requantize(x, input_scale, weight, output, ste);
+    EXPECT_EQ(got.to_vector(), expected);
+    if (ste == Ste::Clipped) {
+      // The clipped STE's gradient is the in-range mask.
+      sum(got).backward();
+      EXPECT_EQ(x.grad().to_vector(), mask);
+      EXPECT_NE(std::count(mask.begin(), mask.end(), 0.0f), 0) << "the case should clamp some outputs";
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Widths, FakeRequantizeRows,
+                         ::testing::Values(Case{8, false, false, 1.0f}, Case{8, true, true, 1.0f},
+                                           Case{4, false, true, 1.0f}, Case{2, true, false, 1.0f},
+                                           Case{1, false, true, 1.0f}, Case{8, false, true, 1e6f}));
+
+TEST(FakeRequantize, ExactTiesRoundLikeTheRuntime) {
+  // M = S_in S_w / S_out = 1/4 exactly: accumulators 2, 6, 10, -2, -6 land on ties (0.5, 1.5, 2.5, ...),
+  // which the runtime rounds half away from zero.
+  const QuantSpec spec{8, true};
+  QParams weight{{0.5f}, {0}, spec, -1};
+  QParams output{{2.0f}, {0}, spec, -1};
+  const std::vector<float> acc{2, 6, 10, -2, -6, 0, 3};
+  std::vector<float> y;
+  for (const float a : acc) y.push_back(a * 1.0f * 0.5f);  // S_in = 1
+  const Tensor got = fake_requantize(Tensor::from_vector(y, {1, 1, 7}), 1.0f, weight, output, Ste::Identity);
+  EXPECT_EQ(got.to_vector(), (std::vector<float>{2, 4, 6, -2, -4, 0, 2}));  // codes 1, 2, 3, -1, -2, 0, 1
+}
+
+TEST(FakeRequantize, ResultDoesNotDependOnTheThreadCount) {
+  Generator gen(3);
+  const Tensor y = Tensor::uniform({64, 8, 26, 26}, -3.0f, 3.0f, gen);
+  const QParams weight = make_per_tensor(-0.5f, 0.5f, {8, true});
+  const QParams output = make_per_tensor(-2.0f, 2.0f, {8, false});
+  parallel::set_num_threads(1);
+  const std::vector<float> one = fake_requantize(y, 0.02f, weight, output, Ste::Clipped).to_vector();
+  parallel::set_num_threads(3);
+  const std::vector<float> three = fake_requantize(y, 0.02f, weight, output, Ste::Clipped).to_vector();
+  parallel::set_num_threads(2);
+  EXPECT_EQ(one, three);
+}
+
+}  // namespace
+}  // namespace qg::quant
