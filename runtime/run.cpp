@@ -34,6 +34,13 @@ void check_input(const ModelPlan& plan, const IntTensor& input) {
                                 std::to_string(input.numel()));
   }
   const QuantParams& quant = plan.input().quant;
+  // A vectorised pass for the range; the element-by-element search only to name the first bad code.
+  int32_t lowest = quant.qmin(), highest = quant.qmax();
+  for (const int32_t code : input.data) {
+    lowest = std::min(lowest, code);
+    highest = std::max(highest, code);
+  }
+  if (lowest >= quant.qmin() && highest <= quant.qmax()) return;
   for (size_t i = 0; i < input.data.size(); ++i) {
     if (input.data[i] < quant.qmin() || input.data[i] > quant.qmax()) {
       throw std::invalid_argument("run: input code " + std::to_string(input.data[i]) + " at element " +

@@ -1,6 +1,6 @@
 // Scratch: working memory a fast kernel reuses from one sample to the next within a run().
 //
-// Each worker thread of run() owns one Scratch (kept from one run() to the next); kernels resize() its
+// Each worker thread of run() owns one Scratch (kept from one run() to the next); kernels grow_to() its
 // vectors, which reallocates only when a larger size than ever before is asked for, so steady-state
 // inference allocates nothing.
 #pragma once
@@ -12,6 +12,15 @@
 namespace qg::runtime {
 
 struct PackedConv;  // runtime/ops/conv2d_dot.cpp: a conv's weights packed for the dot-product path
+
+/// Makes `v` hold at least `n` elements and returns its data. It never shrinks: the layers of a model ask
+/// for different sizes in turn, and a vector resized down and up again zero-fills the regrown part on
+/// every sample (that memset once cost 5 % of int8 inference).
+template <class T>
+T* grow_to(std::vector<T>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
 
 struct Scratch {
   std::vector<int16_t> offsets;  ///< input codes minus the input zero point (im2col rows for conv)

@@ -160,8 +160,8 @@ namespace {
 // The int16 path: im2col of (q1 - Z1), one int16 dot product per output. Any stride.
 void conv2d_int16(const Conv2d& op, const ConvLayout& l, std::span<const int32_t> input, std::span<int32_t> output,
                   RequantMode mode, Scratch& scratch) {
-  scratch.offsets.resize(static_cast<size_t>(l.positions * l.row));
-  scratch.sums.resize(static_cast<size_t>(l.positions));
+  grow_to(scratch.offsets, static_cast<size_t>(l.positions * l.row));
+  grow_to(scratch.sums, static_cast<size_t>(l.positions));
   for (int64_t g = 0; g < op.groups; ++g) {
     im2col_offsets(op, l, g, input, scratch.offsets.data(), scratch.sums.data());
     for (int64_t oc = g * l.out_per_group; oc < (g + 1) * l.out_per_group; ++oc) {

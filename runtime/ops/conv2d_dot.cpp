@@ -181,8 +181,8 @@ void fill_values(const Conv2d& op, const DotPlan& p, int64_t group, std::span<co
                  std::vector<int32_t>& values) {
   const int32_t qmin = op.input_quant.qmin();
   const int32_t pad = op.input_quant.zero_point - qmin;
-  values.resize(static_cast<size_t>((p.cin + 1) * p.stride));
-  std::fill(values.end() - p.stride, values.end(), 0);  // a row of zeros after the planes
+  int32_t* const zeros = grow_to(values, static_cast<size_t>((p.cin + 1) * p.stride)) + p.cin * p.stride;
+  std::fill(zeros, zeros + p.stride, 0);  // a row of zeros after the planes
   for (int64_t ci = 0; ci < p.cin; ++ci) {
     int32_t* plane = values.data() + ci * p.stride;
     const int32_t* src = input.data() + (group * p.cin + ci) * p.height * p.width;
@@ -212,10 +212,10 @@ bool codes_are_values(const Conv2d& op, const DotPlan& p) {
 // zeros (the source of padding slots).
 void fill_words(const DotPlan& p, int8::Isa isa, const int32_t* planes, int64_t plane_stride,
                 int64_t plane_size, const int32_t* zeros, Scratch& scratch) {
-  scratch.rows.resize(static_cast<size_t>(p.words));
+  grow_to(scratch.rows, static_cast<size_t>(p.words));
   if (p.by_channels) {
     // words[b][q] = the kpw channels of block b at plane position q; tap t of block b starts at o_t.
-    scratch.words.resize(static_cast<size_t>(p.channel_blocks * p.stride));
+    grow_to(scratch.words, static_cast<size_t>(p.channel_blocks * p.stride));
     for (int64_t b = 0; b < p.channel_blocks; ++b) {
       const int32_t* sources[4] = {zeros, zeros, zeros, zeros};
       for (int j = 0; j < p.kpw; ++j) {
@@ -231,7 +231,7 @@ void fill_words(const DotPlan& p, int8::Isa isa, const int32_t* planes, int64_t 
     return;
   }
   // An explicit im2col: words[w][q] = the kpw (channel, tap) values of k-group w for output q.
-  scratch.words.resize(static_cast<size_t>(p.words * p.positions));
+  grow_to(scratch.words, static_cast<size_t>(p.words * p.positions));
   for (int64_t w = 0; w < p.words; ++w) {
     const int32_t* sources[4] = {zeros, zeros, zeros, zeros};
     for (int j = 0; j < p.kpw; ++j) {
@@ -263,10 +263,13 @@ void for_each_group(const Conv2d& op, const Dims& input_shape, std::span<const i
   assert(conv2d_dot_applies(op));
   const DotPlan p = plan_of(op, input_shape, isa, pooled);
   const PackedConv& packed = packed_weights(op, p, isa, scratch);
-  scratch.dots.resize(static_cast<size_t>((p.cout + 1) * p.positions));
+  grow_to(scratch.dots, static_cast<size_t>((p.cout + 1) * p.positions));
   const bool in_place = codes_are_values(op, p);
   const int64_t plane = p.height * p.width;
-  if (in_place) scratch.values.assign(static_cast<size_t>(p.stride), 0);  // just the row of zeros
+  if (in_place) {  // just the row of zeros
+    int32_t* const zeros = grow_to(scratch.values, static_cast<size_t>(p.stride));
+    std::fill(zeros, zeros + p.stride, 0);
+  }
   for (int64_t g = 0; g < op.groups; ++g) {
     if (in_place) {
       fill_words(p, isa, input.data() + g * p.cin * plane, plane, plane, scratch.values.data(), scratch);
@@ -302,7 +305,7 @@ void conv2d_dot(const Conv2d& op, const Dims& input_shape, std::span<const int32
   for_each_group(op, input_shape, input, false, scratch, isa,
                  [&](int64_t g, const DotPlan& p, const PackedConv& packed) {
                    const int64_t out_plane = p.out_height * p.out_width;
-                   scratch.codes.resize(static_cast<size_t>(p.positions));
+                   grow_to(scratch.codes, static_cast<size_t>(p.positions));
                    const int32_t* sums = scratch.dots.data() + p.cout * p.positions;  // S: the row of ones
                    for (int64_t c = 0; c < p.cout; ++c) {
                      const int64_t oc = g * p.cout + c;
@@ -345,16 +348,25 @@ void conv2d_dot_pooled(const Conv2d& op, const MaxPool2d& pool, const Dims& inpu
       op, input_shape, input, true, scratch, isa, [&](int64_t g, const DotPlan& p, const PackedConv& packed) {
         const int64_t pooled_h = p.out_height / 2, pooled_w = p.out_width / 2,
                       pooled_plane = pooled_h * pooled_w;
-        scratch.codes.resize(static_cast<size_t>(2 * pooled_plane));
+        grow_to(scratch.codes, static_cast<size_t>(2 * pooled_plane));
         int32_t* maxima = scratch.codes.data();                // the pooled accumulators of one channel
         int32_t* codes = scratch.codes.data() + pooled_plane;  // and their codes
         const int32_t* sums = scratch.dots.data() + p.cout * p.positions;
         for (int64_t c = 0; c < p.cout; ++c) {
           const int64_t oc = g * p.cout + c;
-          int8::pool_accumulators(
-              scratch.dots.data() + c * p.positions, sums, packed.weight_offsets[static_cast<size_t>(oc)],
-              packed.constants[static_cast<size_t>(oc)], p.padded_w, pooled_h, pooled_w, maxima);
-          requantize_accumulators(op.output_stage, oc, mode, isa, maxima, codes, pooled_plane);
+          const int32_t* d = scratch.dots.data() + c * p.positions;
+          const int32_t offset = packed.weight_offsets[static_cast<size_t>(oc)];
+          const int64_t constant = packed.constants[static_cast<size_t>(oc)];
+          if (mode == RequantMode::Integer) {
+            const OutputStage& stage = op.output_stage;
+            const QuantizedMultiplier m = stage.multipliers[stage.per_channel() ? static_cast<size_t>(oc) : 0];
+            int8::pool_requantize(isa, d, sums, offset, constant, p.padded_w, pooled_h, pooled_w, m.multiplier,
+                                  m.shift, stage.output.zero_point, stage.clamp_min, stage.clamp_max, maxima,
+                                  codes);
+          } else {
+            int8::pool_accumulators(d, sums, offset, constant, p.padded_w, pooled_h, pooled_w, maxima);
+            requantize_accumulators(op.output_stage, oc, mode, isa, maxima, codes, pooled_plane);
+          }
           std::memcpy(output.data() + oc * pooled_plane, codes,
                       static_cast<size_t>(pooled_plane) * sizeof(int32_t));
         }

@@ -74,4 +74,11 @@ void requantize_row(Isa isa, const int32_t* d, const int32_t* s, int32_t weight_
 void pool_accumulators(const int32_t* d, const int32_t* s, int32_t weight_offset, int64_t constant,
                        int64_t row, int64_t pooled_h, int64_t pooled_w, int32_t* maxima);
 
+/// pool_accumulators followed by requantize_row on the maxima: out[i * pooled_w + j] is the code of the
+/// pooled accumulator. Isa::Avx512Vnni does both in one pass; the others go through `maxima`
+/// (pooled_h * pooled_w values of scratch).
+void pool_requantize(Isa isa, const int32_t* d, const int32_t* s, int32_t weight_offset, int64_t constant,
+                     int64_t row, int64_t pooled_h, int64_t pooled_w, int32_t multiplier, int shift, int32_t zero,
+                     int32_t lo, int32_t hi, int32_t* maxima, int32_t* out);
+
 }  // namespace qg::runtime::int8

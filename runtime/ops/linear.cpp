@@ -68,7 +68,7 @@ void linear_fast(const Linear& op, std::span<const int32_t> input, std::span<int
                  RequantMode mode, Scratch& scratch) {
   assert(static_cast<int64_t>(input.size()) == op.in_features);
   assert(static_cast<int64_t>(output.size()) == op.out_features);
-  scratch.offsets.resize(input.size());
+  grow_to(scratch.offsets, input.size());
   int32_t offset_sum = 0;
   for (size_t k = 0; k < input.size(); ++k) {
     scratch.offsets[k] = static_cast<int16_t>(input[k] - op.input_quant.zero_point);  // |q1 - Z1| <= 255
