@@ -25,6 +25,21 @@ struct FileDescriptor {
   }
 };
 
+// The folder that holds `path` ("." for a bare file name).
+std::string parent_folder(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// Makes a rename in `folder` durable: the new directory entry reaches the disk, so after a power cut the
+// file is the new one, not the previous. Best effort: a file system that cannot fsync a folder (some
+// network and FUSE ones answer EINVAL) still got the rename, which is atomic for every process.
+void sync_folder(const std::string& folder) {
+  const FileDescriptor dir{::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (dir.fd >= 0) ::fsync(dir.fd);
+}
+
 }  // namespace
 
 void write_file_atomically(const std::string& path, std::string_view bytes) {
@@ -54,6 +69,7 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
     ::unlink(tmp.c_str());
     throw error;
   }
+  sync_folder(parent_folder(path));
 }
 
 std::string read_file(const std::string& path, size_t max_bytes) {
