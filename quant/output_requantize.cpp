@@ -26,10 +26,14 @@ struct RowStage {
   int64_t low, high;         // qmin - Z and qmax - Z: the codes' range relative to the zero point
   float output_scale;
 
-  static RowStage make(double accumulator_scale, runtime::QuantizedMultiplier m, const runtime::QuantParams& out,
-                       float output_scale) {
-    return {accumulator_scale, m.multiplier, 31 - m.shift, int64_t{out.qmin()} - out.zero_point,
-            int64_t{out.qmax()} - out.zero_point, output_scale};
+  static RowStage make(double accumulator_scale, runtime::QuantizedMultiplier m,
+                       const runtime::QuantParams& out, float output_scale) {
+    return {accumulator_scale,
+            m.multiplier,
+            31 - m.shift,
+            int64_t{out.qmin()} - out.zero_point,
+            int64_t{out.qmax()} - out.zero_point,
+            output_scale};
   }
 };
 
@@ -73,7 +77,8 @@ void requantize_chunk(const float* y, int64_t count, const RowStage& s, float* o
 
 void requantize_row(const float* y, int64_t count, const RowStage& s, float* out, float* in_range) {
   for (int64_t begin = 0; begin < count; begin += kChunk) {
-    requantize_chunk(y + begin, std::min(kChunk, count - begin), s, out + begin, in_range ? in_range + begin : nullptr);
+    requantize_chunk(y + begin, std::min(kChunk, count - begin), s, out + begin,
+                     in_range ? in_range + begin : nullptr);
   }
 }
 
@@ -82,14 +87,16 @@ struct FakeRequantizeFn {
   Tensor in_range;  // for Ste::Clipped
 
   Tensor forward(const Tensor& y, float input_scale, const QParams& weight, const QParams& output, Ste ste) {
-    if (y.dim() < 2) throw std::invalid_argument("fake_requantize: expected [N, C, ...], got " + to_string(y.shape()));
+    if (y.dim() < 2)
+      throw std::invalid_argument("fake_requantize: expected [N, C, ...], got " + to_string(y.shape()));
     const int64_t channels = y.shape()[1];
     if (weight.per_channel() && static_cast<int64_t>(weight.channels()) != channels) {
-      throw std::invalid_argument("fake_requantize: " + std::to_string(weight.channels()) + " weight scales for " +
-                                  std::to_string(channels) + " output channels");
+      throw std::invalid_argument("fake_requantize: " + std::to_string(weight.channels()) +
+                                  " weight scales for " + std::to_string(channels) + " output channels");
     }
     // The very output stage convert() will build (same multipliers, same rounding).
-    const runtime::QuantParams out_q{output.scale[0], output.zero_point[0], output.spec.bits, output.spec.is_signed};
+    const runtime::QuantParams out_q{output.scale[0], output.zero_point[0], output.spec.bits,
+                                     output.spec.is_signed};
     const std::vector<double> weight_scales(weight.scale.begin(), weight.scale.end());
     const runtime::OutputStage stage = runtime::OutputStage::make(input_scale, weight_scales, out_q, false);
 
@@ -124,8 +131,10 @@ struct FakeRequantizeFn {
 
 }  // namespace
 
-Tensor fake_requantize(const Tensor& y, float input_scale, const QParams& weight, const QParams& output, Ste ste) {
-  if (output.per_channel()) throw std::invalid_argument("fake_requantize: activations are quantized per tensor");
+Tensor fake_requantize(const Tensor& y, float input_scale, const QParams& weight, const QParams& output,
+                       Ste ste) {
+  if (output.per_channel())
+    throw std::invalid_argument("fake_requantize: activations are quantized per tensor");
   return apply<FakeRequantizeFn>(y, input_scale, weight, output, ste);
 }
 

@@ -63,8 +63,8 @@ WorkerMemory& worker_memory() {
 }
 
 // One op on one sample: the fast kernels where they exist, else op_forward (the reference kernels).
-void forward(const Op& op, const Activation& incoming, std::span<const int32_t> input, std::span<int32_t> output,
-             const RunOptions& options, Scratch& scratch) {
+void forward(const Op& op, const Activation& incoming, std::span<const int32_t> input,
+             std::span<int32_t> output, const RunOptions& options, Scratch& scratch) {
   if (options.kernels == KernelChoice::Fast) {
     if (const auto* conv = std::get_if<Conv2d>(&op)) {
       conv2d_fast(*conv, incoming.shape, input, output, options.mode, scratch);
@@ -112,7 +112,8 @@ void run_samples(const Model& model, const ModelPlan& plan, const IntTensor& inp
                                      : std::span<int32_t>(memory.buffers[flip].data(), size);
       if (fused) {
         conv2d_dot_pooled(std::get<Conv2d>(model.ops[i]), std::get<MaxPool2d>(model.ops[i + 1]),
-                          plan.activations[i].shape, current, next, options.mode, memory.scratch, int8::best_isa());
+                          plan.activations[i].shape, current, next, options.mode, memory.scratch,
+                          int8::best_isa());
         ++i;
       } else {
         forward(model.ops[i], plan.activations[i], current, next, options, memory.scratch);
@@ -132,12 +133,14 @@ class SamplePool {
   void run_tasks(int64_t tasks, int threads, const std::function<void(int64_t)>& task) {
     std::unique_lock one_job(job_mutex_, std::try_to_lock);
     if (!one_job.owns_lock()) {  // another thread's run() has the pool: work alone rather than wait
-      for (int64_t i = 0; i < tasks; ++i) task(i);
+      for (int64_t i = 0; i < tasks; ++i)
+        task(i);
       return;
     }
     {
       const std::lock_guard lock(mutex_);
-      while (static_cast<int>(workers_.size()) < threads - 1) workers_.emplace_back([this] { work(); });
+      while (static_cast<int>(workers_.size()) < threads - 1)
+        workers_.emplace_back([this] { work(); });
       task_ = &task;
       tasks_ = tasks;
       next_ = 0;
@@ -236,7 +239,8 @@ IntTensor run(const Model& model, const IntTensor& input, const RunOptions& opti
   const int64_t per_task = std::max<int64_t>(1, std::min<int64_t>(8, batch / (4 * threads)));
   const int64_t tasks = (batch + per_task - 1) / per_task;
   sample_pool().run_tasks(tasks, static_cast<int>(threads), [&](int64_t task) {
-    run_samples(model, plan, input, output, options, run_id, task * per_task, std::min(batch, (task + 1) * per_task));
+    run_samples(model, plan, input, output, options, run_id, task * per_task,
+                std::min(batch, (task + 1) * per_task));
   });
   return output;
 }

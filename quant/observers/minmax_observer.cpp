@@ -135,8 +135,9 @@ void PerChannelMinMaxObserver::observe(const Tensor& x) {
   const std::vector<float> maxs = kernel::max(rows, 1).to_vector();
   const std::vector<float> mins = kernel::min(rows, 1).to_vector();
   if (!kernel::value_range(x).all_finite) {
-    throw NonFiniteObservation("per_channel_minmax observer: observed a non-finite value (NaN or Inf) in a tensor of shape " +
-                               to_string(x.shape()));
+    throw NonFiniteObservation(
+        "per_channel_minmax observer: observed a non-finite value (NaN or Inf) in a tensor of shape " +
+        to_string(x.shape()));
   }
   if (!mins_.empty() && mins_.size() != static_cast<size_t>(channels)) {
     throw std::invalid_argument("per_channel_minmax observer: saw " + std::to_string(mins_.size()) +

@@ -12,11 +12,15 @@ namespace qg::quant {
 
 QConvBNReLU::QConvBNReLU(std::shared_ptr<nn::Conv2d> c, std::shared_ptr<nn::BatchNorm2d> b, bool with_relu,
                          bool quantize_input, const QuantSettings& settings)
-    : conv(std::move(c)), bn(std::move(b)), relu(with_relu), weight(weight_point(settings)),
+    : conv(std::move(c)),
+      bn(std::move(b)),
+      relu(with_relu),
+      weight(weight_point(settings)),
       output(activation_point(settings)) {
   if (bn->num_features != conv->out_channels) {
     throw std::invalid_argument("QConvBNReLU: BatchNorm2d has " + std::to_string(bn->num_features) +
-                                " features but the conv has " + std::to_string(conv->out_channels) + " channels");
+                                " features but the conv has " + std::to_string(conv->out_channels) +
+                                " channels");
   }
   if (quantize_input) input.emplace(activation_point(settings));
   register_module("conv", conv);
@@ -43,15 +47,16 @@ std::pair<Tensor, Tensor> QConvBNReLU::batch_statistics(const Tensor& x) {
 }
 
 std::pair<Tensor, Tensor> QConvBNReLU::folded_for_inference() const {
-  const FoldedConv f = fold_batch_norm(conv->weight, conv->bias, bn->running_mean, bn->running_var, bn->weight,
-                                       bn->bias, bn->eps);
+  const FoldedConv f = fold_batch_norm(conv->weight, conv->bias, bn->running_mean, bn->running_var,
+                                       bn->weight, bn->bias, bn->eps);
   return {f.weight.detach(), f.bias.detach()};
 }
 
 Tensor QConvBNReLU::forward(const Tensor& x_in) {
   const Tensor x = input ? (*input)(x_in, observing_) : x_in;
   const auto [mean, var] = is_training() ? batch_statistics(x) : std::pair{bn->running_mean, bn->running_var};
-  const FoldedConv folded = fold_batch_norm(conv->weight, conv->bias, mean, var, bn->weight, bn->bias, bn->eps);
+  const FoldedConv folded =
+      fold_batch_norm(conv->weight, conv->bias, mean, var, bn->weight, bn->bias, bn->eps);
   const Tensor w = weight(folded.weight, observing_);
   const QParams wq = weight.qparams();
   const float s_in = input_scale(input);

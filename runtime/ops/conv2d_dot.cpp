@@ -359,10 +359,11 @@ void conv2d_dot_pooled(const Conv2d& op, const MaxPool2d& pool, const Dims& inpu
           const int64_t constant = packed.constants[static_cast<size_t>(oc)];
           if (mode == RequantMode::Integer) {
             const OutputStage& stage = op.output_stage;
-            const QuantizedMultiplier m = stage.multipliers[stage.per_channel() ? static_cast<size_t>(oc) : 0];
-            int8::pool_requantize(isa, d, sums, offset, constant, p.padded_w, pooled_h, pooled_w, m.multiplier,
-                                  m.shift, stage.output.zero_point, stage.clamp_min, stage.clamp_max, maxima,
-                                  codes);
+            const QuantizedMultiplier m =
+                stage.multipliers[stage.per_channel() ? static_cast<size_t>(oc) : 0];
+            int8::pool_requantize(isa, d, sums, offset, constant, p.padded_w, pooled_h, pooled_w,
+                                  m.multiplier, m.shift, stage.output.zero_point, stage.clamp_min,
+                                  stage.clamp_max, maxima, codes);
           } else {
             int8::pool_accumulators(d, sums, offset, constant, p.padded_w, pooled_h, pooled_w, maxima);
             requantize_accumulators(op.output_stage, oc, mode, isa, maxima, codes, pooled_plane);

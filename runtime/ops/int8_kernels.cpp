@@ -250,35 +250,32 @@ __attribute__((target("avx512f"))) __m512i scaled_lanes(__m512i acc, __m512i mul
 
 // requantize_row_avx512's 16 lanes: the output codes of 16 int32 accumulators.
 __attribute__((target("avx512f"))) __m512i requantize_lanes(__m512i acc, __m512i m, __m512i half,
-                                                            __m128i count, __m512i smallest,
-                                                            __m512i largest, __m512i zero_point) {
+                                                            __m128i count, __m512i smallest, __m512i largest,
+                                                            __m512i zero_point) {
   const __m512i even = scaled_lanes(acc, m, half, count, smallest, largest);
   const __m512i odd = scaled_lanes(_mm512_srli_epi64(acc, 32), m, half, count, smallest, largest);
   const __m512i scaled = _mm512_mask_blend_epi32(__mmask16{0xAAAA}, even, _mm512_slli_epi64(odd, 32));
   return _mm512_add_epi32(scaled, zero_point);
 }
 
-__attribute__((target("avx512f"))) void requantize_row_avx512(const int32_t* d, const int32_t* s,
-                                                              int32_t weight_offset, int64_t constant,
-                                                              int32_t multiplier, int shift, int32_t zero,
-                                                              int32_t lo, int32_t hi, int32_t* out,
-                                                              int64_t n) {
+// The broadcast constants of one channel's output stage, shared by the two kernels below.
+struct StageLanes {
+  __m512i half, m, smallest, largest, offset, constant, zero_point;
+  __m128i count;
+};
+
+__attribute__((target("avx512f"))) StageLanes stage_lanes(int32_t weight_offset, int64_t constant,
+                                                          int32_t multiplier, int shift, int32_t zero,
+                                                          int32_t lo, int32_t hi) {
   const int total_shift = 31 - shift;
-  const __m512i half = _mm512_set1_epi64(int64_t{1} << (total_shift - 1));
-  const __m128i count = _mm_cvtsi32_si128(total_shift);
-  const __m512i m = _mm512_set1_epi64(multiplier);
-  const __m512i smallest = _mm512_set1_epi64(int64_t{lo} - zero),
-                largest = _mm512_set1_epi64(int64_t{hi} - zero);
-  const __m512i offset = _mm512_set1_epi32(weight_offset);
-  const __m512i constant32 = _mm512_set1_epi32(static_cast<int32_t>(constant));
-  const __m512i zero_point = _mm512_set1_epi32(zero);
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 lanes = n - i >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << (n - i)) - 1);
-    const __m512i dv = _mm512_maskz_loadu_epi32(lanes, d + i), sv = _mm512_maskz_loadu_epi32(lanes, s + i);
-    // acc = d + offset * s + constant in wrapping int32 arithmetic (exact: the accumulator fits int32).
-    const __m512i acc = _mm512_add_epi32(_mm512_add_epi32(dv, _mm512_mullo_epi32(offset, sv)), constant32);
-    _mm512_mask_storeu_epi32(out + i, lanes, requantize_lanes(acc, m, half, count, smallest, largest, zero_point));
-  }
+  return {_mm512_set1_epi64(int64_t{1} << (total_shift - 1)),
+          _mm512_set1_epi64(multiplier),
+          _mm512_set1_epi64(int64_t{lo} - zero),
+          _mm512_set1_epi64(int64_t{hi} - zero),
+          _mm512_set1_epi32(weight_offset),
+          _mm512_set1_epi32(static_cast<int32_t>(constant)),
+          _mm512_set1_epi32(zero),
+          _mm_cvtsi32_si128(total_shift)};
 }
 
 // A mask of the first n of 16 lanes (none for n <= 0).
@@ -286,11 +283,28 @@ __mmask16 first_lanes(int64_t n) {
   return n >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << std::max<int64_t>(n, 0)) - 1);
 }
 
-// acc = d + offset * s + constant for the lanes in `mask` (0 elsewhere; masked lanes are not read).
-__attribute__((target("avx512f"))) __m512i accumulator_lanes(const int32_t* d, const int32_t* s, __mmask16 mask,
-                                                             __m512i offset, __m512i constant) {
+// acc = d + offset * s + constant for the lanes in `mask` (0 elsewhere; masked lanes are not read), in
+// wrapping int32 arithmetic (exact: the accumulator fits int32).
+__attribute__((target("avx512f"))) __m512i accumulator_lanes(const int32_t* d, const int32_t* s,
+                                                             __mmask16 mask, const StageLanes& k) {
   const __m512i dv = _mm512_maskz_loadu_epi32(mask, d), sv = _mm512_maskz_loadu_epi32(mask, s);
-  return _mm512_add_epi32(_mm512_add_epi32(dv, _mm512_mullo_epi32(offset, sv)), constant);
+  return _mm512_add_epi32(_mm512_add_epi32(dv, _mm512_mullo_epi32(k.offset, sv)), k.constant);
+}
+
+__attribute__((target("avx512f"))) __m512i output_codes(__m512i acc, const StageLanes& k) {
+  return requantize_lanes(acc, k.m, k.half, k.count, k.smallest, k.largest, k.zero_point);
+}
+
+__attribute__((target("avx512f"))) void requantize_row_avx512(const int32_t* d, const int32_t* s,
+                                                              int32_t weight_offset, int64_t constant,
+                                                              int32_t multiplier, int shift, int32_t zero,
+                                                              int32_t lo, int32_t hi, int32_t* out,
+                                                              int64_t n) {
+  const StageLanes k = stage_lanes(weight_offset, constant, multiplier, shift, zero, lo, hi);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 lanes = first_lanes(n - i);
+    _mm512_mask_storeu_epi32(out + i, lanes, output_codes(accumulator_lanes(d + i, s + i, lanes, k), k));
+  }
 }
 
 // pool_accumulators and requantize_row in one pass, 16 pooled outputs at a time: the 32 accumulators of
@@ -298,18 +312,11 @@ __attribute__((target("avx512f"))) __m512i accumulator_lanes(const int32_t* d, c
 // (one two-source permute each), then the output stage. The row tail is masked: no partial blocks.
 __attribute__((target("avx512f"))) void pool_requantize_avx512(const int32_t* d, const int32_t* s,
                                                                int32_t weight_offset, int64_t constant,
-                                                               int64_t row, int64_t pooled_h, int64_t pooled_w,
-                                                               int32_t multiplier, int shift, int32_t zero,
-                                                               int32_t lo, int32_t hi, int32_t* out) {
-  const int total_shift = 31 - shift;
-  const __m512i half = _mm512_set1_epi64(int64_t{1} << (total_shift - 1));
-  const __m128i count = _mm_cvtsi32_si128(total_shift);
-  const __m512i m = _mm512_set1_epi64(multiplier);
-  const __m512i smallest = _mm512_set1_epi64(int64_t{lo} - zero),
-                largest = _mm512_set1_epi64(int64_t{hi} - zero);
-  const __m512i offset = _mm512_set1_epi32(weight_offset);
-  const __m512i constant32 = _mm512_set1_epi32(static_cast<int32_t>(constant));
-  const __m512i zero_point = _mm512_set1_epi32(zero);
+                                                               int64_t row, int64_t pooled_h,
+                                                               int64_t pooled_w, int32_t multiplier,
+                                                               int shift, int32_t zero, int32_t lo,
+                                                               int32_t hi, int32_t* out) {
+  const StageLanes k = stage_lanes(weight_offset, constant, multiplier, shift, zero, lo, hi);
   const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odds = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
   for (int64_t i = 0; i < pooled_h; ++i) {
@@ -318,14 +325,13 @@ __attribute__((target("avx512f"))) void pool_requantize_avx512(const int32_t* d,
       const int64_t columns = 2 * (pooled_w - j);  // accumulators left in this row
       const __mmask16 first = first_lanes(columns), second = first_lanes(columns - 16);
       const int64_t x = 2 * j;
-      const __m512i low = _mm512_max_epi32(accumulator_lanes(d0 + x, s0 + x, first, offset, constant32),
-                                              accumulator_lanes(d1 + x, s1 + x, first, offset, constant32));
-      const __m512i high = _mm512_max_epi32(accumulator_lanes(d0 + x + 16, s0 + x + 16, second, offset, constant32),
-                                            accumulator_lanes(d1 + x + 16, s1 + x + 16, second, offset, constant32));
+      const __m512i low = _mm512_max_epi32(accumulator_lanes(d0 + x, s0 + x, first, k),
+                                           accumulator_lanes(d1 + x, s1 + x, first, k));
+      const __m512i high = _mm512_max_epi32(accumulator_lanes(d0 + x + 16, s0 + x + 16, second, k),
+                                            accumulator_lanes(d1 + x + 16, s1 + x + 16, second, k));
       const __m512i pooled = _mm512_max_epi32(_mm512_permutex2var_epi32(low, evens, high),
                                               _mm512_permutex2var_epi32(low, odds, high));
-      _mm512_mask_storeu_epi32(out + i * pooled_w + j, first_lanes(pooled_w - j),
-                               requantize_lanes(pooled, m, half, count, smallest, largest, zero_point));
+      _mm512_mask_storeu_epi32(out + i * pooled_w + j, first_lanes(pooled_w - j), output_codes(pooled, k));
     }
   }
 }
@@ -441,12 +447,12 @@ QG_RUNTIME_CLONES void pool_accumulators(const int32_t* d, const int32_t* s, int
 }
 
 void pool_requantize(Isa isa, const int32_t* d, const int32_t* s, int32_t weight_offset, int64_t constant,
-                     int64_t row, int64_t pooled_h, int64_t pooled_w, int32_t multiplier, int shift, int32_t zero,
-                     int32_t lo, int32_t hi, int32_t* maxima, int32_t* out) {
+                     int64_t row, int64_t pooled_h, int64_t pooled_w, int32_t multiplier, int shift,
+                     int32_t zero, int32_t lo, int32_t hi, int32_t* maxima, int32_t* out) {
 #if QG_X86_KERNELS
   if (isa == Isa::Avx512Vnni) {
-    pool_requantize_avx512(d, s, weight_offset, constant, row, pooled_h, pooled_w, multiplier, shift, zero, lo, hi,
-                           out);
+    pool_requantize_avx512(d, s, weight_offset, constant, row, pooled_h, pooled_w, multiplier, shift, zero,
+                           lo, hi, out);
     return;
   }
 #endif

@@ -78,7 +78,7 @@ void pool_accumulators(const int32_t* d, const int32_t* s, int32_t weight_offset
 /// pooled accumulator. Isa::Avx512Vnni does both in one pass; the others go through `maxima`
 /// (pooled_h * pooled_w values of scratch).
 void pool_requantize(Isa isa, const int32_t* d, const int32_t* s, int32_t weight_offset, int64_t constant,
-                     int64_t row, int64_t pooled_h, int64_t pooled_w, int32_t multiplier, int shift, int32_t zero,
-                     int32_t lo, int32_t hi, int32_t* maxima, int32_t* out);
+                     int64_t row, int64_t pooled_h, int64_t pooled_w, int32_t multiplier, int shift,
+                     int32_t zero, int32_t lo, int32_t hi, int32_t* maxima, int32_t* out);
 
 }  // namespace qg::runtime::int8

@@ -18,14 +18,16 @@ namespace {
 // The definition, one element at a time (the loop the fast path replaced).
 std::vector<float> requantize_by_definition(const Tensor& y, float input_scale, const QParams& weight,
                                             const QParams& output, std::vector<float>* in_range) {
-  const runtime::QuantParams out_q{output.scale[0], output.zero_point[0], output.spec.bits, output.spec.is_signed};
+  const runtime::QuantParams out_q{output.scale[0], output.zero_point[0], output.spec.bits,
+                                   output.spec.is_signed};
   const std::vector<double> weight_scales(weight.scale.begin(), weight.scale.end());
   const auto stage = runtime::OutputStage::make(input_scale, weight_scales, out_q, false);
   const int64_t channels = y.shape()[1], inner = y.numel() / (y.shape()[0] * channels);
   const std::vector<float> v = y.to_vector();
   std::vector<float> out(v.size());
   for (size_t i = 0; i < v.size(); ++i) {
-    const size_t c = weight.per_channel() ? static_cast<size_t>((static_cast<int64_t>(i) / inner) % channels) : 0;
+    const size_t c =
+        weight.per_channel() ? static_cast<size_t>((static_cast<int64_t>(i) / inner) % channels) : 0;
     const double unit = static_cast<double>(input_scale) * weight_scales[c];
     const double acc = std::clamp(std::nearbyint(v[i] / unit), -2147483647.0, 2147483647.0);
     const int64_t code =
@@ -87,7 +89,8 @@ TEST(FakeRequantize, ExactTiesRoundLikeTheRuntime) {
   QParams output{{2.0f}, {0}, spec, -1};
   const std::vector<float> acc{2, 6, 10, -2, -6, 0, 3};
   std::vector<float> y;
-  for (const float a : acc) y.push_back(a * 1.0f * 0.5f);  // S_in = 1
+  for (const float a : acc)
+    y.push_back(a * 1.0f * 0.5f);  // S_in = 1
   const Tensor got = fake_requantize(Tensor::from_vector(y, {1, 1, 7}), 1.0f, weight, output, Ste::Identity);
   EXPECT_EQ(got.to_vector(), (std::vector<float>{2, 4, 6, -2, -4, 0, 2}));  // codes 1, 2, 3, -1, -2, 0, 1
 }

@@ -257,7 +257,8 @@ TEST(RunFastKernels, ConcurrentRunsGiveTheSameResults) {
     for (size_t i = 0; i < results.size(); ++i)
       callers.emplace_back([&, i] { results[i] = run(model, input, {.threads = 2}); });
   }
-  for (const IntTensor& r : results) EXPECT_EQ(r.data, expected.data);
+  for (const IntTensor& r : results)
+    EXPECT_EQ(r.data, expected.data);
 }
 
 TEST(ConvDotPath, NoticesWeightsChangedInPlace) {
