@@ -14,6 +14,7 @@
 #define QG_SIMD_CLONES
 #endif
 
+#include <cstdint>
 #include <cstring>
 
 // GCC warns (-Wpsabi) that passing a Float8 by value has a different ABI with and without AVX. It never
@@ -37,6 +38,21 @@ using Float8 = float __attribute__((vector_size(32)));
 [[gnu::always_inline]] inline void store8(float* p, Float8 v) {
   std::memcpy(p, &v, sizeof v);
 }
+
+/// Calls block(i) for blocks of V items covering [0, width) (width >= V); the last block overlaps the one
+/// before it when V does not divide width, so there is no scalar tail (a block must be safe to redo).
+template <int V, class Block>
+[[gnu::always_inline]] inline void cover_row(int64_t width, Block block) {
+  int64_t i = 0;
+  for (; i + V <= width; i += V)
+    block(i);
+  if (i < width) block(width - V);
+}
+
+/// p[0] + ... + p[n-1] with eight float partial sums (vectorised; no loop-carried dependency on one
+/// register), returned in double. The order of the additions is fixed by the code, so every clone adds in
+/// the same order. Defined in core/simd.cpp.
+double plane_sum(const float* p, int64_t n);
 
 /// v[0] + v[1] + ... + v[7], in that order.
 [[gnu::always_inline]] inline float sum8(Float8 v) {

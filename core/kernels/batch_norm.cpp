@@ -11,20 +11,6 @@ namespace qg::kernel {
 
 namespace {
 
-// Eight-lane sums: no loop-carried dependency on a single register, so the loops vectorise, and each
-// partial sum stays short (one plane) before going to double. The order of the additions is fixed by the
-// code, so every clone of a function adds in the same order.
-QG_SIMD_CLONES double plane_sum(const float* __restrict p, int64_t n) {
-  simd::Float8 lane = {};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    lane += simd::load8(p + i);
-  double total = 0.0;
-  for (; i < n; ++i)
-    total += p[i];
-  return total + simd::sum8(lane);
-}
-
 // sum (p[i] - mean)^2.
 QG_SIMD_CLONES double plane_centered_squares(const float* __restrict p, int64_t n, float mean) {
   simd::Float8 lane = {};
@@ -57,13 +43,15 @@ QG_SIMD_CLONES std::pair<double, double> plane_grad_sums(const float* __restrict
   return {total_grad + simd::sum8(grad), total_centred + simd::sum8(centred)};
 }
 
-QG_SIMD_CLONES void plane_affine(const float* __restrict src, float* __restrict dst, int64_t n, float a, float b) {
+QG_SIMD_CLONES void plane_affine(const float* __restrict src, float* __restrict dst, int64_t n, float a,
+                                 float b) {
   for (int64_t i = 0; i < n; ++i)
     dst[i] = src[i] * a + b;
 }
 
-QG_SIMD_CLONES void plane_input_grad(const float* __restrict g, const float* __restrict x, float* __restrict d,
-                                     int64_t n, float mean, float scale, float a, float b) {
+QG_SIMD_CLONES void plane_input_grad(const float* __restrict g, const float* __restrict x,
+                                     float* __restrict d, int64_t n, float mean, float scale, float a,
+                                     float b) {
   for (int64_t i = 0; i < n; ++i)
     d[i] = scale * (g[i] - a - (x[i] - mean) * b);
 }
@@ -80,7 +68,8 @@ void for_each_channel(const ChannelLayout& l, const Body& body) {
   const int64_t work = l.batch * l.spatial;  // values per channel
   const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(work, 1));
   parallel::parallel_for(parallel::task_count(l.channels, grain), [&](int64_t task) {
-    for (int64_t c = task * grain; c < std::min(l.channels, (task + 1) * grain); ++c) body(c);
+    for (int64_t c = task * grain; c < std::min(l.channels, (task + 1) * grain); ++c)
+      body(c);
   });
 }
 
@@ -90,7 +79,8 @@ void for_each_plane(const ChannelLayout& l, const Body& body) {
   const int64_t planes = l.batch * l.channels;
   const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(l.spatial, 1));
   parallel::parallel_for(parallel::task_count(planes, grain), [&](int64_t task) {
-    for (int64_t p = task * grain; p < std::min(planes, (task + 1) * grain); ++p) body(p / l.channels, p % l.channels);
+    for (int64_t p = task * grain; p < std::min(planes, (task + 1) * grain); ++p)
+      body(p / l.channels, p % l.channels);
   });
 }
 
@@ -108,7 +98,7 @@ ChannelStats channel_statistics(const Tensor& x, const ChannelLayout& l) {
   for_each_channel(l, [&](int64_t c) {
     double total = 0.0;
     for (int64_t n = 0; n < l.batch; ++n)
-      total += plane_sum(x.data() + plane_offset(l, n, c), l.spatial);
+      total += simd::plane_sum(x.data() + plane_offset(l, n, c), l.spatial);
     const float mean = static_cast<float>(total / count);
     double squares = 0.0;  // two passes: sum((x - mean)^2) does not cancel like sum(x^2) - M mean^2
     for (int64_t n = 0; n < l.batch; ++n)
@@ -124,7 +114,8 @@ Tensor channel_affine(const Tensor& x, const std::vector<float>& scale, const st
   assert(x.is_contiguous());
   Tensor y = Tensor::uninitialized(x.shape());
   for_each_plane(l, [&](int64_t n, int64_t c) {
-    plane_affine(x.data() + plane_offset(l, n, c), y.data() + plane_offset(l, n, c), l.spatial, scale[c], shift[c]);
+    plane_affine(x.data() + plane_offset(l, n, c), y.data() + plane_offset(l, n, c), l.spatial, scale[c],
+                 shift[c]);
   });
   return y;
 }
@@ -135,8 +126,8 @@ ChannelGradSums channel_grad_sums(const Tensor& grad, const Tensor& x, const std
   ChannelGradSums sums{std::vector<double>(l.channels, 0.0), std::vector<double>(l.channels, 0.0)};
   for_each_channel(l, [&](int64_t c) {
     for (int64_t n = 0; n < l.batch; ++n) {
-      const auto [g, centred] =
-          plane_grad_sums(grad.data() + plane_offset(l, n, c), x.data() + plane_offset(l, n, c), l.spatial, mean[c]);
+      const auto [g, centred] = plane_grad_sums(grad.data() + plane_offset(l, n, c),
+                                                x.data() + plane_offset(l, n, c), l.spatial, mean[c]);
       sums.grad[c] += g;
       sums.grad_centered[c] += centred;
     }
@@ -151,7 +142,8 @@ Tensor channel_input_grad(const Tensor& grad, const Tensor& x, const std::vector
   Tensor dx = Tensor::uninitialized(x.shape());
   for_each_plane(l, [&](int64_t n, int64_t c) {
     const int64_t at = plane_offset(l, n, c);
-    plane_input_grad(grad.data() + at, x.data() + at, dx.data() + at, l.spatial, mean[c], scale[c], a[c], b[c]);
+    plane_input_grad(grad.data() + at, x.data() + at, dx.data() + at, l.spatial, mean[c], scale[c], a[c],
+                     b[c]);
   });
   return dx;
 }

@@ -20,15 +20,17 @@ constexpr int64_t kChunkFloats = int64_t{1} << 18;
 // At most this many slices per backward pass (each holds a partial weight gradient).
 constexpr int64_t kMaxSlices = 16;
 
-// The path a convolution takes: the one asked for (checked), or the first that applies of direct, shifted, gemm.
+// The path a convolution takes: the one asked for (checked), or the first that applies of direct, shifted,
+// gemm.
 ConvPath choose_path(const Conv2dGeometry& g, ConvPath path) {
   if (path == ConvPath::Direct && !conv_paths::direct_applies(g)) {
-    throw std::invalid_argument("conv2d: the direct path needs stride 1 and C_in/groups*kH*kW <= 32 (stride " +
-                                std::to_string(g.stride) + ", patch " + std::to_string(g.patch_size()) + ")");
+    throw std::invalid_argument(
+        "conv2d: the direct path needs stride 1 and C_in/groups*kH*kW <= 32 (stride " +
+        std::to_string(g.stride) + ", patch " + std::to_string(g.patch_size()) + ")");
   }
   if (path == ConvPath::Shifted && !conv_paths::shifted_applies(g)) {
-    throw std::invalid_argument("conv2d: the shifted-GEMM path needs stride 1 (stride " + std::to_string(g.stride) +
-                                ")");
+    throw std::invalid_argument("conv2d: the shifted-GEMM path needs stride 1 (stride " +
+                                std::to_string(g.stride) + ")");
   }
   if (path != ConvPath::Auto) return path;
   if (conv_paths::direct_applies(g)) return ConvPath::Direct;
@@ -64,23 +66,32 @@ int64_t conv2d_chunk_samples(const Conv2dGeometry& g) {
   return std::clamp<int64_t>(kChunkFloats / per_sample, 1, std::max<int64_t>(g.batch, 1));
 }
 
-bool conv2d_direct_applies(const Conv2dGeometry& g) { return conv_paths::direct_applies(g); }
-bool conv2d_shifted_applies(const Conv2dGeometry& g) { return conv_paths::shifted_applies(g); }
+bool conv2d_direct_applies(const Conv2dGeometry& g) {
+  return conv_paths::direct_applies(g);
+}
+bool conv2d_shifted_applies(const Conv2dGeometry& g) {
+  return conv_paths::shifted_applies(g);
+}
 
 namespace conv_paths {
 
-QG_SIMD_CLONES double plane_sum(const float* p, int64_t n) {
-  simd::Float8 lane = {};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    lane += simd::load8(p + i);
-  double total = 0.0;
-  for (; i < n; ++i)
-    total += p[i];
-  return total + simd::sum8(lane);
+PaddedTaps padded_taps(const Conv2dGeometry& g) {
+  PaddedTaps p;
+  p.padded_height = g.in_height + 2 * g.padding;
+  p.padded_width = g.in_width + 2 * g.padding;
+  p.plane = p.padded_height * p.padded_width;
+  p.span = (g.out_height - 1) * p.padded_width + g.out_width;
+  p.taps = g.kernel_height * g.kernel_width;
+  for (int64_t ki = 0; ki < g.kernel_height; ++ki) {
+    for (int64_t kj = 0; kj < g.kernel_width; ++kj)
+      p.offsets.push_back((ki * p.padded_width + kj) * g.dilation);
+  }
+  return p;
 }
 
-int64_t backward_slices(int64_t batch) { return std::clamp<int64_t>(batch, 1, kMaxSlices); }
+int64_t backward_slices(int64_t batch) {
+  return std::clamp<int64_t>(batch, 1, kMaxSlices);
+}
 
 ImageRange slice_images(int64_t batch, int64_t slices, int64_t s) {
   return {batch * s / slices, batch * (s + 1) / slices};
@@ -91,7 +102,7 @@ void bias_grad_sums(const float* grad_output, const Conv2dGeometry& g, ImageRang
   std::fill(sums, sums + g.out_channels, 0.0);
   for (int64_t n = range.begin; n < range.end; ++n) {
     for (int64_t c = 0; c < g.out_channels; ++c)
-      sums[c] += plane_sum(grad_output + (n * g.out_channels + c) * plane, plane);
+      sums[c] += simd::plane_sum(grad_output + (n * g.out_channels + c) * plane, plane);
   }
 }
 

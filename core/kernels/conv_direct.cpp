@@ -28,29 +28,7 @@ namespace {
 
 constexpr int64_t kMaxPatch = 32;  // C_in/groups * kH * kW handled here (so at most 32 taps)
 
-struct DirectPlan {
-  int64_t padded_height = 0, padded_width = 0;
-  int64_t plane = 0;                         // padded_height * padded_width
-  int64_t span = 0;                          // L: positions q of the (gappy) output plane
-  int64_t taps = 0;                          // kH * kW
-  std::array<int64_t, kMaxPatch> offsets{};  // o_t
-  int64_t max_offset = 0;
-};
-
-DirectPlan plan_of(const Conv2dGeometry& g) {
-  DirectPlan p;
-  p.padded_height = g.in_height + 2 * g.padding;
-  p.padded_width = g.in_width + 2 * g.padding;
-  p.plane = p.padded_height * p.padded_width;
-  p.span = (g.out_height - 1) * p.padded_width + g.out_width;
-  p.taps = g.kernel_height * g.kernel_width;
-  for (int64_t ki = 0; ki < g.kernel_height; ++ki) {
-    for (int64_t kj = 0; kj < g.kernel_width; ++kj)
-      p.offsets[ki * g.kernel_width + kj] = (ki * p.padded_width + kj) * g.dilation;
-  }
-  p.max_offset = p.offsets[p.taps - 1];
-  return p;
-}
+using DirectPlan = PaddedTaps;
 
 // e[q] += sum_t w[t] * src[q + offsets[t]] for q in [0, n). TAPS is the tap count when known at compile
 // time (the loop over taps then unrolls and the loop over q vectorises with one store per vector), or 0.
@@ -163,15 +141,6 @@ template <int TAPS, int CO, class F>
     std::memcpy(outs[c] + o, &acc[c], sizeof(F));
 }
 
-// Calls block(ow) for blocks of V outputs covering [0, width) (width >= V), the last one overlapping.
-template <int V, class Block>
-[[gnu::always_inline]] inline void cover_row(int64_t width, Block block) {
-  int64_t ow = 0;
-  for (; ow + V <= width; ow += V)
-    block(ow);
-  if (ow < width) block(width - V);
-}
-
 // CO output planes ([H_out, W_out] each, `out_plane` apart) from `cin` padded input planes.
 template <int TAPS, int CO>
 QG_SIMD_CLONES void conv_rows(const float* planes, int64_t cin, const DirectPlan& p, const float* w,
@@ -186,12 +155,12 @@ QG_SIMD_CLONES void conv_rows(const float* planes, int64_t cin, const DirectPlan
   for (int64_t oh = 0; oh < g.out_height; ++oh) {
     const int64_t q = oh * p.padded_width, o = oh * out_w;
     if (out_w >= 8) {
-      cover_row<8>(out_w, [&](int64_t ow) {
+      simd::cover_row<8>(out_w, [&](int64_t ow) {
         conv_block<TAPS, CO, F8>(planes, cin, p.plane, w, w_stride, bias, offsets, p.taps, q + ow, outs,
                                  o + ow);
       });
     } else if (out_w >= 4) {
-      cover_row<4>(out_w, [&](int64_t ow) {
+      simd::cover_row<4>(out_w, [&](int64_t ow) {
         conv_block<TAPS, CO, F4>(planes, cin, p.plane, w, w_stride, bias, offsets, p.taps, q + ow, outs,
                                  o + ow);
       });
@@ -274,7 +243,7 @@ bool direct_applies(const Conv2dGeometry& g) {
 void direct_forward(const float* input, const float* weight, const float* bias, const Conv2dGeometry& g,
                     ImageRange range, float* output) {
   assert(direct_applies(g));
-  const DirectPlan p = plan_of(g);
+  const DirectPlan p = padded_taps(g);
   Scratch& s = scratch();
   if (!bias) {  // a zero bias, so that the kernels need no branch
     s.zeros.assign(static_cast<size_t>(g.out_channels), 0.0f);
@@ -299,13 +268,13 @@ void direct_forward(const float* input, const float* weight, const float* bias, 
 void direct_backward(const float* grad_output, const float* input, const float* weight,
                      const Conv2dGeometry& g, ImageRange range, const GradTargets& targets) {
   assert(direct_applies(g));
-  const DirectPlan p = plan_of(g);
+  const DirectPlan p = padded_taps(g);
   Scratch& s = scratch();
   const int64_t cin = g.in_channels_per_group(), cout = g.out_channels_per_group();
   const int64_t in_plane = g.in_height * g.in_width, in_image = g.in_channels * in_plane;
   const int64_t out_plane = g.out_height * g.out_width;
   // G_co at spread[co_in_group * stride + margin + q]; the margins let dX read G_co[p - o_t] for every p.
-  const int64_t margin = p.max_offset, stride = 2 * margin + p.plane;
+  const int64_t margin = p.offsets.back(), stride = 2 * margin + p.plane;
   s.spread.resize(static_cast<size_t>(cout * stride));
   s.extended.resize(static_cast<size_t>(p.plane));
   // dX reads G at p - o_t = p + (margin - o_t) - margin: offsets relative to the start of the margin.
@@ -322,7 +291,7 @@ void direct_backward(const float* grad_output, const float* input, const float* 
         const float* plane = grad_output + (n * g.out_channels + first_out + c) * out_plane;
         spread_plane(plane, g, p, margin, s.spread.data() + c * stride);
         if (targets.bias)
-          targets.bias[first_out + c] += plane_sum(plane, out_plane);  // the plane is in L1 now
+          targets.bias[first_out + c] += simd::plane_sum(plane, out_plane);  // the plane is in L1 now
       }
       if (targets.weight) {
         const float* planes = group_planes(input + n * in_image, g, p, group, s.planes);

@@ -13,6 +13,7 @@
 #include "core/blas.h"
 #include "core/buffer_cache.h"
 #include "core/kernels/conv_paths.h"
+#include "core/simd.h"
 
 namespace qg::kernel {
 
@@ -205,7 +206,7 @@ void gemm_backward(const float* grad_output, const float* input, const float* we
       const float* dy = grad_output + (first + n) * output_sample_size(g);
       for (int64_t c = 0; c < g.out_channels; ++c) {
         std::copy(dy + c * plane, dy + (c + 1) * plane, rows + c * cols + n * plane);
-        if (targets.bias) targets.bias[c] += plane_sum(dy + c * plane, plane);
+        if (targets.bias) targets.bias[c] += simd::plane_sum(dy + c * plane, plane);
       }
     }
     if (targets.weight) {

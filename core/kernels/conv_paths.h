@@ -15,10 +15,22 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "core/kernels/conv.h"
 
 namespace qg::kernel::conv_paths {
+
+/// A stride-1 conv over zero-padded input planes, seen as shifted rows: output position q (the "gappy"
+/// output plane, rows padded_width apart) reads input position q + offsets[t] for kernel tap t.
+struct PaddedTaps {
+  int64_t padded_height = 0, padded_width = 0;
+  int64_t plane = 0;             // padded_height * padded_width
+  int64_t span = 0;              // L: positions q of the gappy output plane
+  int64_t taps = 0;              // kH * kW
+  std::vector<int64_t> offsets;  // o_t = (ki * padded_width + kj) * dilation
+};
+PaddedTaps padded_taps(const Conv2dGeometry& g);
 
 /// Images [begin, end) of a batch.
 struct ImageRange {
@@ -63,7 +75,5 @@ void gemm_backward(const float* grad_output, const float* input, const float* we
 
 /// The bias gradient of one range: sums[c] = sum of grad_output over the range's (n, c) planes.
 void bias_grad_sums(const float* grad_output, const Conv2dGeometry& g, ImageRange range, double* sums);
-/// p[0] + ... + p[n-1] with eight float partial sums (vectorised), returned in double.
-double plane_sum(const float* p, int64_t n);
 
 }  // namespace qg::kernel::conv_paths

@@ -22,31 +22,13 @@
 #include "core/blas.h"
 #include "core/buffer_cache.h"
 #include "core/kernels/conv_paths.h"
+#include "core/simd.h"
 
 namespace qg::kernel::conv_paths {
 
 namespace {
 
-struct ShiftedPlan {
-  int64_t padded_height = 0, padded_width = 0, plane = 0;
-  int64_t span = 0;  // L
-  int64_t taps = 0;
-  std::vector<int64_t> offsets;  // o_t
-};
-
-ShiftedPlan plan_of(const Conv2dGeometry& g) {
-  ShiftedPlan p;
-  p.padded_height = g.in_height + 2 * g.padding;
-  p.padded_width = g.in_width + 2 * g.padding;
-  p.plane = p.padded_height * p.padded_width;
-  p.span = (g.out_height - 1) * p.padded_width + g.out_width;
-  p.taps = g.kernel_height * g.kernel_width;
-  for (int64_t ki = 0; ki < g.kernel_height; ++ki) {
-    for (int64_t kj = 0; kj < g.kernel_width; ++kj)
-      p.offsets.push_back((ki * p.padded_width + kj) * g.dilation);
-  }
-  return p;
-}
+using ShiftedPlan = PaddedTaps;
 
 int as_blas_int(int64_t value) {
   assert(value <= std::numeric_limits<int>::max());
@@ -102,7 +84,7 @@ bool shifted_applies(const Conv2dGeometry& g) {
 void shifted_forward(const float* input, const float* weight, const float* bias, const Conv2dGeometry& g,
                      ImageRange range, float* output) {
   assert(shifted_applies(g));
-  const ShiftedPlan p = plan_of(g);
+  const ShiftedPlan p = padded_taps(g);
   Scratch& s = scratch();
   split_taps(weight, g, p, s.weights);
   s.extended.resize(static_cast<size_t>(g.out_channels * p.span));
@@ -133,7 +115,7 @@ void shifted_forward(const float* input, const float* weight, const float* bias,
 void shifted_backward(const float* grad_output, const float* input, const float* weight,
                       const Conv2dGeometry& g, ImageRange range, const GradTargets& targets) {
   assert(shifted_applies(g));
-  const ShiftedPlan p = plan_of(g);
+  const ShiftedPlan p = padded_taps(g);
   Scratch& s = scratch();
   split_taps(weight, g, p, s.weights);
   const int64_t cin = g.in_channels_per_group(), cout = g.out_channels_per_group();
@@ -154,7 +136,7 @@ void shifted_backward(const float* grad_output, const float* input, const float*
         for (int64_t ow = 0; ow < g.out_width; ++ow)
           row[oh * p.padded_width + ow] = dy[oh * g.out_width + ow];
       }
-      if (targets.bias) targets.bias[co] += plane_sum(dy, out_plane);
+      if (targets.bias) targets.bias[co] += simd::plane_sum(dy, out_plane);
     }
     const float* x = padded_planes(input + n * in_image, g, p, s.padded);
     if (targets.weight) {

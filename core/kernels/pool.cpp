@@ -23,32 +23,43 @@ struct Window {
 
 Window window_at(const Pool2dGeometry& g, int64_t oh, int64_t ow) {
   const int64_t h0 = oh * g.stride - g.padding, w0 = ow * g.stride - g.padding;
-  return {std::max<int64_t>(h0, 0), std::min(h0 + g.kernel, g.in_height), std::max<int64_t>(w0, 0),
-          std::min(w0 + g.kernel, g.in_width), h0, w0};
+  return {std::max<int64_t>(h0, 0),
+          std::min(h0 + g.kernel, g.in_height),
+          std::max<int64_t>(w0, 0),
+          std::min(w0 + g.kernel, g.in_width),
+          h0,
+          w0};
 }
 
 Shape output_shape(const Pool2dGeometry& g) {
   return {g.batch, g.channels, g.out_height, g.out_width};
 }
 
-int64_t in_plane(const Pool2dGeometry& g) { return g.in_height * g.in_width; }
-int64_t out_plane(const Pool2dGeometry& g) { return g.out_height * g.out_width; }
+int64_t in_plane(const Pool2dGeometry& g) {
+  return g.in_height * g.in_width;
+}
+int64_t out_plane(const Pool2dGeometry& g) {
+  return g.out_height * g.out_width;
+}
 
 // Runs body(first_plane, end_plane) over the N*C planes, in tasks of about 64 KB of input each.
 template <class Body>
 void for_plane_ranges(const Pool2dGeometry& g, const Body& body) {
   const int64_t planes = g.batch * g.channels;
   const int64_t grain = std::max<int64_t>(1, (int64_t{16} << 10) / std::max<int64_t>(in_plane(g), 1));
-  parallel::parallel_for(parallel::task_count(planes, grain), [&](int64_t task) {
-    body(task * grain, std::min(planes, (task + 1) * grain));
-  });
+  parallel::parallel_for(parallel::task_count(planes, grain),
+                         [&](int64_t task) { body(task * grain, std::min(planes, (task + 1) * grain)); });
 }
 
-constexpr bool is_two_by_two(const Pool2dGeometry& g) { return g.kernel == 2 && g.stride == 2 && g.padding == 0; }
+constexpr bool is_two_by_two(const Pool2dGeometry& g) {
+  return g.kernel == 2 && g.stride == 2 && g.padding == 0;
+}
 constexpr int64_t kSmallKernel = 16;  // windows of at most 256 positions: one-byte argmax
 
 // `v` beats `best` under max_pool2d's rule: larger, or a NaN (so a later NaN replaces an earlier one).
-inline bool wins(float v, float best) { return v > best || std::isnan(v); }
+inline bool wins(float v, float best) {
+  return v > best || std::isnan(v);
+}
 
 // ---- kernel 2, stride 2, padding 0 ------------------------------------------------------------------------
 // Output (oh, ow) is the first maximum of top[2ow], top[2ow+1], bottom[2ow], bottom[2ow+1] (top and bottom
@@ -69,7 +80,9 @@ struct Lanes<8> {
   static F evens(F a, F b) { return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14); }
   static F odds(F a, F b) { return __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15); }
   static F low_pairs(F even, F odd) { return __builtin_shufflevector(even, odd, 0, 8, 1, 9, 2, 10, 3, 11); }
-  static F high_pairs(F even, F odd) { return __builtin_shufflevector(even, odd, 4, 12, 5, 13, 6, 14, 7, 15); }
+  static F high_pairs(F even, F odd) {
+    return __builtin_shufflevector(even, odd, 4, 12, 5, 13, 6, 14, 7, 15);
+  }
   static Small low_bytes(I v) {
     const Bytes b = std::bit_cast<Bytes>(v);
     return __builtin_shufflevector(b, b, 0, 4, 8, 12, 16, 20, 24, 28);
@@ -106,8 +119,8 @@ void store(void* p, const T& v) {
 
 // Outputs [ow, ow + V) of one row.
 template <int V>
-[[gnu::always_inline]] inline void pool_block_2x2(const float* top, const float* bottom, int64_t ow, float* out,
-                                                  uint8_t* argmax) {
+[[gnu::always_inline]] inline void pool_block_2x2(const float* top, const float* bottom, int64_t ow,
+                                                  float* out, uint8_t* argmax) {
   using L = Lanes<V>;
   using F = typename L::F;
   using I = typename L::I;
@@ -127,8 +140,8 @@ template <int V>
 
 // Its backward for outputs [ow, ow + V): each 2x2 block gets the gradient at its argmax, 0 elsewhere.
 template <int V>
-[[gnu::always_inline]] inline void unpool_block_2x2(const float* grad, const uint8_t* argmax, int64_t ow, float* top,
-                                                    float* bottom) {
+[[gnu::always_inline]] inline void unpool_block_2x2(const float* grad, const uint8_t* argmax, int64_t ow,
+                                                    float* top, float* bottom) {
   using L = Lanes<V>;
   using F = typename L::F;
   using I = typename L::I;
@@ -143,17 +156,8 @@ template <int V>
   store(bottom + 2 * ow + V, L::high_pairs(bottom_left, bottom_right));
 }
 
-// Calls block(ow) for blocks of V outputs covering [0, width), the last one overlapping when needed.
-template <int V, class Block>
-[[gnu::always_inline]] inline void cover_row(int64_t width, Block block) {
-  int64_t ow = 0;
-  for (; ow + V <= width; ow += V)
-    block(ow);
-  if (ow < width) block(width - V);
-}
-
-QG_SIMD_CLONES void max_pool_2x2(const float* __restrict x, const Pool2dGeometry& g, int64_t first, int64_t end,
-                                 float* __restrict y, uint8_t* __restrict argmax) {
+QG_SIMD_CLONES void max_pool_2x2(const float* __restrict x, const Pool2dGeometry& g, int64_t first,
+                                 int64_t end, float* __restrict y, uint8_t* __restrict argmax) {
   const int64_t width = g.in_width, out_w = g.out_width;
   for (int64_t plane = first; plane < end; ++plane) {
     for (int64_t oh = 0; oh < g.out_height; ++oh) {
@@ -162,9 +166,9 @@ QG_SIMD_CLONES void max_pool_2x2(const float* __restrict x, const Pool2dGeometry
       float* out = y + plane * out_plane(g) + oh * out_w;
       uint8_t* arg = argmax + plane * out_plane(g) + oh * out_w;
       if (out_w >= 8) {
-        cover_row<8>(out_w, [&](int64_t ow) { pool_block_2x2<8>(top, bottom, ow, out, arg); });
+        simd::cover_row<8>(out_w, [&](int64_t ow) { pool_block_2x2<8>(top, bottom, ow, out, arg); });
       } else if (out_w >= 4) {
-        cover_row<4>(out_w, [&](int64_t ow) { pool_block_2x2<4>(top, bottom, ow, out, arg); });
+        simd::cover_row<4>(out_w, [&](int64_t ow) { pool_block_2x2<4>(top, bottom, ow, out, arg); });
       } else {
         for (int64_t ow = 0; ow < out_w; ++ow) {
           const float candidates[4] = {top[2 * ow], top[2 * ow + 1], bottom[2 * ow], bottom[2 * ow + 1]};
@@ -183,7 +187,8 @@ QG_SIMD_CLONES void max_pool_2x2(const float* __restrict x, const Pool2dGeometry
 // Every element of dx is written once: the 2x2 blocks, then a last row or column outside every window
 // (odd sizes) gets 0.
 QG_SIMD_CLONES void max_pool_2x2_backward(const float* __restrict dy, const uint8_t* __restrict argmax,
-                                          const Pool2dGeometry& g, int64_t first, int64_t end, float* __restrict dx) {
+                                          const Pool2dGeometry& g, int64_t first, int64_t end,
+                                          float* __restrict dx) {
   const int64_t width = g.in_width, out_w = g.out_width;
   for (int64_t plane = first; plane < end; ++plane) {
     float* dst = dx + plane * in_plane(g);
@@ -193,9 +198,9 @@ QG_SIMD_CLONES void max_pool_2x2_backward(const float* __restrict dy, const uint
       const float* grad = dy + plane * out_plane(g) + oh * out_w;
       const uint8_t* arg = argmax + plane * out_plane(g) + oh * out_w;
       if (out_w >= 8) {
-        cover_row<8>(out_w, [&](int64_t ow) { unpool_block_2x2<8>(grad, arg, ow, top, bottom); });
+        simd::cover_row<8>(out_w, [&](int64_t ow) { unpool_block_2x2<8>(grad, arg, ow, top, bottom); });
       } else if (out_w >= 4) {
-        cover_row<4>(out_w, [&](int64_t ow) { unpool_block_2x2<4>(grad, arg, ow, top, bottom); });
+        simd::cover_row<4>(out_w, [&](int64_t ow) { unpool_block_2x2<4>(grad, arg, ow, top, bottom); });
       } else {
         for (int64_t ow = 0; ow < out_w; ++ow) {
           float* block[4] = {top + 2 * ow, top + 2 * ow + 1, bottom + 2 * ow, bottom + 2 * ow + 1};
@@ -212,7 +217,8 @@ QG_SIMD_CLONES void max_pool_2x2_backward(const float* __restrict dy, const uint
 
 // Any window: the first maximum of each window (NaN wins), as its position dh * kernel + dw.
 template <class Index>
-void max_pool_generic(const float* x, const Pool2dGeometry& g, int64_t first, int64_t end, float* y, Index* argmax) {
+void max_pool_generic(const float* x, const Pool2dGeometry& g, int64_t first, int64_t end, float* y,
+                      Index* argmax) {
   for (int64_t plane = first; plane < end; ++plane) {
     const float* src = x + plane * in_plane(g);
     for (int64_t oh = 0; oh < g.out_height; ++oh) {
@@ -295,14 +301,17 @@ MaxPool2dResult max_pool2d_forward(const Tensor& input, const Pool2dGeometry& g)
   } else {
     result.argmax.large.resize(outputs);
     int32_t* argmax = result.argmax.large.data();
-    for_plane_ranges(g, [&](int64_t first, int64_t end) { max_pool_generic(x.data(), g, first, end, y, argmax); });
+    for_plane_ranges(
+        g, [&](int64_t first, int64_t end) { max_pool_generic(x.data(), g, first, end, y, argmax); });
   }
   return result;
 }
 
-Tensor max_pool2d_backward(const Tensor& grad_output, const MaxPool2dArgmax& argmax, const Pool2dGeometry& g) {
+Tensor max_pool2d_backward(const Tensor& grad_output, const MaxPool2dArgmax& argmax,
+                           const Pool2dGeometry& g) {
   const Tensor gy = grad_output.contiguous();
-  Tensor gx = Tensor::uninitialized({g.batch, g.channels, g.in_height, g.in_width});  // every plane is written
+  Tensor gx =
+      Tensor::uninitialized({g.batch, g.channels, g.in_height, g.in_width});  // every plane is written
   for_plane_ranges(g, [&](int64_t first, int64_t end) {
     if (g.kernel > kSmallKernel) {
       max_pool_generic_backward(gy.data(), argmax.large.data(), g, first, end, gx.data());
@@ -341,7 +350,8 @@ Tensor avg_pool2d_forward(const Tensor& input, const Pool2dGeometry& g) {
 
 Tensor avg_pool2d_backward(const Tensor& grad_output, const Pool2dGeometry& g) {
   const Tensor gy = grad_output.contiguous();
-  Tensor gx = Tensor::uninitialized({g.batch, g.channels, g.in_height, g.in_width});  // zeroed per plane below
+  Tensor gx =
+      Tensor::uninitialized({g.batch, g.channels, g.in_height, g.in_width});  // zeroed per plane below
   const float inv_area = 1.0f / static_cast<float>(g.kernel * g.kernel);
   for_plane_ranges(g, [&](int64_t first, int64_t end) {
     for (int64_t plane = first; plane < end; ++plane) {
