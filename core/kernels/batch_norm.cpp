@@ -148,4 +148,14 @@ Tensor channel_input_grad(const Tensor& grad, const Tensor& x, const std::vector
   return dx;
 }
 
+void update_running_statistics(Tensor& running_mean, Tensor& running_var, const ChannelStats& batch,
+                               int64_t count, float momentum) {
+  assert(running_mean.is_contiguous() && running_var.is_contiguous());
+  const float unbias = count > 1 ? static_cast<float>(count) / static_cast<float>(count - 1) : 1.0f;
+  for (size_t c = 0; c < batch.mean.size(); ++c) {
+    running_mean.data()[c] = (1.0f - momentum) * running_mean.data()[c] + momentum * batch.mean[c];
+    running_var.data()[c] = (1.0f - momentum) * running_var.data()[c] + momentum * batch.var[c] * unbias;
+  }
+}
+
 }  // namespace qg::kernel

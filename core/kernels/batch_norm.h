@@ -27,6 +27,11 @@ struct ChannelStats {
 };
 ChannelStats channel_statistics(const Tensor& x, const ChannelLayout& layout);
 
+/// running = (1 - momentum) running + momentum batch, with the *unbiased* batch variance (times
+/// count / (count - 1), count = M values per channel) for running_var, as PyTorch does. In place.
+void update_running_statistics(Tensor& running_mean, Tensor& running_var, const ChannelStats& batch,
+                               int64_t count, float momentum);
+
 /// y = x * scale[c] + shift[c] per channel (the whole normalisation folded into one multiply-add).
 Tensor channel_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift,
                       const ChannelLayout& layout);

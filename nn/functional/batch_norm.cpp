@@ -48,16 +48,6 @@ void check_arguments(const Tensor& input, const Tensor& running_mean, const Tens
   }
 }
 
-// running = (1 - m) running + m batch, with the *unbiased* batch variance for running_var (PyTorch).
-void update_running_stats(Tensor& running_mean, Tensor& running_var, const kernel::ChannelStats& batch,
-                          int64_t count, float momentum) {
-  const float unbias = static_cast<float>(count) / static_cast<float>(count - 1);
-  for (size_t c = 0; c < batch.mean.size(); ++c) {
-    running_mean.data()[c] = (1.0f - momentum) * running_mean.data()[c] + momentum * batch.mean[c];
-    running_var.data()[c] = (1.0f - momentum) * running_var.data()[c] + momentum * batch.var[c] * unbias;
-  }
-}
-
 // Forward, per channel c with mean mu, variance var, istd = 1/sqrt(var + eps), M values:
 //   x_hat = (x - mu) * istd,   y = w * x_hat + b.
 // Backward (G = dL/dy):
@@ -88,7 +78,7 @@ struct BatchNormFn {
     if (training) {
       stats = kernel::channel_statistics(x, layout);
       if (running_mean.defined())
-        update_running_stats(running_mean, running_var, stats, layout.count(), o.momentum);
+        kernel::update_running_statistics(running_mean, running_var, stats, layout.count(), o.momentum);
     } else {
       stats = {running_mean.to_vector(), running_var.to_vector()};
     }

@@ -2,7 +2,6 @@
 
 #include "autograd/grad_mode.h"
 #include "core/kernels/batch_norm.h"
-#include "core/kernels/elementwise.h"
 #include "nn/functional/activation.h"
 #include "nn/functional/conv2d.h"
 #include "quant/bn_fold.h"
@@ -30,18 +29,12 @@ QConvBNReLU::QConvBNReLU(std::shared_ptr<nn::Conv2d> c, std::shared_ptr<nn::Batc
 std::pair<Tensor, Tensor> QConvBNReLU::batch_statistics(const Tensor& x) {
   NoGradGuard no_grad;
   const Tensor y = nn::functional::conv2d(x, conv->weight, conv->bias, conv->options);
-  // One pass for the means, one for the biased variances (the kernel nn::BatchNorm2d uses).
+  // The batch statistics and running-statistics update of nn::BatchNorm2d, through the same kernels.
   const kernel::ChannelLayout layout = kernel::channel_layout(y.shape());
   const kernel::ChannelStats stats = kernel::channel_statistics(y, layout);
+  kernel::update_running_statistics(bn->running_mean, bn->running_var, stats, layout.count(), bn->momentum);
   const Tensor mean = Tensor::from_vector(stats.mean, {static_cast<int64_t>(stats.mean.size())});
   const Tensor var = Tensor::from_vector(stats.var, {static_cast<int64_t>(stats.var.size())});
-  const int64_t count = layout.count();
-  const float unbias = count > 1 ? static_cast<float>(count) / static_cast<float>(count - 1) : 1.0f;
-  // running = (1 - m) running + m batch  (PyTorch's momentum convention; unbiased variance)
-  kernel::scale(bn->running_mean, 1.0f - bn->momentum);
-  kernel::axpy(bn->running_mean, mean, bn->momentum);
-  kernel::scale(bn->running_var, 1.0f - bn->momentum);
-  kernel::axpy(bn->running_var, var, bn->momentum * unbias);
   bn->num_batches_tracked.data()[0] += 1.0f;
   return {mean, var};
 }
