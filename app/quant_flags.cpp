@@ -9,9 +9,15 @@ std::vector<FlagSpec> quant_flag_specs(QuantMethod method) {
       {"config", "C", "model config (JSON), e.g. configs/mnist_cnn.json (required)"},
       {"bits", "B", "bit width 1..8 of weights and activations (default: the config's quant.bits)"},
       {"from", "CKPT", "float checkpoint from `train` (default: train the float model first)"},
-      {"observer", "NAME", "minmax | moving_average_minmax | percentile | histogram"},
+      {"method", "NAME",
+       "tutorial | ema | lsq | binary: how the grids are found (default: quant.method; docs/config.md)"},
+      {"input-bits", "B", "bit width of the model input (default: --bits)"},
+      {"first-layer-bits", "B", "bit width of the first conv/linear layer's weights (default: --bits)"},
+      {"last-layer-bits", "B", "bit width of the last layer's weights and output (default: --bits)"},
+      {"observer", "NAME", "minmax | moving_average_minmax | percentile | histogram (tutorial, ema)"},
       {"per-channel", "", "quantize weights per output channel"},
-      {"ste", "NAME", "identity (the tutorial's) | clipped (PyTorch's)"},
+      {"ste", "NAME", "identity (the tutorial's) | clipped (PyTorch's) (tutorial, ema)"},
+      {"inspect", "", "print (and report) each quantizer's grid, error (SQNR), clamping and code changes"},
       {"float-epochs", "N", "epochs of float training when there is no --from"},
       {"lr", "X", "learning rate of float training when there is no --from"},
       {"seed", "S", "override train.seed"},
@@ -21,7 +27,15 @@ std::vector<FlagSpec> quant_flag_specs(QuantMethod method) {
       {"report", "FILE", "write a JSON report"}};
   if (method == QuantMethod::Qat) {
     specs.insert(specs.begin() + 3, {"epochs", "N", "QAT epochs (default: the config's quant.qat_epochs)"});
-    specs.insert(specs.begin() + 4, {"qat-lr", "X", "QAT learning rate (default: quant.qat_lr)"});
+    specs.insert(specs.begin() + 4, {"qat-lr", "X", "QAT learning rate (default: the method's, quant.qat_lr)"});
+    specs.insert(specs.begin() + 5, {"qat-optimizer", "NAME", "sgd | adam (default: the method's)"});
+    specs.insert(specs.begin() + 6,
+                 {"lr-schedule", "NAME", "constant | step | cosine, per step over the QAT epochs (default: the method's)"});
+    specs.insert(specs.begin() + 7, {"warmup-epochs", "X", "linear learning-rate warm-up (default 0)"});
+    specs.insert(specs.begin() + 8, {"weight-decay", "X", "QAT weight decay, never on learned step sizes (default 0)"});
+    specs.insert(specs.begin() + 9, {"freeze-bn-epoch", "N|never", "freeze BatchNorm statistics after N QAT epochs"});
+    specs.insert(specs.begin() + 10,
+                 {"freeze-observers-epoch", "N|never", "freeze the observers after N QAT epochs (tutorial, ema)"});
     specs.push_back(
         {"checkpoint", "CKPT",
          "QAT checkpoint, saved after every QAT epoch (default: the --resume one, else --out with .ckpt)"});
@@ -44,9 +58,25 @@ QuantJob quant_job_from_flags(const Flags& flags, QuantMethod method) {
   if (method == QuantMethod::Qat) {
     if (flags.has("epochs")) job.qat_epochs = flags.get_int("epochs", 0, 10000);
     if (flags.has("qat-lr")) job.qat_lr = flags.get_double("qat-lr", 0.0, 1e3);
+    job.qat_optimizer = flags.optional("qat-optimizer");
+    job.lr_schedule = flags.optional("lr-schedule");
+    if (flags.has("warmup-epochs")) job.warmup_epochs = flags.get_double("warmup-epochs", 0.0, 1e6);
+    if (flags.has("weight-decay")) job.weight_decay = flags.get_double("weight-decay", 0.0, 1.0);
+    const auto epoch = [&](const char* name) -> std::optional<int64_t> {
+      if (!flags.has(name)) return std::nullopt;
+      if (flags.get(name) == "never") return qg::config::QuantConfig::kNever;
+      return flags.get_int(name, 0, 100000);
+    };
+    job.freeze_bn_epoch = epoch("freeze-bn-epoch");
+    job.freeze_observers_epoch = epoch("freeze-observers-epoch");
   } else if (flags.has("batches")) {
     job.ptq_batches = flags.get_int("batches", 1, 1 << 30);
   }
+  job.quant_method = flags.optional("method");
+  if (flags.has("input-bits")) job.input_bits = flags.get_int("input-bits", 1, 8);
+  if (flags.has("first-layer-bits")) job.first_layer_bits = flags.get_int("first-layer-bits", 1, 8);
+  if (flags.has("last-layer-bits")) job.last_layer_bits = flags.get_int("last-layer-bits", 1, 8);
+  job.inspect = flags.has("inspect");
   job.observer = flags.optional("observer");
   job.per_channel = flags.has("per-channel");
   job.ste = flags.optional("ste");

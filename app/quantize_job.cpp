@@ -5,29 +5,20 @@
 #include <filesystem>
 
 #include "app/flags.h"
+#include "app/inspect.h"
+#include "app/qat_recipe.h"
 #include "app/report.h"
 #include "app/train_job.h"
 #include "autograd/grad_mode.h"
 #include "config/builder.h"
 #include "config/loader.h"
+#include "config/quant_recipe.h"
 #include "config/summary.h"
 #include "quant/convert.h"
 #include "runtime/model_file.h"
 #include "runtime/run.h"
 
 namespace qg::app {
-
-quant::QuantSettings quant_settings(const config::QuantConfig& q) {
-  quant::QuantSettings s;
-  s.activation = {static_cast<int>(q.bits), q.is_signed, q.symmetric};
-  s.weight = s.activation;
-  s.activation_observer = quant::parse_observer_kind(q.observer);
-  s.per_channel_weights = q.per_channel;
-  s.observer_momentum = static_cast<float>(q.observer_momentum);
-  s.percentile = q.percentile;
-  s.ste = q.ste == "clipped" ? quant::Ste::Clipped : quant::Ste::Identity;
-  return s;
-}
 
 IntegerEval evaluate_integer(const runtime::Model& model, const data::MnistDataset& dataset,
                              int64_t batch_size, int threads, runtime::RequantMode mode) {
@@ -73,16 +64,16 @@ double calibrate(quant::QatModel& model, const data::DataLoader& loader, int64_t
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// The quant settings that shape the QAT model and its observers: a resumed run must use the same ones.
-nlohmann::json quant_identity(const config::QuantConfig& q) {
-  return {{"bits", q.bits},
-          {"observer", q.observer},
-          {"per_channel", q.per_channel},
-          {"symmetric", q.symmetric},
-          {"signed", q.is_signed},
-          {"ste", q.ste},
-          {"observer_momentum", q.observer_momentum},
-          {"percentile", q.percentile}};
+// The quant settings that shape the QAT model, its quantizers and its training: a resumed run must use the
+// same ones. The resolved recipe, so that a default that changes between versions is noticed too.
+nlohmann::json quant_identity(const config::ModelConfig& config) {
+  nlohmann::json identity = config::resolve_quant(config.quant).to_json();
+  identity.erase("ptq_batches");  // PTQ only
+  identity["layers"] = nlohmann::json::array();
+  for (const config::LayerQuantRecipe& layer : config::resolve_layer_quant(config)) {
+    identity["layers"].push_back(layer.to_json());
+  }
+  return identity;
 }
 
 nn::CheckpointError checkpoint_error(const std::string& path, const std::string& what) {
@@ -99,13 +90,15 @@ std::vector<quant::NamedQuantPoint> named_points(quant::QatModel& model) {
   return points;
 }
 
-// QAT, the tutorial's quantize-aware training: observers on, SGD through the fake-quantizers, with
-// checkpoints and resume as for float training.
+// The QAT epoch loop: observers on (until the recipe freezes them), the recipe's optimizer and learning-rate
+// schedule through the fake-quantizers, BatchNorm statistics frozen from the recipe's epoch, with checkpoints
+// and resume as for float training. Every per-epoch state (frozen or not, the learning rate) is a function of
+// the epoch and step, so a resumed run takes exactly the steps of the uninterrupted one.
 void train_qat_epochs(const config::ModelConfig& config, quant::QatModel& qat, const data::DataLoader& loader,
                       bool quiet, const QatCheckpointing& ck, QuantOutcome& outcome, int64_t& images) {
-  auto optimizer = make_optimizer({.optimizer = "sgd", .momentum = config.quant.qat_momentum},
-                                  qat.parameters(), config.quant.qat_lr);
-  qat.set_observing(true);
+  const config::QuantRecipe recipe = config::resolve_quant(config.quant);
+  auto optimizer = make_qat_optimizer(recipe, qat);
+  const nn::LrSchedule schedule = qat_lr_schedule(recipe, loader.size());
   TrainingProgress progress;
   std::string last_good = "none: nothing was saved yet";
   if (ck.resume) {
@@ -128,17 +121,32 @@ void train_qat_epochs(const config::ModelConfig& config, quant::QatModel& qat, c
     if (ck.every > 0 && p.step % ck.every == 0 && !epoch_end) save(p);
     if (ck.on_step) ck.on_step(p, loss, trained);
   };
+  const BeforeStepHook before_step = [&](const TrainingProgress& p) {
+    optimizer->set_learning_rate(schedule.lr_at(p.step));
+  };
   if (!ck.path.empty()) remove_stale_temp_files(ck.path);
   while (progress.epoch <= config.quant.qat_epochs) {
+    const bool observers_frozen = observers_frozen_in(recipe, progress.epoch);
+    qat.set_observing(!observers_frozen);
+    qat.set_bn_frozen(bn_frozen_in(recipe, progress.epoch));
+    if (ck.inspect) start_inspection_epoch(qat);
     EpochStats stats;
     try {
       stats = train_epoch(qat, *optimizer, loader, progress,
-                          {.title = "Quantize Aware Training Epoch", .quiet = quiet}, after_step);
+                          {.title = "Quantize Aware Training Epoch", .quiet = quiet}, after_step, before_step);
     } catch (const TrainingDiverged& e) {
       throw TrainingDiverged(std::string(e.what()) + "; the last good checkpoint is " + last_good);
     }
     outcome.train_seconds += stats.seconds;
     outcome.qat_epoch_loss.push_back(stats.mean_loss);
+    if (ck.inspect) {
+      outcome.inspection["epochs"].push_back({{"epoch", progress.epoch}, {"layers", inspection_json(qat)}});
+      if (!quiet) {
+        std::printf("%s", inspection_table(qat, "Inspection, QAT epoch " + std::to_string(progress.epoch) +
+                                                    " (grids moving while measured):")
+                              .c_str());
+      }
+    }
     images += stats.images;
     progress = progress.next_epoch();
     save(progress);
@@ -155,6 +163,28 @@ double agreement(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
 
 }  // namespace
 
+std::string quant_plan_text(const config::ModelConfig& config) {
+  std::string out;
+  for (const config::LayerQuantRecipe& r : config::resolve_layer_quant(config)) {
+    const std::string input = r.first ? ", input " + std::to_string(r.input_bits) + "-bit" : "";
+    char line[160];
+    std::snprintf(line, sizeof line, "  layer %zu (%s): %s, weights %lld-bit, output %lld-bit%s\n", r.layer,
+                  config::layer_json_name(config.layers[r.layer].type), r.method.c_str(),
+                  static_cast<long long>(r.weight_bits), static_cast<long long>(r.activation_bits), input.c_str());
+    out += line;
+  }
+  return out;
+}
+
+config::ModelConfig ptq_config(config::ModelConfig config) {
+  const auto learned = [](const std::string& m) { return m == "lsq" || m == "binary"; };
+  if (learned(config.quant.method)) config.quant.method = "ema";
+  for (config::LayerSpec& layer : config.layers) {
+    if (layer.quant.method && learned(*layer.quant.method)) layer.quant.method = "ema";
+  }
+  return config;
+}
+
 std::string default_qat_checkpoint(const std::string& model_path) {
   std::filesystem::path path(model_path);
   path.replace_extension(".ckpt");
@@ -164,7 +194,7 @@ std::string default_qat_checkpoint(const std::string& model_path) {
 nlohmann::json qat_checkpoint_metadata(const config::ModelConfig& config, const TrainingProgress& progress,
                                        int64_t train_images) {
   nlohmann::json metadata = checkpoint_metadata("qat", config, progress, train_images);
-  metadata["quant"] = quant_identity(config.quant);
+  metadata["quant"] = quant_identity(config);
   return metadata;
 }
 
@@ -177,7 +207,7 @@ void save_qat_checkpoint(const std::string& path, quant::QatModel& model, const 
     checkpoint.tensors.emplace_back("optimizer." + name, t);
   nlohmann::json observers = nlohmann::json::object();
   for (const auto& [name, point] : named_points(model)) {
-    const quant::ObserverState state = point->observer_state();
+    const quant::ObserverState state = point->state();
     observers[name] = state.scalars;
     if (!state.values.empty()) {
       checkpoint.tensors.emplace_back(
@@ -199,7 +229,7 @@ void check_qat_checkpoint(const nn::Checkpoint& checkpoint, const std::string& p
     throw checkpoint_error(path, "saved from config \"" + metadata_string(m, "config") +
                                      "\", but this run uses \"" + config.name + "\"");
   }
-  const nlohmann::json wanted = quant_identity(config.quant);
+  const nlohmann::json wanted = quant_identity(config);
   const nlohmann::json saved = m.contains("quant") ? m["quant"] : nlohmann::json::object();
   for (const auto& [key, value] : wanted.items()) {
     if (!saved.contains(key) || saved[key] != value) {
@@ -234,7 +264,7 @@ void restore_qat_checkpoint(const nn::Checkpoint& checkpoint, const std::string&
       state.values = values.to_vector();
     }
     try {
-      point->load_observer_state(state);
+      point->load_state(state);
     } catch (const std::invalid_argument& e) {
       throw checkpoint_error(path, "quantization point " + name + ": " + e.what());
     }
@@ -245,15 +275,21 @@ void restore_qat_checkpoint(const nn::Checkpoint& checkpoint, const std::string&
   }
 }
 
-QuantOutcome quantize_model(const config::ModelConfig& config, nn::Sequential& float_model,
+QuantOutcome quantize_model(const config::ModelConfig& run_config, nn::Sequential& float_model,
                             QuantMethod method, const data::MnistDataset& train_set,
                             const data::MnistDataset& test_set, double float_accuracy, bool quiet,
                             const QatCheckpointing& checkpointing) {
+  const config::ModelConfig config = method == QuantMethod::Ptq ? ptq_config(run_config) : run_config;
   QuantOutcome outcome;
   outcome.bits = static_cast<int>(config.quant.bits);
   outcome.method = method;
   outcome.float_accuracy = float_accuracy;
-  auto qat = quant::prepare_qat(float_model, quant_settings(config.quant));
+  outcome.quant_method = config.quant.method;
+  for (const config::LayerQuantRecipe& layer : config::resolve_layer_quant(config)) {
+    outcome.layers.push_back(layer.to_json());
+  }
+  auto qat = quant::prepare_qat(float_model, layer_settings(config));
+  if (checkpointing.inspect) set_inspecting(*qat, true);
   const data::DataLoader loader(train_set, {.batch_size = config.train.batch_size,
                                             .shuffle = true,
                                             .seed = config.train.seed + 7919,  // not the float run's order
@@ -271,8 +307,13 @@ QuantOutcome quantize_model(const config::ModelConfig& config, nn::Sequential& f
   outcome.images_per_second = outcome.train_seconds > 0 ? images / outcome.train_seconds : 0.0;
 
   qat->freeze();
+  if (checkpointing.inspect) start_inspection_epoch(*qat);  // measure the frozen grids on the test set
   const EvalStats fake = evaluate(*qat, test_set, config.train.test_batch_size);
   outcome.fake_quant_accuracy = fake.accuracy;
+  if (checkpointing.inspect) {
+    outcome.inspection["frozen"] = inspection_json(*qat);
+    std::printf("%s", inspection_table(*qat, "Inspection, frozen model on the test set:").c_str());
+  }
 
   const data::Normalization norm = test_set.normalization();
   outcome.model = quant::convert(*qat, {.input_shape = config.input_shape,
@@ -280,6 +321,7 @@ QuantOutcome quantize_model(const config::ModelConfig& config, nn::Sequential& f
                                         .input_std = norm.std,
                                         .metadata = {{"config", config.name},
                                                      {"method", method_name(method)},
+                                                     {"quant_method", config.quant.method},
                                                      {"bits", outcome.bits},
                                                      {"dataset", config.data.dataset}}});
   outcome.integer = evaluate_integer(outcome.model, test_set, config.train.test_batch_size, 1);
@@ -331,9 +373,19 @@ config::ModelConfig apply_quant_overrides(config::ModelConfig c, const QuantJob&
   if (job.qat_epochs) c.quant.qat_epochs = *job.qat_epochs;
   if (job.ptq_batches) c.quant.ptq_batches = *job.ptq_batches;
   if (job.qat_lr) c.quant.qat_lr = *job.qat_lr;
+  if (job.quant_method) c.quant.method = *job.quant_method;
+  if (job.input_bits) c.quant.input_bits = *job.input_bits;
+  if (job.first_layer_bits) c.quant.first_layer_bits = *job.first_layer_bits;
+  if (job.last_layer_bits) c.quant.last_layer_bits = *job.last_layer_bits;
   if (job.observer) c.quant.observer = *job.observer;
   if (job.ste) c.quant.ste = *job.ste;
   if (job.per_channel) c.quant.per_channel = true;
+  if (job.weight_decay) c.quant.weight_decay = *job.weight_decay;
+  if (job.warmup_epochs) c.quant.warmup_epochs = *job.warmup_epochs;
+  if (job.lr_schedule) c.quant.lr_schedule = *job.lr_schedule;
+  if (job.qat_optimizer) c.quant.qat_optimizer = *job.qat_optimizer;
+  if (job.freeze_bn_epoch) c.quant.freeze_bn_epoch = *job.freeze_bn_epoch;
+  if (job.freeze_observers_epoch) c.quant.freeze_observers_epoch = *job.freeze_observers_epoch;
   return config::revalidate(c);
 }
 
@@ -397,8 +449,10 @@ QuantOutcome run_quant_job(const QuantJob& job) {
     f = obtain_float_model(config, job.from, train_set, test_set, job.quiet, phase);
   }
   std::printf("\n%s\n", format_test_line(f.test, "Full Model ").c_str());
-  std::printf("Quantization bit: %lld (%s, observer %s%s)\n", static_cast<long long>(config.quant.bits),
-              method, config.quant.observer.c_str(), config.quant.per_channel ? ", per-channel weights" : "");
+  const config::ModelConfig run_config = job.method == QuantMethod::Ptq ? ptq_config(config) : config;
+  std::printf("Quantization bit: %lld (%s, method %s)\n", static_cast<long long>(config.quant.bits), method,
+              run_config.quant.method.c_str());
+  std::printf("%s", quant_plan_text(run_config).c_str());
   if (job.out.empty()) std::filesystem::create_directories("runs");  // only now that every input is checked
 
   const QatCheckpointing checkpointing{.path = qat_checkpoint,
@@ -408,7 +462,8 @@ QuantOutcome run_quant_job(const QuantJob& job) {
                                        .metadata = {{"float_test_accuracy", f.test.accuracy},
                                                     {"float_test_loss", f.test.loss},
                                                     {"float_checkpoint", f.checkpoint}},
-                                       .on_step = job.on_step};
+                                       .on_step = job.on_step,
+                                       .inspect = job.inspect};
   QuantOutcome o = quantize_model(config, *f.model, job.method, train_set, test_set, f.test.accuracy,
                                   job.quiet, checkpointing);
   runtime::save_model(o.model, out);
@@ -422,9 +477,10 @@ QuantOutcome run_quant_job(const QuantJob& job) {
     write_report(*job.report, {{"tool", job.method == QuantMethod::Qat ? "train_qat" : "ptq"},
                                {"config", config.name},
                                {"method", method},
+                               {"quant_method", o.quant_method},
                                {"bits", o.bits},
-                               {"observer", config.quant.observer},
-                               {"per_channel", config.quant.per_channel},
+                               {"recipe", config::resolve_quant(run_config.quant).to_json()},
+                               {"layers", o.layers},
                                {"float_test_accuracy", o.float_accuracy},
                                {"fake_quant_test_accuracy", o.fake_quant_accuracy},
                                {"test_accuracy", o.integer.accuracy},
@@ -437,7 +493,8 @@ QuantOutcome run_quant_job(const QuantJob& job) {
                                {"float_checkpoint", f.checkpoint},
                                {"qat_checkpoint", qat_checkpoint},
                                {"qat_epoch_train_loss", o.qat_epoch_loss},
-                               {"peak_rss_mb", peak_rss_mb()}});
+                               {"peak_rss_mb", peak_rss_mb()},
+                               {"inspection", o.inspection}});
     std::printf("Wrote report to %s\n", job.report->c_str());
   }
   return o;

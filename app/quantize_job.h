@@ -19,9 +19,6 @@ namespace qg::app {
 
 enum class QuantMethod { Qat, Ptq };
 
-/// The quant section of a config as QuantSettings (observer, bit widths, STE, per-channel weights).
-quant::QuantSettings quant_settings(const config::QuantConfig& quant);
-
 /// Integer-only evaluation of a runtime model on raw pixels.
 struct IntegerEval {
   double accuracy = 0.0;
@@ -45,6 +42,9 @@ struct QuantOutcome {
   std::vector<double> qat_epoch_loss;  // mean training loss of each QAT epoch finished in this run
   double images_per_second = 0.0;
   runtime::Model model;
+  std::string quant_method;  // the method that found the grids (PTQ: an observer method)
+  nlohmann::json layers = nlohmann::json::array();  // each conv/linear layer's method and bit widths
+  nlohmann::json inspection = nlohmann::json::object();  // --inspect: {"epochs": [...], "frozen": [...]}
 };
 
 /// How quantize_model checkpoints QAT (PTQ ignores it). The default saves nothing, as `sweep` runs it.
@@ -55,10 +55,12 @@ struct QatCheckpointing {
   std::string resume_path;                 // its path, for messages
   nlohmann::json metadata = nlohmann::json::object();  // extra metadata to save (the float model's accuracy)
   StepHook on_step;  // called after every QAT step, after any step checkpoint
+  bool inspect = false;  // also (QAT and PTQ): collect and print the quantizers' statistics (app/inspect.h)
 };
 
 /// Quantizes `float_model` (which QAT trains further: pass a copy if the float weights must survive) with
-/// the config's quant section. `float_accuracy` is only copied into the outcome.
+/// the config's quant section. `float_accuracy` is only copied into the outcome. PTQ calibrates observers:
+/// under a learned method (lsq, binary) it uses ema's observers instead (ptq_config).
 QuantOutcome quantize_model(const config::ModelConfig& config, nn::Sequential& float_model,
                             QuantMethod method, const data::MnistDataset& train_set,
                             const data::MnistDataset& test_set, double float_accuracy, bool quiet,
@@ -114,9 +116,13 @@ struct QuantJob {
   int64_t checkpoint_every = 0;       // also checkpoint every N optimizer steps
   StepHook on_step;                   // called after every training step (tests)
   std::optional<int64_t> bits, qat_epochs, ptq_batches;
-  std::optional<double> qat_lr;
-  std::optional<std::string> observer, ste;
+  std::optional<int64_t> input_bits, first_layer_bits, last_layer_bits;
+  std::optional<double> qat_lr, weight_decay, warmup_epochs;
+  std::optional<std::string> quant_method;  // --method: tutorial, ema, lsq, binary
+  std::optional<std::string> observer, ste, lr_schedule, qat_optimizer;
+  std::optional<int64_t> freeze_bn_epoch, freeze_observers_epoch;  // config::QuantConfig::kNever = never
   bool per_channel = false;
+  bool inspect = false;  // print and report the quantizers' statistics (app/inspect.h)
   std::optional<int64_t> threads;
   std::string out;  // model file; "" = runs/<name>_<method>_int<bits>.qgm
   std::optional<std::string> report;
@@ -124,6 +130,13 @@ struct QuantJob {
 };
 
 QuantOutcome run_quant_job(const QuantJob& job);
+
+/// The config PTQ runs: `config` itself under an observer method (tutorial, ema); under a learned one (lsq,
+/// binary), which has nothing to calibrate, the same widths with method ema.
+config::ModelConfig ptq_config(config::ModelConfig config);
+
+/// One line per conv/linear layer: its method and bit widths ("layer 0 (conv2d): lsq, weights 2-bit, ...").
+std::string quant_plan_text(const config::ModelConfig& config);
 
 /// Where QAT checkpoints go when --checkpoint is not given: `model_path` with the extension .ckpt.
 std::string default_qat_checkpoint(const std::string& model_path);

@@ -8,6 +8,7 @@
 #include "app/report.h"
 #include "app/svg_plot.h"
 #include "config/builder.h"
+#include "config/quant_recipe.h"
 #include "util/atomic_file.h"
 
 namespace qg::app {
@@ -43,8 +44,8 @@ std::string markdown(const config::ModelConfig& config, const SweepOutcome& s, c
      << "Integer-only model on the " << config.data.dataset << " test set (" << "float model "
      << (std::snprintf(buf, sizeof buf, "%.2f", 100 * s.float_accuracy), buf) << " %). PTQ calibrates on "
      << config.quant.ptq_batches << " batches of " << config.train.batch_size << "; QAT trains "
-     << config.quant.qat_epochs << " epoch(s) at lr " << config.quant.qat_lr << "; observer " << config.quant.observer
-     << (config.quant.per_channel ? ", per-channel weights" : "") << ".\n\n| method | metric |";
+     << config.quant.qat_epochs << " epoch(s) with method " << config.quant.method << " ("
+     << config::resolve_quant(config.quant).to_json().dump() << ").\n\n| method | metric |";
   for (int64_t b : bits) md << " " << b << " |";
   md << "\n|---|---|";
   for (size_t i = 0; i < bits.size(); ++i) md << "---|";

@@ -145,7 +145,8 @@ std::string locate_non_finite_gradient(const nn::Module& model) {
 }
 
 EpochStats train_epoch(nn::Module& model, nn::Optimizer& optimizer, const data::DataLoader& loader,
-                       TrainingProgress& progress, const TrainLogOptions& log, const StepHook& after_step) {
+                       TrainingProgress& progress, const TrainLogOptions& log, const StepHook& after_step,
+                       const BeforeStepHook& before_step) {
   model.train();
   const int64_t total = loader.dataset().size();
   const int64_t batch_size = loader.options().batch_size;
@@ -154,6 +155,7 @@ EpochStats train_epoch(nn::Module& model, nn::Optimizer& optimizer, const data::
   EpochStats stats;
   const auto start = std::chrono::steady_clock::now();
   for (const data::Batch& batch : remaining_batches(loader, progress)) {
+    if (before_step) before_step(progress);
     optimizer.zero_grad();
     const Tensor loss = checked_loss(model, batch, progress);
     const float value = loss.item();

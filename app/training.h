@@ -38,6 +38,9 @@ TrainingProgress progress_from_json(const nlohmann::json& json);
 /// Called after every optimizer step with the progress including that step, the step's loss and the model
 /// being trained: the jobs save step checkpoints here; tests record losses, stop a run, or inject a fault.
 using StepHook = std::function<void(const TrainingProgress& progress, float loss, nn::Module& model)>;
+/// Called before every optimizer step's forward pass with the progress so far (progress.step is the step
+/// about to be taken): QAT sets the step's learning rate here.
+using BeforeStepHook = std::function<void(const TrainingProgress& progress)>;
 
 /// Thrown when the loss or a gradient stops being finite. what() names the step (and its epoch and batch)
 /// and the first layer where the non-finite value appeared.
@@ -70,7 +73,7 @@ struct EpochStats {
 /// the loss with a non-finite gradient, i.e. the first one the backward pass spoiled.
 EpochStats train_epoch(nn::Module& model, nn::Optimizer& optimizer, const data::DataLoader& loader,
                        TrainingProgress& progress, const TrainLogOptions& log = {},
-                       const StepHook& after_step = {});
+                       const StepHook& after_step = {}, const BeforeStepHook& before_step = {});
 
 /// Which part of `model` first produces a non-finite value for `input`: "the input batch", or e.g.
 /// "the output of layer 3 (Conv2d(...))". Runs the children one by one without recording a graph (layers

@@ -19,6 +19,11 @@ struct GradcheckOptions {
   float atol = 1e-2f;
   float rtol = 1e-2f;
   uint64_t seed = 1234;  // for the projection vector
+  /// The function whose central differences the analytic gradient must match; default: f itself. A
+  /// straight-through estimator's backward is not the derivative of its (piecewise constant) forward but the
+  /// exact derivative of a surrogate in which round(u) is u + stop_gradient(round(u) - u), the stopped part
+  /// taken at the unperturbed inputs; pass that surrogate here (quant/fake_quantize_learnable.h).
+  std::function<Tensor(const std::vector<Tensor>&)> surrogate;
 };
 
 struct GradcheckResult {

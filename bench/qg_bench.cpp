@@ -1,6 +1,7 @@
 // qg_bench: the quantgrad side of bench/run. One job per process, one JSON object on stdout.
 //
-//   qg_bench train   --config C [--qat] [--batch 64] [--steps 200] [--warmup 20] [--threads 2] [--width 1]
+//   qg_bench train   --config C [--qat [--method tutorial|lsq|...] [--bits 8]] [--batch 64] [--steps 200]
+//                    [--warmup 20] [--threads 2] [--width 1]
 //   qg_bench profile --config C [--qat] [--batch 64] [--steps 100] [--threads 2]
 //   qg_bench infer   --config C [--batch 64] [--images 20000] [--threads 2]
 //   qg_bench int8    --config C [--batch 64] [--images 20000] [--latency-images 2000] [--qat-steps 100] [--threads 2]
@@ -24,11 +25,13 @@
 
 #include "app/experiment.h"
 #include "app/flags.h"
+#include "app/qat_recipe.h"
 #include "app/quantize_job.h"
 #include "autograd/grad_mode.h"
 #include "bench/step_profile.h"
 #include "config/builder.h"
 #include "config/loader.h"
+#include "config/quant_recipe.h"
 #include "core/blas.h"
 #include "datasets/data_loader.h"
 #include "nn/functional/loss.h"
@@ -101,6 +104,8 @@ struct Setup {
   config::ModelConfig config;
   data::MnistDataset train_set;
   std::shared_ptr<nn::Sequential> model;
+  std::string method = "tutorial";  // QAT: --method
+  int64_t bits = 8;                 // QAT: --bits
 };
 
 Setup make_setup(const app::Flags& flags) {
@@ -109,14 +114,19 @@ Setup make_setup(const app::Flags& flags) {
   data::MnistDataset train_set = app::load_dataset(c.data, data::Split::kTrain);
   Generator gen(c.train.seed);
   auto model = config::build_model(c, gen);
-  return {c, std::move(train_set), model};
+  return {c, std::move(train_set), model, flags.optional("method").value_or("tutorial"),
+          flags.has("bits") ? flags.get_int("bits", 1, 8) : 8};
 }
 
-// The QAT model of tools/train_qat (8 bits, min/max observers on).
+// The QAT model of tools/train_qat, observers on: 8 bits and the tutorial's method (min/max observers) unless
+// the flags say otherwise (--method lsq, --bits 2).
 std::shared_ptr<quant::QatModel> make_qat(const Setup& s) {
-  config::QuantConfig q = s.config.quant;
-  q.bits = 8;
-  auto qat = quant::prepare_qat(*s.model, app::quant_settings(q));
+  config::ModelConfig c = s.config;
+  c.quant.method = s.method;
+  c.quant.bits = s.bits;
+  c = config::revalidate(c);
+  auto qat = quant::prepare_qat(*s.model, app::layer_settings(c));
+  qat->set_bn_frozen(config::resolve_quant(c.quant).freeze_bn_epoch == 0);
   qat->set_observing(true);
   return qat;
 }
@@ -203,7 +213,10 @@ json job_infer(const app::Flags& flags) {
 // A converted integer model: `qat_steps` QAT steps (enough for sensible observer ranges), freeze, convert.
 runtime::Model integer_model(Setup& s, int64_t qat_steps) {
   auto qat = make_qat(s);
-  time_training(*qat, s.train_set, 64, 0, qat_steps, s.config.quant.qat_lr, s.config.quant.qat_momentum);
+  config::QuantConfig q = s.config.quant;
+  q.method = s.method;
+  const config::QuantRecipe recipe = config::resolve_quant(q);
+  time_training(*qat, s.train_set, 64, 0, qat_steps, recipe.qat_lr, recipe.qat_momentum);
   qat->freeze();
   const data::Normalization norm = s.train_set.normalization();
   return quant::convert(
@@ -297,7 +310,9 @@ int main(int argc, char** argv) {
     const std::string job = argv[1];
     app::Flags flags("qg_bench " + job, "one benchmark job; prints one JSON object",
                      {{"config", "C", "model config"},
-                      {"qat", "", "quantization-aware training (8 bits)"},
+                      {"qat", "", "quantization-aware training (8 bits, the tutorial's method)"},
+                      {"method", "NAME", "QAT method: tutorial (default), ema, lsq, binary"},
+                      {"bits", "B", "QAT bit width (default 8)"},
                       {"batch", "B", "batch size"},
                       {"steps", "N", "timed training steps"},
                       {"warmup", "N", "untimed training steps first"},

@@ -6,8 +6,21 @@ namespace {
 
 using json = nlohmann::json;
 
+json layer_quant_to_json(const LayerQuantConfig& q) {
+  json out = json::object();
+  if (q.method) out["method"] = *q.method;
+  if (q.weight_bits && q.weight_bits == q.activation_bits) {
+    out["bits"] = *q.weight_bits;
+    return out;
+  }
+  if (q.weight_bits) out["weight_bits"] = *q.weight_bits;
+  if (q.activation_bits) out["activation_bits"] = *q.activation_bits;
+  return out;
+}
+
 json layer_to_json(const LayerSpec& layer) {
   json out = {{"type", layer_json_name(layer.type)}};
+  if (!layer.quant.empty()) out["quant"] = layer_quant_to_json(layer.quant);
   switch (layer.type) {
     case LayerType::kConv2d:
       out["out_channels"] = layer.out_channels;
@@ -54,19 +67,39 @@ json train_to_json(const TrainConfig& t) {
           {"eps", t.eps}};
 }
 
+// Optional fields are written only when the config sets them, so that the method's defaults still apply
+// after a round trip (config/quant_recipe.h).
 json quant_to_json(const QuantConfig& q) {
-  return {{"bits", q.bits},
-          {"observer", q.observer},
-          {"per_channel", q.per_channel},
-          {"symmetric", q.symmetric},
-          {"signed", q.is_signed},
-          {"ptq_batches", q.ptq_batches},
-          {"qat_epochs", q.qat_epochs},
-          {"qat_lr", q.qat_lr},
-          {"qat_momentum", q.qat_momentum},
-          {"ste", q.ste},
-          {"observer_momentum", q.observer_momentum},
-          {"percentile", q.percentile}};
+  json out = {{"method", q.method},
+              {"bits", q.bits},
+              {"observer_momentum", q.observer_momentum},
+              {"percentile", q.percentile},
+              {"ptq_batches", q.ptq_batches},
+              {"qat_epochs", q.qat_epochs},
+              {"weight_decay", q.weight_decay},
+              {"warmup_epochs", q.warmup_epochs},
+              {"lr_step_epochs", q.lr_step_epochs},
+              {"lr_gamma", q.lr_gamma}};
+  const auto put = [&](const char* key, const auto& field) {
+    if (field) out[key] = *field;
+  };
+  put("input_bits", q.input_bits);
+  put("first_layer_bits", q.first_layer_bits);
+  put("last_layer_bits", q.last_layer_bits);
+  put("observer", q.observer);
+  put("per_channel", q.per_channel);
+  put("symmetric", q.symmetric);
+  put("signed", q.is_signed);
+  put("ste", q.ste);
+  put("qat_optimizer", q.qat_optimizer);
+  put("qat_lr", q.qat_lr);
+  put("qat_momentum", q.qat_momentum);
+  put("lr_schedule", q.lr_schedule);
+  for (const auto& [key, epoch] : {std::pair{"freeze_observers_epoch", q.freeze_observers_epoch},
+                                   std::pair{"freeze_bn_epoch", q.freeze_bn_epoch}}) {
+    if (epoch) out[key] = *epoch == QuantConfig::kNever ? json() : json(*epoch);
+  }
+  return out;
 }
 
 }  // namespace

@@ -66,12 +66,12 @@ void read_linear(const ObjectReader& r, LayerSpec& layer) {
 }  // namespace
 
 const std::vector<std::string>& layer_keys(LayerType type) {
-  static const std::vector<std::string> conv2d = {"type",        "out_channels", "kernel_size",
-                                                  "in_channels", "stride",       "padding",
-                                                  "dilation",    "groups",       "bias"};
+  static const std::vector<std::string> conv2d = {"type",     "out_channels", "kernel_size", "in_channels",
+                                                  "stride",   "padding",      "dilation",    "groups",
+                                                  "bias",     "quant"};
   static const std::vector<std::string> pool2d = {"type", "kernel_size", "stride", "padding"};
   static const std::vector<std::string> batchnorm2d = {"type", "num_features", "eps", "momentum"};
-  static const std::vector<std::string> linear = {"type", "out_features", "in_features", "bias"};
+  static const std::vector<std::string> linear = {"type", "out_features", "in_features", "bias", "quant"};
   static const std::vector<std::string> type_only = {"type"};
   switch (type) {
     case LayerType::kConv2d:
@@ -98,6 +98,7 @@ LayerSpec read_layer(const json& value, const std::string& pointer, const std::s
   LayerSpec layer;
   layer.type = read_layer_type(value, pointer, source);
   const ObjectReader r(value, pointer, source, layer_json_name(layer.type), layer_keys(layer.type));
+  if (r.has("quant")) layer.quant = read_layer_quant(value.at("quant"), r.pointer("quant"), source);
   switch (layer.type) {
     case LayerType::kConv2d:
       read_conv2d(r, layer);

@@ -11,6 +11,7 @@
 #include "config/json_pointer.h"
 #include "config/json_text.h"
 #include "config/object_reader.h"
+#include "config/quant_recipe.h"
 #include "config/section_readers.h"
 #include "config/shape_inference.h"
 
@@ -106,6 +107,7 @@ ModelConfig parse_config(const json& document, const std::string& source_name) {
   check_input_fits_dataset(config);
   infer_shapes(config);
   check_output_fits_dataset(config);
+  resolve_layer_quant(config);  // its checks: every layer's widths work with its method
   return config;
 }
 

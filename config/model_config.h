@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,18 @@
 namespace qg::config {
 
 enum class LayerType { kConv2d, kMaxPool2d, kAvgPool2d, kReLU, kBatchNorm2d, kLinear, kFlatten };
+
+/// A conv2d or linear layer's own quantization (its "quant" object), overriding the quant section for this
+/// layer: mixed precision (e.g. the classifier at 8 bits) or another method. Absent fields follow the
+/// section (config/quant_recipe.h).
+struct LayerQuantConfig {
+  std::optional<std::string> method;
+  std::optional<int64_t> weight_bits;      // "weight_bits", or "bits" for both
+  std::optional<int64_t> activation_bits;  // this layer's output; "activation_bits", or "bits" for both
+
+  bool empty() const { return !method && !weight_bits && !activation_bits; }
+  friend bool operator==(const LayerQuantConfig&, const LayerQuantConfig&) = default;
+};
 
 /// One entry of "layers". Only the fields of its `type` are meaningful; the others keep their defaults.
 /// The fields under "inferred" are filled by shape inference (config/shape_inference.h).
@@ -41,6 +54,9 @@ struct LayerSpec {
   // linear. in_features 0 means "infer from the input".
   int64_t in_features = 0;
   int64_t out_features = 0;
+
+  // conv2d and linear.
+  LayerQuantConfig quant;
 
   // inferred: shapes without the batch axis, e.g. [40, 26, 26]; element counts of parameters (trained)
   // and buffers (saved, not trained: BatchNorm's running statistics and num_batches_tracked).
@@ -72,19 +88,44 @@ struct DataConfig {
   std::string root = "data/mnist";
 };
 
+/// The "quant" section. Fields that depend on the method are optional: absent means "the method's default"
+/// (config/quant_recipe.h resolves them), so switching method is a one-word change and the config file keeps
+/// only what its author chose.
 struct QuantConfig {
-  int64_t bits = 8;                 // 1..8
-  std::string observer = "minmax";  // "minmax", "moving_average_minmax", "percentile", "histogram"
-  bool per_channel = false;
-  bool symmetric = false;
-  bool is_signed = false;  // JSON key "signed"
-  int64_t ptq_batches = 500;
-  int64_t qat_epochs = 1;
-  double qat_lr = 0.01;
-  double qat_momentum = 0.5;
-  std::string ste = "identity";    // "identity" or "clipped"
+  std::string method = "lsq";  // "tutorial", "ema", "lsq", "binary"
+  int64_t bits = 8;            // 1..8: weights and activations
+  std::optional<int64_t> input_bits;        // the model input (default: bits)
+  std::optional<int64_t> first_layer_bits;  // the first conv/linear's weights (default: bits)
+  std::optional<int64_t> last_layer_bits;   // the last conv/linear's weights and output (default: bits)
+
+  // Observers and STE (methods tutorial and ema; per_channel also for lsq).
+  std::optional<std::string> observer;  // "minmax", "moving_average_minmax", "percentile", "histogram"
+  std::optional<bool> per_channel;
+  std::optional<bool> symmetric;
+  std::optional<bool> is_signed;   // JSON key "signed"
+  std::optional<std::string> ste;  // "identity" or "clipped"
   double observer_momentum = 0.1;  // moving_average_minmax
   double percentile = 99.99;       // percentile
+
+  int64_t ptq_batches = 500;
+
+  // The QAT recipe.
+  int64_t qat_epochs = 1;
+  std::optional<std::string> qat_optimizer;  // "sgd" or "adam"
+  std::optional<double> qat_lr;
+  std::optional<double> qat_momentum;  // sgd
+  double weight_decay = 0.0;           // never applied to learned step sizes
+  std::optional<std::string> lr_schedule;  // "constant", "step", "cosine"
+  double warmup_epochs = 0.0;              // linear warm-up from lr/10 over this many epochs
+  int64_t lr_step_epochs = 1;              // step: epochs between decays
+  double lr_gamma = 0.1;                   // step: decay factor
+  /// Epochs after which the observers (freeze_observers_epoch) or the BatchNorm statistics
+  /// (freeze_bn_epoch) are frozen: 0 = from the start, kNever (JSON null) = never; absent = the method's.
+  std::optional<int64_t> freeze_observers_epoch;
+  std::optional<int64_t> freeze_bn_epoch;
+  static constexpr int64_t kNever = -1;
+
+  friend bool operator==(const QuantConfig&, const QuantConfig&) = default;
 };
 
 struct ModelConfig {

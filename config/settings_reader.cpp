@@ -3,6 +3,7 @@
 // percentile under the minmax observer) are accepted and ignored, so switching is a one-word change.
 #include "config/dataset_info.h"
 #include "config/object_reader.h"
+#include "config/quant_recipe.h"
 #include "config/section_readers.h"
 
 namespace qg::config {
@@ -65,26 +66,125 @@ DataConfig read_data(const nlohmann::json& value, const std::string& source) {
   return data;
 }
 
+namespace {
+
+// Optional fields of the quant section: absent stays nullopt (the method's default).
+std::optional<std::string> optional_choice(const ObjectReader& r, const std::string& key,
+                                           const std::vector<std::string>& choices) {
+  if (!r.has(key)) return std::nullopt;
+  return r.choice(key, choices, "");
+}
+
+std::optional<bool> optional_boolean(const ObjectReader& r, const std::string& key) {
+  if (!r.has(key)) return std::nullopt;
+  return r.boolean(key, false);
+}
+
+std::optional<int64_t> optional_integer(const ObjectReader& r, const std::string& key, IntRange range) {
+  if (!r.has(key)) return std::nullopt;
+  return r.integer(key, range);
+}
+
+std::optional<double> optional_number(const ObjectReader& r, const std::string& key, NumberRange range) {
+  if (!r.has(key)) return std::nullopt;
+  return r.number(key, range, 0.0);
+}
+
+// An epoch count where JSON null means "never".
+std::optional<int64_t> optional_epoch(const ObjectReader& r, const nlohmann::json& value,
+                                      const std::string& key) {
+  if (!r.has(key)) return std::nullopt;
+  if (value.at(key).is_null()) return QuantConfig::kNever;
+  return r.integer(key, kNonNegative);
+}
+
+constexpr IntRange kBits{1, 8};
+
+}  // namespace
+
+const std::vector<std::string>& lr_schedule_names() {
+  static const std::vector<std::string> names = {"constant", "step", "cosine"};
+  return names;
+}
+
+const std::vector<std::string>& quant_keys() {
+  static const std::vector<std::string> keys = {"method",
+                                                "bits",
+                                                "input_bits",
+                                                "first_layer_bits",
+                                                "last_layer_bits",
+                                                "observer",
+                                                "per_channel",
+                                                "symmetric",
+                                                "signed",
+                                                "ste",
+                                                "observer_momentum",
+                                                "percentile",
+                                                "ptq_batches",
+                                                "qat_epochs",
+                                                "qat_optimizer",
+                                                "qat_lr",
+                                                "qat_momentum",
+                                                "weight_decay",
+                                                "lr_schedule",
+                                                "warmup_epochs",
+                                                "lr_step_epochs",
+                                                "lr_gamma",
+                                                "freeze_observers_epoch",
+                                                "freeze_bn_epoch"};
+  return keys;
+}
+
+const std::vector<std::string>& layer_quant_keys() {
+  static const std::vector<std::string> keys = {"method", "bits", "weight_bits", "activation_bits"};
+  return keys;
+}
+
 QuantConfig read_quant(const nlohmann::json& value, const std::string& source) {
-  const ObjectReader r(value, "/quant", source, "quant",
-                       {"bits", "observer", "per_channel", "symmetric", "signed", "ptq_batches", "qat_epochs",
-                        "qat_lr", "qat_momentum", "ste", "observer_momentum", "percentile"});
+  const ObjectReader r(value, "/quant", source, "quant", quant_keys());
   const QuantConfig defaults;
   QuantConfig quant;
-  quant.bits = r.integer("bits", IntRange{1, 8}, defaults.bits);
-  quant.observer = r.choice("observer", observer_names(), defaults.observer);
-  quant.per_channel = r.boolean("per_channel", defaults.per_channel);
-  quant.symmetric = r.boolean("symmetric", defaults.symmetric);
-  quant.is_signed = r.boolean("signed", defaults.is_signed);
-  quant.ptq_batches = r.integer("ptq_batches", kPositive, defaults.ptq_batches);
-  quant.qat_epochs = r.integer("qat_epochs", kNonNegative, defaults.qat_epochs);
-  quant.qat_lr = r.number("qat_lr", positive_numbers(), defaults.qat_lr);
-  quant.qat_momentum = r.number("qat_momentum", kUnitInterval, defaults.qat_momentum);
-  quant.ste = r.choice("ste", ste_names(), defaults.ste);
+  quant.method = r.choice("method", method_names(), defaults.method);
+  quant.bits = r.integer("bits", kBits, defaults.bits);
+  quant.input_bits = optional_integer(r, "input_bits", kBits);
+  quant.first_layer_bits = optional_integer(r, "first_layer_bits", kBits);
+  quant.last_layer_bits = optional_integer(r, "last_layer_bits", kBits);
+  quant.observer = optional_choice(r, "observer", observer_names());
+  quant.per_channel = optional_boolean(r, "per_channel");
+  quant.symmetric = optional_boolean(r, "symmetric");
+  quant.is_signed = optional_boolean(r, "signed");
+  quant.ste = optional_choice(r, "ste", ste_names());
   quant.observer_momentum =
       r.number("observer_momentum", NumberRange{0.0, 1.0, true, false}, defaults.observer_momentum);
-  quant.percentile = r.number("percentile", NumberRange{0.0, 100.0, true, false}, defaults.percentile);
+  // The percentile observer keeps [100 - p, p]: p must lie above the median.
+  quant.percentile = r.number("percentile", NumberRange{50.0, 100.0, true, false}, defaults.percentile);
+  quant.ptq_batches = r.integer("ptq_batches", kPositive, defaults.ptq_batches);
+  quant.qat_epochs = r.integer("qat_epochs", kNonNegative, defaults.qat_epochs);
+  quant.qat_optimizer = optional_choice(r, "qat_optimizer", optimizer_names());
+  quant.qat_lr = optional_number(r, "qat_lr", positive_numbers());
+  quant.qat_momentum = optional_number(r, "qat_momentum", kUnitInterval);
+  quant.weight_decay = r.number("weight_decay", non_negative_numbers(), defaults.weight_decay);
+  quant.lr_schedule = optional_choice(r, "lr_schedule", lr_schedule_names());
+  quant.warmup_epochs = r.number("warmup_epochs", non_negative_numbers(), defaults.warmup_epochs);
+  quant.lr_step_epochs = r.integer("lr_step_epochs", kPositive, defaults.lr_step_epochs);
+  quant.lr_gamma = r.number("lr_gamma", NumberRange{0.0, 1.0, true, false}, defaults.lr_gamma);
+  quant.freeze_observers_epoch = optional_epoch(r, value, "freeze_observers_epoch");
+  quant.freeze_bn_epoch = optional_epoch(r, value, "freeze_bn_epoch");
   return quant;
+}
+
+LayerQuantConfig read_layer_quant(const nlohmann::json& value, const std::string& pointer,
+                                  const std::string& source) {
+  const ObjectReader r(value, pointer, source, "a layer's quant", layer_quant_keys());
+  LayerQuantConfig q;
+  if (r.has("method")) q.method = r.choice("method", method_names(), "");
+  if (r.has("bits") && (r.has("weight_bits") || r.has("activation_bits"))) {
+    throw r.error("bits", "give either bits (both) or weight_bits/activation_bits, not both");
+  }
+  const std::optional<int64_t> both = optional_integer(r, "bits", kBits);
+  q.weight_bits = both ? both : optional_integer(r, "weight_bits", kBits);
+  q.activation_bits = both ? both : optional_integer(r, "activation_bits", kBits);
+  return q;
 }
 
 }  // namespace qg::config

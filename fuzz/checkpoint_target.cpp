@@ -3,6 +3,7 @@
 #include <string>
 
 #include "app/experiment.h"
+#include "app/qat_recipe.h"
 #include "app/quantize_job.h"
 #include "config/builder.h"
 #include "config/loader.h"
@@ -25,7 +26,7 @@ struct LoadTarget {
   explicit LoadTarget(const char* config_text)
       : config(config::parse_config_text(config_text, "fuzz config")),
         model(build(config)),
-        qat(quant::prepare_qat(*model, app::quant_settings(config.quant))),
+        qat(quant::prepare_qat(*model, app::layer_settings(config))),
         optimizer(qat->parameters(), {.lr = 0.01, .momentum = 0.5}) {}
 
   static std::shared_ptr<nn::Sequential> build(const config::ModelConfig& c) {

@@ -18,7 +18,7 @@ inline constexpr const char* kMinMaxConfig = R"({
     {"type": "linear", "out_features": 10}
   ],
   "train": {"epochs": 1, "batch_size": 4, "seed": 5},
-  "quant": {"bits": 4, "observer": "minmax"}
+  "quant": {"method": "tutorial", "bits": 4, "observer": "minmax"}
 })";
 
 inline constexpr const char* kPercentileConfig = R"({
@@ -32,7 +32,7 @@ inline constexpr const char* kPercentileConfig = R"({
     {"type": "linear", "out_features": 10}
   ],
   "train": {"epochs": 1, "batch_size": 4, "seed": 6},
-  "quant": {"bits": 8, "observer": "percentile", "percentile": 90, "per_channel": true}
+  "quant": {"method": "tutorial", "bits": 8, "observer": "percentile", "percentile": 90, "per_channel": true}
 })";
 
 }  // namespace qg::fuzz

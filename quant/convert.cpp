@@ -83,9 +83,7 @@ runtime::Model convert(const QatModel& model, const ConvertOptions& options) {
   // The model input is quantized with the first quantized layer's input parameters.
   const QuantPoint* first_input = nullptr;
   for (const auto& layer : layers) {
-    if (auto c = std::dynamic_pointer_cast<QConv2d>(layer); c && c->input) first_input = &*c->input;
-    if (auto c = std::dynamic_pointer_cast<QConvBNReLU>(layer); c && c->input) first_input = &*c->input;
-    if (auto l = std::dynamic_pointer_cast<QLinear>(layer); l && l->input) first_input = &*l->input;
+    if (auto w = std::dynamic_pointer_cast<QWeightedLayer>(layer); w && w->input) first_input = w->input.get();
     if (first_input) break;
   }
   if (!first_input) throw std::invalid_argument("convert: the model has no quantized input");
@@ -101,16 +99,17 @@ runtime::Model convert(const QatModel& model, const ConvertOptions& options) {
     const auto& layer = layers[i];
     const bool relu_next = i + 1 < layers.size() && is_relu(layers[i + 1]);
     if (auto q = std::dynamic_pointer_cast<QConv2d>(layer)) {
-      out.add(make_conv(*q->conv, q->conv->weight, q->conv->bias, q->weight.qparams(), current, q->output.qparams(),
-                        relu_next));
+      out.add(make_conv(*q->conv, q->conv->weight, q->conv->bias, q->weight->qparams(), current,
+                        q->output->qparams(), q->fused_relu() || relu_next));
       if (relu_next) ++i;  // fused into the clamp
     } else if (auto q = std::dynamic_pointer_cast<QConvBNReLU>(layer)) {
       const auto [w, b] = q->folded_for_inference();
-      out.add(make_conv(*q->conv, w, b, q->weight.qparams(), current, q->output.qparams(), q->relu || relu_next));
+      out.add(make_conv(*q->conv, w, b, q->weight->qparams(), current, q->output->qparams(),
+                        q->fused_relu() || relu_next));
       if (relu_next) ++i;
     } else if (auto q = std::dynamic_pointer_cast<QLinear>(layer)) {
-      const QuantizedAffine a = quantize_affine(q->linear->weight, q->linear->bias, q->weight.qparams(), current,
-                                                q->output.qparams(), relu_next);
+      const QuantizedAffine a = quantize_affine(q->linear->weight, q->linear->bias, q->weight->qparams(), current,
+                                                q->output->qparams(), q->fused_relu() || relu_next);
       runtime::Linear op;
       op.in_features = q->linear->in_features;
       op.out_features = q->linear->out_features;

@@ -52,6 +52,9 @@ struct FakeQuantizeFn {
 
   Tensor forward(const Tensor& x, const QParams& qp, Ste ste) {
     const float qmin = static_cast<float>(qp.spec.qmin()), qmax = static_cast<float>(qp.spec.qmax());
+    if (qp.spec.binary()) {  // a sign has no range to clip: the STE passes everything
+      return map_quantized(x, qp, [](float v, float s, int32_t) { return binary_code(v) * s; });
+    }
     if (ste == Ste::Clipped) {
       in_range = map_quantized(x, qp, [=](float v, float s, int32_t zp) {
         const float q = std::nearbyint(v / s + static_cast<float>(zp));
@@ -102,6 +105,7 @@ Tensor fake_quantize(const Tensor& x, const QParams& qparams, Ste ste) {
 }
 
 Tensor quantize_codes(const Tensor& x, const QParams& qp) {
+  if (qp.spec.binary()) return map_quantized(x, qp, [](float v, float, int32_t) { return binary_code(v); });
   const float qmin = static_cast<float>(qp.spec.qmin()), qmax = static_cast<float>(qp.spec.qmax());
   return map_quantized(x, qp, [=](float v, float s, int32_t zp) {
     return std::clamp(std::nearbyint(v / s + static_cast<float>(zp)), qmin, qmax);

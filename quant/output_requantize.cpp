@@ -82,46 +82,59 @@ void requantize_row(const float* y, int64_t count, const RowStage& s, float* out
   }
 }
 
+}  // namespace
+
+RequantizedOutput requantize_outputs(const Tensor& y, float input_scale, const QParams& weight,
+                                     const QParams& output, bool with_mask) {
+  if (output.per_channel())
+    throw std::invalid_argument("fake_requantize: activations are quantized per tensor");
+  if (y.dim() < 2)
+    throw std::invalid_argument("fake_requantize: expected [N, C, ...], got " + to_string(y.shape()));
+  const int64_t channels = y.shape()[1];
+  if (weight.per_channel() && static_cast<int64_t>(weight.channels()) != channels) {
+    throw std::invalid_argument("fake_requantize: " + std::to_string(weight.channels()) +
+                                " weight scales for " + std::to_string(channels) + " output channels");
+  }
+  // The very output stage convert() will build (same multipliers, same rounding).
+  const runtime::QuantParams out_q{output.scale[0], output.zero_point[0], output.spec.bits,
+                                   output.spec.is_signed};
+  const std::vector<double> weight_scales(weight.scale.begin(), weight.scale.end());
+  const runtime::OutputStage stage = runtime::OutputStage::make(input_scale, weight_scales, out_q, false);
+
+  const Tensor cy = y.contiguous();
+  Tensor out = Tensor::uninitialized(y.shape());
+  Tensor in_range = with_mask ? Tensor::uninitialized(y.shape()) : Tensor();
+  if (y.numel() == 0) return {out, in_range};
+  const int64_t rows = y.shape()[0] * channels;  // one row = one (image, channel) pair
+  const int64_t inner = y.numel() / rows;
+  std::vector<RowStage> row_stages(static_cast<size_t>(channels));
+  for (int64_t c = 0; c < channels; ++c) {
+    const size_t w = weight.per_channel() ? static_cast<size_t>(c) : 0;
+    row_stages[static_cast<size_t>(c)] = RowStage::make(static_cast<double>(input_scale) * weight_scales[w],
+                                                        stage.multipliers[w], out_q, output.scale[0]);
+  }
+  const int64_t rows_per_task = std::max<int64_t>(1, kElementsPerTask / std::max<int64_t>(inner, 1));
+  parallel::parallel_for(parallel::task_count(rows, rows_per_task), [&](int64_t task) {
+    const int64_t end = std::min(rows, (task + 1) * rows_per_task);
+    for (int64_t row = task * rows_per_task; row < end; ++row) {
+      const int64_t offset = row * inner;
+      requantize_row(cy.data() + offset, inner, row_stages[static_cast<size_t>(row % channels)],
+                     out.data() + offset, in_range.defined() ? in_range.data() + offset : nullptr);
+    }
+  });
+  return {out, in_range};
+}
+
+namespace {
+
 struct FakeRequantizeFn {
   static constexpr const char* name = "fake_requantize";
   Tensor in_range;  // for Ste::Clipped
 
   Tensor forward(const Tensor& y, float input_scale, const QParams& weight, const QParams& output, Ste ste) {
-    if (y.dim() < 2)
-      throw std::invalid_argument("fake_requantize: expected [N, C, ...], got " + to_string(y.shape()));
-    const int64_t channels = y.shape()[1];
-    if (weight.per_channel() && static_cast<int64_t>(weight.channels()) != channels) {
-      throw std::invalid_argument("fake_requantize: " + std::to_string(weight.channels()) +
-                                  " weight scales for " + std::to_string(channels) + " output channels");
-    }
-    // The very output stage convert() will build (same multipliers, same rounding).
-    const runtime::QuantParams out_q{output.scale[0], output.zero_point[0], output.spec.bits,
-                                     output.spec.is_signed};
-    const std::vector<double> weight_scales(weight.scale.begin(), weight.scale.end());
-    const runtime::OutputStage stage = runtime::OutputStage::make(input_scale, weight_scales, out_q, false);
-
-    const Tensor cy = y.contiguous();
-    Tensor out = Tensor::uninitialized(y.shape());
-    if (ste == Ste::Clipped) in_range = Tensor::uninitialized(y.shape());
-    if (y.numel() == 0) return out;
-    const int64_t rows = y.shape()[0] * channels;  // one row = one (image, channel) pair
-    const int64_t inner = y.numel() / rows;
-    std::vector<RowStage> row_stages(static_cast<size_t>(channels));
-    for (int64_t c = 0; c < channels; ++c) {
-      const size_t w = weight.per_channel() ? static_cast<size_t>(c) : 0;
-      row_stages[static_cast<size_t>(c)] = RowStage::make(static_cast<double>(input_scale) * weight_scales[w],
-                                                          stage.multipliers[w], out_q, output.scale[0]);
-    }
-    const int64_t rows_per_task = std::max<int64_t>(1, kElementsPerTask / std::max<int64_t>(inner, 1));
-    parallel::parallel_for(parallel::task_count(rows, rows_per_task), [&](int64_t task) {
-      const int64_t end = std::min(rows, (task + 1) * rows_per_task);
-      for (int64_t row = task * rows_per_task; row < end; ++row) {
-        const int64_t offset = row * inner;
-        requantize_row(cy.data() + offset, inner, row_stages[static_cast<size_t>(row % channels)],
-                       out.data() + offset, in_range.defined() ? in_range.data() + offset : nullptr);
-      }
-    });
-    return out;
+    RequantizedOutput r = requantize_outputs(y, input_scale, weight, output, ste == Ste::Clipped);
+    in_range = std::move(r.in_range);
+    return r.values;
   }
 
   std::vector<Tensor> backward(const Tensor& grad) {
@@ -133,8 +146,6 @@ struct FakeRequantizeFn {
 
 Tensor fake_requantize(const Tensor& y, float input_scale, const QParams& weight, const QParams& output,
                        Ste ste) {
-  if (output.per_channel())
-    throw std::invalid_argument("fake_requantize: activations are quantized per tensor");
   return apply<FakeRequantizeFn>(y, input_scale, weight, output, ste);
 }
 

@@ -18,6 +18,15 @@
 
 namespace qg::quant {
 
+/// The requantized outputs y_fq (not recorded for autograd) and, if asked, the in-range mask: 1 where the
+/// code was not clamped. What fake_requantize and fake_requantize_learnable compute their forward with.
+struct RequantizedOutput {
+  Tensor values;
+  Tensor in_range;  // undefined unless with_mask
+};
+RequantizedOutput requantize_outputs(const Tensor& y, float input_scale, const QParams& weight,
+                                     const QParams& output, bool with_mask);
+
 /// `y` is [N, C, ...] with channel axis 1; `weight` has one scale or C. `output` is per tensor.
 Tensor fake_requantize(const Tensor& y, float input_scale, const QParams& weight, const QParams& output, Ste ste);
 

@@ -41,34 +41,55 @@ std::shared_ptr<T> as(const std::shared_ptr<nn::Module>& m) {
 
 }  // namespace
 
-std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model, const QuantSettings& settings) {
-  settings.activation.validate();
-  settings.weight.validate();
-  auto model = std::make_shared<QatModel>();
+std::vector<Tensor> QatModel::quantizer_parameters() {
+  std::vector<Tensor> out;
+  for (auto& layer : layers_) {
+    for (auto& [name, point] : layer->quant_points()) {
+      for (auto& [tensor_name, tensor] : point->parameters()) out.push_back(tensor);
+    }
+  }
+  return out;
+}
+
+void QatModel::set_bn_frozen(bool frozen) {
+  for (auto& layer : layers_) {
+    if (auto q = std::dynamic_pointer_cast<QConvBNReLU>(layer)) q->set_bn_frozen(frozen);
+  }
+}
+
+std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model, const std::vector<QuantSettings>& per_layer) {
   const auto& layers = float_model.layers();
+  if (per_layer.size() != layers.size()) {
+    throw std::invalid_argument("prepare_qat: " + std::to_string(per_layer.size()) + " layer settings for " +
+                                std::to_string(layers.size()) + " layers");
+  }
+  auto model = std::make_shared<QatModel>();
   const QuantPoint* last_output = nullptr;  // parameters of the tensor currently flowing
+  const auto relu_at = [&](size_t j) { return j < layers.size() && as<nn::ReLU>(layers[j]) != nullptr; };
+  // Adds a conv/linear QAT layer that reads the tensor currently flowing.
+  const auto add_weighted = [&](std::shared_ptr<QWeightedLayer> q) {
+    q->set_input_source(last_output);
+    model->add(q);
+    last_output = q->output_point();
+  };
   for (size_t i = 0; i < layers.size(); ++i) {
+    const QuantSettings& settings = per_layer[i];
     const bool first_quantized = last_output == nullptr;
     if (auto conv = as<nn::Conv2d>(layers[i])) {
       auto bn = i + 1 < layers.size() ? as<nn::BatchNorm2d>(layers[i + 1]) : nullptr;
       if (bn) {
-        const bool relu = i + 2 < layers.size() && as<nn::ReLU>(layers[i + 2]);
-        auto q = std::make_shared<QConvBNReLU>(conv, bn, relu, first_quantized, settings);
-        q->set_input_source(last_output);
-        model->add(q);
-        last_output = q->output_point();
+        const bool relu = relu_at(i + 2);
+        add_weighted(std::make_shared<QConvBNReLU>(conv, bn, relu, first_quantized, settings));
         i += relu ? 2 : 1;
       } else {
-        auto q = std::make_shared<QConv2d>(conv, first_quantized, settings);
-        q->set_input_source(last_output);
-        model->add(q);
-        last_output = q->output_point();
+        const bool relu = settings.fuse_relu && relu_at(i + 1);
+        add_weighted(std::make_shared<QConv2d>(conv, first_quantized, settings, relu));
+        i += relu ? 1 : 0;
       }
     } else if (auto linear = as<nn::Linear>(layers[i])) {
-      auto q = std::make_shared<QLinear>(linear, first_quantized, settings);
-      q->set_input_source(last_output);
-      model->add(q);
-      last_output = q->output_point();
+      const bool relu = settings.fuse_relu && relu_at(i + 1);
+      add_weighted(std::make_shared<QLinear>(linear, first_quantized, settings, relu));
+      i += relu ? 1 : 0;
     } else if (as<nn::ReLU>(layers[i])) {
       model->add(std::make_shared<QPassThrough>(layers[i], "QReLU"));
     } else if (as<nn::MaxPool2d>(layers[i])) {
@@ -88,6 +109,10 @@ std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model, const Q
   }
   if (!last_output) throw std::invalid_argument("prepare_qat: the model has no conv2d or linear layer to quantize");
   return model;
+}
+
+std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model, const QuantSettings& settings) {
+  return prepare_qat(float_model, std::vector<QuantSettings>(float_model.layers().size(), settings));
 }
 
 }  // namespace qg::quant

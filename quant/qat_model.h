@@ -2,10 +2,11 @@
 //
 // prepare_qat walks the float layers and pattern-matches:
 //   conv2d [batchnorm2d] [relu]  ->  QConvBNReLU / QConvBN when a BN follows, else QConv2d (+ QReLU)
-//   linear                        ->  QLinear
+//   linear [relu]                 ->  QLinear (+ QReLU)
 //   relu, maxpool2d, flatten      ->  pass-through;   avgpool2d -> QAvgPool2d
-// The first conv/linear also fake-quantizes the model input. The QAT model shares the float model's
-// parameters and buffers.
+// With QuantSettings::fuse_relu a ReLU after a conv/linear moves into it, before its output quantizer
+// (QConvReLU2d, QLinearReLU). The first conv/linear also fake-quantizes the model input. The QAT model
+// shares the float model's parameters and buffers.
 #pragma once
 
 #include <memory>
@@ -30,13 +31,23 @@ class QatModel : public nn::Module {
   const std::vector<std::shared_ptr<QatLayer>>& layers() const { return layers_; }
   void add(std::shared_ptr<QatLayer> layer);
 
+  /// The quantization points' own trained tensors (LSQ step sizes and zero points): the optimizer keeps
+  /// them out of weight decay.
+  std::vector<Tensor> quantizer_parameters();
+  /// Freezes (or unfreezes) the BatchNorm statistics of every folded conv (QConvBNReLU::set_bn_frozen).
+  void set_bn_frozen(bool frozen);
+
  private:
   std::vector<std::shared_ptr<QatLayer>> layers_;
   bool frozen_ = false;
 };
 
-/// Builds the QAT model around `float_model` (whose layers it shares). Throws std::invalid_argument
-/// naming the layer when the model cannot be quantized (e.g. no conv/linear at all).
+/// Builds the QAT model around `float_model` (whose layers it shares), with `per_layer[i]` the settings of
+/// float layer i (only those of conv/linear layers are used; a fused BatchNorm or ReLU follows its conv's).
+/// Throws std::invalid_argument naming the layer when the model cannot be quantized (e.g. no conv/linear at
+/// all) or per_layer does not have one entry per layer.
+std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model, const std::vector<QuantSettings>& per_layer);
+/// The same settings for every layer.
 std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model, const QuantSettings& settings);
 
 }  // namespace qg::quant

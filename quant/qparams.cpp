@@ -21,7 +21,7 @@ void compute_scale_zero_point(float min, float max, const QuantSpec& spec, float
   min = std::min(min, 0.0f);
   max = std::max(max, 0.0f);
   const double qmin = spec.qmin(), qmax = spec.qmax();
-  if (spec.symmetric) {
+  if (spec.symmetric || spec.binary()) {  // binary codes are +-1: the scale is the largest magnitude
     const double half_levels = (qmax - qmin) / 2.0;
     const double bound = std::max(-static_cast<double>(min), static_cast<double>(max));
     scale = static_cast<float>(bound / half_levels);
@@ -30,7 +30,7 @@ void compute_scale_zero_point(float min, float max, const QuantSpec& spec, float
     scale = static_cast<float>((static_cast<double>(max) - min) / (qmax - qmin));
   }
   if (!(scale > std::numeric_limits<float>::min())) scale = 1.0f;  // all-zero range: any scale is exact
-  if (!spec.symmetric) {
+  if (!spec.symmetric && !spec.binary()) {
     // The tutorial's form, qmax - max / scale (equal to qmin - min / scale in exact arithmetic).
     const double zp = std::nearbyint(qmax - max / static_cast<double>(scale));
     zero_point = static_cast<int32_t>(std::clamp(zp, qmin, qmax));

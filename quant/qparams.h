@@ -12,16 +12,22 @@
 
 namespace qg::quant {
 
+/// A signed 1-bit code is a sign: the binary codes {-1, +1} of XNOR-Net (Rastegari et al. 2016), real
+/// values {-S, +S}; 0 is not a code. Only weights can be binary (an activation needs real 0 as a code).
 struct QuantSpec {
   int bits = 8;            // 1..8
   bool is_signed = false;  // the tutorial quantizes everything unsigned
   bool symmetric = false;  // zero point fixed at the middle (0 for signed codes)
 
   int32_t qmin() const { return is_signed ? -(1 << (bits - 1)) : 0; }
-  int32_t qmax() const { return is_signed ? (1 << (bits - 1)) - 1 : (1 << bits) - 1; }
+  int32_t qmax() const { return is_signed ? (binary() ? 1 : (1 << (bits - 1)) - 1) : (1 << bits) - 1; }
+  bool binary() const { return bits == 1 && is_signed; }
   /// Throws std::invalid_argument unless 1 <= bits <= 8.
   void validate() const;
 };
+
+/// The binary code of v: +1 for v >= 0, -1 below, and NaN for NaN (so that a NaN is not hidden).
+inline float binary_code(float v) { return v >= 0.0f ? 1.0f : (v < 0.0f ? -1.0f : v); }
 
 struct QParams {
   std::vector<float> scale;          // size 1 (per tensor) or C (per channel)

@@ -15,10 +15,11 @@ void pack_codes(std::span<const int16_t> codes, int bits, bool is_signed, std::v
   out.resize(start + static_cast<size_t>(packed_size(static_cast<int64_t>(codes.size()), bits)), 0);
   uint64_t bit = 0;
   for (const int16_t code : codes) {
-    // Two's complement truncated to `bits` bits; for unsigned codes this is the code itself.
-    const uint32_t field = static_cast<uint32_t>(static_cast<int32_t>(code)) & mask;
+    // Two's complement truncated to `bits` bits; for unsigned codes this is the code itself. A binary code
+    // (signed 1-bit, -1 or +1) is stored as its sign bit the other way round: 1 for +1, 0 for -1.
+    const uint32_t field =
+        bits == 1 && is_signed ? (code > 0 ? 1u : 0u) : static_cast<uint32_t>(static_cast<int32_t>(code)) & mask;
     assert(is_signed || static_cast<uint32_t>(code) == field);
-    (void)is_signed;
     // A field of <= 8 bits touches at most two bytes.
     const size_t byte = start + static_cast<size_t>(bit / 8);
     const unsigned shift = static_cast<unsigned>(bit % 8);
@@ -43,8 +44,9 @@ bool unpack_codes(std::span<const uint8_t> bytes, int64_t count, int bits, bool 
     if (shift + static_cast<unsigned>(bits) > 8)
       field |= static_cast<uint32_t>(bytes[byte + 1]) << (8 - shift);
     field &= mask;
-    // Sign-extend a b-bit two's complement field: subtract 2^b when its top bit is set.
-    const int32_t value = is_signed && (field & sign)
+    // Sign-extend a b-bit two's complement field: subtract 2^b when its top bit is set. Binary: 1 -> +1, 0 -> -1.
+    const int32_t value = bits == 1 && is_signed ? (field ? 1 : -1)
+                          : is_signed && (field & sign)
                               ? static_cast<int32_t>(field) - static_cast<int32_t>(mask + 1)
                               : static_cast<int32_t>(field);
     codes[static_cast<size_t>(i)] = static_cast<int16_t>(value);

@@ -3,7 +3,8 @@
 // Codes are written as one bit stream, least significant bit first: code i occupies stream bits
 // [i*b, (i+1)*b), and stream bit j is bit (j mod 8) of byte j / 8. So 4-bit codes go two per byte
 // (code 0 in the low nibble), 8-bit codes one per byte, and 3-bit codes straddle bytes. Signed codes
-// are stored as their b-bit two's complement (an 8-bit signed code is an int8 byte). The unused high
+// are stored as their b-bit two's complement (an 8-bit signed code is an int8 byte), except binary codes
+// (signed 1-bit, -1 or +1), stored as one bit that is 1 for +1. The unused high
 // bits of the last byte are zero. n codes take ceil(n * b / 8) bytes.
 #pragma once
 

@@ -187,10 +187,11 @@ class TensorReader {
     }
     const int32_t lo = code_min(bits, is_signed), hi = code_max(bits, is_signed);
     for (size_t i = 0; i < codes.size(); ++i) {
-      if (codes[i] < lo || codes[i] > hi) {
+      if (!is_code(codes[i], bits, is_signed)) {
         table_[index].fail("code " + std::to_string(codes[i]) + " at element " + std::to_string(i) +
-                           " is out of range [" + std::to_string(lo) + ", " + std::to_string(hi) + "] for " +
-                           std::to_string(bits) + "-bit weights (" + index_field.path() + ")");
+                           " is out of range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]" +
+                           (bits == 1 && is_signed ? " (binary: -1 or +1)" : "") + " for " + std::to_string(bits) +
+                           "-bit weights (" + index_field.path() + ")");
       }
     }
     shape = e.shape;

@@ -7,7 +7,7 @@ namespace qg::runtime {
 
 OutputStage OutputStage::make(double input_scale, const std::vector<double>& weight_scales,
                               const QuantParams& output, bool fused_relu) {
-  output.validate("OutputStage::make: output");
+  output.validate_activation("OutputStage::make: output");
   if (weight_scales.empty()) throw std::invalid_argument("OutputStage::make: no weight scales");
   OutputStage stage;
   stage.output = output;
@@ -22,7 +22,7 @@ OutputStage OutputStage::make(double input_scale, const std::vector<double>& wei
 }
 
 void OutputStage::validate(int64_t channels, const std::string& what) const {
-  output.validate(what + ": output");
+  output.validate_activation(what + ": output");
   const size_t count = multipliers.size();
   if (count != 1 && static_cast<int64_t>(count) != channels) {
     throw std::invalid_argument(what + ": expected 1 or " + std::to_string(channels) +

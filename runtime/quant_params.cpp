@@ -19,6 +19,11 @@ int32_t code_max(int bits, bool is_signed) {
   return QuantParams{1.0, 0, bits, is_signed}.qmax();
 }
 
+bool is_code(int32_t code, int bits, bool is_signed) {
+  const QuantParams q{1.0, 0, bits, is_signed};
+  return code >= q.qmin() && code <= q.qmax() && !(q.binary() && code == 0);
+}
+
 void QuantParams::validate(const std::string& what) const {
   check_bits(bits, what);
   if (!std::isfinite(scale) || scale <= 0.0) {
@@ -28,6 +33,17 @@ void QuantParams::validate(const std::string& what) const {
     throw std::invalid_argument(what + ": zero point " + std::to_string(zero_point) + " is outside the " +
                                 std::to_string(bits) + "-bit code range [" + std::to_string(qmin()) + ", " +
                                 std::to_string(qmax()) + "]");
+  }
+  if (binary() && zero_point != 0) {
+    throw std::invalid_argument(what + ": binary (signed 1-bit) codes need zero point 0, found " +
+                                std::to_string(zero_point));
+  }
+}
+
+void QuantParams::validate_activation(const std::string& what) const {
+  validate(what);
+  if (binary()) {
+    throw std::invalid_argument(what + ": an activation cannot have binary (signed 1-bit) codes; real 0 must be a code");
   }
 }
 

@@ -50,10 +50,12 @@ void QuantizedWeights::validate(const std::string& what) const {
   const int32_t lo = code_min(bits, is_signed);
   const int32_t hi = code_max(bits, is_signed);
   for (size_t i = 0; i < codes.size(); ++i) {
-    if (codes[i] < lo || codes[i] > hi) {
+    if (!is_code(codes[i], bits, is_signed)) {
       throw std::invalid_argument(what + ": weight code " + std::to_string(codes[i]) + " at element " +
-                                  std::to_string(i) + " is outside the " + std::to_string(bits) +
-                                  "-bit range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+                                  std::to_string(i) + " is not a " + std::to_string(bits) + "-bit " +
+                                  (is_signed ? "signed" : "unsigned") + " code ([" + std::to_string(lo) + ", " +
+                                  std::to_string(hi) + "]" + (bits == 1 && is_signed ? " without 0: binary" : "") +
+                                  ")");
     }
   }
 }
@@ -67,7 +69,7 @@ QuantizedWeights quantize_weights(std::span<const float> values, const Dims& sha
     throw std::invalid_argument("quantize_weights: shape " + dims_to_string(shape) + " needs " +
                                 std::to_string(count) + " values, found " + std::to_string(values.size()));
   }
-  weights.codes.assign(values.size(), 0);  // code 0 is in range for every bit width
+  weights.codes.assign(values.size(), code_max(bits, is_signed));  // a code of every width
   weights.validate("quantize_weights");    // checks the scales and zero points before they are used
   const int64_t row = weights.row_size();
   for (int64_t c = 0; c < weights.out_channels(); ++c) {
@@ -77,8 +79,10 @@ QuantizedWeights quantize_weights(std::span<const float> values, const Dims& sha
       if (!std::isfinite(values[i])) {
         throw std::invalid_argument("quantize_weights: weight " + std::to_string(i) + " is not finite");
       }
-      // The tutorial's order: Z + w / S, then round (half to even, as torch.round) and clamp.
-      const double q = std::nearbyint(p.zero_point + static_cast<double>(values[i]) / p.scale);
+      // The tutorial's order: Z + w / S, then round (half to even, as torch.round) and clamp; binary codes
+      // are signs (quant/binarize.h).
+      const double q = p.binary() ? (values[i] >= 0.0f ? 1.0 : -1.0)
+                                  : std::nearbyint(p.zero_point + static_cast<double>(values[i]) / p.scale);
       weights.codes[i] =
           static_cast<int16_t>(std::clamp(q, static_cast<double>(p.qmin()), static_cast<double>(p.qmax())));
     }

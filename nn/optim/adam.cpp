@@ -9,6 +9,15 @@ namespace qg::nn {
 
 Adam::Adam(std::vector<Tensor> parameters, AdamOptions options)
     : Optimizer(std::move(parameters)), options_(options) {
+  init();
+}
+
+Adam::Adam(const std::vector<ParamGroup>& groups, AdamOptions options) : Optimizer(groups), options_(options) {
+  init();
+}
+
+void Adam::init() {
+  const AdamOptions& options = options_;
   if (options.lr < 0 || options.eps < 0 || options.beta1 < 0 || options.beta1 >= 1 || options.beta2 < 0 ||
       options.beta2 >= 1 || options.weight_decay < 0) {
     throw std::invalid_argument("adam: need lr >= 0, eps >= 0, 0 <= beta1, beta2 < 1, weight_decay >= 0");
@@ -28,9 +37,10 @@ void Adam::step() {
   const double bias1 = 1.0 - std::pow(b1, t), bias2 = 1.0 - std::pow(b2, t);
   const float step_size = static_cast<float>(lr_ / bias1);
   const float inv_sqrt_bias2 = static_cast<float>(1.0 / std::sqrt(bias2));
-  const float wd = static_cast<float>(options_.weight_decay), eps = static_cast<float>(options_.eps);
+  const float eps = static_cast<float>(options_.eps);
   for (size_t i = 0; i < parameters_.size(); ++i) {
     Tensor& p = parameters_[i];
+    const float wd = static_cast<float>(weight_decay(i, options_.weight_decay));
     if (!p.grad().defined()) continue;
     const Tensor g = p.grad().contiguous();
     float* pp = p.data();

@@ -19,10 +19,14 @@ struct AdamOptions {
 class Adam : public Optimizer {
  public:
   Adam(std::vector<Tensor> parameters, AdamOptions options);
+  /// Parameter groups; a group without its own weight decay uses options.weight_decay.
+  Adam(const std::vector<ParamGroup>& groups, AdamOptions options);
   void step() override;
   NamedTensors state() const override;
 
  private:
+  void init();
+
   AdamOptions options_;
   std::vector<Tensor> m_, v_;
   Tensor step_count_;  // [1], a tensor so that it is saved with the rest of the state

@@ -9,6 +9,15 @@ namespace qg::nn {
 
 Sgd::Sgd(std::vector<Tensor> parameters, SgdOptions options)
     : Optimizer(std::move(parameters)), options_(options) {
+  init();
+}
+
+Sgd::Sgd(const std::vector<ParamGroup>& groups, SgdOptions options) : Optimizer(groups), options_(options) {
+  init();
+}
+
+void Sgd::init() {
+  const SgdOptions& options = options_;
   if (options.lr < 0 || options.momentum < 0 || options.weight_decay < 0) {
     throw std::invalid_argument("sgd: lr, momentum and weight_decay must be non-negative");
   }
@@ -25,9 +34,9 @@ void Sgd::step() {
     Tensor& p = parameters_[i];
     if (!p.grad().defined()) continue;
     Tensor d = p.grad().contiguous();
-    if (options_.weight_decay != 0) {
+    if (const double decay = weight_decay(i, options_.weight_decay); decay != 0) {
       d = d.clone();
-      kernel::axpy(d, p, static_cast<float>(options_.weight_decay));
+      kernel::axpy(d, p, static_cast<float>(decay));
     }
     if (momentum != 0) {
       Tensor& buf = momentum_buffers_[i];

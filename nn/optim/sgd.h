@@ -20,10 +20,14 @@ struct SgdOptions {
 class Sgd : public Optimizer {
  public:
   Sgd(std::vector<Tensor> parameters, SgdOptions options);
+  /// Parameter groups; a group without its own weight decay uses options.weight_decay.
+  Sgd(const std::vector<ParamGroup>& groups, SgdOptions options);
   void step() override;
   NamedTensors state() const override;
 
  private:
+  void init();
+
   SgdOptions options_;
   std::vector<Tensor> momentum_buffers_;  // zero-size until the first step of each parameter
   Tensor has_buffer_;                     // [num_params]: 1 once a buffer has been initialised

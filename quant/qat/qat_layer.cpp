@@ -2,27 +2,51 @@
 
 #include <stdexcept>
 
-#include "autograd/grad_mode.h"
-#include "quant/output_requantize.h"
+#include "nn/functional/activation.h"
+#include "quant/points/make_points.h"
 
 namespace qg::quant {
 
-Tensor QuantPoint::operator()(const Tensor& x, bool observing) {
-  if (observing && !frozen_) observer_->observe(x.detach());
-  return fake_quantize(x, qparams(), ste_);
+void QatLayer::freeze() {
+  for (auto& [name, point] : quant_points()) point->freeze();
 }
 
-Tensor QuantPoint::requantize(const Tensor& y, float input_scale, const QParams& weight, bool observing) {
-  if (observing && !frozen_) observer_->observe(y.detach());
-  return fake_requantize(y, input_scale, weight, qparams(), ste_);
-}
-
-QParams QuantPoint::qparams() const { return frozen_ ? *frozen_ : observer_->qparams(); }
-
-float QatLayer::input_scale(const std::optional<QuantPoint>& own_input) const {
-  const QuantPoint* source = own_input ? &*own_input : input_source_;
+float QatLayer::input_scale(const QuantPoint* own_input) const {
+  const QuantPoint* source = own_input ? own_input : input_source_;
   if (!source) throw std::logic_error(type_name() + ": input parameters unknown (not built by prepare_qat?)");
   return source->qparams().scale[0];
+}
+
+QWeightedLayer::QWeightedLayer(const QuantSettings& settings, bool quantize_input, int64_t out_channels, bool relu)
+    : weight(make_weight_point(settings, out_channels)), output(make_output_point(settings, relu)), relu_(relu) {
+  settings.validate();
+  if (quantize_input) input = make_input_point(settings);
+}
+
+void QWeightedLayer::register_point_parameters() {
+  for (auto& [name, point] : quant_points()) {
+    for (auto& [tensor_name, tensor] : point->parameters()) register_parameter(name + "_quant." + tensor_name, tensor);
+  }
+}
+
+std::vector<NamedQuantPoint> QWeightedLayer::quant_points() {
+  std::vector<NamedQuantPoint> points;
+  if (input) points.emplace_back("input", input.get());
+  points.emplace_back("weight", weight.get());
+  points.emplace_back("output", output.get());
+  return points;
+}
+
+Tensor QWeightedLayer::quantize_input(const Tensor& x) { return input ? (*input)(x, observing_) : x; }
+
+std::pair<Tensor, QParams> QWeightedLayer::quantize_weight(const Tensor& w) {
+  Tensor w_fq = (*weight)(w, observing_);
+  return {w_fq, weight->qparams()};
+}
+
+Tensor QWeightedLayer::quantize_output(Tensor y, float s_in, const QParams& wq) {
+  if (relu_) y = nn::functional::relu(y);  // max(acc, 0) stays on the accumulator grid
+  return output->requantize(y, s_in, wq, observing_);
 }
 
 }  // namespace qg::quant

@@ -1,37 +1,21 @@
 #include "quant/qat/qconv2d.h"
 
 #include "nn/functional/conv2d.h"
-#include "quant/qat/settings_observers.h"
 
 namespace qg::quant {
 
-QConv2d::QConv2d(std::shared_ptr<nn::Conv2d> c, bool quantize_input, const QuantSettings& settings)
-    : conv(std::move(c)), weight(weight_point(settings)), output(activation_point(settings)) {
-  if (quantize_input) input.emplace(activation_point(settings));
+QConv2d::QConv2d(std::shared_ptr<nn::Conv2d> c, bool quantize_input, const QuantSettings& settings, bool relu)
+    : QWeightedLayer(settings, quantize_input, c->out_channels, relu), conv(std::move(c)) {
   register_module("conv", conv);
+  register_point_parameters();
 }
 
 Tensor QConv2d::forward(const Tensor& x_in) {
-  const Tensor x = input ? (*input)(x_in, observing_) : x_in;
-  const Tensor w = weight(conv->weight, observing_);
-  const QParams wq = weight.qparams();
-  const float s_in = input_scale(input);
+  const Tensor x = quantize_input(x_in);
+  const auto [w, wq] = quantize_weight(conv->weight);
+  const float s_in = input_scale();
   const Tensor y = nn::functional::conv2d(x, w, fake_quantize_bias(conv->bias, s_in, wq), conv->options);
-  return output.requantize(y, s_in, wq, observing_);
-}
-
-std::vector<NamedQuantPoint> QConv2d::quant_points() {
-  std::vector<NamedQuantPoint> points;
-  if (input) points.emplace_back("input", &*input);
-  points.emplace_back("weight", &weight);
-  points.emplace_back("output", &output);
-  return points;
-}
-
-void QConv2d::freeze() {
-  if (input) input->freeze();
-  weight.freeze();
-  output.freeze();
+  return quantize_output(y, s_in, wq);
 }
 
 }  // namespace qg::quant

@@ -2,28 +2,22 @@
 
 #include "autograd/grad_mode.h"
 #include "core/kernels/batch_norm.h"
-#include "nn/functional/activation.h"
 #include "nn/functional/conv2d.h"
 #include "quant/bn_fold.h"
-#include "quant/qat/settings_observers.h"
 
 namespace qg::quant {
 
 QConvBNReLU::QConvBNReLU(std::shared_ptr<nn::Conv2d> c, std::shared_ptr<nn::BatchNorm2d> b, bool with_relu,
                          bool quantize_input, const QuantSettings& settings)
-    : conv(std::move(c)),
-      bn(std::move(b)),
-      relu(with_relu),
-      weight(weight_point(settings)),
-      output(activation_point(settings)) {
+    : QWeightedLayer(settings, quantize_input, c->out_channels, with_relu), conv(std::move(c)), bn(std::move(b)) {
   if (bn->num_features != conv->out_channels) {
     throw std::invalid_argument("QConvBNReLU: BatchNorm2d has " + std::to_string(bn->num_features) +
                                 " features but the conv has " + std::to_string(conv->out_channels) +
                                 " channels");
   }
-  if (quantize_input) input.emplace(activation_point(settings));
   register_module("conv", conv);
   register_module("bn", bn);
+  register_point_parameters();
 }
 
 std::pair<Tensor, Tensor> QConvBNReLU::batch_statistics(const Tensor& x) {
@@ -46,30 +40,15 @@ std::pair<Tensor, Tensor> QConvBNReLU::folded_for_inference() const {
 }
 
 Tensor QConvBNReLU::forward(const Tensor& x_in) {
-  const Tensor x = input ? (*input)(x_in, observing_) : x_in;
-  const auto [mean, var] = is_training() ? batch_statistics(x) : std::pair{bn->running_mean, bn->running_var};
+  const Tensor x = quantize_input(x_in);
+  const bool batch_stats = is_training() && !bn_frozen_;
+  const auto [mean, var] = batch_stats ? batch_statistics(x) : std::pair{bn->running_mean, bn->running_var};
   const FoldedConv folded =
       fold_batch_norm(conv->weight, conv->bias, mean, var, bn->weight, bn->bias, bn->eps);
-  const Tensor w = weight(folded.weight, observing_);
-  const QParams wq = weight.qparams();
-  const float s_in = input_scale(input);
-  Tensor y = nn::functional::conv2d(x, w, fake_quantize_bias(folded.bias, s_in, wq), conv->options);
-  if (relu) y = nn::functional::relu(y);  // max(acc, 0) stays on the accumulator grid
-  return output.requantize(y, s_in, wq, observing_);
-}
-
-std::vector<NamedQuantPoint> QConvBNReLU::quant_points() {
-  std::vector<NamedQuantPoint> points;
-  if (input) points.emplace_back("input", &*input);
-  points.emplace_back("weight", &weight);
-  points.emplace_back("output", &output);
-  return points;
-}
-
-void QConvBNReLU::freeze() {
-  if (input) input->freeze();
-  weight.freeze();
-  output.freeze();
+  const auto [w, wq] = quantize_weight(folded.weight);
+  const float s_in = input_scale();
+  const Tensor y = nn::functional::conv2d(x, w, fake_quantize_bias(folded.bias, s_in, wq), conv->options);
+  return quantize_output(y, s_in, wq);
 }
 
 std::string QConvBNReLU::describe() const {

@@ -13,28 +13,29 @@ namespace qg::quant {
 ///          statistics are updated with PyTorch's rule, using the unbiased variance;
 ///   eval:  the running statistics.
 /// With `relu` the ReLU is applied before the output fake-quantizer (and fused into the integer clamp).
-class QConvBNReLU : public QatLayer {
+///
+/// Freezing the BatchNorm (set_bn_frozen, PyTorch's `freeze_bn_stats`): in training mode too, the fold uses
+/// the running statistics and stops updating them, so the folded weights stop jittering with each batch's
+/// variance and the quantizers see the weights the integer model will have (Krishnamoorthi 2018, 3.2).
+class QConvBNReLU : public QWeightedLayer {
  public:
   QConvBNReLU(std::shared_ptr<nn::Conv2d> conv, std::shared_ptr<nn::BatchNorm2d> bn, bool relu, bool quantize_input,
               const QuantSettings& settings);
   Tensor forward(const Tensor& input) override;
-  std::string type_name() const override { return relu ? "QConvBNReLU" : "QConvBN"; }
+  std::string type_name() const override { return fused_relu() ? "QConvBNReLU" : "QConvBN"; }
   std::string describe() const override;
-  void freeze() override;
-  const QuantPoint* output_point() const override { return &output; }
-  std::vector<NamedQuantPoint> quant_points() override;
 
   /// The folded (weight, bias) with the running statistics: what convert() quantizes.
   std::pair<Tensor, Tensor> folded_for_inference() const;
+  void set_bn_frozen(bool frozen) { bn_frozen_ = frozen; }
+  bool bn_frozen() const { return bn_frozen_; }
 
   std::shared_ptr<nn::Conv2d> conv;
   std::shared_ptr<nn::BatchNorm2d> bn;
-  const bool relu;
-  std::optional<QuantPoint> input;
-  QuantPoint weight;
-  QuantPoint output;
 
  private:
+  bool bn_frozen_ = false;
+
   /// Batch mean and biased variance per channel of conv(x), updating the running statistics.
   std::pair<Tensor, Tensor> batch_statistics(const Tensor& x);
 };

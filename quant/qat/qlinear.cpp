@@ -1,37 +1,21 @@
 #include "quant/qat/qlinear.h"
 
 #include "nn/functional/linear.h"
-#include "quant/qat/settings_observers.h"
 
 namespace qg::quant {
 
-QLinear::QLinear(std::shared_ptr<nn::Linear> l, bool quantize_input, const QuantSettings& settings)
-    : linear(std::move(l)), weight(weight_point(settings)), output(activation_point(settings)) {
-  if (quantize_input) input.emplace(activation_point(settings));
+QLinear::QLinear(std::shared_ptr<nn::Linear> l, bool quantize_input, const QuantSettings& settings, bool relu)
+    : QWeightedLayer(settings, quantize_input, l->out_features, relu), linear(std::move(l)) {
   register_module("linear", linear);
+  register_point_parameters();
 }
 
 Tensor QLinear::forward(const Tensor& x_in) {
-  const Tensor x = input ? (*input)(x_in, observing_) : x_in;
-  const Tensor w = weight(linear->weight, observing_);
-  const QParams wq = weight.qparams();
-  const float s_in = input_scale(input);
+  const Tensor x = quantize_input(x_in);
+  const auto [w, wq] = quantize_weight(linear->weight);
+  const float s_in = input_scale();
   const Tensor y = nn::functional::linear(x, w, fake_quantize_bias(linear->bias, s_in, wq));
-  return output.requantize(y, s_in, wq, observing_);
-}
-
-std::vector<NamedQuantPoint> QLinear::quant_points() {
-  std::vector<NamedQuantPoint> points;
-  if (input) points.emplace_back("input", &*input);
-  points.emplace_back("weight", &weight);
-  points.emplace_back("output", &output);
-  return points;
-}
-
-void QLinear::freeze() {
-  if (input) input->freeze();
-  weight.freeze();
-  output.freeze();
+  return quantize_output(y, s_in, wq);
 }
 
 }  // namespace qg::quant

@@ -5,21 +5,16 @@
 
 namespace qg::quant {
 
-/// y = FQ_out(linear(FQ_in(x), FQ_w(W), FQ_b(b))), as QConv2d.
-class QLinear : public QatLayer {
+/// y = FQ_out(linear(FQ_in(x), FQ_w(W), FQ_b(b))), as QConv2d (with an optional fused ReLU).
+class QLinear : public QWeightedLayer {
  public:
-  QLinear(std::shared_ptr<nn::Linear> linear, bool quantize_input, const QuantSettings& settings);
+  QLinear(std::shared_ptr<nn::Linear> linear, bool quantize_input, const QuantSettings& settings,
+          bool relu = false);
   Tensor forward(const Tensor& input) override;
-  std::string type_name() const override { return "QLinear"; }
-  std::string describe() const override { return "QLinear(" + linear->describe() + ")"; }
-  void freeze() override;
-  const QuantPoint* output_point() const override { return &output; }
-  std::vector<NamedQuantPoint> quant_points() override;
+  std::string type_name() const override { return fused_relu() ? "QLinearReLU" : "QLinear"; }
+  std::string describe() const override { return type_name() + "(" + linear->describe() + ")"; }
 
   std::shared_ptr<nn::Linear> linear;
-  std::optional<QuantPoint> input;
-  QuantPoint weight;
-  QuantPoint output;
 };
 
 }  // namespace qg::quant

@@ -27,7 +27,7 @@ Dims Conv2d::output_shape(const Dims& input_shape) const {
 }
 
 QuantParams Conv2d::output_quant(const QuantParams& incoming) const {
-  input_quant.validate("input quantization");
+  input_quant.validate_activation("input quantization");
   if (!(incoming == input_quant)) {
     throw std::invalid_argument("the incoming activation has " + quant_to_string(incoming) +
                                 " but the layer was built for " + quant_to_string(input_quant));

@@ -12,7 +12,7 @@ void InputQuantize::validate() const {
   if (shape.empty() || size == 0) {
     throw std::invalid_argument("input shape " + dims_to_string(shape) + " must be non-empty");
   }
-  quant.validate("input quantization");
+  quant.validate_activation("input quantization");
   if (mean.size() != stddev.size() || (mean.size() != 1 && static_cast<int64_t>(mean.size()) != shape[0])) {
     throw std::invalid_argument("input normalisation needs 1 or " + std::to_string(shape[0]) +
                                 " (channels) mean and std values, found " + std::to_string(mean.size()) +

@@ -116,7 +116,7 @@ TEST(Divergence, QatObserverThatSeesNaNNamesItsLayer) {
   const data::MnistDataset data = uniform_dataset(32, 100, 1);
   const data::DataLoader loader(data, {.batch_size = 16});
   auto net = small_mlp(8, 4);
-  auto qat = quant::prepare_qat(*net, {});
+  auto qat = quant::prepare_qat(*net, quant::QuantSettings{});
   qat->set_observing(true);
   auto& last = dynamic_cast<nn::Linear&>(*net->layers()[3]);
   last.weight.data()[0] = std::numeric_limits<float>::quiet_NaN();  // the QAT model shares the float weights

@@ -64,6 +64,7 @@ struct TinyConfig {
   int64_t epochs = 2;
   int64_t batch_size = 32;
   double lr = 0.05;
+  std::string method = "tutorial";
   std::string observer = "minmax";
   bool per_channel = false;
   int64_t qat_epochs = 2;
@@ -84,8 +85,8 @@ inline std::string tiny_config_json(const TinyConfig& c, const std::string& data
          R"(, "test_batch_size": 100, "lr": )" + std::to_string(c.lr) + R"(, "momentum": 0.5, "seed": 3},
     "data": {"dataset": "mnist", "root": ")" +
          data_root + R"("},
-    "quant": {"bits": 8, "observer": ")" +
-         c.observer + R"(", "per_channel": )" + (c.per_channel ? "true" : "false") +
+    "quant": {"method": ")" +
+         c.method + R"(", "bits": 8, "observer": ")" + c.observer + R"(", "per_channel": )" + (c.per_channel ? "true" : "false") +
          R"(, "ptq_batches": 4, "qat_epochs": )" + std::to_string(c.qat_epochs) + R"(, "qat_lr": 0.01}
   })";
 }

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "config/config_json.h"
+#include "config/quant_recipe.h"
 #include "config/section_readers.h"
 #include "config_test_helpers.h"
 
@@ -47,11 +48,21 @@ TEST(Docs, DocumentEveryLayerTypeAndKey) {
 TEST(Docs, DocumentEverySetting) {
   // config_to_json writes every setting, so its keys are the schema's keys.
   const nlohmann::json document = config_to_json(ModelConfig{});
-  for (const char* section : {"train", "data", "quant"}) {
+  for (const char* section : {"train", "data"}) {
     for (const auto& [key, value] : document.at(section).items()) {
       EXPECT_NE(docs().find("| `" + key + "` |"), std::string::npos) << section << "." << key;
     }
   }
+  // The quant section writes its optional keys only when set: its reader's list is the schema.
+  for (const std::string& key : quant_keys()) {
+    EXPECT_NE(docs().find("| `" + key + "` |"), std::string::npos) << "quant." << key;
+  }
+  for (const std::string& key : layer_quant_keys()) {
+    EXPECT_NE(docs().find("`" + key + "`"), std::string::npos) << "layer quant." << key;
+  }
+  // The methods' defaults are printed from the one table that defines them (config/quant_recipe.cpp).
+  EXPECT_NE(docs().find(method_defaults_markdown()), std::string::npos)
+      << "docs/config.md must contain, verbatim:\n" << method_defaults_markdown();
   for (const auto& [key, value] : document.items()) {
     EXPECT_NE(docs().find("| `" + key + "` |"), std::string::npos) << key;
   }

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "config/loader.h"
+#include "config/quant_recipe.h"
 #include "config_test_helpers.h"
 
 namespace qg::config {
@@ -43,19 +44,75 @@ void expect_tutorial_training(const TrainConfig& train) {
   EXPECT_EQ(train.seed, 1u);
 }
 
+// The shipped configs name the recommended method and leave its choices to it (config/quant_recipe.h).
 void expect_default_quant(const QuantConfig& quant) {
+  EXPECT_EQ(quant.method, "lsq");
   EXPECT_EQ(quant.bits, 8);
-  EXPECT_EQ(quant.observer, "minmax");
-  EXPECT_FALSE(quant.per_channel);
-  EXPECT_FALSE(quant.symmetric);
-  EXPECT_FALSE(quant.is_signed);
   EXPECT_EQ(quant.ptq_batches, 500);
   EXPECT_EQ(quant.qat_epochs, 1);
-  EXPECT_DOUBLE_EQ(quant.qat_lr, 0.01);
-  EXPECT_DOUBLE_EQ(quant.qat_momentum, 0.5);
-  EXPECT_EQ(quant.ste, "identity");
+  EXPECT_FALSE(quant.observer || quant.per_channel || quant.symmetric || quant.is_signed || quant.ste ||
+               quant.qat_lr || quant.qat_momentum || quant.qat_optimizer || quant.lr_schedule ||
+               quant.freeze_bn_epoch || quant.freeze_observers_epoch || quant.input_bits ||
+               quant.first_layer_bits || quant.last_layer_bits);
   EXPECT_DOUBLE_EQ(quant.observer_momentum, 0.1);
   EXPECT_DOUBLE_EQ(quant.percentile, 99.99);
+  const QuantRecipe r = resolve_quant(quant);
+  EXPECT_TRUE(r.per_channel && r.symmetric && r.is_signed && r.fuse_relu);
+  EXPECT_EQ(r.qat_optimizer, "sgd");
+  EXPECT_DOUBLE_EQ(r.qat_lr, 0.01);
+  EXPECT_DOUBLE_EQ(r.qat_momentum, 0.9);
+  EXPECT_EQ(r.lr_schedule, "cosine");
+  EXPECT_EQ(r.freeze_bn_epoch, 0);
+}
+
+TEST(QuantRecipe, TheTutorialMethodIsTodaysBehaviour) {
+  QuantConfig quant;
+  quant.method = "tutorial";
+  const QuantRecipe r = resolve_quant(quant);
+  EXPECT_EQ(r.observer, "minmax");
+  EXPECT_FALSE(r.per_channel || r.symmetric || r.is_signed || r.fuse_relu);
+  EXPECT_EQ(r.ste, "identity");
+  EXPECT_EQ(r.qat_optimizer, "sgd");
+  EXPECT_DOUBLE_EQ(r.qat_lr, 0.01);
+  EXPECT_DOUBLE_EQ(r.qat_momentum, 0.5);
+  EXPECT_EQ(r.lr_schedule, "constant");
+  EXPECT_EQ(r.freeze_bn_epoch, QuantConfig::kNever);
+  EXPECT_EQ(r.freeze_observers_epoch, QuantConfig::kNever);
+}
+
+TEST(QuantRecipe, GivenKeysOverrideTheMethodsDefaults) {
+  nlohmann::json document = testing::net_document();
+  document["quant"] = {{"method", "ema"}, {"qat_lr", 0.003}, {"per_channel", false}, {"freeze_bn_epoch", nullptr},
+                       {"lr_schedule", "step"}};
+  const QuantRecipe r = resolve_quant(parse_config(document, "x.json").quant);
+  EXPECT_DOUBLE_EQ(r.qat_lr, 0.003);
+  EXPECT_FALSE(r.per_channel);
+  EXPECT_EQ(r.freeze_bn_epoch, QuantConfig::kNever);
+  EXPECT_EQ(r.lr_schedule, "step");
+  EXPECT_EQ(r.observer, "moving_average_minmax");  // not given: ema's
+}
+
+TEST(QuantRecipe, LayerWidthsFollowFirstLastAndTheLayersOwnObject) {
+  nlohmann::json document = testing::net_document();  // conv, relu, pool, conv, relu, pool, flatten, linear
+  document["quant"] = {{"method", "binary"}, {"bits", 2}, {"input_bits", 8}, {"last_layer_bits", 8}};
+  document["layers"][3]["quant"] = {{"method", "lsq"}, {"weight_bits", 4}};
+  const std::vector<LayerQuantRecipe> layers = resolve_layer_quant(parse_config(document, "x.json"));
+  ASSERT_EQ(layers.size(), 3u);
+  EXPECT_EQ(layers[0].layer, 0u);
+  EXPECT_EQ(layers[0].method, "binary");
+  EXPECT_EQ(layers[0].weight_bits, 1);  // binary: signs, whatever `bits` says
+  EXPECT_EQ(layers[0].activation_bits, 2);
+  EXPECT_EQ(layers[0].input_bits, 8);
+  EXPECT_EQ(layers[1].method, "lsq");
+  EXPECT_EQ(layers[1].weight_bits, 4);
+  EXPECT_EQ(layers[1].activation_bits, 2);
+  EXPECT_EQ(layers[2].weight_bits, 8);
+  EXPECT_EQ(layers[2].activation_bits, 8);
+  EXPECT_TRUE(layers[2].last);
+  // The per-layer object survives a round trip through the writer.
+  const ModelConfig copy = revalidate(parse_config(document, "x.json"));
+  EXPECT_EQ(copy.layers[3].quant.weight_bits, std::optional<int64_t>(4));
+  EXPECT_FALSE(copy.layers[3].quant.activation_bits);
 }
 
 TEST(ShippedConfigs, NetMatchesTheTutorial) {
@@ -158,14 +215,14 @@ TEST(ShippedConfigs, KeysOfAnotherChoiceAreAcceptedSoSwitchingIsOneWord) {
   nlohmann::json document = testing::net_document();
   document["train"] = {
       {"optimizer", "adam"}, {"lr", 0.001}, {"momentum", 0.5}, {"beta1", 0.8}, {"eps", 1e-6}};
-  document["quant"] = {
-      {"observer", "percentile"}, {"percentile", 99.9}, {"observer_momentum", 0.2}, {"bits", 4}};
+  document["quant"] = {{"method", "lsq"},       {"observer", "percentile"}, {"percentile", 99.9},
+                       {"observer_momentum", 0.2}, {"bits", 4},              {"ste", "clipped"}};
   const ModelConfig config = parse_config(document, "x.json");
   EXPECT_EQ(config.train.optimizer, "adam");
   EXPECT_DOUBLE_EQ(config.train.beta1, 0.8);
   EXPECT_DOUBLE_EQ(config.train.beta2, 0.999);
   EXPECT_DOUBLE_EQ(config.train.eps, 1e-6);
-  EXPECT_EQ(config.quant.observer, "percentile");
+  EXPECT_EQ(config.quant.observer, std::optional<std::string>("percentile"));  // kept for the observer methods
   EXPECT_DOUBLE_EQ(config.quant.percentile, 99.9);
   EXPECT_EQ(config.quant.bits, 4);
 }

@@ -99,7 +99,7 @@ INSTANTIATE_TEST_SUITE_P(Models, ConvertAgreement,
 
 TEST(Convert, RequiresAFrozenModel) {
   auto net = qg::testing::tutorial_net(false, 1);
-  auto qat = prepare_qat(*net, {});
+  auto qat = prepare_qat(*net, QuantSettings{});
   EXPECT_THROW(convert(*qat, {{1, 28, 28}, 0, 1, {}}), std::invalid_argument);
 }
 

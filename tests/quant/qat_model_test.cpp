@@ -18,24 +18,24 @@ std::vector<std::string> types(const QatModel& m) {
 
 TEST(PrepareQat, MatchesTheTutorialsModules) {
   auto net = qg::testing::tutorial_net(false, 1);
-  EXPECT_EQ(types(*prepare_qat(*net, {})), (std::vector<std::string>{"QConv2d", "QReLU", "QMaxPool2d", "QConv2d",
+  EXPECT_EQ(types(*prepare_qat(*net, QuantSettings{})), (std::vector<std::string>{"QConv2d", "QReLU", "QMaxPool2d", "QConv2d",
                                                                       "QReLU", "QMaxPool2d", "QFlatten", "QLinear"}));
   auto bn = qg::testing::tutorial_net(true, 1);
-  EXPECT_EQ(types(*prepare_qat(*bn, {})), (std::vector<std::string>{"QConvBNReLU", "QMaxPool2d", "QConvBNReLU",
+  EXPECT_EQ(types(*prepare_qat(*bn, QuantSettings{})), (std::vector<std::string>{"QConvBNReLU", "QMaxPool2d", "QConvBNReLU",
                                                                      "QMaxPool2d", "QFlatten", "QLinear"}));
 }
 
 TEST(PrepareQat, OnlyTheFirstLayerQuantizesTheInput) {
   auto net = qg::testing::tutorial_net(false, 1);
-  auto qat = prepare_qat(*net, {});
-  EXPECT_TRUE(std::dynamic_pointer_cast<QConv2d>(qat->layers()[0])->input.has_value());
-  EXPECT_FALSE(std::dynamic_pointer_cast<QConv2d>(qat->layers()[3])->input.has_value());
-  EXPECT_FALSE(std::dynamic_pointer_cast<QLinear>(qat->layers()[7])->input.has_value());
+  auto qat = prepare_qat(*net, QuantSettings{});
+  EXPECT_TRUE(std::dynamic_pointer_cast<QConv2d>(qat->layers()[0])->input != nullptr);
+  EXPECT_FALSE(std::dynamic_pointer_cast<QConv2d>(qat->layers()[3])->input != nullptr);
+  EXPECT_FALSE(std::dynamic_pointer_cast<QLinear>(qat->layers()[7])->input != nullptr);
 }
 
 TEST(PrepareQat, SharesParametersWithTheFloatModel) {
   auto net = qg::testing::tutorial_net(true, 1);
-  auto qat = prepare_qat(*net, {});
+  auto qat = prepare_qat(*net, QuantSettings{});
   const auto float_params = net->parameters();
   const auto qat_params = qat->parameters();
   ASSERT_EQ(float_params.size(), qat_params.size());
@@ -45,10 +45,10 @@ TEST(PrepareQat, SharesParametersWithTheFloatModel) {
 TEST(PrepareQat, RejectsUnquantizableModels) {
   nn::Sequential relu_only;
   relu_only.add(std::make_shared<nn::ReLU>());
-  EXPECT_THROW(prepare_qat(relu_only, {}), std::invalid_argument);
+  EXPECT_THROW(prepare_qat(relu_only, QuantSettings{}), std::invalid_argument);
   nn::Sequential lone_bn;
   lone_bn.add(std::make_shared<nn::BatchNorm2d>(3));
-  EXPECT_THROW(prepare_qat(lone_bn, {}), std::invalid_argument);
+  EXPECT_THROW(prepare_qat(lone_bn, QuantSettings{}), std::invalid_argument);
   QuantSettings bad;
   bad.activation.bits = 9;
   auto net = qg::testing::tutorial_net(false, 1);
@@ -58,21 +58,21 @@ TEST(PrepareQat, RejectsUnquantizableModels) {
 TEST(QatModel, FreezeStopsObserversAndFixesParameters) {
   const qg::testing::SyntheticDigits data(128, 3);
   auto net = qg::testing::tutorial_net(false, 2);
-  auto qat = prepare_qat(*net, {});
+  auto qat = prepare_qat(*net, QuantSettings{});
   qat->set_observing(true);
   NoGradGuard no_grad;
   (*qat)(data.images(0, 64));
   qat->freeze();
   const auto conv = std::dynamic_pointer_cast<QConv2d>(qat->layers()[0]);
-  const QParams before = conv->output.qparams();
+  const QParams before = conv->output->qparams();
   (*qat)(data.images(64, 128).detach() * 10.0f);  // a much wider range: must not move frozen parameters
-  EXPECT_EQ(conv->output.qparams().scale, before.scale);
+  EXPECT_EQ(conv->output->qparams().scale, before.scale);
   EXPECT_THROW(qat->set_observing(true), std::logic_error);
 }
 
 TEST(QConvBNReLU, TrainModeUpdatesRunningStatisticsLikePytorch) {
   auto net = qg::testing::tutorial_net(true, 5);
-  auto qat = prepare_qat(*net, {});
+  auto qat = prepare_qat(*net, QuantSettings{});
   auto layer = std::dynamic_pointer_cast<QConvBNReLU>(qat->layers()[0]);
   const qg::testing::SyntheticDigits data(32, 4);
   const Tensor x = data.images(0, 32);
@@ -102,7 +102,7 @@ TEST(QConvBNReLU, TrainModeUpdatesRunningStatisticsLikePytorch) {
 TEST(QatModel, QatTrainingReducesTheLoss) {
   const qg::testing::SyntheticDigits data(512, 6);
   auto net = qg::testing::tutorial_net(true, 3);
-  auto qat = prepare_qat(*net, {});
+  auto qat = prepare_qat(*net, QuantSettings{});
   qat->set_observing(true);
   nn::Sgd sgd(qat->parameters(), {.lr = 0.05, .momentum = 0.5});
   float first = 0, last = 0;

@@ -13,7 +13,9 @@ TEST(QuantSpec, RangesForEveryBitWidth) {
     EXPECT_EQ(u.qmin(), 0);
     EXPECT_EQ(u.qmax(), (1 << b) - 1);
     EXPECT_EQ(s.qmin(), -(1 << (b - 1)));
-    EXPECT_EQ(s.qmax(), (1 << (b - 1)) - 1);
+    EXPECT_EQ(s.qmax(), b == 1 ? 1 : (1 << (b - 1)) - 1);  // signed 1-bit codes are binary: -1, +1
+    EXPECT_EQ(s.binary(), b == 1);
+    EXPECT_FALSE(u.binary());
   }
   EXPECT_THROW(QuantSpec{0}.validate(), std::invalid_argument);
   EXPECT_THROW(QuantSpec{9}.validate(), std::invalid_argument);

@@ -1,0 +1,164 @@
+#include "quant/fake_quantize_learnable.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "autograd/function.h"
+#include "quant/output_requantize.h"
+
+namespace qg::quant {
+
+namespace {
+
+void check_scale(const Tensor& scale, int64_t channels, const char* who) {
+  if (scale.dim() != 1 || (scale.numel() != 1 && scale.numel() != channels)) {
+    throw std::invalid_argument(std::string(who) + ": step size of shape " + to_string(scale.shape()) +
+                                " for " + std::to_string(channels) + " channels (expected [1] or [" +
+                                std::to_string(channels) + "])");
+  }
+  const Tensor c = scale.contiguous();
+  for (int64_t i = 0; i < c.numel(); ++i) {
+    if (!(c.data()[i] > 0.0f) || !std::isfinite(c.data()[i])) {
+      throw std::invalid_argument(std::string(who) + ": step size " + std::to_string(c.data()[i]) +
+                                  " is not positive and finite");
+    }
+  }
+}
+
+// Z as the forward pass uses it: the learned float zero point rounded (half to even) and clamped.
+int32_t rounded_zero_point(const Tensor& zero_point, const QuantSpec& spec) {
+  if (!zero_point.defined()) return 0;
+  if (zero_point.numel() != 1) throw std::invalid_argument("fake_quantize_learnable: zero point must be [1]");
+  const float z = zero_point.contiguous().data()[0];
+  if (!std::isfinite(z)) throw std::invalid_argument("fake_quantize_learnable: zero point is not finite");
+  return static_cast<int32_t>(
+      std::clamp(std::nearbyint(z), static_cast<float>(spec.qmin()), static_cast<float>(spec.qmax())));
+}
+
+// The LSQ/LSQ+ gradients of one quantizer from what the forward pass computed: x (its input), x̂ (its
+// output) and the in-range mask, channel c of element i being (i / inner) % channels. Returns
+// {dL/dx, dL/ds, dL/dz} (dL/dz undefined without a learnable zero point).
+std::vector<Tensor> learnable_backward(const Tensor& grad, const Tensor& x, const Tensor& x_hat,
+                                       const Tensor& in_range, const Tensor& scale, bool with_zero_point,
+                                       int64_t inner, float grad_scale) {
+  const Tensor g = grad.contiguous();
+  const int64_t n = g.numel();
+  const int64_t channels = scale.numel();
+  Tensor dx = Tensor::uninitialized(g.shape());
+  std::vector<double> ds(static_cast<size_t>(channels), 0.0), dz(1, 0.0);
+  const float* gp = g.data();
+  const float* xp = x.data();
+  const float* hp = x_hat.data();
+  const float* mp = in_range.data();
+  const float* sp = scale.data();
+  float* dxp = dx.data();
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t c = channels == 1 ? 0 : (i / inner) % channels;
+    const float s = sp[c];
+    if (mp[i] != 0.0f) {
+      dxp[i] = gp[i];
+      ds[static_cast<size_t>(c)] += static_cast<double>(gp[i]) * ((hp[i] - xp[i]) / s);  // (q − Z) − x/s
+    } else {
+      dxp[i] = 0.0f;
+      ds[static_cast<size_t>(c)] += static_cast<double>(gp[i]) * (hp[i] / s);  // q − Z
+      dz[0] -= static_cast<double>(gp[i]) * s;
+    }
+  }
+  Tensor dscale = Tensor::uninitialized(scale.shape());
+  for (int64_t c = 0; c < channels; ++c) dscale.data()[c] = static_cast<float>(ds[static_cast<size_t>(c)] * grad_scale);
+  Tensor dzero;
+  if (with_zero_point) dzero = Tensor::full({1}, static_cast<float>(dz[0] * grad_scale));
+  return {dx, dscale, dzero};
+}
+
+struct FakeQuantizeLearnableFn {
+  static constexpr const char* name = "fake_quantize_learnable";
+  Tensor x, x_hat, in_range, scale;
+  int64_t inner = 1;
+  bool with_zero_point = false;
+  float grad_scale = 1.0f;
+
+  Tensor forward(const Tensor& input, const Tensor& s, const Tensor& zero_point, const QuantSpec& spec,
+                 float g) {
+    spec.validate();
+    if (spec.binary()) throw std::invalid_argument("fake_quantize_learnable: binary codes have no step size to learn");
+    const int64_t channels = input.dim() > 0 ? input.shape()[0] : 1;
+    check_scale(s, channels, name);
+    x = input.contiguous();
+    scale = s.contiguous();
+    with_zero_point = zero_point.defined();
+    grad_scale = g;
+    inner = scale.numel() == 1 ? x.numel() : x.numel() / std::max<int64_t>(channels, 1);
+    const int32_t zp = rounded_zero_point(zero_point, spec);
+    const float qmin = static_cast<float>(spec.qmin()), qmax = static_cast<float>(spec.qmax());
+    x_hat = Tensor::uninitialized(x.shape());
+    in_range = Tensor::uninitialized(x.shape());
+    const float* xp = x.data();
+    float* hp = x_hat.data();
+    float* mp = in_range.data();
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      const float sc = scale.data()[scale.numel() == 1 ? 0 : i / inner];
+      // The same float arithmetic as FakeQuantize and quantize_codes, so convert() finds these codes.
+      const float q = std::nearbyint(xp[i] / sc + static_cast<float>(zp));
+      const float clamped = std::clamp(q, qmin, qmax);
+      hp[i] = (clamped - static_cast<float>(zp)) * sc;
+      mp[i] = clamped == q ? 1.0f : 0.0f;
+    }
+    return x_hat;
+  }
+
+  std::vector<Tensor> backward(const Tensor& grad) {
+    return learnable_backward(grad, x, x_hat, in_range, scale, with_zero_point, inner, grad_scale);
+  }
+};
+
+struct FakeRequantizeLearnableFn {
+  static constexpr const char* name = "fake_requantize_learnable";
+  Tensor y, y_hat, in_range, scale;
+  bool with_zero_point = false;
+  float grad_scale = 1.0f;
+
+  Tensor forward(const Tensor& input, float input_scale, const QParams& weight, const Tensor& s,
+                 const Tensor& zero_point, const QuantSpec& spec, float g) {
+    check_scale(s, 1, name);
+    y = input.contiguous();
+    scale = s.contiguous();
+    with_zero_point = zero_point.defined();
+    grad_scale = g;
+    RequantizedOutput r = requantize_outputs(y, input_scale, weight, learnable_qparams(s, zero_point, spec), true);
+    y_hat = r.values;
+    in_range = r.in_range;
+    return y_hat;
+  }
+
+  // The gradient w.r.t. y only: input_scale and weight are plain numbers here (the weight's step size
+  // gets its gradient through the fake-quantized weight that produced y).
+  std::vector<Tensor> backward(const Tensor& grad) {
+    return learnable_backward(grad, y, y_hat, in_range, scale, with_zero_point, y.numel(), grad_scale);
+  }
+};
+
+}  // namespace
+
+Tensor fake_quantize_learnable(const Tensor& x, const Tensor& scale, const Tensor& zero_point,
+                               const QuantSpec& spec, float grad_scale) {
+  return apply<FakeQuantizeLearnableFn>(x, scale, zero_point, spec, grad_scale);
+}
+
+Tensor fake_requantize_learnable(const Tensor& y, float input_scale, const QParams& weight, const Tensor& scale,
+                                 const Tensor& zero_point, const QuantSpec& spec, float grad_scale) {
+  return apply<FakeRequantizeLearnableFn>(y, input_scale, weight, scale, zero_point, spec, grad_scale);
+}
+
+QParams learnable_qparams(const Tensor& scale, const Tensor& zero_point, const QuantSpec& spec) {
+  QParams p;
+  p.spec = spec;
+  const std::vector<float> s = scale.contiguous().to_vector();
+  p.scale = s;
+  p.zero_point.assign(s.size(), rounded_zero_point(zero_point, spec));
+  p.axis = s.size() > 1 ? 0 : -1;
+  return p;
+}
+
+}  // namespace qg::quant

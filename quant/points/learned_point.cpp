@@ -1,0 +1,129 @@
+#include "quant/points/learned_point.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "quant/fake_quantize.h"
+#include "quant/fake_quantize_learnable.h"
+#include "quant/observers/minmax_observer.h"
+#include "quant/observers/observer_state.h"
+#include "quant/output_requantize.h"
+
+namespace qg::quant {
+
+namespace {
+
+constexpr float kMinScale = std::numeric_limits<float>::epsilon();
+
+// mean |x| of each slice along axis 0 (one slice when channels == 1).
+std::vector<double> mean_abs(const Tensor& x, int64_t channels) {
+  const Tensor c = x.contiguous();
+  const int64_t inner = c.numel() / channels;
+  std::vector<double> means(static_cast<size_t>(channels), 0.0);
+  for (int64_t ch = 0; ch < channels; ++ch) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < inner; ++i) sum += std::fabs(c.data()[ch * inner + i]);
+    means[static_cast<size_t>(ch)] = inner ? sum / static_cast<double>(inner) : 0.0;
+  }
+  return means;
+}
+
+}  // namespace
+
+LearnedPoint::LearnedPoint(const LearnedPointOptions& options) : options_(options) {
+  options_.spec.validate();
+  if (options_.spec.binary()) throw std::invalid_argument("LearnedPoint: binary codes have no step size to learn");
+  if (options_.channels < 1) throw std::invalid_argument("LearnedPoint: channels must be positive");
+  if (options_.learn_zero_point && options_.channels != 1) {
+    throw std::invalid_argument("LearnedPoint: a learned zero point is per tensor");
+  }
+  scale_ = Tensor::ones({options_.channels});
+  scale_.set_requires_grad(true);
+  if (options_.learn_zero_point) {
+    zero_point_ = Tensor::zeros({1});
+    zero_point_.set_requires_grad(true);
+  }
+}
+
+double LearnedPoint::positive_levels() const {
+  const QuantSpec& s = options_.spec;
+  if (options_.learn_zero_point) return s.qmax() - s.qmin();
+  return s.is_signed ? s.qmax() : s.qmax() - s.qmin();
+}
+
+float LearnedPoint::grad_scale(const Tensor& x) const {
+  const int64_t n = options_.is_weight ? x.numel() / options_.channels
+                                        : (x.dim() > 0 && x.shape()[0] > 0 ? x.numel() / x.shape()[0] : 1);
+  return static_cast<float>(1.0 / std::sqrt(static_cast<double>(std::max<int64_t>(n, 1)) * positive_levels()));
+}
+
+void LearnedPoint::initialize(const Tensor& x) {
+  if (x.numel() == 0) throw std::invalid_argument("LearnedPoint: cannot initialise a step size from an empty tensor");
+  const auto [lo, hi] = tensor_min_max(x, "LearnedPoint");  // refuses NaN/Inf like an observer
+  (void)hi;
+  const std::vector<double> means = mean_abs(x, options_.channels);
+  const double root = std::sqrt(positive_levels());
+  for (int64_t c = 0; c < options_.channels; ++c) {
+    const double s = 2.0 * means[static_cast<size_t>(c)] / root;
+    scale_.data()[c] = s > kMinScale ? static_cast<float>(s) : 1.0f;  // all zeros: any step represents them
+  }
+  if (zero_point_.defined()) zero_point_.data()[0] = static_cast<float>(-lo / scale_.data()[0]);
+  clamp_parameters();
+  initialized_ = true;
+}
+
+void LearnedPoint::clamp_parameters() {
+  for (int64_t c = 0; c < scale_.numel(); ++c) scale_.data()[c] = std::max(scale_.data()[c], kMinScale);
+  if (zero_point_.defined()) {
+    zero_point_.data()[0] = std::clamp(zero_point_.data()[0], static_cast<float>(options_.spec.qmin()),
+                                       static_cast<float>(options_.spec.qmax()));
+  }
+}
+
+Tensor LearnedPoint::operator()(const Tensor& x, bool) {
+  if (frozen_) return record(x, fake_quantize(x, *frozen_, Ste::Clipped));
+  if (!initialized_) initialize(x.detach());
+  clamp_parameters();
+  return record(x, fake_quantize_learnable(x, scale_, zero_point_, options_.spec, grad_scale(x)));
+}
+
+Tensor LearnedPoint::requantize(const Tensor& y, float input_scale, const QParams& weight, bool) {
+  if (frozen_) return record(y, fake_requantize(y, input_scale, weight, *frozen_, Ste::Clipped));
+  if (!initialized_) initialize(y.detach());
+  clamp_parameters();
+  return record(y, fake_requantize_learnable(y, input_scale, weight, scale_, zero_point_, options_.spec,
+                                             grad_scale(y)));
+}
+
+QParams LearnedPoint::qparams() const {
+  if (frozen_) return *frozen_;
+  if (!initialized_) throw std::logic_error("LearnedPoint: qparams() requested before the step size was initialised");
+  return learnable_qparams(scale_, zero_point_, options_.spec);
+}
+
+void LearnedPoint::freeze() { frozen_ = qparams(); }
+
+ObserverState LearnedPoint::state() const {
+  ObserverState s;
+  s.scalars = {{"type", kind()}, {"initialized", initialized_}};
+  return s;
+}
+
+void LearnedPoint::load_state(const ObserverState& state) {
+  const std::string who = kind();
+  const std::string type = state_string(state, "type", who);
+  if (type != kind()) {
+    throw std::invalid_argument(who + " quantizer: cannot load the state of a \"" + type + "\" quantizer");
+  }
+  initialized_ = state_bool(state, "initialized", who);
+}
+
+nn::NamedTensors LearnedPoint::parameters() const {
+  nn::NamedTensors p{{"scale", scale_}};
+  if (zero_point_.defined()) p.emplace_back("zero_point", zero_point_);
+  return p;
+}
+
+}  // namespace qg::quant
