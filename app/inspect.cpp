@@ -68,9 +68,12 @@ nlohmann::json point_json(const std::string& name, const quant::QuantPoint& p) {
 
 }  // namespace
 
-void set_inspecting(quant::QatModel& model, bool on) {
+void set_inspecting(quant::QatModel& model, bool on, bool track_weight_codes) {
   for (const auto& layer : model.layers()) {
-    for (auto& [name, point] : layer->quant_points()) point->set_inspecting(on, name == "weight");
+    for (auto& [name, point] : layer->quant_points()) {
+      point->set_inspecting(false, false);  // a fresh start
+      point->set_inspecting(on, track_weight_codes && name == "weight");
+    }
   }
 }
 

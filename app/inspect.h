@@ -16,8 +16,9 @@
 
 namespace qg::app {
 
-/// Turns statistics on (or off) at every quantization point of `model`; weights also track their codes.
-void set_inspecting(quant::QatModel& model, bool on);
+/// Turns statistics on (or off) at every quantization point of `model`; with `track_weight_codes` the weight
+/// points also keep their integer codes (to count code changes during training).
+void set_inspecting(quant::QatModel& model, bool on, bool track_weight_codes = true);
 /// Starts a new epoch's statistics at every point (the codes of the last step become the epoch's start).
 void start_inspection_epoch(quant::QatModel& model);
 /// Every point's statistics so far: [{"layer": 0, "type": "QConvBNReLU", "points": [{"point": "weight", ...}]}].

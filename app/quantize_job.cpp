@@ -307,7 +307,7 @@ QuantOutcome quantize_model(const config::ModelConfig& run_config, nn::Sequentia
   outcome.images_per_second = outcome.train_seconds > 0 ? images / outcome.train_seconds : 0.0;
 
   qat->freeze();
-  if (checkpointing.inspect) start_inspection_epoch(*qat);  // measure the frozen grids on the test set
+  if (checkpointing.inspect) set_inspecting(*qat, true, false);  // measure the frozen grids on the test set
   const EvalStats fake = evaluate(*qat, test_set, config.train.test_batch_size);
   outcome.fake_quant_accuracy = fake.accuracy;
   if (checkpointing.inspect) {

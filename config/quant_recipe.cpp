@@ -19,6 +19,7 @@ struct MethodDefaults {
   double qat_lr, qat_momentum;
   const char* lr_schedule;
   int64_t freeze_observers_epoch, freeze_bn_epoch;
+  int64_t input_bits, last_layer_bits;  // 0: `bits`
 };
 
 constexpr int64_t kNever = QuantConfig::kNever;
@@ -28,11 +29,11 @@ constexpr int64_t kNever = QuantConfig::kNever;
 // are the recipes measured in docs/results (low-bit QAT): see docs/05-quantization.md, 5.8, for why each
 // choice matters.
 constexpr MethodDefaults kDefaults[] = {
-  // method      observer                 per_ch sym    signed ste         fuse   optim   lr     mom  schedule  obs-frz bn-frz
-  {"tutorial",  "minmax",                 false, false, false, "identity", false, "sgd",  0.01,  0.5, "constant", kNever, kNever},
-  {"ema",       "moving_average_minmax",  true,  true,  true,  "clipped",  true,  "sgd",  0.01,  0.9, "cosine",   kNever, 0},
-  {"lsq",       "minmax",                 true,  true,  true,  "clipped",  true,  "sgd",  0.01,  0.9, "cosine",   kNever, 0},
-  {"binary",    "minmax",                 true,  true,  true,  "clipped",  true,  "adam",  0.001, 0.9, "cosine",  kNever, 0},
+  // method      observer                 per_ch sym    signed ste         fuse   optim   lr     mom  schedule  obs-frz bn-frz in last
+  {"tutorial",  "minmax",                 false, false, false, "identity", false, "sgd",  0.01,  0.5, "constant", kNever, kNever, 0, 0},
+  {"ema",       "moving_average_minmax",  true,  true,  true,  "clipped",  true,  "sgd",  0.01,  0.9, "cosine",   kNever, 0,      0, 0},
+  {"lsq",       "minmax",                 true,  true,  true,  "clipped",  true,  "sgd",  0.01,  0.9, "cosine",   kNever, 0,      0, 0},
+  {"binary",    "minmax",                 true,  true,  true,  "clipped",  true,  "adam",  0.001, 0.9, "cosine",  kNever, 0,      8, 8},
 };
 // clang-format on
 
@@ -111,6 +112,12 @@ nlohmann::json QuantRecipe::to_json() const {
 std::vector<LayerQuantRecipe> resolve_layer_quant(const ModelConfig& config) {
   const QuantConfig& q = config.quant;
   const QuantRecipe recipe = resolve_quant(q);
+  const MethodDefaults& d = defaults_of(q.method);
+  // The model input and the classifier: given, else the method's width (binary keeps them at 8), else bits.
+  const int64_t input_bits = q.input_bits.value_or(d.input_bits ? d.input_bits : q.bits);
+  const std::optional<int64_t> last_bits = q.last_layer_bits ? q.last_layer_bits
+                                           : d.last_layer_bits ? std::optional<int64_t>(d.last_layer_bits)
+                                                               : std::nullopt;
   std::vector<LayerQuantRecipe> out;
   for (size_t i = 0; i < config.layers.size(); ++i) {
     const LayerSpec& spec = config.layers[i];
@@ -121,13 +128,13 @@ std::vector<LayerQuantRecipe> resolve_layer_quant(const ModelConfig& config) {
     r.method = spec.quant.method.value_or(q.method);
     r.weight_bits = r.method == "binary" ? 1 : q.bits;  // binary: weights are signs, whatever `bits` says
     r.activation_bits = q.bits;
-    r.input_bits = q.input_bits.value_or(q.bits);
+    r.input_bits = input_bits;
     if (r.first && q.first_layer_bits) r.weight_bits = *q.first_layer_bits;
     out.push_back(r);
   }
-  if (!out.empty() && q.last_layer_bits) {
-    out.back().weight_bits = *q.last_layer_bits;
-    out.back().activation_bits = *q.last_layer_bits;
+  if (!out.empty() && last_bits) {
+    out.back().weight_bits = *last_bits;
+    out.back().activation_bits = *last_bits;
   }
   if (!out.empty()) out.back().last = true;
   for (LayerQuantRecipe& r : out) {
@@ -177,6 +184,9 @@ std::string method_defaults_markdown() {
   row("lr_schedule", [&](const MethodDefaults& d) { return text(d.lr_schedule); });
   row("freeze_observers_epoch", [&](const MethodDefaults& d) { return epoch(d.freeze_observers_epoch); });
   row("freeze_bn_epoch", [&](const MethodDefaults& d) { return epoch(d.freeze_bn_epoch); });
+  const auto width = [](int64_t bits) { return bits ? std::to_string(bits) : std::string("`bits`"); };
+  row("input_bits", [&](const MethodDefaults& d) { return width(d.input_bits); });
+  row("last_layer_bits", [&](const MethodDefaults& d) { return width(d.last_layer_bits); });
   row("(ReLU before the output quantizer)", [&](const MethodDefaults& d) { return flag(d.fuse_relu); });
   return out;
 }

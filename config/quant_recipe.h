@@ -43,7 +43,8 @@ QuantRecipe resolve_quant(const QuantConfig& quant);
 
 /// The quantization of one conv2d or linear layer: the section's recipe, its first/last-layer widths and the
 /// layer's own "quant" object combined (the layer's object wins). Under method binary the weights are 1-bit
-/// (signs) unless first_layer_bits, last_layer_bits or the layer's own object give another width.
+/// (signs) unless first_layer_bits, last_layer_bits or the layer's own object give another width, and the
+/// model input and the classifier stay at 8 bits unless input_bits / last_layer_bits say otherwise.
 struct LayerQuantRecipe {
   size_t layer = 0;  // index into ModelConfig::layers
   std::string method;

@@ -94,7 +94,7 @@ TEST(QuantRecipe, GivenKeysOverrideTheMethodsDefaults) {
 
 TEST(QuantRecipe, LayerWidthsFollowFirstLastAndTheLayersOwnObject) {
   nlohmann::json document = testing::net_document();  // conv, relu, pool, conv, relu, pool, flatten, linear
-  document["quant"] = {{"method", "binary"}, {"bits", 2}, {"input_bits", 8}, {"last_layer_bits", 8}};
+  document["quant"] = {{"method", "binary"}, {"bits", 2}};  // binary keeps input and classifier at 8 bits
   document["layers"][3]["quant"] = {{"method", "lsq"}, {"weight_bits", 4}};
   const std::vector<LayerQuantRecipe> layers = resolve_layer_quant(parse_config(document, "x.json"));
   ASSERT_EQ(layers.size(), 3u);
@@ -113,6 +113,12 @@ TEST(QuantRecipe, LayerWidthsFollowFirstLastAndTheLayersOwnObject) {
   const ModelConfig copy = revalidate(parse_config(document, "x.json"));
   EXPECT_EQ(copy.layers[3].quant.weight_bits, std::optional<int64_t>(4));
   EXPECT_FALSE(copy.layers[3].quant.activation_bits);
+  // Given widths win over the method's.
+  document["quant"] = {{"method", "binary"}, {"bits", 1}, {"input_bits", 4}, {"last_layer_bits", 2}};
+  const std::vector<LayerQuantRecipe> given = resolve_layer_quant(parse_config(document, "x.json"));
+  EXPECT_EQ(given[0].input_bits, 4);
+  EXPECT_EQ(given[2].weight_bits, 2);
+  EXPECT_EQ(given[2].activation_bits, 2);
 }
 
 TEST(ShippedConfigs, NetMatchesTheTutorial) {
