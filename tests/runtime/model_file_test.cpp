@@ -367,6 +367,27 @@ TEST(BrokenModelFile, FieldErrorsNameTheJsonPath) {
             "load_model: m.qgm: header field /tensors: missing field");
 }
 
+// Issue 10, item 1: a model file cannot hold a non-finite parameter. JSON has no NaN or Infinity, and a
+// number too large for a double (1e999, the one way to write an infinite one) is refused by the parser;
+// every number read goes through JsonField::as_double, which refuses a non-finite one naming its field.
+TEST(BrokenModelFile, NonFiniteParametersAreRefused) {
+  const Bytes file = valid_file();
+  const uint64_t header_size = get_le(file, 16, 8);
+  const json header = json::parse(file.begin() + 32, file.begin() + 32 + static_cast<int64_t>(header_size));
+  for (const char* pointer : {"/ops/0/weight/scales/0", "/input/mean/0", "/input/quant/scale"}) {
+    json edited = header;
+    edited[json::json_pointer(pointer)] = 12345.25;  // a placeholder, replaced in the text
+    std::string text = edited.dump();
+    text.replace(text.find("12345.25"), 8, "1e999");
+    const std::string error = load_error(with_header_text(file, text));
+    EXPECT_TRUE(contains(error, "load_model: m.qgm: header JSON is malformed: ")) << pointer << ": " << error;
+    EXPECT_TRUE(contains(error, "1e999")) << pointer << ": " << error;
+  }
+  std::string text = header.dump();
+  text.insert(text.find("\"mean\":[") + 8, "NaN,");
+  EXPECT_TRUE(contains(load_error(with_header_text(file, text)), "header JSON is malformed"));
+}
+
 TEST(BrokenModelFile, TensorTableErrors) {
   const Bytes file = valid_file();
   const auto edited = [&](const std::function<void(json&)>& edit) {
