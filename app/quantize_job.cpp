@@ -7,6 +7,7 @@
 #include "app/flags.h"
 #include "app/report.h"
 #include "app/train_job.h"
+#include "app/training_batches.h"
 #include "autograd/grad_mode.h"
 #include "config/builder.h"
 #include "config/loader.h"
@@ -257,7 +258,7 @@ QuantOutcome quantize_model(const config::ModelConfig& config, nn::Sequential& f
   const data::DataLoader loader(train_set, {.batch_size = config.train.batch_size,
                                             .shuffle = true,
                                             .seed = config.train.seed + 7919,  // not the float run's order
-                                            .drop_last = false,
+                                            .drop_last = drop_last_batch(config, train_set.size()),
                                             .prefetch = true});
   int64_t images = 0;
   if (method == QuantMethod::Ptq) {
@@ -380,6 +381,7 @@ QuantOutcome run_quant_job(const QuantJob& job) {
   const data::MnistDataset test_set = load_dataset(config.data, data::Split::kTest);
   check_data_fits(config, train_set);
   check_data_fits(config, test_set);
+  if (job.method == QuantMethod::Qat || !job.from) check_training_batches(config, train_set.size());
   if (resume_qat) {  // everything about the checkpoint that can be checked before any work
     check_qat_checkpoint(*resume, *job.resume, config);
     resume_progress(*resume, *job.resume, config, train_set.size(), float_loader(config, train_set).size());

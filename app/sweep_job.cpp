@@ -7,6 +7,7 @@
 #include "app/reference_results.h"
 #include "app/report.h"
 #include "app/svg_plot.h"
+#include "app/training_batches.h"
 #include "config/builder.h"
 #include "util/atomic_file.h"
 
@@ -14,7 +15,9 @@ namespace qg::app {
 
 namespace {
 
-const char* name(QuantMethod m) { return m == QuantMethod::Qat ? "QAT" : "PTQ"; }
+const char* name(QuantMethod m) {
+  return m == QuantMethod::Qat ? "QAT" : "PTQ";
+}
 
 // A fresh float model with `source`'s weights: every quantization run starts from the same float model.
 std::shared_ptr<nn::Sequential> copy_of(const config::ModelConfig& config, const nn::Sequential& source) {
@@ -35,19 +38,22 @@ const QuantOutcome* find(const SweepOutcome& s, int64_t bits, QuantMethod m) {
   return nullptr;
 }
 
-std::string markdown(const config::ModelConfig& config, const SweepOutcome& s, const std::vector<int64_t>& bits,
-                     const std::vector<QuantMethod>& methods) {
+std::string markdown(const config::ModelConfig& config, const SweepOutcome& s,
+                     const std::vector<int64_t>& bits, const std::vector<QuantMethod>& methods) {
   std::ostringstream md;
   char buf[64];
   md << "# " << config.name << ": accuracy against bit width\n\n"
-     << "Integer-only model on the " << config.data.dataset << " test set (" << "float model "
-     << (std::snprintf(buf, sizeof buf, "%.2f", 100 * s.float_accuracy), buf) << " %). PTQ calibrates on "
-     << config.quant.ptq_batches << " batches of " << config.train.batch_size << "; QAT trains "
-     << config.quant.qat_epochs << " epoch(s) at lr " << config.quant.qat_lr << "; observer " << config.quant.observer
-     << (config.quant.per_channel ? ", per-channel weights" : "") << ".\n\n| method | metric |";
-  for (int64_t b : bits) md << " " << b << " |";
+     << "Integer-only model on the " << config.data.dataset << " test set ("
+     << "float model " << (std::snprintf(buf, sizeof buf, "%.2f", 100 * s.float_accuracy), buf)
+     << " %). PTQ calibrates on " << config.quant.ptq_batches << " batches of " << config.train.batch_size
+     << "; QAT trains " << config.quant.qat_epochs << " epoch(s) at lr " << config.quant.qat_lr
+     << "; observer " << config.quant.observer << (config.quant.per_channel ? ", per-channel weights" : "")
+     << ".\n\n| method | metric |";
+  for (int64_t b : bits)
+    md << " " << b << " |";
   md << "\n|---|---|";
-  for (size_t i = 0; i < bits.size(); ++i) md << "---|";
+  for (size_t i = 0; i < bits.size(); ++i)
+    md << "---|";
   md << "\n";
   const auto cell = [&](double v) {
     std::snprintf(buf, sizeof buf, " %.1f |", v);
@@ -56,9 +62,11 @@ std::string markdown(const config::ModelConfig& config, const SweepOutcome& s, c
   const std::optional<ReferenceRow> ref = reference_results(config.name);
   for (QuantMethod m : methods) {
     md << "| quantgrad " << name(m) << " | integer-only accuracy % |";
-    for (int64_t b : bits) md << cell(100 * find(s, b, m)->integer.accuracy);
+    for (int64_t b : bits)
+      md << cell(100 * find(s, b, m)->integer.accuracy);
     md << "\n| quantgrad " << name(m) << " | fake-quant accuracy % |";
-    for (int64_t b : bits) md << cell(100 * find(s, b, m)->fake_quant_accuracy);
+    for (int64_t b : bits)
+      md << cell(100 * find(s, b, m)->fake_quant_accuracy);
     md << "\n| quantgrad " << name(m) << " | integer / fake-quant agreement % |";
     for (int64_t b : bits) {
       std::snprintf(buf, sizeof buf, " %.2f |", 100 * find(s, b, m)->agreement);
@@ -67,13 +75,16 @@ std::string markdown(const config::ModelConfig& config, const SweepOutcome& s, c
     md << "\n";
     if (ref) {
       md << "| PyTorch reference " << name(m) << " | accuracy % |";
-      for (int64_t b : bits) md << cell((m == QuantMethod::Qat ? ref->qat : ref->ptq)[b - 1]);
+      for (int64_t b : bits)
+        md << cell((m == QuantMethod::Qat ? ref->qat : ref->ptq)[b - 1]);
       md << "\n";
     }
   }
   if (ref) {
-    md << "\nThe PyTorch reference rows are the tutorial's recipe run with PyTorch 1.13 on the same 2-core machine "
-          "(float model " << ref->float_accuracy << " %), quoted from the project's quantization issue.\n";
+    md << "\nThe PyTorch reference rows are the tutorial's recipe run with PyTorch 1.13 on the same 2-core "
+          "machine "
+          "(float model "
+       << ref->float_accuracy << " %), quoted from the project's quantization issue.\n";
   }
   return md.str();
 }
@@ -82,8 +93,9 @@ std::string csv(const SweepOutcome& s) {
   std::ostringstream out;
   out << "bits,method,float_accuracy,fake_quant_accuracy,integer_accuracy,agreement,train_seconds\n";
   for (const SweepRow& r : s.rows) {
-    out << r.bits << "," << name(r.method) << "," << s.float_accuracy << "," << r.outcome.fake_quant_accuracy << ","
-        << r.outcome.integer.accuracy << "," << r.outcome.agreement << "," << r.outcome.train_seconds << "\n";
+    out << r.bits << "," << name(r.method) << "," << s.float_accuracy << "," << r.outcome.fake_quant_accuracy
+        << "," << r.outcome.integer.accuracy << "," << r.outcome.agreement << "," << r.outcome.train_seconds
+        << "\n";
   }
   return out.str();
 }
@@ -93,8 +105,10 @@ std::string plot(const config::ModelConfig& config, const SweepOutcome& s, const
   std::vector<Series> series;
   const std::optional<ReferenceRow> ref = reference_results(config.name);
   for (QuantMethod m : methods) {
-    Series ours{std::string("quantgrad ") + name(m), m == QuantMethod::Qat ? "#d62728" : "#1f77b4", false, {}, {}};
-    Series theirs{std::string("PyTorch ") + name(m), m == QuantMethod::Qat ? "#ff9896" : "#aec7e8", true, {}, {}};
+    Series ours{
+        std::string("quantgrad ") + name(m), m == QuantMethod::Qat ? "#d62728" : "#1f77b4", false, {}, {}};
+    Series theirs{
+        std::string("PyTorch ") + name(m), m == QuantMethod::Qat ? "#ff9896" : "#aec7e8", true, {}, {}};
     for (int64_t b : bits) {
       ours.x.push_back(static_cast<double>(b));
       ours.y.push_back(100 * find(s, b, m)->integer.accuracy);
@@ -106,7 +120,10 @@ std::string plot(const config::ModelConfig& config, const SweepOutcome& s, const
     series.push_back(ours);
     if (ref) series.push_back(theirs);
   }
-  Series full{"float model", "#2ca02c", true, {static_cast<double>(bits.front()), static_cast<double>(bits.back())},
+  Series full{"float model",
+              "#2ca02c",
+              true,
+              {static_cast<double>(bits.front()), static_cast<double>(bits.back())},
               {100 * s.float_accuracy, 100 * s.float_accuracy}};
   series.push_back(full);
   return line_chart_svg(series, {config.name + ": integer-only accuracy against bit width", "bits",
@@ -121,6 +138,7 @@ SweepOutcome run_sweep_job(const SweepJob& job) {
   std::filesystem::create_directories(job.out_dir);
   const data::MnistDataset train_set = load_dataset(config.data, data::Split::kTrain);
   const data::MnistDataset test_set = load_dataset(config.data, data::Split::kTest);
+  check_training_batches(config, train_set.size());
   const FloatModel f = obtain_float_model(config, job.from, train_set, test_set, job.quiet);
   std::printf("%s\n", format_test_line(f.test, "Full Model ").c_str());
 
@@ -133,8 +151,8 @@ SweepOutcome run_sweep_job(const SweepJob& job) {
       auto model = copy_of(c, *f.model);
       QuantOutcome o = quantize_model(c, *model, m, train_set, test_set, f.test.accuracy, job.quiet);
       std::printf("%s %lld-bit: integer %.2f%%  fake-quant %.2f%%  agreement %.2f%%  (%.1f s)\n", name(m),
-                  static_cast<long long>(b), 100 * o.integer.accuracy, 100 * o.fake_quant_accuracy, 100 * o.agreement,
-                  o.train_seconds);
+                  static_cast<long long>(b), 100 * o.integer.accuracy, 100 * o.fake_quant_accuracy,
+                  100 * o.agreement, o.train_seconds);
       std::fflush(stdout);
       s.rows.push_back({b, m, std::move(o)});
     }

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "app/report.h"
+#include "app/training_batches.h"
 #include "config/builder.h"
 #include "config/summary.h"
 
@@ -23,7 +24,7 @@ data::DataLoader float_loader(const config::ModelConfig& config, const data::Mni
   return data::DataLoader(train_set, {.batch_size = config.train.batch_size,
                                       .shuffle = true,
                                       .seed = config.train.seed,
-                                      .drop_last = false,
+                                      .drop_last = drop_last_batch(config, train_set.size()),
                                       .prefetch = true});
 }
 
@@ -86,6 +87,7 @@ TrainOutcome run_train_job(const TrainJob& job) {
   const data::MnistDataset test_set = load_dataset(config.data, data::Split::kTest);
   check_data_fits(config, train_set);
   check_data_fits(config, test_set);
+  check_training_batches(config, train_set.size());
   Generator gen(config.train.seed);
   auto model = config::build_model(config, gen);
   auto optimizer = make_optimizer(config.train, model->parameters(), config.train.lr);
