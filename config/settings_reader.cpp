@@ -83,7 +83,7 @@ QuantConfig read_quant(const nlohmann::json& value, const std::string& source) {
   quant.ste = r.choice("ste", ste_names(), defaults.ste);
   quant.observer_momentum =
       r.number("observer_momentum", NumberRange{0.0, 1.0, true, false}, defaults.observer_momentum);
-  quant.percentile = r.number("percentile", NumberRange{0.0, 100.0, true, false}, defaults.percentile);
+  quant.percentile = r.number("percentile", NumberRange{50.0, 100.0, true, false}, defaults.percentile);
   return quant;
 }
 

@@ -218,7 +218,13 @@ const ErrorCase kErrorCases[] = {
     {"PercentileOver100",
      R"([{"op": "add", "path": "/quant", "value": {"percentile": 150}}])",
      "/quant/percentile",
-     {"expected a number in (0, 100], found 150"}},
+     {"expected a number in (50, 100], found 150"}},
+    // The percentile observer keeps [100 - p, p]: p <= 50 used to pass here and fail in the observer, after
+    // a whole float training (issue 10, item 6).
+    {"PercentileAtMost50",
+     R"([{"op": "add", "path": "/quant", "value": {"percentile": 50}}])",
+     "/quant/percentile",
+     {"expected a number in (50, 100], found 50"}},
     {"ObserverMomentumZero",
      R"([{"op": "add", "path": "/quant", "value": {"observer_momentum": 0}}])",
      "/quant/observer_momentum",

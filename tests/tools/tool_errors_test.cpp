@@ -36,6 +36,9 @@ class ToolWorld {
     huge.layers =
         R"([{"type": "flatten"}, {"type": "linear", "out_features": 400000}, {"type": "linear", "out_features": 10}])";
     world_.write_config(huge, "huge.json");
+    TinyConfig percentile30;  // the percentile observer keeps [100 - p, p]: p must be above 50
+    percentile30.percentile = 30;
+    world_.write_config(percentile30, "percentile30.json");
     TinyConfig small_input;
     small_input.input_side = 14;
     world_.write_config(small_input, "small_input.json");
@@ -49,6 +52,7 @@ class ToolWorld {
     if (key == "other_config") return world_.file("other.json");
     if (key == "wider_config") return world_.file("wider.json");
     if (key == "small_input_config") return world_.file("small_input.json");
+    if (key == "percentile30_config") return world_.file("percentile30.json");
     if (key == "huge_config") return world_.file("huge.json");
     if (key == "data") return world_.data.path().string();
     if (key == "small_data") return small_data_.path().string();
@@ -158,6 +162,8 @@ const std::vector<ErrorCase>& error_cases() {
        2, "--from and --resume cannot be combined"},
       {"TrainQatUnknownObserver", "train_qat", {"--config", "{config}", "--observer", "magic", "--out", "m.qgm"},
        1, "observer"},
+      {"TrainQatPercentileAtMost50", "train_qat", {"--config", "{percentile30_config}", "--observer", "percentile", "--out", "m.qgm"},
+       1, "/quant/percentile: expected a number in (50, 100], found 30"},
       {"PtqZeroBatches", "ptq", {"--config", "{config}", "--batches", "0"},
        2, "--batches expects an integer"},
       {"PtqHasNoResume", "ptq", {"--config", "{config}", "--resume", "x.ckpt"}, 2, "unknown flag --resume"},
