@@ -24,7 +24,7 @@ std::vector<FlagSpec> quant_flag_specs(QuantMethod method) {
     specs.insert(specs.begin() + 4, {"qat-lr", "X", "QAT learning rate (default: quant.qat_lr)"});
     specs.push_back(
         {"checkpoint", "CKPT",
-         "QAT checkpoint, saved after every QAT epoch (default: the --resume one, else --out with .ckpt)"});
+         "QAT checkpoint, saved after every QAT epoch (default: the --resume one, else --out as .qat.ckpt)"});
     specs.push_back(
         {"checkpoint-every", "N", "also checkpoint every N training steps (default 0: epoch ends only)"});
     specs.push_back({"resume", "CKPT",

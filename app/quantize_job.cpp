@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "app/file_roles.h"
 #include "app/flags.h"
 #include "app/report.h"
 #include "app/train_job.h"
@@ -158,7 +159,7 @@ double agreement(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
 
 std::string default_qat_checkpoint(const std::string& model_path) {
   std::filesystem::path path(model_path);
-  path.replace_extension(".ckpt");
+  path.replace_extension(".qat.ckpt");  // never `train --out`'s net.ckpt, the float model QAT starts from
   return path.string() == model_path ? model_path + ".qat.ckpt" : path.string();
 }
 
@@ -378,6 +379,7 @@ QuantOutcome run_quant_job(const QuantJob& job) {
                                              : default_qat_checkpoint(out);
     check_output_path(qat_checkpoint, job.out.empty() && job.checkpoint.empty() && !resume_qat);
   }
+  check_quant_job_files(job, config, out, qat_checkpoint, resume_kind);  // no output over an input
 
   const data::MnistDataset train_set = load_dataset(config.data, data::Split::kTrain);
   const data::MnistDataset test_set = load_dataset(config.data, data::Split::kTest);

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "app/file_roles.h"
 #include "app/reference_results.h"
 #include "app/report.h"
 #include "app/svg_plot.h"
@@ -130,11 +131,33 @@ std::string plot(const config::ModelConfig& config, const SweepOutcome& s, const
                                  "test accuracy (%)", 0, 100, 720, 440});
 }
 
+std::vector<FileRole> sweep_inputs(const SweepJob& job, const config::ModelConfig& config) {
+  std::vector<FileRole> inputs = run_inputs(job.config_path, config, job.overrides.data_root.has_value());
+  if (job.from) inputs.push_back({"--from", *job.from});
+  return inputs;
+}
+
+// Where the results go: <out-dir>/<config name>_sweep.{md,csv,svg}.
+std::string results_base(const SweepJob& job, const config::ModelConfig& config) {
+  return job.out_dir + "/" + config.name + "_sweep";
+}
+
+std::vector<FileRole> sweep_outputs(const SweepJob& job, const config::ModelConfig& config) {
+  const std::string base = results_base(job, config);
+  std::vector<FileRole> outputs;
+  for (const char* extension : {".md", ".csv", ".svg"})
+    outputs.push_back({"the --out-dir file", base + extension});
+  if (!job.from)
+    outputs.push_back({"the float checkpoint (trained first: no --from)", "runs/" + config.name + ".ckpt"});
+  return outputs;
+}
+
 }  // namespace
 
 SweepOutcome run_sweep_job(const SweepJob& job) {
   const config::ModelConfig config = load_config_with(job.config_path, job.overrides);
   if (job.threads) set_threads(*job.threads);
+  check_outputs_apart(sweep_inputs(job, config), sweep_outputs(job, config));
   std::filesystem::create_directories(job.out_dir);
   const data::MnistDataset train_set = load_dataset(config.data, data::Split::kTrain);
   const data::MnistDataset test_set = load_dataset(config.data, data::Split::kTest);
@@ -157,7 +180,7 @@ SweepOutcome run_sweep_job(const SweepJob& job) {
       s.rows.push_back({b, m, std::move(o)});
     }
   }
-  const std::string base = job.out_dir + "/" + config.name + "_sweep";
+  const std::string base = results_base(job, config);
   s.markdown_path = base + ".md";
   s.csv_path = base + ".csv";
   s.svg_path = base + ".svg";

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "app/file_roles.h"
 #include "app/report.h"
 #include "app/training_batches.h"
 #include "config/builder.h"
@@ -82,6 +83,12 @@ TrainOutcome run_train_job(const TrainJob& job) {
                                            : "runs/" + config.name + ".ckpt";
   check_output_path(out, default_out);
   if (job.report) check_writable(*job.report);
+  std::vector<FileRole> inputs = run_inputs(job.config_path, config, job.overrides.data_root.has_value());
+  // A resumed run continues its own checkpoint: it may write the --resume file (by default it does).
+  if (job.resume && !same_file(*job.resume, out)) inputs.push_back({"--resume", *job.resume});
+  std::vector<FileRole> outputs{{job.out.empty() ? "the checkpoint" : "--out", out}};
+  if (job.report) outputs.push_back({"--report", *job.report});
+  check_outputs_apart(inputs, outputs);
 
   const data::MnistDataset train_set = load_dataset(config.data, data::Split::kTrain);
   const data::MnistDataset test_set = load_dataset(config.data, data::Split::kTest);

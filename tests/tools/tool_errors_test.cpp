@@ -71,6 +71,27 @@ class ToolWorld {
       util::write_file_atomically(world_.file("image.raw"), std::string(783, '\x10'));
       return world_.file("image.raw");
     }
+    // Links to inputs (issue 10, item 5): another name for the config, and a hard link to the float
+    // checkpoint.
+    if (key == "config_symlink") {
+      if (!fs::exists(world_.file("link.json"), ignored_)) fs::create_symlink(world_.config_path(), world_.file("link.json"));
+      return world_.file("link.json");
+    }
+    if (key == "float_ckpt_hardlink") {
+      if (!fs::exists(world_.file("float_link.ckpt"))) fs::create_hard_link(path("float_ckpt"), world_.file("float_link.ckpt"));
+      return world_.file("float_link.ckpt");
+    }
+    if (key == "train_images") return world_.data.file("train-images-idx3-ubyte");
+    // A config that sits where `sweep --out-dir {results}` writes its table.
+    if (key == "results") {
+      fs::create_directories(world_.file("results"));
+      return world_.file("results");
+    }
+    if (key == "config_in_results") {
+      path("results");
+      fs::copy_file(world_.config_path(), world_.file("results/tiny_cnn_bn_sweep.md"), fs::copy_options::skip_existing);
+      return world_.file("results/tiny_cnn_bn_sweep.md");
+    }
     if (key == "readonly") {
       fs::create_directory(world_.file("readonly"));
       fs::permissions(world_.file("readonly"), fs::perms::owner_read | fs::perms::owner_exec);
@@ -123,6 +144,7 @@ class ToolWorld {
 
   TinyWorld world_;
   data::testing::TempDir small_data_;
+  std::error_code ignored_;
 };
 
 struct ErrorCase {
@@ -216,6 +238,26 @@ const std::vector<ErrorCase>& error_cases() {
        1, "is not writable"},
       {"SweepOutDirReadOnly", "sweep", {"--config", "{config}", "--from", "{float_ckpt}", "--out-dir", "{readonly}/results"},
        1, "is not writable"},
+
+      // ---- an output onto an input, or onto another output: exit 2, before any work (issue 10, item 5) ----
+      {"PtqOutOntoTheConfig", "ptq", {"--config", "{config}", "--from", "{float_ckpt}", "--out", "{config}"},
+       2, "/tiny.json is the same file as --config "},
+      {"PtqOutOntoTheFloatCheckpoint", "ptq", {"--config", "{config}", "--from", "{float_ckpt}", "--out", "{float_ckpt}"},
+       2, "/float.ckpt is the same file as --from "},
+      {"TrainOutOntoADataFile", "train", {"--config", "{config}", "--out", "{train_images}"},
+       2, "/train-images-idx3-ubyte is the same file as the data.root file "},
+      {"TrainOutThroughASymlinkToTheConfig", "train", {"--config", "{config}", "--out", "{config_symlink}"},
+       2, "/link.json is the same file as --config "},
+      {"TrainReportThroughAHardLinkToTheResume", "train", {"--config", "{config}", "--resume", "{float_ckpt}", "--out", "x.ckpt", "--report", "{float_ckpt_hardlink}"},
+       2, "/float_link.ckpt is the same file as --resume "},
+      {"TrainQatCheckpointOntoTheFrom", "train_qat", {"--config", "{config}", "--from", "{float_ckpt}", "--out", "m.qgm", "--checkpoint", "{float_ckpt}"},
+       2, "--checkpoint "},
+      {"TrainQatReportOntoTheOut", "train_qat", {"--config", "{config}", "--from", "{float_ckpt}", "--out", "m.qgm", "--report", "./m.qgm"},
+       2, "--report ./m.qgm is the same file as --out m.qgm: two outputs would overwrite each other"},
+      {"QinferReportOntoTheModel", "qinfer", {"--model", "{model}", "--report", "{model}"},
+       2, "/qat.qgm is the same file as --model "},
+      {"SweepTableOntoTheConfig", "sweep", {"--config", "{config_in_results}", "--from", "{float_ckpt}", "--out-dir", "{results}"},
+       2, "the --out-dir file "},
 
       // ---- a checkpoint or model from another config, kind or bit width: exit 1 ----
       {"TrainResumeFromOtherConfig", "train", {"--config", "{config}", "--resume", "{other_ckpt}", "--out", "x.ckpt"},
