@@ -1,8 +1,11 @@
 #include "app/sweep_job.h"
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <sstream>
+#include <stdexcept>
 
 #include "app/file_roles.h"
 #include "app/reference_results.h"
@@ -32,11 +35,21 @@ std::shared_ptr<nn::Sequential> copy_of(const config::ModelConfig& config, const
   return model;
 }
 
-const QuantOutcome* find(const SweepOutcome& s, int64_t bits, QuantMethod m) {
+const SweepRow& find(const SweepOutcome& s, int64_t bits, QuantMethod m) {
   for (const SweepRow& r : s.rows) {
-    if (r.bits == bits && r.method == m) return &r.outcome;
+    if (r.bits == bits && r.method == m) return r;
   }
-  return nullptr;
+  throw std::logic_error("sweep: no run at " + std::to_string(bits) + " bits");
+}
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// One measure of a run in percent, NaN when it diverged or failed (the plot draws NaN as a cross).
+double percent(const SweepRow& r, double QuantOutcome::*measure) {
+  return r.status == "ok" ? 100 * (r.outcome.*measure) : kNaN;
+}
+double integer_percent(const SweepRow& r) {
+  return r.status == "ok" ? 100 * r.outcome.integer.accuracy : kNaN;
 }
 
 std::string markdown(const config::ModelConfig& config, const SweepOutcome& s,
@@ -56,30 +69,38 @@ std::string markdown(const config::ModelConfig& config, const SweepOutcome& s,
   for (size_t i = 0; i < bits.size(); ++i)
     md << "---|";
   md << "\n";
-  const auto cell = [&](double v) {
-    std::snprintf(buf, sizeof buf, " %.1f |", v);
+  const auto number = [&](double v, const char* format = " %.1f |") {
+    std::snprintf(buf, sizeof buf, format, v);
     return std::string(buf);
+  };
+  // A run's measure, or its status when it diverged or failed.
+  const auto cell = [&](const SweepRow& r, double v, const char* format = " %.1f |") {
+    return r.status == "ok" ? number(v, format) : " " + r.status + " |";
   };
   const std::optional<ReferenceRow> ref = reference_results(config.name);
   for (QuantMethod m : methods) {
     md << "| quantgrad " << name(m) << " | integer-only accuracy % |";
     for (int64_t b : bits)
-      md << cell(100 * find(s, b, m)->integer.accuracy);
+      md << cell(find(s, b, m), integer_percent(find(s, b, m)));
     md << "\n| quantgrad " << name(m) << " | fake-quant accuracy % |";
     for (int64_t b : bits)
-      md << cell(100 * find(s, b, m)->fake_quant_accuracy);
+      md << cell(find(s, b, m), percent(find(s, b, m), &QuantOutcome::fake_quant_accuracy));
     md << "\n| quantgrad " << name(m) << " | integer / fake-quant agreement % |";
-    for (int64_t b : bits) {
-      std::snprintf(buf, sizeof buf, " %.2f |", 100 * find(s, b, m)->agreement);
-      md << buf;
-    }
+    for (int64_t b : bits)
+      md << cell(find(s, b, m), percent(find(s, b, m), &QuantOutcome::agreement), " %.2f |");
     md << "\n";
     if (ref) {
       md << "| PyTorch reference " << name(m) << " | accuracy % |";
       for (int64_t b : bits)
-        md << cell((m == QuantMethod::Qat ? ref->qat : ref->ptq)[b - 1]);
+        md << number((m == QuantMethod::Qat ? ref->qat : ref->ptq)[b - 1]);
       md << "\n";
     }
+  }
+  if (const std::vector<const SweepRow*> failed = s.failed(); !failed.empty()) {
+    md << "\nRuns that diverged or failed (the sweep went on without them):\n\n";
+    for (const SweepRow* r : failed)
+      md << "* " << name(r->method) << " at " << r->bits << " bits, " << r->status << ": " << r->reason
+         << "\n";
   }
   if (ref) {
     md << "\nThe PyTorch reference rows are the tutorial's recipe run with PyTorch 1.13 on the same 2-core "
@@ -90,13 +111,18 @@ std::string markdown(const config::ModelConfig& config, const SweepOutcome& s,
   return md.str();
 }
 
+// One line per run; a run that diverged or failed has empty measures and that status.
 std::string csv(const SweepOutcome& s) {
   std::ostringstream out;
-  out << "bits,method,float_accuracy,fake_quant_accuracy,integer_accuracy,agreement,train_seconds\n";
+  out << "bits,method,float_accuracy,fake_quant_accuracy,integer_accuracy,agreement,train_seconds,status\n";
   for (const SweepRow& r : s.rows) {
-    out << r.bits << "," << name(r.method) << "," << s.float_accuracy << "," << r.outcome.fake_quant_accuracy
-        << "," << r.outcome.integer.accuracy << "," << r.outcome.agreement << "," << r.outcome.train_seconds
-        << "\n";
+    out << r.bits << "," << name(r.method) << "," << s.float_accuracy << ",";
+    if (r.status == "ok") {
+      out << r.outcome.fake_quant_accuracy << "," << r.outcome.integer.accuracy << "," << r.outcome.agreement
+          << "," << r.outcome.train_seconds << ",ok\n";
+    } else {
+      out << ",,,," << r.status << "\n";
+    }
   }
   return out.str();
 }
@@ -112,7 +138,7 @@ std::string plot(const config::ModelConfig& config, const SweepOutcome& s, const
         std::string("PyTorch ") + name(m), m == QuantMethod::Qat ? "#ff9896" : "#aec7e8", true, {}, {}};
     for (int64_t b : bits) {
       ours.x.push_back(static_cast<double>(b));
-      ours.y.push_back(100 * find(s, b, m)->integer.accuracy);
+      ours.y.push_back(integer_percent(find(s, b, m)));  // NaN: diverged or failed
       if (ref) {
         theirs.x.push_back(static_cast<double>(b));
         theirs.y.push_back((m == QuantMethod::Qat ? ref->qat : ref->ptq)[b - 1]);
@@ -154,6 +180,14 @@ std::vector<FileRole> sweep_outputs(const SweepJob& job, const config::ModelConf
 
 }  // namespace
 
+std::vector<const SweepRow*> SweepOutcome::failed() const {
+  std::vector<const SweepRow*> out;
+  for (const SweepRow& r : rows) {
+    if (r.status != "ok") out.push_back(&r);
+  }
+  return out;
+}
+
 SweepOutcome run_sweep_job(const SweepJob& job) {
   const config::ModelConfig config = load_config_with(job.config_path, job.overrides);
   if (job.threads) set_threads(*job.threads);
@@ -172,12 +206,32 @@ SweepOutcome run_sweep_job(const SweepJob& job) {
       config::ModelConfig c = config;
       c.quant.bits = b;
       auto model = copy_of(c, *f.model);
-      QuantOutcome o = quantize_model(c, *model, m, train_set, test_set, f.test.accuracy, job.quiet);
-      std::printf("%s %lld-bit: integer %.2f%%  fake-quant %.2f%%  agreement %.2f%%  (%.1f s)\n", name(m),
-                  static_cast<long long>(b), 100 * o.integer.accuracy, 100 * o.fake_quant_accuracy,
-                  100 * o.agreement, o.train_seconds);
+      QatCheckpointing hooks;  // no checkpoints in a sweep; the tests' step hook
+      if (job.on_qat_step) {
+        hooks.on_step = [&, b](const TrainingProgress& p, float, nn::Module& trained) {
+          job.on_qat_step(b, p, trained);
+        };
+      }
+      SweepRow row{b, m, {}, "ok", ""};
+      try {
+        row.outcome = quantize_model(c, *model, m, train_set, test_set, f.test.accuracy, job.quiet, hooks);
+        const QuantOutcome& o = row.outcome;
+        std::printf("%s %lld-bit: integer %.2f%%  fake-quant %.2f%%  agreement %.2f%%  (%.1f s)\n", name(m),
+                    static_cast<long long>(b), 100 * o.integer.accuracy, 100 * o.fake_quant_accuracy,
+                    100 * o.agreement, o.train_seconds);
+      } catch (const TrainingDiverged& e) {  // this run only: the others go on
+        row.status = "diverged";
+        row.reason = e.what();
+      } catch (const std::exception& e) {  // e.g. no integer form for the weights this run trained
+        row.status = "failed";
+        row.reason = e.what();
+      }
+      if (row.status != "ok") {
+        std::printf("%s %lld-bit: %s (%s); going on with the other widths\n", name(m),
+                    static_cast<long long>(b), row.status.c_str(), row.reason.c_str());
+      }
       std::fflush(stdout);
-      s.rows.push_back({b, m, std::move(o)});
+      s.rows.push_back(std::move(row));
     }
   }
   const std::string base = results_base(job, config);

@@ -47,7 +47,16 @@ int main(int argc, char** argv) {
     check_output_folder(job.out_dir);
     const qg::config::ModelConfig config = load_config_with(job.config_path, job.overrides);
     check_data_fits(config, load_dataset(config.data, qg::data::Split::kTest));
-    run_sweep_job(job);
+    const SweepOutcome outcome = run_sweep_job(job);
+    if (const std::vector<const SweepRow*> failed = outcome.failed(); !failed.empty()) {
+      const SweepRow& first = *failed.front();
+      throw PartialSuccess(
+          std::to_string(failed.size()) + " of " + std::to_string(outcome.rows.size()) +
+          " runs diverged or failed (first: " + (first.method == QuantMethod::Qat ? "QAT" : "PTQ") + " at " +
+          std::to_string(first.bits) + " bits, " + first.status + ": " + first.reason +
+          "); they are marked in " + outcome.markdown_path + ", " + outcome.csv_path + " and " +
+          outcome.svg_path + ", with the other runs");
+    }
     return 0;
   });
 }

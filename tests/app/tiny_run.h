@@ -69,6 +69,7 @@ struct TinyConfig {
   int64_t qat_epochs = 2;
   int64_t input_side = 28;  // the config's input [1, side, side]
   double percentile = 99.99;
+  double qat_lr = 0.01;
 };
 
 inline std::string tiny_config_json(const TinyConfig& c, const std::string& data_root) {
@@ -87,8 +88,8 @@ inline std::string tiny_config_json(const TinyConfig& c, const std::string& data
          data_root + R"("},
     "quant": {"bits": 8, "observer": ")" +
          c.observer + R"(", "per_channel": )" + (c.per_channel ? "true" : "false") +
-         R"(, "ptq_batches": 4, "qat_epochs": )" + std::to_string(c.qat_epochs) +
-         R"(, "qat_lr": 0.01, "percentile": )" + std::to_string(c.percentile) + R"(}
+         R"(, "ptq_batches": 4, "qat_epochs": )" + std::to_string(c.qat_epochs) + R"(, "qat_lr": )" +
+         std::to_string(c.qat_lr) + R"(, "percentile": )" + std::to_string(c.percentile) + R"(}
   })";
 }
 
