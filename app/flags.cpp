@@ -160,6 +160,8 @@ int run_tool(const std::string& program, const std::function<int()>& body) {
     return body();
   } catch (const UsageError& e) {
     return report_error(program, e.what(), 2);
+  } catch (const PartialSuccess& e) {
+    return report_error(program, e.what(), 3);
   } catch (const std::bad_alloc&) {
     return report_error(program, "out of memory", 1);
   } catch (const std::exception& e) {

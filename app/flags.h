@@ -17,6 +17,12 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A tool that did its work but not all of it (sweep: some bit widths diverged, the others are written):
+/// run_tool reports it as one line, like an error, with exit code 3.
+struct PartialSuccess : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 struct FlagSpec {
   std::string name;   // without the dashes
   std::string value;  // placeholder for the value, e.g. "N"; empty for a boolean switch
@@ -49,8 +55,9 @@ class Flags {
 };
 
 /// Runs a tool's body, turning exceptions into a one-line "program: error: message" on stderr (line breaks
-/// in a message become "; "): UsageError -> exit 2, anything else thrown -> exit 1. Never lets an exception
-/// escape main, so a tool never ends with a stack trace or a core dump from std::terminate.
+/// in a message become "; "): UsageError -> exit 2, PartialSuccess -> exit 3, anything else thrown -> exit 1.
+/// Never lets an exception escape main, so a tool never ends with a stack trace or a core dump from
+/// std::terminate.
 int run_tool(const std::string& program, const std::function<int()>& body);
 
 }  // namespace qg::app

@@ -38,7 +38,7 @@ std::vector<FlagSpec> quant_flag_specs(QuantMethod method) {
                  {"freeze-observers-epoch", "N|never", "freeze the observers after N QAT epochs (tutorial, ema)"});
     specs.push_back(
         {"checkpoint", "CKPT",
-         "QAT checkpoint, saved after every QAT epoch (default: the --resume one, else --out with .ckpt)"});
+         "QAT checkpoint, saved after every QAT epoch (default: the --resume one, else --out as .qat.ckpt)"});
     specs.push_back(
         {"checkpoint-every", "N", "also checkpoint every N training steps (default 0: epoch ends only)"});
     specs.push_back({"resume", "CKPT",
@@ -73,6 +73,10 @@ QuantJob quant_job_from_flags(const Flags& flags, QuantMethod method) {
     job.ptq_batches = flags.get_int("batches", 1, 1 << 30);
   }
   job.quant_method = flags.optional("method");
+  if (method == QuantMethod::Ptq && job.quant_method && (*job.quant_method == "lsq" || *job.quant_method == "binary")) {
+    throw UsageError("--method " + *job.quant_method +
+                     " learns its grids during QAT; PTQ calibrates observers: use --method tutorial or ema, or train_qat");
+  }
   if (flags.has("input-bits")) job.input_bits = flags.get_int("input-bits", 1, 8);
   if (flags.has("first-layer-bits")) job.first_layer_bits = flags.get_int("first-layer-bits", 1, 8);
   if (flags.has("last-layer-bits")) job.last_layer_bits = flags.get_int("last-layer-bits", 1, 8);

@@ -4,11 +4,13 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "app/file_roles.h"
 #include "app/flags.h"
 #include "app/inspect.h"
 #include "app/qat_recipe.h"
 #include "app/report.h"
 #include "app/train_job.h"
+#include "app/training_batches.h"
 #include "autograd/grad_mode.h"
 #include "config/builder.h"
 #include "config/loader.h"
@@ -69,6 +71,7 @@ double calibrate(quant::QatModel& model, const data::DataLoader& loader, int64_t
 nlohmann::json quant_identity(const config::ModelConfig& config) {
   nlohmann::json identity = config::resolve_quant(config.quant).to_json();
   identity.erase("ptq_batches");  // PTQ only
+  identity.erase("qat_epochs");   // a run may be continued for more epochs
   identity["layers"] = nlohmann::json::array();
   for (const config::LayerQuantRecipe& layer : config::resolve_layer_quant(config)) {
     identity["layers"].push_back(layer.to_json());
@@ -187,7 +190,7 @@ config::ModelConfig ptq_config(config::ModelConfig config) {
 
 std::string default_qat_checkpoint(const std::string& model_path) {
   std::filesystem::path path(model_path);
-  path.replace_extension(".ckpt");
+  path.replace_extension(".qat.ckpt");  // never `train --out`'s net.ckpt, the float model QAT starts from
   return path.string() == model_path ? model_path + ".qat.ckpt" : path.string();
 }
 
@@ -293,7 +296,7 @@ QuantOutcome quantize_model(const config::ModelConfig& run_config, nn::Sequentia
   const data::DataLoader loader(train_set, {.batch_size = config.train.batch_size,
                                             .shuffle = true,
                                             .seed = config.train.seed + 7919,  // not the float run's order
-                                            .drop_last = false,
+                                            .drop_last = drop_last_batch(config, train_set.size()),
                                             .prefetch = true});
   int64_t images = 0;
   if (method == QuantMethod::Ptq) {
@@ -324,6 +327,8 @@ QuantOutcome quantize_model(const config::ModelConfig& run_config, nn::Sequentia
                                                      {"quant_method", config.quant.method},
                                                      {"bits", outcome.bits},
                                                      {"dataset", config.data.dataset}}});
+  for (const nlohmann::json& note : outcome.model.metadata.value("conversion_notes", nlohmann::json::array()))
+    std::printf("Note: %s\n", note.get<std::string>().c_str());  // e.g. a weight scale widened for the bias
   outcome.integer = evaluate_integer(outcome.model, test_set, config.train.test_batch_size, 1);
   outcome.agreement = agreement(outcome.integer.predictions, fake.predictions);
   outcome.model.metadata["test_accuracy"] = outcome.integer.accuracy;
@@ -427,11 +432,13 @@ QuantOutcome run_quant_job(const QuantJob& job) {
                                              : default_qat_checkpoint(out);
     check_output_path(qat_checkpoint, job.out.empty() && job.checkpoint.empty() && !resume_qat);
   }
+  check_quant_job_files(job, config, out, qat_checkpoint, resume_kind);  // no output over an input
 
   const data::MnistDataset train_set = load_dataset(config.data, data::Split::kTrain);
   const data::MnistDataset test_set = load_dataset(config.data, data::Split::kTest);
   check_data_fits(config, train_set);
   check_data_fits(config, test_set);
+  if (job.method == QuantMethod::Qat || !job.from) check_training_batches(config, train_set.size());
   if (resume_qat) {  // everything about the checkpoint that can be checked before any work
     check_qat_checkpoint(*resume, *job.resume, config);
     resume_progress(*resume, *job.resume, config, train_set.size(), float_loader(config, train_set).size());

@@ -112,7 +112,7 @@ struct QuantJob {
   std::optional<std::string> from;    // float checkpoint; trained first when absent
   std::optional<std::string> resume;  // QAT: a "qat" checkpoint, or a "float" one of the float phase
   std::string checkpoint;             // QAT checkpoint; "" = the --resume one if it is a QAT checkpoint,
-                                      // else the model path with extension .ckpt
+                                      // else the model path with extension .qat.ckpt
   int64_t checkpoint_every = 0;       // also checkpoint every N optimizer steps
   StepHook on_step;                   // called after every training step (tests)
   std::optional<int64_t> bits, qat_epochs, ptq_batches;
@@ -138,7 +138,7 @@ config::ModelConfig ptq_config(config::ModelConfig config);
 /// One line per conv/linear layer: its method and bit widths ("layer 0 (conv2d): lsq, weights 2-bit, ...").
 std::string quant_plan_text(const config::ModelConfig& config);
 
-/// Where QAT checkpoints go when --checkpoint is not given: `model_path` with the extension .ckpt.
+/// Where QAT checkpoints go when --checkpoint is not given: `model_path` with the extension .qat.ckpt.
 std::string default_qat_checkpoint(const std::string& model_path);
 
 /// Applies the job's quant overrides to a config (and re-checks it).

@@ -9,9 +9,10 @@ namespace qg::app {
 
 struct Series {
   std::string label;
-  std::string color;        // CSS colour
+  std::string color;  // CSS colour
   bool dashed = false;
-  std::vector<double> x, y;  // same length
+  std::vector<double> x, y;  // same length; y NaN = no value there (a diverged run): a cross on the x axis
+                             // labelled "diverged", and the line broken around it
 };
 
 struct ChartOptions {

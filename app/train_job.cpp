@@ -3,7 +3,9 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "app/file_roles.h"
 #include "app/report.h"
+#include "app/training_batches.h"
 #include "config/builder.h"
 #include "config/summary.h"
 
@@ -23,7 +25,7 @@ data::DataLoader float_loader(const config::ModelConfig& config, const data::Mni
   return data::DataLoader(train_set, {.batch_size = config.train.batch_size,
                                       .shuffle = true,
                                       .seed = config.train.seed,
-                                      .drop_last = false,
+                                      .drop_last = drop_last_batch(config, train_set.size()),
                                       .prefetch = true});
 }
 
@@ -81,11 +83,18 @@ TrainOutcome run_train_job(const TrainJob& job) {
                                            : "runs/" + config.name + ".ckpt";
   check_output_path(out, default_out);
   if (job.report) check_writable(*job.report);
+  std::vector<FileRole> inputs = run_inputs(job.config_path, config, job.overrides.data_root.has_value());
+  // A resumed run continues its own checkpoint: it may write the --resume file (by default it does).
+  if (job.resume && !same_file(*job.resume, out)) inputs.push_back({"--resume", *job.resume});
+  std::vector<FileRole> outputs{{job.out.empty() ? "the checkpoint" : "--out", out}};
+  if (job.report) outputs.push_back({"--report", *job.report});
+  check_outputs_apart(inputs, outputs);
 
   const data::MnistDataset train_set = load_dataset(config.data, data::Split::kTrain);
   const data::MnistDataset test_set = load_dataset(config.data, data::Split::kTest);
   check_data_fits(config, train_set);
   check_data_fits(config, test_set);
+  check_training_batches(config, train_set.size());
   Generator gen(config.train.seed);
   auto model = config::build_model(config, gen);
   auto optimizer = make_optimizer(config.train, model->parameters(), config.train.lr);

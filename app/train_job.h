@@ -54,7 +54,8 @@ TrainOutcome train_float(const config::ModelConfig& config, nn::Sequential& mode
                          const data::MnistDataset& train_set, const data::MnistDataset& test,
                          const FloatTraining& how);
 
-/// The float DataLoader of a config: shuffled by train.seed, one batch prefetched.
+/// The float DataLoader of a config: shuffled by train.seed, one batch prefetched, the last batch dropped
+/// when it would starve a BatchNorm layer (app/training_batches.h).
 data::DataLoader float_loader(const config::ModelConfig& config, const data::MnistDataset& train_set);
 
 }  // namespace qg::app

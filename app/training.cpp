@@ -8,6 +8,8 @@
 
 #include "app/progress.h"
 #include "autograd/grad_mode.h"
+#include "core/kernels/reduce.h"
+#include "core/kernels/value_range.h"
 #include "nn/functional/loss.h"
 #include "quant/observer.h"
 
@@ -21,12 +23,9 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 // The first NaN or Inf in `t`, if any.
 std::optional<float> first_non_finite(const Tensor& t) {
-  const Tensor c = t.contiguous();
-  const float* v = c.data();
-  for (int64_t i = 0; i < c.numel(); ++i) {
-    if (!std::isfinite(v[i])) return v[i];
-  }
-  return std::nullopt;
+  const std::optional<int64_t> at = kernel::first_non_finite(t);
+  if (!at) return std::nullopt;
+  return t.contiguous().data()[*at];
 }
 
 std::string non_finite_name(float value) {
@@ -186,18 +185,8 @@ EpochStats train_epoch(nn::Module& model, nn::Optimizer& optimizer, const data::
 }
 
 std::vector<int64_t> argmax_rows(const Tensor& logits) {
-  const Tensor c = logits.contiguous();
-  const int64_t n = c.shape()[0], classes = c.shape()[1];
-  std::vector<int64_t> out(n);
-  for (int64_t i = 0; i < n; ++i) {
-    const float* row = c.data() + i * classes;
-    int64_t best = 0;
-    for (int64_t k = 1; k < classes; ++k) {
-      if (row[k] > row[best]) best = k;  // strict: ties keep the lowest index
-    }
-    out[i] = best;
-  }
-  return out;
+  const std::vector<float> best = kernel::argmax(logits, 1).to_vector();
+  return std::vector<int64_t>(best.begin(), best.end());
 }
 
 EvalStats evaluate(nn::Module& model, const data::MnistDataset& dataset, int64_t batch_size) {

@@ -98,7 +98,7 @@ EvalStats evaluate(nn::Module& model, const data::MnistDataset& dataset, int64_t
 /// The tutorial's summary line: "Test set: Average loss: 0.0453, Accuracy: 98.61%".
 std::string format_test_line(const EvalStats& stats, const std::string& what = "");
 
-/// Argmax of each row of [N, C] logits, ties to the lowest index (as torch.argmax).
+/// Argmax of each row of [N, C] logits, ties to the lowest index and a NaN the largest (kernel::argmax).
 std::vector<int64_t> argmax_rows(const Tensor& logits);
 
 }  // namespace qg::app

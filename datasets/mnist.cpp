@@ -64,6 +64,11 @@ Split parse_split(const std::string& name) {
   throw std::invalid_argument("dataset: unknown split \"" + name + "\"; expected \"train\" or \"test\"");
 }
 
+std::vector<std::string> split_files(DatasetKind kind, Split split, const std::string& root) {
+  const SplitFiles names = split_files(split);
+  return {find_file(kind, root, names.images), find_file(kind, root, names.labels)};
+}
+
 Normalization default_normalization(DatasetKind kind) {
   // Mean and standard deviation of all training pixels scaled to [0, 1].
   if (kind == DatasetKind::kMnist) return {0.1307f, 0.3081f};
@@ -89,9 +94,9 @@ std::string download_hint(DatasetKind kind) {
 
 MnistDataset::MnistDataset(DatasetKind kind, Split split, const std::string& root)
     : name_(dataset_name(kind)), normalization_(default_normalization(kind)) {
-  const SplitFiles files = split_files(split);
-  const std::string images_path = find_file(kind, root, files.images);
-  const std::string labels_path = find_file(kind, root, files.labels);
+  const std::vector<std::string> files = split_files(kind, split, root);
+  const std::string& images_path = files[0];
+  const std::string& labels_path = files[1];
 
   IdxArray images = read_idx(images_path, IdxKind::kImages, name_);
   IdxArray labels = read_idx(labels_path, IdxKind::kLabels, name_);

@@ -46,6 +46,10 @@ std::string default_root(const std::string& name);
 /// What to run when the files are missing.
 std::string download_hint(DatasetKind kind);
 
+/// The two files MnistDataset(kind, split, root) reads, images then labels, each plain or with ".gz" as the
+/// constructor chooses; throws std::runtime_error as it does when one is missing.
+std::vector<std::string> split_files(DatasetKind kind, Split split, const std::string& root);
+
 class MnistDataset {
  public:
   static constexpr int64_t kNumClasses = 10;

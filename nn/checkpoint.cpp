@@ -1,9 +1,12 @@
 #include "nn/checkpoint.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <optional>
 #include <set>
 
+#include "core/kernels/value_range.h"
 #include "util/atomic_file.h"
 #include "util/binary_io.h"
 #include "util/checksum.h"
@@ -26,9 +29,12 @@ int nesting_depth(const std::string& text) {
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
@@ -47,19 +53,34 @@ CheckpointError error(const std::string& path, const std::string& what) {
 // Reads a non-negative integer field of a tensor entry, naming the JSON path on failure.
 int64_t entry_int(const nlohmann::json& entry, const char* key, const std::string& path, size_t index) {
   const std::string where = "/tensors/" + std::to_string(index) + "/" + key;
-  if (!entry.contains(key) || !entry[key].is_number_integer()) throw error(path, where + ": expected an integer");
+  if (!entry.contains(key) || !entry[key].is_number_integer())
+    throw error(path, where + ": expected an integer");
   const int64_t value = entry[key].get<int64_t>();
   if (value < 0) throw error(path, where + ": expected a non-negative value, found " + std::to_string(value));
   return value;
 }
 
-Tensor parse_tensor(const nlohmann::json& entry, std::string_view data, const std::string& path, size_t index) {
+// A NaN or Inf in a saved parameter, buffer or optimizer state would poison every step after a resume
+// (ReLU and max pooling pass it on, but a run could still save it again): refused at load, by name.
+void check_finite(const Tensor& t, const std::string& name, const std::string& path) {
+  const std::optional<int64_t> at = kernel::first_non_finite(t);
+  if (!at) return;
+  const float value = t.contiguous().data()[*at];
+  const std::string what = std::isnan(value) ? "NaN" : value > 0 ? "+Inf" : "-Inf";
+  throw error(path, "tensor \"" + name + "\" " + to_string(t.shape()) + " holds " + what + " at element " +
+                        std::to_string(*at) + ": a checkpoint of a diverged run cannot be used");
+}
+
+Tensor parse_tensor(const nlohmann::json& entry, std::string_view data, const std::string& path,
+                    size_t index) {
   const std::string where = "/tensors/" + std::to_string(index);
   if (!entry.is_object() || !entry.contains("name") || !entry["name"].is_string()) {
     throw error(path, where + "/name: expected a string");
   }
-  if (!entry.contains("dtype") || entry["dtype"] != "f32") throw error(path, where + "/dtype: expected \"f32\"");
-  if (!entry.contains("shape") || !entry["shape"].is_array()) throw error(path, where + "/shape: expected an array");
+  if (!entry.contains("dtype") || entry["dtype"] != "f32")
+    throw error(path, where + "/dtype: expected \"f32\"");
+  if (!entry.contains("shape") || !entry["shape"].is_array())
+    throw error(path, where + "/shape: expected an array");
   Shape shape;
   int64_t count = 1;
   for (const auto& d : entry["shape"]) {
@@ -73,15 +94,16 @@ Tensor parse_tensor(const nlohmann::json& entry, std::string_view data, const st
   const int64_t offset = entry_int(entry, "offset", path, index);
   const int64_t nbytes = entry_int(entry, "nbytes", path, index);
   if (nbytes != count * 4) {
-    throw error(path, where + "/nbytes: " + std::to_string(nbytes) + " bytes do not hold shape " + to_string(shape) +
-                          " of f32 (" + std::to_string(count * 4) + " expected)");
+    throw error(path, where + "/nbytes: " + std::to_string(nbytes) + " bytes do not hold shape " +
+                          to_string(shape) + " of f32 (" + std::to_string(count * 4) + " expected)");
   }
   if (offset > static_cast<int64_t>(data.size()) || nbytes > static_cast<int64_t>(data.size()) - offset) {
     throw error(path, where + ": data [" + std::to_string(offset) + ", " + std::to_string(offset + nbytes) +
                           ") lies outside the data section of " + std::to_string(data.size()) + " bytes");
   }
   Tensor t = Tensor::empty(shape);
-  std::memcpy(t.data(), data.data() + offset, static_cast<size_t>(nbytes));  // host is little-endian (x86/ARM)
+  std::memcpy(t.data(), data.data() + offset,
+              static_cast<size_t>(nbytes));  // host is little-endian (x86/ARM)
   return t;
 }
 
@@ -101,8 +123,11 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
   std::string data;
   for (const auto& [name, tensor] : checkpoint.tensors) {
     const Tensor c = tensor.contiguous();
-    header["tensors"].push_back(
-        {{"name", name}, {"dtype", "f32"}, {"shape", c.shape()}, {"offset", data.size()}, {"nbytes", c.numel() * 4}});
+    header["tensors"].push_back({{"name", name},
+                                 {"dtype", "f32"},
+                                 {"shape", c.shape()},
+                                 {"offset", data.size()},
+                                 {"nbytes", c.numel() * 4}});
     data.append(reinterpret_cast<const char*>(c.data()), static_cast<size_t>(c.numel()) * 4);
   }
   const std::string header_text = header.dump();
@@ -126,7 +151,8 @@ Checkpoint load_checkpoint(const std::string& path) {
     throw error(path, "truncated: " + std::to_string(bytes.size()) + " bytes, smaller than the " +
                           std::to_string(kPreambleBytes + kChecksumBytes) + "-byte minimum");
   }
-  if (std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) throw error(path, "offset 0: not a quantgrad checkpoint (bad magic)");
+  if (std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
+    throw error(path, "offset 0: not a quantgrad checkpoint (bad magic)");
   const uint32_t version = util::read_le<uint32_t>(bytes, 8);
   if (version != kVersion) {
     throw error(path, "offset 8: unsupported format version " + std::to_string(version) + " (expected " +
@@ -140,7 +166,8 @@ Checkpoint load_checkpoint(const std::string& path) {
   const size_t body_end = bytes.size() - kChecksumBytes;
   const uint64_t stored = util::read_le<uint64_t>(bytes, body_end);
   if (stored != util::fnv1a64(std::string_view(bytes).substr(0, body_end))) {
-    throw error(path, "checksum mismatch at offset " + std::to_string(body_end) + ": the file is corrupt or truncated");
+    throw error(path, "checksum mismatch at offset " + std::to_string(body_end) +
+                          ": the file is corrupt or truncated");
   }
   nlohmann::json header;
   try {
@@ -156,7 +183,8 @@ Checkpoint load_checkpoint(const std::string& path) {
   if (!header.is_object() || !header.contains("tensors") || !header["tensors"].is_array()) {
     throw error(path, "/tensors: expected an array");
   }
-  const std::string_view data = std::string_view(bytes).substr(kPreambleBytes + header_len, body_end - kPreambleBytes - header_len);
+  const std::string_view data =
+      std::string_view(bytes).substr(kPreambleBytes + header_len, body_end - kPreambleBytes - header_len);
   Checkpoint checkpoint;
   checkpoint.metadata = header.contains("metadata") ? header["metadata"] : nlohmann::json::object();
   if (!checkpoint.metadata.is_object()) throw error(path, "/metadata: expected an object");
@@ -164,7 +192,9 @@ Checkpoint load_checkpoint(const std::string& path) {
   for (size_t i = 0; i < header["tensors"].size(); ++i) {
     Tensor t = parse_tensor(header["tensors"][i], data, path, i);
     const std::string name = header["tensors"][i]["name"];
-    if (!names.insert(name).second) throw error(path, "/tensors/" + std::to_string(i) + "/name: duplicate \"" + name + "\"");
+    if (!names.insert(name).second)
+      throw error(path, "/tensors/" + std::to_string(i) + "/name: duplicate \"" + name + "\"");
+    check_finite(t, name, path);
     checkpoint.tensors.emplace_back(name, t);
   }
   return checkpoint;
@@ -178,13 +208,14 @@ void copy_state(const Checkpoint& source, const std::string& prefix, const Named
     const Tensor found = source.find(prefix + name);
     if (!found.defined()) throw CheckpointError(what + ": missing tensor \"" + prefix + name + "\"");
     if (found.shape() != t.shape()) {
-      throw CheckpointError(what + ": tensor \"" + prefix + name + "\" has shape " + to_string(found.shape()) +
-                            " but the model expects " + to_string(t.shape()));
+      throw CheckpointError(what + ": tensor \"" + prefix + name + "\" has shape " +
+                            to_string(found.shape()) + " but the model expects " + to_string(t.shape()));
     }
   }
   for (const auto& [name, t] : source.tensors) {
     if (name.rfind(prefix, 0) == 0 && !expected.count(name.substr(prefix.size()))) {
-      throw CheckpointError(what + ": unexpected tensor \"" + name + "\" (not in the model; another config?)");
+      throw CheckpointError(what + ": unexpected tensor \"" + name +
+                            "\" (not in the model; another config?)");
     }
   }
   for (const auto& [name, t] : target) {

@@ -3,9 +3,12 @@
 //
 // For every conv/linear layer with input (S1, Z1), weights (S2, Z2) and output (S3, Z3):
 //   * weight codes  q2 = clamp(round(W / S2 + Z2)) — the very codes FakeQuantize used in training;
-//   * bias          q_b = round(b / (S1 S2)), int32, zero point 0 — the accumulator's own scale;
+//   * bias          q_b = round(b / (S1 S2)), int32, zero point 0 — the accumulator's own scale; when a
+//                   bias would need a code beyond 2^30 (tiny weights next to it), S2 is widened first, and
+//                   the model's metadata "conversion_notes" says which layer and by how much;
 //   * output stage  M = S1 S2 / S3 as a fixed-point multiplier M0 2^-n (runtime/requantize.h), clamp to
-//                   [qmin, qmax], or to [Z3, qmax] when a ReLU follows (the ReLU is fused, not a separate op).
+//                   [qmin, qmax], or to [Z3, qmax] when a ReLU follows (the ReLU is fused, not a separate
+//                   op).
 // BatchNorm is folded with its running statistics (quant/bn_fold.h). The dataset normalisation is folded
 // into the input quantization, so the runtime takes raw 0..255 pixels.
 //
@@ -27,7 +30,10 @@ struct ConvertOptions {
   nlohmann::json metadata = nlohmann::json::object();
 };
 
-/// Throws std::invalid_argument if `model` is not frozen or holds a layer the runtime cannot express.
+/// Throws std::invalid_argument if `model` is not frozen or holds a layer the runtime cannot express (or one
+/// whose int32 accumulator could overflow, runtime/accumulator_bound.h). What convert() had to change to
+/// make the model deployable (a widened weight scale) is listed, one line each, in the returned model's
+/// metadata["conversion_notes"].
 runtime::Model convert(const QatModel& model, const ConvertOptions& options);
 
 /// quant::QParams (per tensor) -> the runtime's QuantParams.

@@ -69,7 +69,8 @@ void requantize_chunk(const float* y, int64_t count, const RowStage& s, float* o
     const int64_t magnitude = (((product ^ sign) - sign) + half) >> shift;
     const int64_t r = (magnitude ^ sign) - sign;
     const int64_t clamped = std::min(std::max(r, low), high);
-    out[i] = static_cast<float>(static_cast<int32_t>(clamped)) * scale;
+    const float code = static_cast<float>(static_cast<int32_t>(clamped));
+    out[i] = y[i] != y[i] ? y[i] : code * scale;  // a NaN stays NaN (the code above went through as qmin)
     mask[i] = clamped == r ? 1.0f : 0.0f;
   }
   if (in_range) std::memcpy(in_range, mask, static_cast<size_t>(count) * sizeof(float));

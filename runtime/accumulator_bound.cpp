@@ -7,29 +7,57 @@
 
 namespace qg::runtime {
 
-int64_t accumulator_bound(int64_t products, const QuantParams& input, const QuantizedWeights& weight,
-                          const std::vector<int32_t>& bias) {
+namespace {
+
+// The sums of magnitudes of one output channel's weight codes.
+struct ChannelSums {
+  int64_t offsets = 0;  // sum_k |q2 - Z2|
+  int64_t codes = 0;    // sum_k |q2|
+};
+
+ChannelSums channel_sums(const QuantizedWeights& weight, int64_t c) {
+  const int64_t row = weight.row_size();
+  const int64_t zero = weight.zero_point(c);
+  ChannelSums sums;
+  for (const int16_t* q = weight.codes.data() + c * row; q != weight.codes.data() + (c + 1) * row; ++q) {
+    sums.offsets += std::abs(*q - zero);
+    sums.codes += std::abs(int64_t{*q});
+  }
+  return sums;
+}
+
+}  // namespace
+
+AccumulatorBound accumulator_bound(int64_t products, const QuantParams& input, const QuantizedWeights& weight,
+                                   const std::vector<int32_t>& bias) {
+  // A <= 2^16 and the sums <= 2^28 * 2^16 (codes of at most 16 bits): every product below fits int64.
   const int64_t input_offset = std::max(input.qmax() - input.zero_point, input.zero_point - input.qmin());
-  const int64_t weight_code = std::max(std::abs(code_min(weight.bits, weight.is_signed)),
-                                       std::abs(code_max(weight.bits, weight.is_signed)));
-  int64_t weight_zero = 0;
-  for (const int32_t z : weight.zero_points)
-    weight_zero = std::max<int64_t>(weight_zero, std::abs(int64_t{z}));
-  int64_t largest_bias = 0;
-  for (const int32_t b : bias)
-    largest_bias = std::max(largest_bias, std::abs(int64_t{b}));
-  // products <= 2^28 and the factors <= 2^9 each, so this cannot overflow int64.
-  return products * input_offset * (weight_code + weight_zero) + largest_bias;
+  AccumulatorBound bound;
+  const auto consider = [&](int64_t value, int64_t channel, const char* term) {
+    if (value > bound.value) bound = {value, channel, term, bound.accumulator};
+  };
+  for (int64_t c = 0; c < weight.out_channels(); ++c) {
+    const ChannelSums sums = channel_sums(weight, c);
+    const int64_t b = bias.empty() ? 0 : std::abs(int64_t{bias[static_cast<size_t>(c)]});
+    const int64_t accumulator = b + input_offset * sums.offsets;
+    bound.accumulator = std::max(bound.accumulator, accumulator);
+    consider(accumulator, c, "the accumulator");
+    consider(b + input_offset * sums.codes, c, "bias + sum (q1 - Z1) q2");
+    consider(std::abs(int64_t{weight.zero_point(c)}) * products * input_offset, c, "Z2 sum (q1 - Z1)");
+    consider(products * input_offset, c, "sum (q1 - Z1)");
+  }
+  return bound;
 }
 
 void check_accumulator_bound(int64_t products, const QuantParams& input, const QuantizedWeights& weight,
                              const std::vector<int32_t>& bias, const std::string& what) {
-  const int64_t bound = accumulator_bound(products, input, weight, bias);
-  if (bound > std::numeric_limits<int32_t>::max()) {
-    throw std::invalid_argument(what + ": the int32 accumulator could overflow: " + std::to_string(products) +
-                                " products of " + std::to_string(input.bits) + "-bit inputs and " +
-                                std::to_string(weight.bits) + "-bit weights plus the bias can reach " +
-                                std::to_string(bound) + " > 2^31-1");
+  const AccumulatorBound bound = accumulator_bound(products, input, weight, bias);
+  if (bound.value > std::numeric_limits<int32_t>::max()) {
+    throw std::invalid_argument(
+        what + ": the int32 accumulator could overflow: in output channel " + std::to_string(bound.channel) +
+        ", " + bound.term + " can reach " + std::to_string(bound.value) + " > 2^31-1 (" +
+        std::to_string(products) + " products of " + std::to_string(input.bits) + "-bit inputs and " +
+        std::to_string(weight.bits) + "-bit weights, from the layer's weight codes and bias)");
   }
 }
 

@@ -1,11 +1,24 @@
-// The guarantee that a conv/linear layer's int32 accumulator never overflows.
+// The guarantee that a conv/linear layer's int32 arithmetic never overflows, proved from the layer's actual
+// codes (issue 10, item 4: a bound from the code *range* refused valid models).
 //
-// acc = bias + sum_{k<K} (q1 - Z1)(q2 - Z2). The fast kernels compute the same sum as
-//     sum_k (q1 - Z1) * q2  -  Z2 * sum_k (q1 - Z1)
-// (gemmlowp's zero-point trick: the weight zero point is applied once per output, not per product).
-// With A = max|q1 - Z1| over the input code range, W = max|q2| and Zw = max|Z2|, every partial sum
-// of either form is at most K*A*(W + Zw) + max|bias| in magnitude. A model is only valid when that
-// bound fits in int32 - for 8-bit codes that allows K up to about 16000 products per output.
+// For output channel c, with K products per output and A = max |q1 - Z1| over the input code range (the
+// farthest any input code can be from its zero point):
+// clang-format off
+//
+//   the definition (conv2d_reference, linear_reference), and the result of every kernel:
+//       acc = bias[c] + sum_k (q1 - Z1)(q2[c,k] - Z2[c])
+//       every partial sum  <=  |bias[c]| + A sum_k |q2[c,k] - Z2[c]|                     "the accumulator"
+//   the int16 kernels (conv2d_int16, linear_fast), gemmlowp's zero-point trick in int32:
+//       acc = (bias[c] + sum_k (q1 - Z1) q2[c,k]) - Z2[c] sum_k (q1 - Z1)
+//       bias + the raw dot product  <=  |bias[c]| + A sum_k |q2[c,k]|            "bias + sum (q1 - Z1) q2"
+//       the correction              <=  |Z2[c]| K A    (and the row sum itself <= K A)  "Z2 sum (q1 - Z1)"
+//   the dot path (conv2d_dot, stride 1): D = sum a w with a = q1 - qmin1 in [0, 255], w = q2 - mid in
+//       [-128, 127] stays below 255 * 128 * K < 2^31 because it only runs for K < 65536; the rest is
+//       summed modulo 2^32, so only the accumulator itself must fit.
+//
+// clang-format on
+// Sums over subsets of the products (any order a vectorised loop takes) are bounded by the same sums of
+// magnitudes. A layer is valid when every term of every channel fits in int32.
 #pragma once
 
 #include <cstdint>
@@ -17,11 +30,20 @@
 
 namespace qg::runtime {
 
-/// The worst-case |accumulator| of a layer with `products` terms per output (64-bit, exact).
-int64_t accumulator_bound(int64_t products, const QuantParams& input, const QuantizedWeights& weight,
-                          const std::vector<int32_t>& bias);
+/// The largest magnitude any int32 intermediate of a layer can reach, and where.
+struct AccumulatorBound {
+  int64_t value = 0;        ///< 64-bit, exact
+  int64_t channel = 0;      ///< the output channel that reaches it
+  std::string term;         ///< which intermediate: "the accumulator", "bias + sum (q1 - Z1) q2", ...
+  int64_t accumulator = 0;  ///< the largest |acc| itself (the first term), over all channels
+};
 
-/// Throws std::invalid_argument starting with `what` when accumulator_bound() exceeds INT32_MAX.
+/// The bound of a layer whose outputs each sum `products` terms (K: weight.row_size()).
+AccumulatorBound accumulator_bound(int64_t products, const QuantParams& input, const QuantizedWeights& weight,
+                                   const std::vector<int32_t>& bias);
+
+/// Throws std::invalid_argument starting with `what` when accumulator_bound() exceeds INT32_MAX, naming the
+/// channel, the term and its value.
 void check_accumulator_bound(int64_t products, const QuantParams& input, const QuantizedWeights& weight,
                              const std::vector<int32_t>& bias, const std::string& what);
 

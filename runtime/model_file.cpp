@@ -36,7 +36,7 @@ nlohmann::json parse_header(std::string_view text) {
   };
   try {
     return nlohmann::json::parse(text, limit_depth);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // a syntax error, or a number beyond a double (1e999)
     throw std::runtime_error(std::string("header JSON is malformed: ") + e.what());
   } catch (const std::runtime_error& e) {
     throw std::runtime_error(std::string("header JSON is malformed: ") + e.what());

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "app/file_roles.h"
 #include "app/flags.h"
 #include "app/quantize_job.h"
 #include "app/report.h"
@@ -52,6 +53,21 @@ int main(int argc, char** argv) {
     const std::string path = flags.get("model");
     if (flags.has("report")) check_writable(flags.get("report"));
     const runtime::Model model = runtime::load_model(path);
+    const std::string dataset = model.metadata.value("dataset", "mnist");
+    const std::string root = flags.optional("data").value_or(data::default_root(dataset));
+    if (flags.has("report")) {  // the report never replaces the model, the image or a test file
+      const std::vector<FileRole> report{{"--report", flags.get("report")}};
+      std::vector<FileRole> inputs{{"--model", path}};
+      if (flags.has("image")) inputs.push_back({"--image", flags.get("image")});
+      check_outputs_apart(inputs, report);
+      if (!flags.has("image")) {
+        inputs.clear();
+        for (const std::string& file :
+             data::split_files(data::parse_dataset_kind(dataset), data::Split::kTest, root))
+          inputs.push_back({flags.has("data") ? "the --data file" : "the test file", file});
+        check_outputs_apart(inputs, report);
+      }
+    }
     const auto mode =
         flags.has("float-reference") ? runtime::RequantMode::FloatReference : runtime::RequantMode::Integer;
     int64_t sample = 1;  // pixels per image
@@ -69,8 +85,6 @@ int main(int argc, char** argv) {
       return 0;
     }
 
-    const std::string dataset = model.metadata.value("dataset", "mnist");
-    const std::string root = flags.optional("data").value_or(data::default_root(dataset));
     const data::MnistDataset test(data::parse_dataset_kind(dataset), data::Split::kTest, root);
     if (test.pixels_per_image() != sample) {
       throw std::runtime_error(root + ": images have " + std::to_string(test.pixels_per_image()) +

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "core/parallel.h"
@@ -93,6 +95,10 @@ ChannelLayout channel_layout(const Shape& shape) {
 
 ChannelStats channel_statistics(const Tensor& x, const ChannelLayout& l) {
   assert(x.is_contiguous());
+  if (!l.has_batch_statistics()) {
+    throw std::invalid_argument("batch statistics need more than one value per channel, but the batch " +
+                                to_string(x.shape()) + " has " + std::to_string(l.count()));
+  }
   ChannelStats stats{std::vector<float>(l.channels), std::vector<float>(l.channels)};
   const double count = static_cast<double>(l.count());
   for_each_channel(l, [&](int64_t c) {

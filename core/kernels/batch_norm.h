@@ -16,12 +16,18 @@ namespace qg::kernel {
 struct ChannelLayout {
   int64_t batch = 0, channels = 0, spatial = 1;
   int64_t count() const { return batch * spatial; }  // M, the values per channel
+  /// Whether a batch of this layout has batch statistics: two values per channel or more. With one, the
+  /// variance is 0 and every normalised value 0; PyTorch refuses such a training batch ("Expected more
+  /// than 1 value per channel when training"), and so do channel_statistics, nn::functional::batch_norm and
+  /// the tools, which check their training batches before any training (app/training_batches.h).
+  bool has_batch_statistics() const { return count() >= 2; }
 };
 
 /// [N, C] or [N, C, H, W] -> its [N, C, S] layout.
 ChannelLayout channel_layout(const Shape& shape);
 
-/// Per-channel mean and biased variance (divided by M) of a contiguous input.
+/// Per-channel mean and biased variance (divided by M) of a contiguous input. Throws std::invalid_argument
+/// unless layout.has_batch_statistics().
 struct ChannelStats {
   std::vector<float> mean, var;
 };

@@ -78,8 +78,8 @@ Loop make_loop(const Tensor& a, const Tensor& b, const Shape& out) {
 // out[i] = op(a[i * step_a], b[i * step_b]) for i < n, with the common step patterns spelled out so that
 // each becomes a vectorised loop.
 template <class Op>
-QG_SIMD_CLONES void binary_row(const float* __restrict a, int64_t step_a, const float* __restrict b, int64_t step_b,
-                               float* __restrict out, int64_t n, Op op) {
+QG_SIMD_CLONES void binary_row(const float* __restrict a, int64_t step_a, const float* __restrict b,
+                               int64_t step_b, float* __restrict out, int64_t n, Op op) {
   if (step_a == 1 && step_b == 1) {
     for (int64_t i = 0; i < n; ++i)
       out[i] = op(a[i], b[i]);
@@ -104,12 +104,14 @@ void run_loop(const Loop& loop, float* out, Op op) {
   const size_t rank = loop.shape.size();
   const int64_t row = loop.shape.back();
   int64_t rows = 1;
-  for (size_t d = 0; d + 1 < rank; ++d) rows *= loop.shape[d];
+  for (size_t d = 0; d + 1 < rank; ++d)
+    rows *= loop.shape[d];
   // Long rows are cut into pieces too, so that a single huge row still spreads over the threads.
   const int64_t piece = row * rows >= kParallelElements ? std::min(row, kBlockElements) : row;
   const int64_t pieces_per_row = (row + piece - 1) / piece;
   const int64_t rows_per_task = std::max<int64_t>(1, kBlockElements / std::max<int64_t>(piece, 1));
-  const int64_t tasks = row * rows >= kParallelElements ? parallel::task_count(rows * pieces_per_row, rows_per_task) : 1;
+  const int64_t tasks =
+      row * rows >= kParallelElements ? parallel::task_count(rows * pieces_per_row, rows_per_task) : 1;
   const int64_t units = rows * pieces_per_row;
   parallel::parallel_for(tasks, [&](int64_t task) {
     const int64_t first = tasks == 1 ? 0 : task * rows_per_task;
@@ -125,8 +127,8 @@ void run_loop(const Loop& loop, float* out, Op op) {
         offset_b += i * loop.b.strides[d];
       }
       const int64_t step_a = loop.a.strides.back(), step_b = loop.b.strides.back();
-      binary_row(loop.a.data + offset_a + begin * step_a, step_a, loop.b.data + offset_b + begin * step_b, step_b,
-                 out + r * row + begin, std::min(piece, row - begin), op);
+      binary_row(loop.a.data + offset_a + begin * step_a, step_a, loop.b.data + offset_b + begin * step_b,
+                 step_b, out + r * row + begin, std::min(piece, row - begin), op);
     }
   });
 }
@@ -185,8 +187,11 @@ Tensor log(const Tensor& a) {
 Tensor sqrt(const Tensor& a) {
   return unary(a, [](float x) { return std::sqrt(x); });
 }
+// ReLU and clamp propagate NaN, as PyTorch's do: each test is written so that it is false for NaN, which
+// then falls through to x. (The obvious `x > 0 ? x : 0` maps NaN to 0, hiding a diverged layer from the
+// training's non-finite guard.)
 Tensor relu(const Tensor& a) {
-  return unary(a, [](float x) { return x > 0.0f ? x : 0.0f; });  // NaN -> 0, as xt::maximum(x, 0) did
+  return unary(a, [](float x) { return x <= 0.0f ? 0.0f : x; });
 }
 Tensor clamp(const Tensor& a, float low, float high) {
   return unary(a, [low, high](float x) { return x < low ? low : (x > high ? high : x); });
@@ -197,7 +202,8 @@ Tensor relu_backward(const Tensor& grad, const Tensor& x) {
     throw std::invalid_argument("relu_backward: gradient " + to_string(grad.shape()) + " vs input " +
                                 to_string(x.shape()));
   }
-  return binary(grad, x, "relu_backward", [](float g, float v) { return v > 0.0f ? g : 0.0f; });
+  // PyTorch's threshold_backward: 0 where x <= 0, else the gradient, so a NaN input passes it on.
+  return binary(grad, x, "relu_backward", [](float g, float v) { return v <= 0.0f ? 0.0f : g; });
 }
 
 namespace {

@@ -20,10 +20,12 @@ Tensor neg(const Tensor& a);
 Tensor exp(const Tensor& a);
 Tensor log(const Tensor& a);
 Tensor sqrt(const Tensor& a);
+/// max(x, 0), NaN staying NaN (as torch.relu).
 Tensor relu(const Tensor& a);
-/// grad where x > 0, else 0: the derivative of ReLU applied to an incoming gradient.
+/// 0 where x <= 0, else grad: the derivative of ReLU applied to an incoming gradient (a NaN x passes the
+/// gradient on, as torch's threshold_backward).
 Tensor relu_backward(const Tensor& grad, const Tensor& x);
-/// Element-wise clamp to [low, high].
+/// Element-wise clamp to [low, high], NaN staying NaN (as torch.clamp).
 Tensor clamp(const Tensor& a, float low, float high);
 
 /// dst += alpha * src, in place; dst must be contiguous and of src's shape.

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/kernels/nan_order.h"
 #include "core/parallel.h"
 #include "core/simd.h"
 
@@ -55,11 +56,6 @@ constexpr bool is_two_by_two(const Pool2dGeometry& g) {
   return g.kernel == 2 && g.stride == 2 && g.padding == 0;
 }
 constexpr int64_t kSmallKernel = 16;  // windows of at most 256 positions: one-byte argmax
-
-// `v` beats `best` under max_pool2d's rule: larger, or a NaN (so a later NaN replaces an earlier one).
-inline bool wins(float v, float best) {
-  return v > best || std::isnan(v);
-}
 
 // ---- kernel 2, stride 2, padding 0 ------------------------------------------------------------------------
 // Output (oh, ow) is the first maximum of top[2ow], top[2ow+1], bottom[2ow], bottom[2ow+1] (top and bottom
@@ -130,7 +126,7 @@ template <int V>
   F best = L::evens(t0, t1);
   I at = I{} + 0;
   for (int k = 0; k < 3; ++k) {
-    const I wins = (candidates[k] > best) | (candidates[k] != candidates[k]);
+    const I wins = (candidates[k] > best) | (candidates[k] != candidates[k]);  // beats_max, lane-wise
     best = wins ? candidates[k] : best;
     at = wins ? I{} + (k + 1) : at;
   }
@@ -174,7 +170,7 @@ QG_SIMD_CLONES void max_pool_2x2(const float* __restrict x, const Pool2dGeometry
           const float candidates[4] = {top[2 * ow], top[2 * ow + 1], bottom[2 * ow], bottom[2 * ow + 1]};
           uint8_t at = 0;
           for (uint8_t k = 1; k < 4; ++k) {
-            if (wins(candidates[k], candidates[at])) at = k;
+            if (beats_max(candidates[k], candidates[at])) at = k;
           }
           out[ow] = candidates[at];
           arg[ow] = at;
@@ -230,7 +226,7 @@ void max_pool_generic(const float* x, const Pool2dGeometry& g, int64_t first, in
         for (int64_t ih = w.h_begin; ih < w.h_end; ++ih) {
           for (int64_t iw = w.w_begin; iw < w.w_end; ++iw) {
             const float v = src[ih * g.in_width + iw];
-            if (wins(v, best)) {  // strict '>': the first of equal maxima wins (as PyTorch)
+            if (beats_max(v, best)) {  // strict: the first of equal maxima wins (as PyTorch)
               best = v;
               best_h = ih;
               best_w = iw;

@@ -1,33 +1,25 @@
 #include "core/kernels/reduce.h"
 
-// xtensor 0.24's svector::erase (reached through xt::argmax) trips a false -Warray-bounds in g++ 12.
-#pragma GCC diagnostic ignored "-Warray-bounds"
-
 #include <algorithm>
-#include <array>
 #include <stdexcept>
 #include <type_traits>
 
-#include <xtensor/xnoalias.hpp>
-#include <xtensor/xreducer.hpp>
-#include <xtensor/xsort.hpp>
-
 #include "core/kernels/elementwise.h"
-#include "core/kernels/xview.h"
+#include "core/kernels/nan_order.h"
 #include "core/parallel.h"
 #include "core/simd.h"
 
 namespace qg::kernel {
 
-using detail::xview;
-
 std::vector<int64_t> reduction_axes(const std::vector<int64_t>& axes, int64_t ndim, const char* op) {
   std::vector<int64_t> out;
   if (axes.empty()) {
-    for (int64_t i = 0; i < ndim; ++i) out.push_back(i);
+    for (int64_t i = 0; i < ndim; ++i)
+      out.push_back(i);
     return out;
   }
-  for (int64_t axis : axes) out.push_back(normalize_axis(axis, ndim, op));
+  for (int64_t axis : axes)
+    out.push_back(normalize_axis(axis, ndim, op));
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
@@ -37,8 +29,10 @@ Shape reduced_shape(const Shape& shape, const std::vector<int64_t>& axes, bool k
   Shape out;
   for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {
     const bool reduced = std::find(axes.begin(), axes.end(), i) != axes.end();
-    if (!reduced) out.push_back(shape[i]);
-    else if (keepdim) out.push_back(1);
+    if (!reduced)
+      out.push_back(shape[i]);
+    else if (keepdim)
+      out.push_back(1);
   }
   return out;
 }
@@ -56,22 +50,14 @@ AxisSplit split_at(const Shape& shape, int64_t axis) {
   AxisSplit s;
   for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {
     const size_t d = static_cast<size_t>(shape[i]);
-    if (i < axis) s.outer *= d;
-    else if (i == axis) s.n = d;
-    else s.inner *= d;
+    if (i < axis)
+      s.outer *= d;
+    else if (i == axis)
+      s.n = d;
+    else
+      s.inner *= d;
   }
   return s;
-}
-
-template <class Reducer>
-Tensor reduce_axis(const Tensor& a, int64_t axis, Reducer reducer) {
-  const Tensor ca = a.contiguous();
-  const AxisSplit s = split_at(a.shape(), axis);
-  Tensor out = Tensor::empty(reduced_shape(a.shape(), {axis}, /*keepdim=*/true));
-  auto in = xt::adapt(ca.data(), s.outer * s.n * s.inner, xt::no_ownership(), std::array<size_t, 3>{s.outer, s.n, s.inner});
-  auto o = xt::adapt(out.data(), s.outer * s.inner, xt::no_ownership(), std::array<size_t, 2>{s.outer, s.inner});
-  xt::noalias(o) = reducer(in);
-  return out;
 }
 
 // ---- sum, max and min as plain loops over [outer, n, inner] ----------------------------------------------
@@ -111,12 +97,11 @@ template <bool kMax>
 struct ExtremeOp {
   using Acc = float;
   static float pick(float best, float v) {
-    if (v != v || best != best) return v != v ? v : best;
-    return kMax ? (v > best ? v : best) : (v < best ? v : best);
+    return (kMax ? beats_max(v, best) : beats_min(v, best)) ? v : best;
   }
   static QG_SIMD_CLONES float block(const float* __restrict p, int64_t n) {
     simd::Float8 lane = simd::load8(p);  // n >= 8 here
-    simd::Float8 nan = lane != lane ? lane : simd::Float8{} ;
+    simd::Float8 nan = lane != lane ? lane : simd::Float8{};
     int64_t i = 8;
     for (; i + 8 <= n; i += 8) {
       const simd::Float8 v = simd::load8(p + i);
@@ -157,7 +142,8 @@ template <class Op>
 Tensor fold_axis(const Tensor& a, int64_t axis) {
   const Tensor ca = a.contiguous();
   const AxisSplit s = split_at(a.shape(), axis);
-  const int64_t outer = static_cast<int64_t>(s.outer), n = static_cast<int64_t>(s.n), inner = static_cast<int64_t>(s.inner);
+  const int64_t outer = static_cast<int64_t>(s.outer), n = static_cast<int64_t>(s.n),
+                inner = static_cast<int64_t>(s.inner);
   Tensor out = Tensor::uninitialized(reduced_shape(a.shape(), {axis}, /*keepdim=*/true));
   const float* x = ca.data();
   float* y = out.data();
@@ -192,7 +178,8 @@ Tensor fold_axis(const Tensor& a, int64_t axis) {
   return out;
 }
 
-Tensor drop_or_keep(const Tensor& kept, const Shape& input_shape, const std::vector<int64_t>& axes, bool keepdim) {
+Tensor drop_or_keep(const Tensor& kept, const Shape& input_shape, const std::vector<int64_t>& axes,
+                    bool keepdim) {
   if (keepdim) return kept;
   const Shape shape = reduced_shape(input_shape, axes, false);
   return kept.as_strided(shape, contiguous_strides(shape), kept.offset());
@@ -218,8 +205,10 @@ Tensor sum(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
 Tensor mean(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
   const std::vector<int64_t> ax = reduction_axes(axes, a.dim(), "mean");
   int64_t count = 1;
-  for (int64_t axis : ax) count *= a.shape()[axis];
-  if (count == 0) throw std::invalid_argument("mean: reduction over zero elements of " + to_string(a.shape()));
+  for (int64_t axis : ax)
+    count *= a.shape()[axis];
+  if (count == 0)
+    throw std::invalid_argument("mean: reduction over zero elements of " + to_string(a.shape()));
   Tensor out = sum(a, axes, keepdim);
   scale(out, 1.0f / static_cast<float>(count));
   return out;
@@ -242,7 +231,22 @@ Tensor min(const Tensor& a, int64_t axis, bool keepdim) {
 Tensor argmax(const Tensor& a, int64_t axis, bool keepdim) {
   const int64_t ax = normalize_axis(axis, a.dim(), "argmax");
   if (a.shape()[ax] == 0) throw std::invalid_argument("argmax: empty axis in " + to_string(a.shape()));
-  const Tensor kept = reduce_axis(a, ax, [](auto& in) { return xt::cast<float>(xt::argmax(in, 1)); });
+  const Tensor ca = a.contiguous();
+  const AxisSplit s = split_at(a.shape(), ax);
+  const int64_t outer = static_cast<int64_t>(s.outer), n = static_cast<int64_t>(s.n),
+                inner = static_cast<int64_t>(s.inner);
+  Tensor kept = Tensor::empty(reduced_shape(a.shape(), {ax}, /*keepdim=*/true));
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t i = 0; i < inner; ++i) {
+      const float* line = ca.data() + o * n * inner + i;  // the n values along the axis, `inner` apart
+      int64_t best = 0;
+      // Ties keep the lowest index; so does a NaN, the maximum of all (as torch.argmax): stop at the first.
+      for (int64_t k = 1; k < n && line[best * inner] == line[best * inner]; ++k) {
+        if (beats_max(line[k * inner], line[best * inner])) best = k;
+      }
+      kept.data()[o * inner + i] = static_cast<float>(best);
+    }
+  }
   return drop_or_keep(kept, a.shape(), {ax}, keepdim);
 }
 
@@ -256,8 +260,10 @@ Tensor sum_to(const Tensor& a, const Shape& shape) {
   // Leading axes that broadcasting added, plus axes where the target has size 1.
   std::vector<int64_t> axes;
   for (int64_t i = 0; i < a.dim(); ++i) {
-    if (i < lead) axes.push_back(i);
-    else if (shape[i - lead] == 1 && a.shape()[i] != 1) axes.push_back(i);
+    if (i < lead)
+      axes.push_back(i);
+    else if (shape[i - lead] == 1 && a.shape()[i] != 1)
+      axes.push_back(i);
     else if (shape[i - lead] != a.shape()[i]) {
       throw std::invalid_argument("sum_to: " + to_string(a.shape()) + " is not a broadcast of " +
                                   to_string(shape));

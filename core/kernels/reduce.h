@@ -13,7 +13,8 @@ Tensor mean(const Tensor& a, const std::vector<int64_t>& axes = {}, bool keepdim
 /// Maximum / minimum along one axis; NaN where any value along the axis is NaN (as torch.max/min).
 Tensor max(const Tensor& a, int64_t axis, bool keepdim = false);
 Tensor min(const Tensor& a, int64_t axis, bool keepdim = false);
-/// Index of the maximum along one axis, stored as float (exact below 2^24). Ties go to the lowest index.
+/// Index of the maximum along one axis, stored as float (exact below 2^24). Ties go to the lowest index; a
+/// NaN counts as the maximum, and the first NaN wins (as torch.argmax).
 Tensor argmax(const Tensor& a, int64_t axis, bool keepdim = false);
 
 /// Sums `a` down to `shape`, the inverse of broadcasting `shape` up to a.shape(): used by the

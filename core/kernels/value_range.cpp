@@ -1,6 +1,7 @@
 #include "core/kernels/value_range.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -71,6 +72,15 @@ ValueRange value_range(const Tensor& x) {
     r.all_finite = r.all_finite && p.all_finite;
   }
   return r;
+}
+
+std::optional<int64_t> first_non_finite(const Tensor& x) {
+  if (x.numel() == 0 || value_range(x).all_finite) return std::nullopt;
+  const Tensor c = x.contiguous();
+  for (int64_t i = 0; i < c.numel(); ++i) {
+    if (!std::isfinite(c.data()[i])) return i;
+  }
+  return std::nullopt;
 }
 
 }  // namespace qg::kernel

@@ -5,6 +5,9 @@
 // max comparisons skip NaN). Three separate reductions read the tensor three times; this reads it once.
 #pragma once
 
+#include <cstdint>
+#include <optional>
+
 #include "core/tensor.h"
 
 namespace qg::kernel {
@@ -17,5 +20,9 @@ struct ValueRange {
 
 /// The range of a non-empty tensor (throws std::invalid_argument for an empty one).
 ValueRange value_range(const Tensor& x);
+
+/// The row-major index of the first NaN or +-Inf in `x`, if any (none in an empty tensor). A finite tensor
+/// costs one value_range pass.
+std::optional<int64_t> first_non_finite(const Tensor& x);
 
 }  // namespace qg::kernel

@@ -39,7 +39,7 @@ void check_arguments(const Tensor& input, const Tensor& running_mean, const Tens
     throw std::invalid_argument(
         "batch_norm: running_mean and running_var must both be given or both undefined");
   }
-  if (o.training && kernel::channel_layout(input.shape()).count() < 2) {
+  if (o.training && !kernel::channel_layout(input.shape()).has_batch_statistics()) {
     throw std::invalid_argument("batch_norm: training needs more than one value per channel (input " +
                                 to_string(input.shape()) + ")");
   }

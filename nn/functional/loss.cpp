@@ -6,6 +6,7 @@
 #include <string>
 
 #include "autograd/function.h"
+#include "core/kernels/nan_order.h"
 
 namespace qg::nn::functional {
 
@@ -31,8 +32,9 @@ AxisLayout layout_around(const Shape& shape, int64_t axis) {
 void log_softmax_line(const float* src, float* dst, int64_t n, int64_t stride) {
   if (n == 0) return;
   float max = src[0];
-  for (int64_t k = 1; k < n; ++k)
-    max = std::max(max, src[k * stride]);
+  for (int64_t k = 1; k < n; ++k) {
+    if (kernel::beats_max(src[k * stride], max)) max = src[k * stride];  // a NaN logit makes every output NaN
+  }
   double total = 0.0;
   for (int64_t k = 0; k < n; ++k)
     total += std::exp(static_cast<double>(src[k * stride] - max));

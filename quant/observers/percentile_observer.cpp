@@ -11,6 +11,8 @@ namespace qg::quant {
 
 PercentileObserver::PercentileObserver(QuantSpec spec, double percentile, size_t capacity, uint64_t seed)
     : Observer(spec), percentile_(percentile), capacity_(capacity), gen_(seed) {
+  // The config loader checks the same range with the JSON path (config/settings_reader.cpp), so a tool
+  // never gets here with a bad value; this guards callers in code.
   if (!(percentile > 50.0 && percentile <= 100.0)) {
     throw std::invalid_argument("percentile observer: percentile must be in (50, 100], got " +
                                 std::to_string(percentile));

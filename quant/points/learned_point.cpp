@@ -100,10 +100,16 @@ Tensor LearnedPoint::requantize(const Tensor& y, float input_scale, const QParam
 QParams LearnedPoint::qparams() const {
   if (frozen_) return *frozen_;
   if (!initialized_) throw std::logic_error("LearnedPoint: qparams() requested before the step size was initialised");
-  return learnable_qparams(scale_, zero_point_, options_.spec);
+  QParams q = learnable_qparams(scale_, zero_point_, options_.spec);
+  // As the next forward will clamp them: an optimizer step may have left a step size at or below zero.
+  for (float& s : q.scale) s = std::max(s, kMinScale);
+  return q;
 }
 
-void LearnedPoint::freeze() { frozen_ = qparams(); }
+void LearnedPoint::freeze() {
+  clamp_parameters();
+  frozen_ = qparams();
+}
 
 ObserverState LearnedPoint::state() const {
   ObserverState s;

@@ -81,6 +81,84 @@ TEST(Divergence, InfiniteWeightNamesItsLayer) {
   expect_contains(message, "in the output of layer 1 (" + first.describe() + ")");
 }
 
+// Issue 10, item 1: conv -> relu -> linear with one NaN in the conv bias. ReLU used to map the NaN channel
+// to 0 (and its backward to a zero gradient), so the loss stayed finite and the NaN was trained around and
+// saved again. As in PyTorch, relu(NaN) is NaN: the loss is NaN and the first step stops at layer 0.
+TEST(Divergence, NaNConvBiasBehindReluStopsTheFirstStepAtTheConv) {
+  const data::MnistDataset data = uniform_dataset(32, 120, 2);
+  const data::DataLoader loader(data, {.batch_size = 16});
+  Generator gen(5);
+  auto net = std::make_shared<nn::Sequential>();
+  auto conv = std::make_shared<nn::Conv2d>(1, 3, 5, nn::functional::Conv2dOptions{}, true, gen);
+  net->add(conv);
+  net->add(std::make_shared<nn::ReLU>());
+  net->add(std::make_shared<nn::Flatten>());
+  net->add(std::make_shared<nn::Linear>(3 * 24 * 24, 10, true, gen));
+  conv->bias.data()[1] = std::numeric_limits<float>::quiet_NaN();
+  nn::Sgd sgd(net->parameters(), {.lr = 0.01});
+  TrainingProgress progress;
+  const std::string message =
+      divergence_message([&] { train_epoch(*net, sgd, loader, progress, {.quiet = true}); });
+  expect_contains(message, "training diverged at step 1 (epoch 1, batch 0): the loss is NaN");
+  expect_contains(message, "NaN in the output of layer 0 (" + conv->describe() + ")");
+  EXPECT_EQ(progress.step, 0) << "no step was taken";
+}
+
+// The same checkpoint on disk: `train --resume` (and `ptq --from`) refuse it at load time, naming the tensor
+// and the element, before any step or output.
+TEST(Divergence, ACheckpointHoldingANaNIsRefusedAtLoadNamingTheTensor) {
+  qg::testing::TinyConfig config;
+  config.name = "conv_relu_linear";
+  config.layers = R"([{"type": "conv2d", "out_channels": 4, "kernel_size": 3}, {"type": "relu"},
+                      {"type": "flatten"}, {"type": "linear", "out_features": 10}])";
+  config.epochs = 1;
+  qg::testing::TinyWorld world(config);
+  TrainJob job;
+  job.config_path = world.config_path();
+  job.out = world.file("net.ckpt");
+  job.quiet = true;
+  run_train_job(job);
+  nn::Checkpoint poisoned = nn::load_checkpoint(job.out);
+  Tensor bias = poisoned.find("model.0.bias");
+  bias.data()[2] = std::numeric_limits<float>::quiet_NaN();
+  nn::save_checkpoint(job.out, poisoned);
+  const std::string bytes = util::read_file(job.out);
+
+  const std::string expected =
+      "checkpoint: " + job.out + ": tensor \"model.0.bias\" [4] holds NaN at element 2";
+  job.resume = job.out;
+  job.out = "";
+  job.overrides.epochs = 2;
+  try {
+    run_train_job(job);
+    ADD_FAILURE() << "train --resume accepted a NaN checkpoint";
+  } catch (const nn::CheckpointError& e) {
+    expect_contains(e.what(), expected);
+  }
+  EXPECT_EQ(util::read_file(*job.resume), bytes) << "nothing may be saved over it";
+
+  QuantJob ptq;
+  ptq.method = QuantMethod::Ptq;
+  ptq.config_path = world.config_path();
+  ptq.from = *job.resume;
+  ptq.out = world.file("net.qgm");
+  ptq.quiet = true;
+  try {
+    run_quant_job(ptq);
+    ADD_FAILURE() << "ptq --from accepted a NaN checkpoint";
+  } catch (const nn::CheckpointError& e) {
+    expect_contains(e.what(), expected);
+  }
+  EXPECT_FALSE(std::filesystem::exists(ptq.out));
+}
+
+// Predictions: a NaN logit is the largest (torch.argmax), not skipped in favour of a finite one.
+TEST(Divergence, ArgmaxOfANaNRowPointsAtTheNaN) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const Tensor logits = Tensor::from_vector({0, 5, nan, 1, 0, 0, 0, 0}, {2, 4});
+  EXPECT_EQ(argmax_rows(logits), (std::vector<int64_t>{2, 0}));
+}
+
 TEST(Divergence, OverflowingGradientNamesTheLayerTheBackwardPassReachedFirst) {
   // A finite forward pass whose backward overflows: layer 1 outputs zeros, so the logits are 0 and the loss
   // is ln 10; but layer 2's weights of +-3e38 make layer 1's output gradient about -3e38/16 per image, and

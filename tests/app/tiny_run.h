@@ -69,6 +69,8 @@ struct TinyConfig {
   bool per_channel = false;
   int64_t qat_epochs = 2;
   int64_t input_side = 28;  // the config's input [1, side, side]
+  double percentile = 99.99;
+  double qat_lr = 0.01;
 };
 
 inline std::string tiny_config_json(const TinyConfig& c, const std::string& data_root) {
@@ -86,8 +88,9 @@ inline std::string tiny_config_json(const TinyConfig& c, const std::string& data
     "data": {"dataset": "mnist", "root": ")" +
          data_root + R"("},
     "quant": {"method": ")" +
-         c.method + R"(", "bits": 8, "observer": ")" + c.observer + R"(", "per_channel": )" + (c.per_channel ? "true" : "false") +
-         R"(, "ptq_batches": 4, "qat_epochs": )" + std::to_string(c.qat_epochs) + R"(, "qat_lr": 0.01}
+         c.method + R"(", "bits": 8, "observer": ")" + c.observer + R"(", "per_channel": )" +
+         (c.per_channel ? "true" : "false") + R"(, "ptq_batches": 4, "qat_epochs": )" + std::to_string(c.qat_epochs) +
+         R"(, "qat_lr": )" + std::to_string(c.qat_lr) + R"(, "percentile": )" + std::to_string(c.percentile) + R"(}
   })";
 }
 

@@ -219,7 +219,9 @@ const ErrorCase kErrorCases[] = {
      R"([{"op": "add", "path": "/quant", "value": {"percentile": 150}}])",
      "/quant/percentile",
      {"expected a number in (50, 100], found 150"}},
-    {"PercentileAtTheMedian",  // the observer keeps [100 - p, p]: p <= 50 is an empty or inverted range
+    // The percentile observer keeps [100 - p, p]: p <= 50 used to pass here and fail in the observer, after
+    // a whole float training (issue 10, item 6).
+    {"PercentileAtMost50",
      R"([{"op": "add", "path": "/quant", "value": {"percentile": 50}}])",
      "/quant/percentile",
      {"expected a number in (50, 100], found 50"}},

@@ -278,9 +278,12 @@ TEST(ElementwiseEngine, LargeTensorsDoNotDependOnTheThreadCount) {
     ASSERT_EQ(r[i], xs[i] > 0 ? gs[i] : 0.0f) << i;
 }
 
-TEST(ElementwiseEngine, ReluMapsNanToZeroAndAxpyScaleUpdateInPlace) {
+// relu(NaN) is NaN, as torch.relu (issue 10: mapping it to 0 hid diverged layers; see NaNPropagation).
+TEST(ElementwiseEngine, ReluKeepsNanAndAxpyScaleUpdateInPlace) {
   const Tensor x = Tensor::from_vector({-1.0f, 0.0f, 2.0f, std::numeric_limits<float>::quiet_NaN()}, {4});
-  EXPECT_EQ(relu(x).to_vector(), (std::vector<float>{0.0f, 0.0f, 2.0f, 0.0f}));
+  const std::vector<float> y = relu(x).to_vector();
+  EXPECT_EQ(std::vector<float>(y.begin(), y.begin() + 3), (std::vector<float>{0.0f, 0.0f, 2.0f}));
+  EXPECT_TRUE(std::isnan(y[3]));
   Tensor d = Tensor::from_vector({1, 2, 3}, {3});
   axpy(d, Tensor::from_vector({10, 20, 30}, {3}), 0.5f);
   EXPECT_EQ(d.to_vector(), (std::vector<float>{6, 12, 18}));

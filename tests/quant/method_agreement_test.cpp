@@ -94,7 +94,9 @@ TEST_P(MethodAgreement, IntegerModelMatchesFakeQuantModel) {
   EXPECT_GE(static_cast<double>(same_class) / test.size(), 0.999);
   EXPECT_EQ(off_by_more_than_one, 0);
   EXPECT_EQ(differing_codes, 0) << "the fake-quant model rounds exactly as the integer model";
-  if (c.bits >= 4) EXPECT_GT(correct, 900) << "the quantized model should still classify the synthetic digits";
+  if (c.bits >= 4) {
+    EXPECT_GT(correct, 900) << "the quantized model should still classify the synthetic digits";
+  }
   // The converted weights carry the method's codes: binary layers hold signs only.
   if (c.method == QatMethod::Binary) {
     const auto& conv = std::get<runtime::Conv2d>(model.ops[0]);

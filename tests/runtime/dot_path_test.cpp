@@ -34,7 +34,9 @@ std::vector<int8::Isa> available_isas() {
 LayerBits random_bits(std::mt19937& rng) {
   std::uniform_int_distribution<int> bits(1, 8);
   std::bernoulli_distribution coin(0.5);
-  return {bits(rng), coin(rng), bits(rng), coin(rng), coin(rng), coin(rng), coin(rng)};
+  LayerBits b{bits(rng), coin(rng), bits(rng), coin(rng), coin(rng), coin(rng), coin(rng)};
+  b.out_signed = b.out_signed && b.out_bits > 1;  // an activation cannot be binary
+  return b;
 }
 
 // A random stride-1 conv on a random input, with the window fitting the image.
@@ -55,7 +57,7 @@ ConvCase random_stride1_conv(std::mt19937& rng, int64_t max_channels, int64_t ma
     const Window2d window{
         {kernel(rng), kernel(rng)}, {1, 1}, {padding(rng), padding(rng)}, {dilation(rng), dilation(rng)}};
     const Dims in{in_channels, size(rng), size(rng)};
-    const QuantParams input = testing::random_quant(rng, bits(rng), coin(rng));
+    const QuantParams input = testing::random_activation_quant(rng, bits(rng), coin(rng));
     ConvCase c{testing::random_conv(rng, input, in_channels, out_channels, groups, window, random_bits(rng)),
                in,
                {},
@@ -112,7 +114,7 @@ TEST(RequantizeRow, MatchesTheOutputStageOnExtremeValues) {
   std::uniform_int_distribution<int> bits(1, 8);
   std::bernoulli_distribution coin(0.5);
   for (int i = 0; i < 300; ++i) {
-    const QuantParams out = testing::random_quant(rng, bits(rng), coin(rng));
+    const QuantParams out = testing::random_activation_quant(rng, bits(rng), coin(rng));
     const OutputStage stage = OutputStage::make(1.0, {std::pow(2.0, exponent(rng))}, out, coin(rng));
     std::vector<int32_t> acc(37), zeros(acc.size(), 0);  // 37: two vectors and a masked tail
     for (auto& a : acc)

@@ -23,7 +23,7 @@ LayerBits random_bits(std::mt19937& rng) {
   b.weight_bits = bits(rng);
   b.weight_signed = coin(rng);
   b.out_bits = bits(rng);
-  b.out_signed = coin(rng);
+  b.out_signed = coin(rng) && b.out_bits > 1;  // an activation cannot be binary
   b.per_channel = coin(rng);
   b.with_bias = coin(rng);
   b.fused_relu = coin(rng);
@@ -45,7 +45,7 @@ TEST(Conv2dFast, BitExactWithReferenceOnRandomShapes) {
                           {padding(rng), padding(rng)},
                           {small(rng), small(rng)}};
     const Dims in{in_channels, size(rng), size(rng)};
-    const QuantParams input = testing::random_quant(rng, bits(rng), coin(rng));
+    const QuantParams input = testing::random_activation_quant(rng, bits(rng), coin(rng));
     const Conv2d conv =
         testing::random_conv(rng, input, in_channels, out_channels, groups, window, random_bits(rng));
     Dims out_shape;
@@ -85,7 +85,7 @@ TEST(LinearFast, BitExactWithReferenceOnRandomShapes) {
   Scratch scratch;
   int varied = 0;
   for (int i = 0; i < 150; ++i) {
-    const QuantParams input = testing::random_quant(rng, bits(rng), coin(rng));
+    const QuantParams input = testing::random_activation_quant(rng, bits(rng), coin(rng));
     const int64_t in_features = features(rng), out_features = features(rng) % 37 + 4;
     const Linear linear = testing::random_linear(rng, input, in_features, out_features, random_bits(rng));
     ASSERT_NO_THROW(linear.output_quant(input));
@@ -111,7 +111,7 @@ TEST(InputQuantizeFast, LookupTableBitExactWithReference) {
     InputQuantize input;
     const int64_t channels = coin(rng) ? 1 : 3;
     input.shape = {channels, 5, 7};
-    input.quant = testing::random_quant(rng, bits(rng), coin(rng));
+    input.quant = testing::random_activation_quant(rng, bits(rng), coin(rng));
     const size_t stats = coin(rng) ? 1 : static_cast<size_t>(channels);
     input.mean.assign(stats, 0.0);
     input.stddev.assign(stats, 1.0);

@@ -128,7 +128,8 @@ TEST(ModelFile, RoundTripIsBitExactForEveryBitWidth) {
     for (const bool is_signed : {false, true}) {
       LayerBits b;
       b.weight_bits = b.out_bits = bits;
-      b.weight_signed = b.out_signed = is_signed;
+      b.weight_signed = is_signed;  // at 1 bit, binary weights
+      b.out_signed = is_signed && bits > 1;  // an activation cannot be binary
       b.per_channel = bits % 2 == 0;
       const Model model = testing::small_cnn(rng, b, std::max(bits, 2));
       const Bytes bytes = serialize_model(model);
@@ -365,6 +366,27 @@ TEST(BrokenModelFile, FieldErrorsNameTheJsonPath) {
       "load_model: m.qgm: header field /ops/0/weight/zero_points: expected an array of 2 elements, found 1");
   EXPECT_EQ(edited([](json& h) { h.erase("tensors"); }),
             "load_model: m.qgm: header field /tensors: missing field");
+}
+
+// Issue 10, item 1: a model file cannot hold a non-finite parameter. JSON has no NaN or Infinity, and a
+// number too large for a double (1e999, the one way to write an infinite one) is refused by the parser;
+// every number read goes through JsonField::as_double, which refuses a non-finite one naming its field.
+TEST(BrokenModelFile, NonFiniteParametersAreRefused) {
+  const Bytes file = valid_file();
+  const uint64_t header_size = get_le(file, 16, 8);
+  const json header = json::parse(file.begin() + 32, file.begin() + 32 + static_cast<int64_t>(header_size));
+  for (const char* pointer : {"/ops/0/weight/scales/0", "/input/mean/0", "/input/quant/scale"}) {
+    json edited = header;
+    edited[json::json_pointer(pointer)] = 12345.25;  // a placeholder, replaced in the text
+    std::string text = edited.dump();
+    text.replace(text.find("12345.25"), 8, "1e999");
+    const std::string error = load_error(with_header_text(file, text));
+    EXPECT_TRUE(contains(error, "load_model: m.qgm: header JSON is malformed: ")) << pointer << ": " << error;
+    EXPECT_TRUE(contains(error, "1e999")) << pointer << ": " << error;
+  }
+  std::string text = header.dump();
+  text.insert(text.find("\"mean\":[") + 8, "NaN,");
+  EXPECT_TRUE(contains(load_error(with_header_text(file, text)), "header JSON is malformed"));
 }
 
 TEST(BrokenModelFile, TensorTableErrors) {

@@ -72,10 +72,36 @@ TEST(ModelBuilding, RejectsBadInputAndImpossibleAccumulators) {
   model.input.mean = {0.1, 0.2};  // neither 1 nor 3 values
   model.input.stddev = {1.0, 1.0};
   EXPECT_TRUE(contains(error_of([&] { plan_model(model); }), "input: input normalisation needs 1 or 3"));
-  // 8-bit x 8-bit products: 40000 of them could reach 40000 * 255 * 510 > 2^31.
+  // 40000 products of 8-bit codes: a layer that can overflow is refused, one that cannot is accepted. The
+  // bound comes from the actual codes (issue 10, item 4): inputs up to A = 255 from Z1 = 0 against weights
+  // all 255 from Z2 = 0 reach 40000 * 255 * 255 = 2601000000 > 2^31 - 1.
   Model wide = input_only(rng, {40000});
-  const Linear huge = testing::random_linear(rng, wide.input.quant, 40000, 2, LayerBits{});
-  EXPECT_TRUE(contains(error_of([&] { wide.add(huge); }), "the int32 accumulator could overflow"));
+  wide.input.quant.zero_point = 0;
+  wide.output.quant = wide.input.quant;
+  Linear huge = testing::random_linear(rng, wide.input.quant, 40000, 2, LayerBits{});
+  huge.weight.codes.assign(huge.weight.codes.size(), 255);
+  huge.weight.zero_points = {0};
+  huge.bias.clear();
+  EXPECT_TRUE(contains(error_of([&] { wide.add(huge); }),
+                       "the int32 accumulator could overflow: in output channel 0, the accumulator can reach "
+                       "2601000000 > 2^31-1"));
+  // Random codes over the whole range: at most 40000 * 255 * 255 in the raw dot product too, but the sums
+  // of the actual codes stay near half of that, below 2^31 (the range-based bound refused this layer).
+  const Linear random = testing::random_linear(rng, wide.input.quant, 40000, 2, LayerBits{});
+  int64_t largest = 0;
+  for (int64_t j = 0; j < 2; ++j) {
+    int64_t offsets = 0, codes = 0;
+    for (int64_t k = 0; k < 40000; ++k) {
+      const int32_t q = random.weight.codes[static_cast<size_t>(j * 40000 + k)];
+      offsets += std::abs(q - random.weight.zero_point(j));
+      codes += q;
+    }
+    largest = std::max({largest, std::abs(int64_t{random.bias[static_cast<size_t>(j)]}) + 255 * codes,
+                        std::abs(int64_t{random.bias[static_cast<size_t>(j)]}) + 255 * offsets,
+                        std::abs(int64_t{random.weight.zero_point(j)}) * 40000 * 255});
+  }
+  ASSERT_LE(largest, 2147483647);
+  EXPECT_EQ(error_of([&] { wide.add(random); }), "(no exception)");
 }
 
 TEST(ModelRun, RejectsBadInputs) {

@@ -13,18 +13,28 @@
 
 namespace qg::runtime::testing {
 
+// A binary (signed 1-bit) grid has zero point 0; other grids a random zero point in range.
 inline QuantParams random_quant(std::mt19937& rng, int bits, bool is_signed) {
   QuantParams q{1.0, 0, bits, is_signed};
   q.scale = std::exp(std::uniform_real_distribution<double>(std::log(1e-3), std::log(1e-1))(rng));
-  q.zero_point = std::uniform_int_distribution<int32_t>(q.qmin(), q.qmax())(rng);
+  q.zero_point = q.binary() ? 0 : std::uniform_int_distribution<int32_t>(q.qmin(), q.qmax())(rng);
   return q;
 }
 
+// An activation's grid: as random_quant, but never binary (a signed 1-bit activation is unsigned instead).
+inline QuantParams random_activation_quant(std::mt19937& rng, int bits, bool is_signed) {
+  return random_quant(rng, bits, is_signed && bits > 1);
+}
+
+// Random codes of (bits, is_signed): binary codes are -1 and +1.
 inline std::vector<int16_t> random_codes16(std::mt19937& rng, int64_t count, int bits, bool is_signed) {
   std::uniform_int_distribution<int32_t> code(code_min(bits, is_signed), code_max(bits, is_signed));
   std::vector<int16_t> codes(static_cast<size_t>(count));
-  for (auto& c : codes)
-    c = static_cast<int16_t>(code(rng));
+  for (auto& c : codes) {
+    do {
+      c = static_cast<int16_t>(code(rng));
+    } while (!is_code(c, bits, is_signed));
+  }
   return codes;
 }
 
@@ -57,7 +67,7 @@ inline QuantizedWeights random_weights(std::mt19937& rng, const Dims& shape, int
 /// so that requantized outputs spread over the codes instead of all clamping.
 inline QuantParams output_quant_for(std::mt19937& rng, double input_scale, const QuantizedWeights& w,
                                     int64_t products, const QuantParams& input, int bits, bool is_signed) {
-  QuantParams out = random_quant(rng, bits, is_signed);
+  QuantParams out = random_activation_quant(rng, bits, is_signed);
   const double spread_in = (input.qmax() - input.qmin() + 1) / 3.5;
   const double spread_w = (code_max(w.bits, w.is_signed) - code_min(w.bits, w.is_signed) + 1) / 3.5;
   const double acc_std = std::sqrt(static_cast<double>(products)) * spread_in * spread_w;

@@ -36,6 +36,9 @@ class ToolWorld {
     huge.layers =
         R"([{"type": "flatten"}, {"type": "linear", "out_features": 400000}, {"type": "linear", "out_features": 10}])";
     world_.write_config(huge, "huge.json");
+    TinyConfig percentile30;  // the percentile observer keeps [100 - p, p]: p must be above 50
+    percentile30.percentile = 30;
+    world_.write_config(percentile30, "percentile30.json");
     TinyConfig small_input;
     small_input.input_side = 14;
     world_.write_config(small_input, "small_input.json");
@@ -49,6 +52,7 @@ class ToolWorld {
     if (key == "other_config") return world_.file("other.json");
     if (key == "wider_config") return world_.file("wider.json");
     if (key == "small_input_config") return world_.file("small_input.json");
+    if (key == "percentile30_config") return world_.file("percentile30.json");
     if (key == "huge_config") return world_.file("huge.json");
     if (key == "data") return world_.data.path().string();
     if (key == "small_data") return small_data_.path().string();
@@ -66,6 +70,27 @@ class ToolWorld {
     if (key == "image_783") {
       util::write_file_atomically(world_.file("image.raw"), std::string(783, '\x10'));
       return world_.file("image.raw");
+    }
+    // Links to inputs (issue 10, item 5): another name for the config, and a hard link to the float
+    // checkpoint.
+    if (key == "config_symlink") {
+      if (!fs::exists(world_.file("link.json"), ignored_)) fs::create_symlink(world_.config_path(), world_.file("link.json"));
+      return world_.file("link.json");
+    }
+    if (key == "float_ckpt_hardlink") {
+      if (!fs::exists(world_.file("float_link.ckpt"))) fs::create_hard_link(path("float_ckpt"), world_.file("float_link.ckpt"));
+      return world_.file("float_link.ckpt");
+    }
+    if (key == "train_images") return world_.data.file("train-images-idx3-ubyte");
+    // A config that sits where `sweep --out-dir {results}` writes its table.
+    if (key == "results") {
+      fs::create_directories(world_.file("results"));
+      return world_.file("results");
+    }
+    if (key == "config_in_results") {
+      path("results");
+      fs::copy_file(world_.config_path(), world_.file("results/tiny_cnn_bn_sweep.md"), fs::copy_options::skip_existing);
+      return world_.file("results/tiny_cnn_bn_sweep.md");
     }
     if (key == "readonly") {
       fs::create_directory(world_.file("readonly"));
@@ -119,6 +144,7 @@ class ToolWorld {
 
   TinyWorld world_;
   data::testing::TempDir small_data_;
+  std::error_code ignored_;
 };
 
 struct ErrorCase {
@@ -158,6 +184,15 @@ const std::vector<ErrorCase>& error_cases() {
        2, "--from and --resume cannot be combined"},
       {"TrainQatUnknownObserver", "train_qat", {"--config", "{config}", "--observer", "magic", "--out", "m.qgm"},
        1, "observer"},
+      {"TrainQatPercentileAtMost50", "train_qat", {"--config", "{percentile30_config}", "--observer", "percentile", "--out", "m.qgm"},
+       1, "/quant/percentile: expected a number in (50, 100], found 30"},
+      {"TrainQatUnknownMethod", "train_qat", {"--config", "{config}", "--method", "dorefa", "--out", "m.qgm"},
+       1, "/quant/method: expected one of tutorial, ema, lsq, binary, found \"dorefa\""},
+      {"TrainQatBadFreezeEpoch", "train_qat", {"--config", "{config}", "--freeze-bn-epoch", "soon"},
+       2, "--freeze-bn-epoch expects an integer"},
+      {"TrainQatUnknownSchedule", "train_qat", {"--config", "{config}", "--lr-schedule", "exp", "--out", "m.qgm"},
+       1, "/quant/lr_schedule: expected one of constant, step, cosine"},
+      {"PtqLearnedMethod", "ptq", {"--config", "{config}", "--method", "lsq"}, 2, "PTQ calibrates observers"},
       {"PtqZeroBatches", "ptq", {"--config", "{config}", "--batches", "0"},
        2, "--batches expects an integer"},
       {"PtqHasNoResume", "ptq", {"--config", "{config}", "--resume", "x.ckpt"}, 2, "unknown flag --resume"},
@@ -166,7 +201,8 @@ const std::vector<ErrorCase>& error_cases() {
        2, "--index expects an integer in [0, 63]"},
       {"SweepBadBitList", "sweep", {"--config", "{config}", "--bits", "0-9"},
        2, "--bits expects integers in [1, 8]"},
-      {"SweepBadMethods", "sweep", {"--config", "{config}", "--methods", "fancy"}, 2, "--methods expects"},
+      {"SweepBadMethods", "sweep", {"--config", "{config}", "--methods", "fancy"}, 2, "--methods: unknown entry \"fancy\""},
+      {"SweepPtqWithEpochs", "sweep", {"--config", "{config}", "--methods", "ptq-ema:3"}, 2, "PTQ trains no epochs"},
 
       // ---- missing files: exit 1 ----
       {"TrainMissingConfig", "train", {"--config", "{missing}"}, 1, "no-such-file"},
@@ -210,6 +246,26 @@ const std::vector<ErrorCase>& error_cases() {
        1, "is not writable"},
       {"SweepOutDirReadOnly", "sweep", {"--config", "{config}", "--from", "{float_ckpt}", "--out-dir", "{readonly}/results"},
        1, "is not writable"},
+
+      // ---- an output onto an input, or onto another output: exit 2, before any work (issue 10, item 5) ----
+      {"PtqOutOntoTheConfig", "ptq", {"--config", "{config}", "--from", "{float_ckpt}", "--out", "{config}"},
+       2, "/tiny.json is the same file as --config "},
+      {"PtqOutOntoTheFloatCheckpoint", "ptq", {"--config", "{config}", "--from", "{float_ckpt}", "--out", "{float_ckpt}"},
+       2, "/float.ckpt is the same file as --from "},
+      {"TrainOutOntoADataFile", "train", {"--config", "{config}", "--out", "{train_images}"},
+       2, "/train-images-idx3-ubyte is the same file as the data.root file "},
+      {"TrainOutThroughASymlinkToTheConfig", "train", {"--config", "{config}", "--out", "{config_symlink}"},
+       2, "/link.json is the same file as --config "},
+      {"TrainReportThroughAHardLinkToTheResume", "train", {"--config", "{config}", "--resume", "{float_ckpt}", "--out", "x.ckpt", "--report", "{float_ckpt_hardlink}"},
+       2, "/float_link.ckpt is the same file as --resume "},
+      {"TrainQatCheckpointOntoTheFrom", "train_qat", {"--config", "{config}", "--from", "{float_ckpt}", "--out", "m.qgm", "--checkpoint", "{float_ckpt}"},
+       2, "--checkpoint "},
+      {"TrainQatReportOntoTheOut", "train_qat", {"--config", "{config}", "--from", "{float_ckpt}", "--out", "m.qgm", "--report", "./m.qgm"},
+       2, "--report ./m.qgm is the same file as --out m.qgm: two outputs would overwrite each other"},
+      {"QinferReportOntoTheModel", "qinfer", {"--model", "{model}", "--report", "{model}"},
+       2, "/qat.qgm is the same file as --model "},
+      {"SweepTableOntoTheConfig", "sweep", {"--config", "{config_in_results}", "--from", "{float_ckpt}", "--out-dir", "{results}"},
+       2, "the --out-dir file "},
 
       // ---- a checkpoint or model from another config, kind or bit width: exit 1 ----
       {"TrainResumeFromOtherConfig", "train", {"--config", "{config}", "--resume", "{other_ckpt}", "--out", "x.ckpt"},

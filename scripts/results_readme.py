@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Writes <out>/README.md from what scripts/results produced in <out>: the float models, the sweeps, the
+low-bit target runs (each checked against its target), the inspections. Called by scripts/results; it only
+reads the reports, so every figure in the README comes from a run of the current commit.
+
+    python3 scripts/results_readme.py <out-dir> <started> <bits> <epochs> <long-epochs>
+"""
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+
+
+def load(out, name):
+    with open(os.path.join(out, name)) as f:
+        return json.load(f)
+
+
+def pct(x):
+    return "%.2f %%" % (100.0 * x)
+
+
+def git(*args):
+    return subprocess.run(["git", *args], capture_output=True, text=True, check=False).stdout.strip()
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def sweep_rows(out, model):
+    """{(label, bits): integer accuracy or status} from <model>_sweep.csv, and the labels in order."""
+    path = os.path.join(out, model + "_sweep.csv")
+    if not os.path.exists(path):
+        return {}, []
+    cells, labels = {}, []
+    with open(path) as f:
+        for r in csv.DictReader(f):
+            label = ("PTQ (%s)" % r["quant_method"]) if r["kind"] == "ptq" else \
+                ("QAT %s, %s epoch%s" % (r["quant_method"], r["qat_epochs"], "" if r["qat_epochs"] == "1" else "s"))
+            if label not in labels:
+                labels.append(label)
+            cells[(label, int(r["bits"]))] = float(r["integer_accuracy"]) if r["status"] == "ok" else r["status"]
+    return cells, labels
+
+
+def qat_vs_ptq(out, model, recommended):
+    """Bit widths 2..8 where the recommended QAT row is below the best PTQ row, and the pairs compared."""
+    cells, labels = sweep_rows(out, model)
+    ptq = [l for l in labels if l.startswith("PTQ")]
+    qat = [l for l in labels if l.startswith("QAT " + recommended)]
+    lines, worse = [], []
+    for b in range(2, 9):
+        best = [cells.get((l, b)) for l in ptq if isinstance(cells.get((l, b)), float)]
+        ours = cells.get((qat[0], b)) if qat else None
+        if not best or not isinstance(ours, float):
+            continue
+        lines.append((b, max(best), ours))
+        if ours < max(best):
+            worse.append(b)
+    return lines, worse
+
+
+def main():
+    out, started, bits, epochs, long_epochs = sys.argv[1:6]
+    commit = git("rev-parse", "--short", "HEAD")
+    dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else ""
+    md = []
+    md.append("# Results\n")
+    md.append("Written by `scripts/results` on commit %s%s, started %s, on %s with %d cores (%s threads). "
+              "Every figure below comes from that run; the accuracies are deterministic (fixed seeds), the "
+              "seconds and images/s in the JSON reports are not speed measurements (see "
+              "[../PERFORMANCE.md](../PERFORMANCE.md)).\n" % (commit, dirty, started, cpu_name(), os.cpu_count(),
+                                                             os.environ.get("THREADS", "2")))
+
+    md.append("## Float models (`tools/train`, the tutorial's recipe: SGD, batch 64, seed 1, 5 epochs)\n")
+    md.append("| config | test accuracy after each epoch | report |\n|---|---|---|")
+    floats = {}
+    for model in ("mnist_cnn", "mnist_cnn_bn", "mnist_dwsep_bn"):
+        r = load(out, "train_%s.json" % model)
+        floats[model] = r["test_accuracy"]
+        md.append("| `configs/%s.json` | %s | [train_%s.json](train_%s.json) |" % (
+            model, ", ".join(pct(a) for a in r["epoch_test_accuracy"]), model, model))
+    md.append("")
+
+    md.append("## Accuracy against bit width, every method\n")
+    md.append("`tools/sweep` from the float checkpoints above, bit widths %s: PTQ with the tutorial's and with "
+              "ema's observers, the tutorial's QAT (its one epoch), ema and lsq QAT (%s epochs each, their "
+              "recipes). Tables, CSV and plot per model:\n" % (bits, epochs))
+    for model in ("mnist_cnn", "mnist_cnn_bn"):
+        md.append("* [%s_sweep.md](%s_sweep.md) ([csv](%s_sweep.csv), [plot](%s_sweep.svg))" % ((model,) * 4))
+    md.append("")
+    md.append("The recommended method (`lsq`, the default) against the best PTQ at each width:\n")
+    md.append("| config | bits | best PTQ | QAT lsq | QAT >= PTQ |\n|---|---|---|---|---|")
+    for model in ("mnist_cnn", "mnist_cnn_bn"):
+        lines, _ = qat_vs_ptq(out, model, "lsq")
+        for b, best, ours in lines:
+            md.append("| %s | %d | %.2f %% | %.2f %% | %s |" % (model, b, 100 * best, 100 * ours,
+                                                                 "yes" if ours >= best else "**no**"))
+    md.append("")
+
+    md.append("## The low-bit targets (integer-only model, MNIST test set, from the float models above)\n")
+    md.append("| run | method, widths | QAT epochs | float | integer model | target | met | agreement | report |")
+    md.append("|---|---|---|---|---|---|---|---|---|")
+    targets = [
+        ("mnist_cnn_bn_lsq_4bit", "mnist_cnn_bn", lambda f: f, ">= float"),
+        ("mnist_cnn_bn_lsq_3bit", "mnist_cnn_bn", lambda f: f - 0.001, ">= float - 0.1 pt"),
+        ("mnist_cnn_bn_lsq_2bit", "mnist_cnn_bn", lambda f: 0.985, ">= 98.5 %"),
+        ("mnist_cnn_bn_binary_1bit", "mnist_cnn_bn", lambda f: 0.975, ">= 97.5 %"),
+        ("mnist_cnn_lsq_3bit", "mnist_cnn", lambda f: 0.980, ">= 98.0 %"),
+        ("mnist_cnn_lsq_2bit", "mnist_cnn", lambda f: 0.975, ">= 97.5 %"),
+        ("mnist_cnn_lsq_8bit", "mnist_cnn", lambda f: f - 0.001, ">= float - 0.1 pt"),
+        ("mnist_cnn_bn_lsq_8bit", "mnist_cnn_bn", lambda f: f - 0.001, ">= float - 0.1 pt"),
+        ("mnist_dwsep_bn_lsq_8bit", "mnist_dwsep_bn", lambda f: f - 0.001, ">= float - 0.1 pt"),
+    ]
+    for name, model, target, text in targets:
+        r = load(out, "qat_%s.json" % name)
+        widths = "; ".join("layer %d: w%d a%d%s" % (l["layer"], l["weight_bits"], l["activation_bits"],
+                                                    (" in%d" % l["input_bits"]) if "input_bits" in l else "")
+                           for l in r["layers"])
+        goal = target(r["float_test_accuracy"])
+        met = r["test_accuracy"] + 1e-9 >= goal
+        md.append("| %s | %s (%s) | %d | %s | %s | %s | %s | %s | [json](qat_%s.json) |" % (
+            name, r["quant_method"], widths, r["recipe"]["qat_epochs"], pct(r["float_test_accuracy"]),
+            pct(r["test_accuracy"]), text, "yes" if met else "**no**", pct(r["agreement"]), name))
+    md.append("")
+    unfrozen = load(out, "qat_mnist_cnn_bn_lsq_2bit_bn_unfrozen.json")
+    md.append("Why lsq freezes the BatchNorm from the start: the same 2-bit `mnist_cnn_bn` run for one epoch with "
+              "the BatchNorm folded with each batch's statistics (`--freeze-bn-epoch never`) ends at %s "
+              "([json](qat_mnist_cnn_bn_lsq_2bit_bn_unfrozen.json)).\n" % pct(unfrozen["test_accuracy"]))
+
+    md.append("## Why the tutorial's recipe collapses at low bit widths\n")
+    md.append("`train_qat --inspect` on `mnist_cnn` at 3 bits, one epoch, for the tutorial's method and for lsq: per "
+              "layer, each quantizer's grid, its error as SQNR (dB, split into rounding and clipping), the share "
+              "of values clamped, the share of zero STE gradients and the weight codes that changed level "
+              "during the epoch. docs/05-quantization.md (5.8) reads them.\n")
+    for method in ("tutorial", "lsq"):
+        r = load(out, "inspect_mnist_cnn_3bit_%s.json" % method)
+        md.append("* %s: integer model %s — [inspection](inspect_mnist_cnn_3bit_%s.txt) ([json](inspect_mnist_cnn_3bit_%s.json))"
+                  % (method, pct(r["test_accuracy"]), method, method))
+    md.append("")
+
+    md.append("## Commands\n")
+    md.append("All of the above: `scripts/results` (it builds, fetches MNIST, and runs each of these). The "
+              "individual commands are in the script; for example the 2-bit target run is\n")
+    md.append("    build/tools/train_qat --config configs/mnist_cnn_bn.json --from runs/results/mnist_cnn_bn.ckpt "
+              "--bits 2 --epochs %s --report docs/results/qat_mnist_cnn_bn_lsq_2bit.json\n" % long_epochs)
+    with open(os.path.join(out, "README.md.tmp"), "w") as f:
+        f.write("\n".join(md))
+    os.replace(os.path.join(out, "README.md.tmp"), os.path.join(out, "README.md"))
+
+
+if __name__ == "__main__":
+    main()

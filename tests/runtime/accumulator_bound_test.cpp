@@ -1,0 +1,160 @@
+// The int32 overflow bound of conv/linear layers from their actual codes (issue 10, items 3 and 4), and the
+// bias that must fit int32 before any bound is computed.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "error_text.h"
+#include "random_models.h"
+#include "runtime/accumulator_bound.h"
+#include "runtime/ops/conv2d.h"
+#include "runtime/ops/linear.h"
+
+namespace qg::runtime {
+namespace {
+
+using testing::contains;
+using testing::error_of;
+
+constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+
+QuantizedWeights weights_of(Dims shape, std::vector<int16_t> codes, std::vector<int32_t> zero_points) {
+  QuantizedWeights w;
+  w.shape = std::move(shape);
+  w.codes = std::move(codes);
+  w.scales.assign(zero_points.size(), 0.01);
+  w.zero_points = std::move(zero_points);
+  return w;
+}
+
+// Worked by hand. Input: 8-bit unsigned, Z1 = 10, so A = max(255 - 10, 10 - 0) = 245. Two channels of
+// three 8-bit codes, per-channel zero points {100, 0}, bias {1000, -7}:
+//   channel 0, codes {100, 200, 50}: sum |q - Z| = 150, sum |q| = 350
+//   channel 1, codes {255, 0, 3}:    sum |q - Z| = 258, sum |q| = 258
+//   the accumulator:          1000 + 245 * 150 = 37750;   7 + 245 * 258 = 63217
+//   bias + sum (q1 - Z1) q2:  1000 + 245 * 350 = 86750;   7 + 245 * 258 = 63217
+//   Z2 sum (q1 - Z1):         100 * 3 * 245   = 73500;    0
+//   sum (q1 - Z1):            3 * 245 = 735
+TEST(AccumulatorBound, EveryTermOfEveryChannelFromTheActualCodes) {
+  const QuantParams input{0.1, 10, 8, false};
+  const QuantizedWeights w = weights_of({2, 3}, {100, 200, 50, 255, 0, 3}, {100, 0});
+  const AccumulatorBound b = accumulator_bound(3, input, w, {1000, -7});
+  EXPECT_EQ(b.value, 86750);
+  EXPECT_EQ(b.channel, 0);
+  EXPECT_EQ(b.term, "bias + sum (q1 - Z1) q2");
+  EXPECT_EQ(b.accumulator, 63217);
+  // Without a bias, and with Z2 large: the zero-point correction is the largest term.
+  const QuantizedWeights high_zero = weights_of({1, 3}, {250, 255, 240}, {255});
+  const AccumulatorBound c = accumulator_bound(3, input, high_zero, {});
+  EXPECT_EQ(c.value, 255 * 3 * 245);  // 187425 > 245 * (255 + 250 + 240) = 182525
+  EXPECT_EQ(c.term, "Z2 sum (q1 - Z1)");
+  EXPECT_EQ(c.accumulator, 245 * (0 + 5 + 15));
+}
+
+// A linear layer at the very edge: A = 255 (Z1 = 0), K = 33025 weights all 255 with Z2 = 0, so every term
+// is 255 * 255 * 33025 = 2147450625 plus the bias; a bias of 33022 makes it exactly 2^31 - 1. It is accepted,
+// and with every input at 255 the fast kernel (raw dot product in int32, then the correction) reaches that
+// accumulator without overflowing: it agrees with the reference. One more unit of bias is refused.
+Linear edge_linear(int32_t bias, int32_t weight_zero, int16_t weight_code) {
+  constexpr int64_t k = 33025;
+  Linear op;
+  op.in_features = k;
+  op.out_features = 1;
+  op.input_quant = QuantParams{0.01, 0, 8, false};
+  op.weight = weights_of({1, k}, std::vector<int16_t>(k, weight_code), {weight_zero});
+  op.bias = {bias};
+  const QuantParams out{2000.0, 0, 8, true};  // acc 2^31 - 1 at scale 1e-4 is 214748: code 107
+  op.output_stage = OutputStage::make(op.input_quant.scale, op.weight.scales, out, false);
+  return op;
+}
+
+TEST(AccumulatorBound, ALayerAtTheEdgeIsAcceptedAndItsKernelsAgreeThere) {
+  for (const auto& [zero, code, bias] : {std::tuple{0, 255, 33022}, std::tuple{255, 0, -33022}}) {
+    const Linear op = edge_linear(bias, zero, static_cast<int16_t>(code));
+    EXPECT_EQ(accumulator_bound(op.in_features, op.input_quant, op.weight, op.bias).value, kInt32Max);
+    ASSERT_EQ(error_of([&] { op.output_quant(op.input_quant); }), "(no exception)") << zero;
+    const std::vector<int32_t> input(static_cast<size_t>(op.in_features), 255);
+    std::vector<int32_t> reference(1), fast(1);
+    Scratch scratch;
+    linear_reference(op, input, reference, RequantMode::Integer);
+    linear_fast(op, input, fast, RequantMode::Integer, scratch);
+    EXPECT_EQ(reference[0], zero == 0 ? 107 : -107);  // round(+-(2^31 - 1) * 0.01 * 0.01 / 2000)
+    EXPECT_EQ(fast, reference) << "zero point " << zero;
+    const Linear over = edge_linear(bias > 0 ? bias + 1 : bias - 1, zero, static_cast<int16_t>(code));
+    EXPECT_TRUE(contains(error_of([&] { over.output_quant(over.input_quant); }),
+                         "accumulator: the int32 accumulator could overflow: in output channel 0, "))
+        << zero;
+    EXPECT_TRUE(
+        contains(error_of([&] { over.output_quant(over.input_quant); }), "can reach 2147483648 > 2^31-1"))
+        << zero;
+  }
+}
+
+// The same edge in a conv (1321 channels x 5 x 5 = 33025 products, a 1x1 output): with stride 1 it takes
+// the dot-product path, with stride 2 the int16 im2col path; both agree with the reference at the edge.
+TEST(AccumulatorBound, ConvKernelsAgreeAtTheEdge) {
+  for (const int64_t stride : {1, 2}) {
+    for (const auto& [zero, code, bias] : {std::tuple{0, 255, 33022}, std::tuple{255, 0, -33022}}) {
+      Conv2d op;
+      op.in_channels = 1321;
+      op.out_channels = 1;
+      op.window = testing::window(5, stride);
+      op.input_quant = QuantParams{0.01, 0, 8, false};
+      op.weight =
+          weights_of({1, 1321, 5, 5}, std::vector<int16_t>(33025, static_cast<int16_t>(code)), {zero});
+      op.bias = {bias};
+      op.output_stage = OutputStage::make(0.01, op.weight.scales, QuantParams{2000.0, 0, 8, true}, false);
+      ASSERT_EQ(error_of([&] { op.output_quant(op.input_quant); }), "(no exception)");
+      const std::vector<int32_t> input(33025, 255);
+      std::vector<int32_t> reference(1), fast(1);
+      Scratch scratch;
+      conv2d_reference(op, {1321, 5, 5}, input, reference, RequantMode::Integer);
+      EXPECT_EQ(reference[0], zero == 0 ? 107 : -107);
+      for (const int8::Isa isa : {int8::Isa::Portable, int8::Isa::Avx2, int8::Isa::Avx512Vnni}) {
+        if (!int8::isa_available(isa)) continue;
+        conv2d_fast(op, {1321, 5, 5}, input, fast, RequantMode::Integer, scratch, isa);
+        EXPECT_EQ(fast, reference) << "stride " << stride << ", zero point " << zero << ", "
+                                   << int8::isa_name(isa);
+      }
+    }
+  }
+}
+
+// The bias is never saturated: a code beyond int32 is an error naming the bias (issue 10, item 3: the
+// refusal used to come later, from the accumulator bound, with a figure computed from the clamped bias).
+TEST(BiasCodes, ABiasBeyondInt32IsRefusedNamingItAndTheCodeItNeeds) {
+  const std::vector<float> bias{0.001f, 10.0f};
+  EXPECT_EQ(quantize_bias(bias, 0.01, {1e-3}), (std::vector<int32_t>{100, 1000000}));  // b / (0.01 * 1e-3)
+  // 0.001 / (0.01 * 1e-9) = 1e8 fits; 10 / (0.01 * 1e-9) = 1e12 does not
+  EXPECT_EQ(
+      error_of([&] { quantize_bias(bias, 0.01, {1e-9}); }),
+      "quantize_bias: bias 1 = 10 at the accumulator scale 1e-11 needs the code 1e+12, outside int32 (a "
+      "weight scale too fine for the bias)");
+}
+
+// The remedy: the weight scale rises to the smallest float32 s with |b| / (S_in s) <= 2^30.
+TEST(BiasCodes, FittingScalesWidenOnlyWhatMustBeWidened) {
+  const std::vector<float> bias{0.5f, -2.0f};
+  const double input_scale = 1e-3;
+  const double limit = std::ldexp(1.0, 30);
+  // Per tensor: the largest bias decides, 2 / (1e-3 * 2^30) = 1.8626451e-6.
+  const std::vector<double> one = bias_fitting_scales(bias, input_scale, {1e-9});
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_GE(one[0] * input_scale * limit, 2.0);
+  EXPECT_NEAR(one[0], 2.0 / (input_scale * limit), 1e-12);
+  EXPECT_EQ(one[0], static_cast<double>(static_cast<float>(one[0]))) << "a float32 scale";
+  const std::vector<int32_t> codes = quantize_bias(bias, input_scale, one);
+  EXPECT_LE(std::abs(int64_t{codes[1]}), int64_t{1} << 30);
+  // Per channel: channel 0 needs 0.5 / (1e-3 * 1e-9) = 5e11 codes and is widened; channel 1 needs
+  // 2 / (1e-3 * 1e-3) = 2e6 and keeps its scale.
+  const std::vector<double> two = bias_fitting_scales(bias, input_scale, {1e-9, 1e-3});
+  EXPECT_NEAR(two[0], 0.5 / (input_scale * limit), 1e-12);
+  EXPECT_EQ(two[1], 1e-3);
+  // Nothing to do: the same scales back.
+  EXPECT_EQ(bias_fitting_scales(bias, input_scale, {1e-3, 1e-3}), (std::vector<double>{1e-3, 1e-3}));
+}
+
+}  // namespace
+}  // namespace qg::runtime
