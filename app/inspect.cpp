@@ -10,7 +10,9 @@ namespace qg::app {
 namespace {
 
 // JSON has no infinity: an error-free part is reported as null (and printed as "-").
-nlohmann::json decibels(double db) { return std::isfinite(db) ? nlohmann::json(db) : nlohmann::json(); }
+nlohmann::json decibels(double db) {
+  return std::isfinite(db) ? nlohmann::json(db) : nlohmann::json();
+}
 
 std::string decibels_text(double db) {
   if (!std::isfinite(db)) return "-";
@@ -24,8 +26,11 @@ nlohmann::json grid_json(const quant::QParams& q) {
   if (!q.per_channel()) return {{"scale", q.scale[0]}, {"zero_point", q.zero_point[0]}};
   std::vector<float> s = q.scale;
   std::sort(s.begin(), s.end());
-  return {{"scale_min", s.front()}, {"scale_median", s[s.size() / 2]}, {"scale_max", s.back()},
-          {"channels", s.size()}, {"zero_point", q.zero_point[0]}};
+  return {{"scale_min", s.front()},
+          {"scale_median", s[s.size() / 2]},
+          {"scale_max", s.back()},
+          {"channels", s.size()},
+          {"zero_point", q.zero_point[0]}};
 }
 
 std::string grid_text(const quant::QParams& q) {
@@ -92,7 +97,8 @@ nlohmann::json inspection_json(quant::QatModel& model) {
     const auto points = layer->quant_points();
     if (points.empty()) continue;
     nlohmann::json entry = {{"layer", i}, {"type", layer->type_name()}, {"points", nlohmann::json::array()}};
-    for (const auto& [name, point] : points) entry["points"].push_back(point_json(name, *point));
+    for (const auto& [name, point] : points)
+      entry["points"].push_back(point_json(name, *point));
     layers.push_back(entry);
   }
   return layers;
@@ -101,8 +107,9 @@ nlohmann::json inspection_json(quant::QatModel& model) {
 std::string inspection_table(quant::QatModel& model, const std::string& title) {
   std::string out = title + "\n";
   char line[256];
-  std::snprintf(line, sizeof line, "  %-16s %-6s %-6s %4s  %-24s %6s %6s %6s %8s %7s  %s\n", "layer", "point", "kind",
-                "bits", "grid", "SQNR", "round", "clip", "clamped", "STE=0", "weight codes changed (step flips)");
+  std::snprintf(line, sizeof line, "  %-16s %-6s %-6s %4s  %-24s %6s %6s %6s %8s %7s  %s\n", "layer", "point",
+                "kind", "bits", "grid", "SQNR", "round", "clip", "clamped", "STE=0",
+                "weight codes changed (step flips)");
   out += line;
   for (size_t i = 0; i < model.layers().size(); ++i) {
     const auto& layer = model.layers()[i];
@@ -120,12 +127,14 @@ std::string inspection_table(quant::QatModel& model, const std::string& title) {
       };
       std::string codes;
       if (p.contains("codes")) {
-        codes = std::to_string(p["codes_changed"].get<int64_t>()) + " of " + std::to_string(p["codes"].get<size_t>()) +
-                " (" + std::to_string(p["code_flips"].get<int64_t>()) + ")";
+        codes = std::to_string(p["codes_changed"].get<int64_t>()) + " of " +
+                std::to_string(p["codes"].get<size_t>()) + " (" +
+                std::to_string(p["code_flips"].get<int64_t>()) + ")";
       }
       std::snprintf(line, sizeof line, "  %-16s %-6s %-6s %4d  %-24s %6s %6s %6s %8s %7s  %s\n", name.c_str(),
-                    point_name.c_str(), point->kind().c_str(), p["bits"].get<int>(), grid_text(point->qparams()).c_str(),
-                    db("sqnr_db").c_str(), db("rounding_sqnr_db").c_str(), db("clipping_sqnr_db").c_str(),
+                    point_name.c_str(), point->kind().c_str(), p["bits"].get<int>(),
+                    grid_text(point->qparams()).c_str(), db("sqnr_db").c_str(),
+                    db("rounding_sqnr_db").c_str(), db("clipping_sqnr_db").c_str(),
                     share("clamped_share").c_str(), share("ste_zero_share").c_str(), codes.c_str());
       out += line;
     }

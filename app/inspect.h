@@ -21,7 +21,8 @@ namespace qg::app {
 void set_inspecting(quant::QatModel& model, bool on, bool track_weight_codes = true);
 /// Starts a new epoch's statistics at every point (the codes of the last step become the epoch's start).
 void start_inspection_epoch(quant::QatModel& model);
-/// Every point's statistics so far: [{"layer": 0, "type": "QConvBNReLU", "points": [{"point": "weight", ...}]}].
+/// Every point's statistics so far: [{"layer": 0, "type": "QConvBNReLU", "points": [{"point": "weight",
+/// ...}]}].
 nlohmann::json inspection_json(quant::QatModel& model);
 /// The same as a text table, one line per point, under `title`.
 std::string inspection_table(quant::QatModel& model, const std::string& title);

@@ -57,17 +57,20 @@ std::vector<quant::QuantSettings> layer_settings(const config::ModelConfig& conf
 std::unique_ptr<nn::Optimizer> make_qat_optimizer(const config::QuantRecipe& recipe, quant::QatModel& model) {
   const std::vector<Tensor> quantizer = model.quantizer_parameters();
   std::set<const void*> is_quantizer;
-  for (const Tensor& t : quantizer) is_quantizer.insert(t.data());
+  for (const Tensor& t : quantizer)
+    is_quantizer.insert(t.data());
   nn::ParamGroup network{{}, std::nullopt}, steps{quantizer, 0.0};
   for (const Tensor& p : model.parameters()) {
     if (!is_quantizer.count(p.data())) network.params.push_back(p);
   }
   const std::vector<nn::ParamGroup> groups{network, steps};
   if (recipe.qat_optimizer == "adam") {
-    return std::make_unique<nn::Adam>(groups, nn::AdamOptions{.lr = recipe.qat_lr, .weight_decay = recipe.weight_decay});
+    return std::make_unique<nn::Adam>(
+        groups, nn::AdamOptions{.lr = recipe.qat_lr, .weight_decay = recipe.weight_decay});
   }
   return std::make_unique<nn::Sgd>(
-      groups, nn::SgdOptions{.lr = recipe.qat_lr, .momentum = recipe.qat_momentum, .weight_decay = recipe.weight_decay});
+      groups, nn::SgdOptions{
+                  .lr = recipe.qat_lr, .momentum = recipe.qat_momentum, .weight_decay = recipe.weight_decay});
 }
 
 nn::LrSchedule qat_lr_schedule(const config::QuantRecipe& recipe, int64_t steps_per_epoch) {
@@ -77,12 +80,14 @@ nn::LrSchedule qat_lr_schedule(const config::QuantRecipe& recipe, int64_t steps_
   s.total_steps = recipe.qat_epochs * steps_per_epoch;
   s.step_size = std::max<int64_t>(1, recipe.lr_step_epochs * steps_per_epoch);
   s.gamma = recipe.lr_gamma;
-  s.warmup_steps = static_cast<int64_t>(std::llround(recipe.warmup_epochs * static_cast<double>(steps_per_epoch)));
+  s.warmup_steps =
+      static_cast<int64_t>(std::llround(recipe.warmup_epochs * static_cast<double>(steps_per_epoch)));
   return s;
 }
 
 bool observers_frozen_in(const config::QuantRecipe& recipe, int64_t epoch) {
-  return recipe.freeze_observers_epoch != config::QuantConfig::kNever && epoch > recipe.freeze_observers_epoch;
+  return recipe.freeze_observers_epoch != config::QuantConfig::kNever &&
+         epoch > recipe.freeze_observers_epoch;
 }
 
 bool bn_frozen_in(const config::QuantRecipe& recipe, int64_t epoch) {

@@ -77,7 +77,6 @@ json quant_to_json(const QuantConfig& q) {
               {"ptq_batches", q.ptq_batches},
               {"qat_epochs", q.qat_epochs},
               {"weight_decay", q.weight_decay},
-              {"warmup_epochs", q.warmup_epochs},
               {"lr_step_epochs", q.lr_step_epochs},
               {"lr_gamma", q.lr_gamma}};
   const auto put = [&](const char* key, const auto& field) {
@@ -95,6 +94,7 @@ json quant_to_json(const QuantConfig& q) {
   put("qat_lr", q.qat_lr);
   put("qat_momentum", q.qat_momentum);
   put("lr_schedule", q.lr_schedule);
+  put("warmup_epochs", q.warmup_epochs);
   for (const auto& [key, epoch] : {std::pair{"freeze_observers_epoch", q.freeze_observers_epoch},
                                    std::pair{"freeze_bn_epoch", q.freeze_bn_epoch}}) {
     if (epoch) out[key] = *epoch == QuantConfig::kNever ? json() : json(*epoch);

@@ -116,7 +116,7 @@ struct QuantConfig {
   std::optional<double> qat_momentum;  // sgd
   double weight_decay = 0.0;           // never applied to learned step sizes
   std::optional<std::string> lr_schedule;  // "constant", "step", "cosine"
-  double warmup_epochs = 0.0;              // linear warm-up from lr/10 over this many epochs
+  std::optional<double> warmup_epochs;     // linear warm-up from lr/10 over this many epochs
   int64_t lr_step_epochs = 1;              // step: epochs between decays
   double lr_gamma = 0.1;                   // step: decay factor
   /// Epochs after which the observers (freeze_observers_epoch) or the BatchNorm statistics

@@ -18,6 +18,7 @@ struct MethodDefaults {
   const char* qat_optimizer;
   double qat_lr, qat_momentum;
   const char* lr_schedule;
+  double warmup_epochs;
   int64_t freeze_observers_epoch, freeze_bn_epoch;
   int64_t input_bits, last_layer_bits;  // 0: `bits`
 };
@@ -29,11 +30,11 @@ constexpr int64_t kNever = QuantConfig::kNever;
 // are the recipes measured in docs/results (low-bit QAT): see docs/05-quantization.md, 5.8, for why each
 // choice matters.
 constexpr MethodDefaults kDefaults[] = {
-  // method      observer                 per_ch sym    signed ste         fuse   optim   lr     mom  schedule  obs-frz bn-frz in last
-  {"tutorial",  "minmax",                 false, false, false, "identity", false, "sgd",  0.01,  0.5, "constant", kNever, kNever, 0, 0},
-  {"ema",       "moving_average_minmax",  true,  true,  true,  "clipped",  true,  "sgd",  0.01,  0.9, "cosine",   kNever, 0,      0, 0},
-  {"lsq",       "minmax",                 true,  true,  true,  "clipped",  true,  "sgd",  0.01,  0.9, "cosine",   kNever, 0,      0, 0},
-  {"binary",    "minmax",                 true,  true,  true,  "clipped",  true,  "adam",  0.001, 0.9, "cosine",  kNever, 0,      8, 8},
+  // method     observer                 per_ch sym    signed ste         fuse   optim   lr     mom  schedule   warm obs-frz bn-frz in last
+  {"tutorial", "minmax",                 false, false, false, "identity", false, "sgd",  0.01,  0.5, "constant", 0.0, kNever, kNever, 0, 0},
+  {"ema",      "moving_average_minmax",  true,  true,  true,  "clipped",  true,  "sgd",  0.01,  0.9, "cosine",   0.5, kNever, 0,      0, 0},
+  {"lsq",      "minmax",                 true,  true,  true,  "clipped",  true,  "sgd",  0.01,  0.9, "cosine",   0.5, kNever, 0,      0, 0},
+  {"binary",   "minmax",                 true,  true,  true,  "clipped",  true,  "adam", 0.001, 0.9, "cosine",   0.5, kNever, 0,      8, 8},
 };
 // clang-format on
 
@@ -41,7 +42,8 @@ const MethodDefaults& defaults_of(const std::string& method) {
   for (const MethodDefaults& d : kDefaults) {
     if (method == d.method) return d;
   }
-  throw std::invalid_argument("unknown QAT method \"" + method + "\" (expected tutorial, ema, lsq or binary)");
+  throw std::invalid_argument("unknown QAT method \"" + method +
+                              "\" (expected tutorial, ema, lsq or binary)");
 }
 
 }  // namespace
@@ -49,7 +51,8 @@ const MethodDefaults& defaults_of(const std::string& method) {
 const std::vector<std::string>& method_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> out;
-    for (const MethodDefaults& d : kDefaults) out.emplace_back(d.method);
+    for (const MethodDefaults& d : kDefaults)
+      out.emplace_back(d.method);
     return out;
   }();
   return names;
@@ -75,7 +78,7 @@ QuantRecipe resolve_quant(const QuantConfig& q) {
   r.qat_momentum = q.qat_momentum.value_or(d.qat_momentum);
   r.weight_decay = q.weight_decay;
   r.lr_schedule = q.lr_schedule.value_or(d.lr_schedule);
-  r.warmup_epochs = q.warmup_epochs;
+  r.warmup_epochs = q.warmup_epochs.value_or(d.warmup_epochs);
   r.lr_step_epochs = q.lr_step_epochs;
   r.lr_gamma = q.lr_gamma;
   r.freeze_observers_epoch = q.freeze_observers_epoch.value_or(d.freeze_observers_epoch);
@@ -84,7 +87,9 @@ QuantRecipe resolve_quant(const QuantConfig& q) {
 }
 
 nlohmann::json QuantRecipe::to_json() const {
-  const auto epoch = [](int64_t e) { return e == QuantConfig::kNever ? nlohmann::json() : nlohmann::json(e); };
+  const auto epoch = [](int64_t e) {
+    return e == QuantConfig::kNever ? nlohmann::json() : nlohmann::json(e);
+  };
   return {{"method", method},
           {"bits", bits},
           {"observer", observer},
@@ -115,9 +120,7 @@ std::vector<LayerQuantRecipe> resolve_layer_quant(const ModelConfig& config) {
   const MethodDefaults& d = defaults_of(q.method);
   // The model input and the classifier: given, else the method's width (binary keeps them at 8), else bits.
   const int64_t input_bits = q.input_bits.value_or(d.input_bits ? d.input_bits : q.bits);
-  const std::optional<int64_t> last_bits = q.last_layer_bits ? q.last_layer_bits
-                                           : d.last_layer_bits ? std::optional<int64_t>(d.last_layer_bits)
-                                                               : std::nullopt;
+  const int64_t last_bits = q.last_layer_bits.value_or(d.last_layer_bits);  // 0: as the other layers
   std::vector<LayerQuantRecipe> out;
   for (size_t i = 0; i < config.layers.size(); ++i) {
     const LayerSpec& spec = config.layers[i];
@@ -132,9 +135,9 @@ std::vector<LayerQuantRecipe> resolve_layer_quant(const ModelConfig& config) {
     if (r.first && q.first_layer_bits) r.weight_bits = *q.first_layer_bits;
     out.push_back(r);
   }
-  if (!out.empty() && last_bits) {
-    out.back().weight_bits = *last_bits;
-    out.back().activation_bits = *last_bits;
+  if (!out.empty() && last_bits != 0) {
+    out.back().weight_bits = last_bits;
+    out.back().activation_bits = last_bits;
   }
   if (!out.empty()) out.back().last = true;
   for (LayerQuantRecipe& r : out) {
@@ -144,19 +147,24 @@ std::vector<LayerQuantRecipe> resolve_layer_quant(const ModelConfig& config) {
     // The tutorial uses one signedness for weights and activations; a signed 1-bit activation would be
     // binary and could not hold real 0.
     // Under ema only the weights are signed; its activations are unsigned.
-    if (r.method == "tutorial" && recipe.is_signed && (r.activation_bits == 1 || (r.first && r.input_bits == 1))) {
+    if (r.method == "tutorial" && recipe.is_signed &&
+        (r.activation_bits == 1 || (r.first && r.input_bits == 1))) {
       const std::string where = own.empty() ? "/quant" : "/layers/" + std::to_string(r.layer) + "/quant";
-      throw ConfigError(config.source, where,
-                        "layer " + std::to_string(r.layer) + " would quantize its activations to signed 1-bit "
-                        "codes, which are binary (+-1) and cannot hold real 0; use unsigned activations, or "
-                        "\"method\": \"binary\" for binary weights");
+      throw ConfigError(
+          config.source, where,
+          "layer " + std::to_string(r.layer) +
+              " would quantize its activations to signed 1-bit "
+              "codes, which are binary (+-1) and cannot hold real 0; use unsigned activations, or "
+              "\"method\": \"binary\" for binary weights");
     }
   }
   return out;
 }
 
 nlohmann::json LayerQuantRecipe::to_json() const {
-  nlohmann::json out = {{"layer", layer}, {"method", method}, {"weight_bits", weight_bits},
+  nlohmann::json out = {{"layer", layer},
+                        {"method", method},
+                        {"weight_bits", weight_bits},
                         {"activation_bits", activation_bits}};
   if (first) out["input_bits"] = input_bits;
   return out;
@@ -166,7 +174,8 @@ std::string method_defaults_markdown() {
   std::string out = "| default of | tutorial | ema | lsq | binary |\n| --- | --- | --- | --- | --- |\n";
   const auto row = [&](const std::string& key, auto field) {
     out.append("| `").append(key).append("` |");
-    for (const MethodDefaults& d : kDefaults) out.append(" ").append(field(d)).append(" |");
+    for (const MethodDefaults& d : kDefaults)
+      out.append(" ").append(field(d)).append(" |");
     out.append("\n");
   };
   const auto text = [](const char* s) { return "`\"" + std::string(s) + "\"`"; };
@@ -182,6 +191,7 @@ std::string method_defaults_markdown() {
   row("qat_lr", [&](const MethodDefaults& d) { return number(d.qat_lr); });
   row("qat_momentum", [&](const MethodDefaults& d) { return number(d.qat_momentum); });
   row("lr_schedule", [&](const MethodDefaults& d) { return text(d.lr_schedule); });
+  row("warmup_epochs", [&](const MethodDefaults& d) { return number(d.warmup_epochs); });
   row("freeze_observers_epoch", [&](const MethodDefaults& d) { return epoch(d.freeze_observers_epoch); });
   row("freeze_bn_epoch", [&](const MethodDefaults& d) { return epoch(d.freeze_bn_epoch); });
   const auto width = [](int64_t bits) { return bits ? std::to_string(bits) : std::string("`bits`"); };

@@ -165,7 +165,7 @@ QuantConfig read_quant(const nlohmann::json& value, const std::string& source) {
   quant.qat_momentum = optional_number(r, "qat_momentum", kUnitInterval);
   quant.weight_decay = r.number("weight_decay", non_negative_numbers(), defaults.weight_decay);
   quant.lr_schedule = optional_choice(r, "lr_schedule", lr_schedule_names());
-  quant.warmup_epochs = r.number("warmup_epochs", non_negative_numbers(), defaults.warmup_epochs);
+  quant.warmup_epochs = optional_number(r, "warmup_epochs", non_negative_numbers());
   quant.lr_step_epochs = r.integer("lr_step_epochs", kPositive, defaults.lr_step_epochs);
   quant.lr_gamma = r.number("lr_gamma", NumberRange{0.0, 1.0, true, false}, defaults.lr_gamma);
   quant.freeze_observers_epoch = optional_epoch(r, value, "freeze_observers_epoch");

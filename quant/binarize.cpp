@@ -18,7 +18,8 @@ std::vector<float> channel_alphas(const Tensor& w) {
   const float* p = w.data();
   for (int64_t c = 0; c < channels; ++c) {
     double sum = 0.0;
-    for (int64_t j = 0; j < row; ++j) sum += std::fabs(p[c * row + j]);
+    for (int64_t j = 0; j < row; ++j)
+      sum += std::fabs(p[c * row + j]);
     alphas[static_cast<size_t>(c)] =
         std::max(static_cast<float>(sum / static_cast<double>(row)), std::numeric_limits<float>::min());
   }
@@ -27,7 +28,8 @@ std::vector<float> channel_alphas(const Tensor& w) {
 
 void check_weight(const Tensor& w) {
   if (w.dim() < 1 || w.numel() == 0 || w.shape()[0] == 0) {
-    throw std::invalid_argument("binarize_weight: expected a non-empty weight [C, ...], got " + to_string(w.shape()));
+    throw std::invalid_argument("binarize_weight: expected a non-empty weight [C, ...], got " +
+                                to_string(w.shape()));
   }
 }
 
@@ -44,7 +46,8 @@ struct BinarizeWeightFn {
     alphas = channel_alphas(w);
     const int64_t row = w.numel() / w.shape()[0];
     Tensor out = Tensor::uninitialized(w.shape());
-    for (int64_t i = 0; i < w.numel(); ++i) out.data()[i] = alphas[static_cast<size_t>(i / row)] * binary_code(w.data()[i]);
+    for (int64_t i = 0; i < w.numel(); ++i)
+      out.data()[i] = alphas[static_cast<size_t>(i / row)] * binary_code(w.data()[i]);
     return out;
   }
 
@@ -57,7 +60,8 @@ struct BinarizeWeightFn {
       const float* wp = w.data() + c * row;
       float* dp = dw.data() + c * row;
       double projected = 0.0;  // Σ_k g_k sign(w_k): the gradient reaching α_c
-      for (int64_t k = 0; k < row; ++k) projected += static_cast<double>(gp[k]) * binary_code(wp[k]);
+      for (int64_t k = 0; k < row; ++k)
+        projected += static_cast<double>(gp[k]) * binary_code(wp[k]);
       const float through_alpha = static_cast<float>(projected / static_cast<double>(row));
       const float alpha = alphas[static_cast<size_t>(c)];
       for (int64_t k = 0; k < row; ++k) {
@@ -71,7 +75,9 @@ struct BinarizeWeightFn {
 
 }  // namespace
 
-Tensor binarize_weight(const Tensor& w, float clip) { return apply<BinarizeWeightFn>(w, clip); }
+Tensor binarize_weight(const Tensor& w, float clip) {
+  return apply<BinarizeWeightFn>(w, clip);
+}
 
 QParams binary_qparams(const Tensor& w) {
   check_weight(w);

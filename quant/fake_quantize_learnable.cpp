@@ -66,7 +66,8 @@ std::vector<Tensor> learnable_backward(const Tensor& grad, const Tensor& x, cons
     }
   }
   Tensor dscale = Tensor::uninitialized(scale.shape());
-  for (int64_t c = 0; c < channels; ++c) dscale.data()[c] = static_cast<float>(ds[static_cast<size_t>(c)] * grad_scale);
+  for (int64_t c = 0; c < channels; ++c)
+    dscale.data()[c] = static_cast<float>(ds[static_cast<size_t>(c)] * grad_scale);
   Tensor dzero;
   if (with_zero_point) dzero = Tensor::full({1}, static_cast<float>(dz[0] * grad_scale));
   return {dx, dscale, dzero};
@@ -82,7 +83,8 @@ struct FakeQuantizeLearnableFn {
   Tensor forward(const Tensor& input, const Tensor& s, const Tensor& zero_point, const QuantSpec& spec,
                  float g) {
     spec.validate();
-    if (spec.binary()) throw std::invalid_argument("fake_quantize_learnable: binary codes have no step size to learn");
+    if (spec.binary())
+      throw std::invalid_argument("fake_quantize_learnable: binary codes have no step size to learn");
     const int64_t channels = input.dim() > 0 ? input.shape()[0] : 1;
     check_scale(s, channels, name);
     x = input.contiguous();
@@ -126,7 +128,8 @@ struct FakeRequantizeLearnableFn {
     scale = s.contiguous();
     with_zero_point = zero_point.defined();
     grad_scale = g;
-    RequantizedOutput r = requantize_outputs(y, input_scale, weight, learnable_qparams(s, zero_point, spec), true);
+    RequantizedOutput r =
+        requantize_outputs(y, input_scale, weight, learnable_qparams(s, zero_point, spec), true);
     y_hat = r.values;
     in_range = r.in_range;
     return y_hat;
@@ -146,8 +149,9 @@ Tensor fake_quantize_learnable(const Tensor& x, const Tensor& scale, const Tenso
   return apply<FakeQuantizeLearnableFn>(x, scale, zero_point, spec, grad_scale);
 }
 
-Tensor fake_requantize_learnable(const Tensor& y, float input_scale, const QParams& weight, const Tensor& scale,
-                                 const Tensor& zero_point, const QuantSpec& spec, float grad_scale) {
+Tensor fake_requantize_learnable(const Tensor& y, float input_scale, const QParams& weight,
+                                 const Tensor& scale, const Tensor& zero_point, const QuantSpec& spec,
+                                 float grad_scale) {
   return apply<FakeRequantizeLearnableFn>(y, input_scale, weight, scale, zero_point, spec, grad_scale);
 }
 

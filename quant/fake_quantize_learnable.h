@@ -39,8 +39,9 @@ Tensor fake_quantize_learnable(const Tensor& x, const Tensor& scale, const Tenso
 /// fake_requantize's (the integer model's exact fixed-point requantization of the accumulator y / (S_in S_w),
 /// quant/output_requantize.h), the backward pass is fake_quantize_learnable's with x = y. `y` is
 /// [N, C, ...]; `scale` and `zero_point` are per tensor ([1]; zero_point may be undefined for Z = 0).
-Tensor fake_requantize_learnable(const Tensor& y, float input_scale, const QParams& weight, const Tensor& scale,
-                                 const Tensor& zero_point, const QuantSpec& spec, float grad_scale);
+Tensor fake_requantize_learnable(const Tensor& y, float input_scale, const QParams& weight,
+                                 const Tensor& scale, const Tensor& zero_point, const QuantSpec& spec,
+                                 float grad_scale);
 
 /// The current (S, Z) of a learnable quantizer as QParams: S from `scale` ([1] or [C] along axis 0), Z as the
 /// forward pass rounds it (0 when zero_point is undefined).

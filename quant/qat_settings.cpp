@@ -39,11 +39,13 @@ void QuantSettings::validate() const {
   }
   const bool learned = method == QatMethod::Lsq || method == QatMethod::Binary;
   if (learned && (activation.is_signed || input_spec().is_signed)) {
-    throw std::invalid_argument("quant: method " + method_name +
-                                " learns a zero point where activations can be negative; use unsigned activations");
+    throw std::invalid_argument(
+        "quant: method " + method_name +
+        " learns a zero point where activations can be negative; use unsigned activations");
   }
   if (learned && !(weight.is_signed && weight.symmetric)) {
-    throw std::invalid_argument("quant: method " + method_name + " needs signed, symmetric weights (zero point 0)");
+    throw std::invalid_argument("quant: method " + method_name +
+                                " needs signed, symmetric weights (zero point 0)");
   }
 }
 

@@ -27,7 +27,7 @@ QatMethod parse_qat_method(const std::string& name);
 
 struct QuantSettings {
   QatMethod method = QatMethod::Tutorial;
-  QuantSpec activation;            // the layer's output (unsigned, asymmetric by default: the tutorial's)
+  QuantSpec activation;  // the layer's output (unsigned, asymmetric by default: the tutorial's)
   QuantSpec weight;
   std::optional<QuantSpec> input;  // the model input, quantized by the first layer; default: `activation`
   ObserverKind activation_observer = ObserverKind::MinMax;

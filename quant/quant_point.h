@@ -3,7 +3,8 @@
 // fake-quantizes tensors with it. How the grid is found is what distinguishes the QAT methods:
 //
 //   ObservedPoint  (points/observed_point.h)  an observer watches the tensors (min/max, moving average,
-//                                             percentile) and the grid follows it; STE backward (tutorial, ema)
+//                                             percentile) and the grid follows it; STE backward (tutorial,
+//                                             ema)
 //   LearnedPoint   (points/learned_point.h)   the step size (and zero point) are trained by gradient
 //                                             descent, LSQ / LSQ+ (lsq, binary's activations)
 //   BinaryPoint    (points/binary_point.h)    weights {−α, +α} per output channel, XNOR-Net (binary)

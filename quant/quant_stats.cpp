@@ -40,9 +40,11 @@ void QuantStats::add(const Tensor& x, const Tensor& x_hat, const QParams& q) {
   if (!track_codes) return;
   const Tensor codes = quantize_codes(cx, q);
   std::vector<int16_t> now(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) now[static_cast<size_t>(i)] = static_cast<int16_t>(codes.data()[i]);
+  for (int64_t i = 0; i < n; ++i)
+    now[static_cast<size_t>(i)] = static_cast<int16_t>(codes.data()[i]);
   if (last_codes.size() == now.size()) {
-    for (size_t i = 0; i < now.size(); ++i) step_flips += now[i] != last_codes[i];
+    for (size_t i = 0; i < now.size(); ++i)
+      step_flips += now[i] != last_codes[i];
   }
   if (epoch_start_codes.empty()) epoch_start_codes = now;
   last_codes = std::move(now);
@@ -60,12 +62,19 @@ void QuantStats::start_epoch() {
 int64_t QuantStats::codes_changed() const {
   if (epoch_start_codes.size() != last_codes.size()) return 0;
   int64_t changed = 0;
-  for (size_t i = 0; i < last_codes.size(); ++i) changed += last_codes[i] != epoch_start_codes[i];
+  for (size_t i = 0; i < last_codes.size(); ++i)
+    changed += last_codes[i] != epoch_start_codes[i];
   return changed;
 }
 
-double QuantStats::sqnr_db() const { return db(signal, rounding + clipping); }
-double QuantStats::rounding_sqnr_db() const { return db(signal, rounding); }
-double QuantStats::clipping_sqnr_db() const { return db(signal, clipping); }
+double QuantStats::sqnr_db() const {
+  return db(signal, rounding + clipping);
+}
+double QuantStats::rounding_sqnr_db() const {
+  return db(signal, rounding);
+}
+double QuantStats::clipping_sqnr_db() const {
+  return db(signal, clipping);
+}
 
 }  // namespace qg::quant

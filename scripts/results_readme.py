@@ -134,9 +134,22 @@ def main():
             pct(r["test_accuracy"]), text, "yes" if met else "**no**", pct(r["agreement"]), name))
     md.append("")
     unfrozen = load(out, "qat_mnist_cnn_bn_lsq_2bit_bn_unfrozen.json")
-    md.append("Why lsq freezes the BatchNorm from the start: the same 2-bit `mnist_cnn_bn` run for one epoch with "
-              "the BatchNorm folded with each batch's statistics (`--freeze-bn-epoch never`) ends at %s "
-              "([json](qat_mnist_cnn_bn_lsq_2bit_bn_unfrozen.json)).\n" % pct(unfrozen["test_accuracy"]))
+    no_warmup = load(out, "qat_mnist_dwsep_bn_lsq_8bit_no_warmup.json")
+    md.append("What the lsq recipe's choices are for (docs/05-quantization.md, 5.8):\n")
+    md.append("* the BatchNorm frozen from the start: `mnist_cnn_bn` at 2 bits for one epoch with the BatchNorm folded "
+              "with each batch's statistics instead (`--freeze-bn-epoch never`) ends at %s "
+              "([json](qat_mnist_cnn_bn_lsq_2bit_bn_unfrozen.json));" % pct(unfrozen["test_accuracy"]))
+    md.append("* the learning-rate warm-up: `mnist_dwsep_bn` at 8 bits without it (`--warmup-epochs 0`) ends at %s "
+              "from a %s float model ([json](qat_mnist_dwsep_bn_lsq_8bit_no_warmup.json));"
+              % (pct(no_warmup["test_accuracy"]), pct(no_warmup["float_test_accuracy"])))
+    slow = load(out, "qat_mnist_cnn_bn_lsq_2bit_lr0.001.json")
+    cells, labels = sweep_rows(out, "mnist_cnn_bn")
+    lsq = [l for l in labels if l.startswith("QAT lsq")]
+    at_2 = cells.get((lsq[0], 2)) if lsq else None
+    md.append("* the learning rate 0.01: `mnist_cnn_bn` at 2 bits for %d epochs with 0.001 ends at %s, against %s "
+              "with 0.01 (the sweep's lsq row) ([json](qat_mnist_cnn_bn_lsq_2bit_lr0.001.json)).\n"
+              % (slow["recipe"]["qat_epochs"], pct(slow["test_accuracy"]),
+                 pct(at_2) if isinstance(at_2, float) else str(at_2)))
 
     md.append("## Why the tutorial's recipe collapses at low bit widths\n")
     md.append("`train_qat --inspect` on `mnist_cnn` at 3 bits, one epoch, for the tutorial's method and for lsq: per "

@@ -12,7 +12,8 @@ void LrSchedule::validate() const {
   if (!(base_lr > 0.0) || !std::isfinite(base_lr)) fail("the learning rate must be positive and finite");
   if (kind == LrScheduleKind::Step && step_size <= 0) fail("a step schedule needs step_size > 0");
   if (kind == LrScheduleKind::Step && !(gamma > 0.0 && gamma <= 1.0)) fail("gamma must be in (0, 1]");
-  if (!(warmup_start_factor > 0.0 && warmup_start_factor <= 1.0)) fail("warmup_start_factor must be in (0, 1]");
+  if (!(warmup_start_factor > 0.0 && warmup_start_factor <= 1.0))
+    fail("warmup_start_factor must be in (0, 1]");
   if (warmup_steps < 0 || total_steps < 0) fail("step counts must be non-negative");
   if (!(min_lr >= 0.0 && min_lr <= base_lr)) fail("min_lr must be in [0, base_lr]");
 }

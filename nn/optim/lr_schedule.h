@@ -24,12 +24,12 @@ enum class LrScheduleKind { Constant, Step, Cosine };
 struct LrSchedule {
   LrScheduleKind kind = LrScheduleKind::Constant;
   double base_lr = 0.01;
-  int64_t total_steps = 0;             ///< cosine: steps to anneal over (warm-up included)
-  int64_t step_size = 0;               ///< step: steps between decays (> 0)
-  double gamma = 0.1;                  ///< step: decay factor
-  double min_lr = 0.0;                 ///< cosine: the final rate (eta_min)
-  int64_t warmup_steps = 0;            ///< linear warm-up over the first warmup_steps steps
-  double warmup_start_factor = 0.1;    ///< the warm-up starts at base_lr · warmup_start_factor
+  int64_t total_steps = 0;           ///< cosine: steps to anneal over (warm-up included)
+  int64_t step_size = 0;             ///< step: steps between decays (> 0)
+  double gamma = 0.1;                ///< step: decay factor
+  double min_lr = 0.0;               ///< cosine: the final rate (eta_min)
+  int64_t warmup_steps = 0;          ///< linear warm-up over the first warmup_steps steps
+  double warmup_start_factor = 0.1;  ///< the warm-up starts at base_lr · warmup_start_factor
 
   /// The learning rate of optimizer step `step` (0-based). Throws std::invalid_argument when the schedule
   /// is inconsistent (validate()).

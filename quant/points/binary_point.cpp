@@ -36,7 +36,8 @@ ObserverState BinaryPoint::state() const {
 
 void BinaryPoint::load_state(const ObserverState& state) {
   const std::string type = state_string(state, "type", kind());
-  if (type != kind()) throw std::invalid_argument("binary quantizer: cannot load the state of a \"" + type + "\" quantizer");
+  if (type != kind())
+    throw std::invalid_argument("binary quantizer: cannot load the state of a \"" + type + "\" quantizer");
 }
 
 }  // namespace qg::quant

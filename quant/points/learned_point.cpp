@@ -24,7 +24,8 @@ std::vector<double> mean_abs(const Tensor& x, int64_t channels) {
   std::vector<double> means(static_cast<size_t>(channels), 0.0);
   for (int64_t ch = 0; ch < channels; ++ch) {
     double sum = 0.0;
-    for (int64_t i = 0; i < inner; ++i) sum += std::fabs(c.data()[ch * inner + i]);
+    for (int64_t i = 0; i < inner; ++i)
+      sum += std::fabs(c.data()[ch * inner + i]);
     means[static_cast<size_t>(ch)] = inner ? sum / static_cast<double>(inner) : 0.0;
   }
   return means;
@@ -34,7 +35,8 @@ std::vector<double> mean_abs(const Tensor& x, int64_t channels) {
 
 LearnedPoint::LearnedPoint(const LearnedPointOptions& options) : options_(options) {
   options_.spec.validate();
-  if (options_.spec.binary()) throw std::invalid_argument("LearnedPoint: binary codes have no step size to learn");
+  if (options_.spec.binary())
+    throw std::invalid_argument("LearnedPoint: binary codes have no step size to learn");
   if (options_.channels < 1) throw std::invalid_argument("LearnedPoint: channels must be positive");
   if (options_.learn_zero_point && options_.channels != 1) {
     throw std::invalid_argument("LearnedPoint: a learned zero point is per tensor");
@@ -55,12 +57,14 @@ double LearnedPoint::positive_levels() const {
 
 float LearnedPoint::grad_scale(const Tensor& x) const {
   const int64_t n = options_.is_weight ? x.numel() / options_.channels
-                                        : (x.dim() > 0 && x.shape()[0] > 0 ? x.numel() / x.shape()[0] : 1);
-  return static_cast<float>(1.0 / std::sqrt(static_cast<double>(std::max<int64_t>(n, 1)) * positive_levels()));
+                                       : (x.dim() > 0 && x.shape()[0] > 0 ? x.numel() / x.shape()[0] : 1);
+  return static_cast<float>(1.0 /
+                            std::sqrt(static_cast<double>(std::max<int64_t>(n, 1)) * positive_levels()));
 }
 
 void LearnedPoint::initialize(const Tensor& x) {
-  if (x.numel() == 0) throw std::invalid_argument("LearnedPoint: cannot initialise a step size from an empty tensor");
+  if (x.numel() == 0)
+    throw std::invalid_argument("LearnedPoint: cannot initialise a step size from an empty tensor");
   const auto [lo, hi] = tensor_min_max(x, "LearnedPoint");  // refuses NaN/Inf like an observer
   (void)hi;
   const std::vector<double> means = mean_abs(x, options_.channels);
@@ -75,7 +79,8 @@ void LearnedPoint::initialize(const Tensor& x) {
 }
 
 void LearnedPoint::clamp_parameters() {
-  for (int64_t c = 0; c < scale_.numel(); ++c) scale_.data()[c] = std::max(scale_.data()[c], kMinScale);
+  for (int64_t c = 0; c < scale_.numel(); ++c)
+    scale_.data()[c] = std::max(scale_.data()[c], kMinScale);
   if (zero_point_.defined()) {
     zero_point_.data()[0] = std::clamp(zero_point_.data()[0], static_cast<float>(options_.spec.qmin()),
                                        static_cast<float>(options_.spec.qmax()));
@@ -99,10 +104,12 @@ Tensor LearnedPoint::requantize(const Tensor& y, float input_scale, const QParam
 
 QParams LearnedPoint::qparams() const {
   if (frozen_) return *frozen_;
-  if (!initialized_) throw std::logic_error("LearnedPoint: qparams() requested before the step size was initialised");
+  if (!initialized_)
+    throw std::logic_error("LearnedPoint: qparams() requested before the step size was initialised");
   QParams q = learnable_qparams(scale_, zero_point_, options_.spec);
   // As the next forward will clamp them: an optimizer step may have left a step size at or below zero.
-  for (float& s : q.scale) s = std::max(s, kMinScale);
+  for (float& s : q.scale)
+    s = std::max(s, kMinScale);
   return q;
 }
 

@@ -8,10 +8,13 @@ namespace qg::quant {
 
 namespace {
 
-bool learned(const QuantSettings& s) { return s.method == QatMethod::Lsq || s.method == QatMethod::Binary; }
+bool learned(const QuantSettings& s) {
+  return s.method == QatMethod::Lsq || s.method == QatMethod::Binary;
+}
 
 QuantPointPtr observed(ObserverKind kind, const QuantSpec& spec, const QuantSettings& s) {
-  return std::make_unique<ObservedPoint>(make_observer({kind, spec, s.observer_momentum, s.percentile}), s.ste);
+  return std::make_unique<ObservedPoint>(make_observer({kind, spec, s.observer_momentum, s.percentile}),
+                                         s.ste);
 }
 
 }  // namespace
@@ -33,7 +36,8 @@ QuantPointPtr make_weight_point(const QuantSettings& s, int64_t out_channels) {
 }
 
 QuantPointPtr make_output_point(const QuantSettings& s, bool after_relu) {
-  if (learned(s)) return std::make_unique<LearnedPoint>(LearnedPointOptions{s.activation, 1, !after_relu, false});
+  if (learned(s))
+    return std::make_unique<LearnedPoint>(LearnedPointOptions{s.activation, 1, !after_relu, false});
   return observed(s.activation_observer, s.activation, s);
 }
 

@@ -14,6 +14,8 @@ Tensor ObservedPoint::requantize(const Tensor& y, float input_scale, const QPara
   return record(y, fake_requantize(y, input_scale, weight, qparams(), ste_));
 }
 
-QParams ObservedPoint::qparams() const { return frozen_ ? *frozen_ : observer_->qparams(); }
+QParams ObservedPoint::qparams() const {
+  return frozen_ ? *frozen_ : observer_->qparams();
+}
 
 }  // namespace qg::quant

@@ -51,7 +51,8 @@ TEST(QatRecipe, WeightDecaySparesTheLearnedStepSizes) {
   optimizer->step();
   size_t i = 0, decayed = 0;
   for (const Tensor& p : qat->parameters()) {
-    const bool is_step = std::any_of(steps.begin(), steps.end(), [&](const Tensor& s) { return s.data() == p.data(); });
+    const bool is_step =
+        std::any_of(steps.begin(), steps.end(), [&](const Tensor& s) { return s.data() == p.data(); });
     if (is_step) {
       EXPECT_EQ(p.to_vector(), before[i]) << "a step size was decayed";
     } else if (p.to_vector() != before[i]) {
@@ -74,9 +75,9 @@ TEST(QatRecipe, ScheduleAndFreezingAreFunctionsOfTheStepAndEpoch) {
   EXPECT_EQ(s.total_steps, 400);
   EXPECT_EQ(s.warmup_steps, 50);
   EXPECT_EQ(s.kind, nn::LrScheduleKind::Cosine);
-  EXPECT_NEAR(s.lr_at(0), 0.001, 1e-12);   // warm-up starts at a tenth
-  EXPECT_NEAR(s.lr_at(50), 0.01, 1e-12);   // the peak
-  EXPECT_NEAR(s.lr_at(400), 0.0, 1e-12);   // annealed away
+  EXPECT_NEAR(s.lr_at(0), 0.001, 1e-12);  // warm-up starts at a tenth
+  EXPECT_NEAR(s.lr_at(50), 0.01, 1e-12);  // the peak
+  EXPECT_NEAR(s.lr_at(400), 0.0, 1e-12);  // annealed away
   EXPECT_FALSE(bn_frozen_in(r, 2));
   EXPECT_TRUE(bn_frozen_in(r, 3));
   EXPECT_FALSE(observers_frozen_in(r, 100));

@@ -54,12 +54,15 @@ TEST(Sweep, ADivergedWidthIsMarkedAndTheOthersGoOn) {
   EXPECT_NE(row, std::string::npos) << md;
   EXPECT_EQ(md.find("diverged", md.find("| PTQ (tutorial) |")), md.find("diverged", row))
       << "PTQ has no diverged cell";
-  EXPECT_NE(md.find("* QAT tutorial, 1 epoch at 2 bits, diverged: training diverged at step 3"), std::string::npos)
+  EXPECT_NE(md.find("* QAT tutorial, 1 epoch at 2 bits, diverged: training diverged at step 3"),
+            std::string::npos)
       << md;
 
   const std::string csv = util::read_file(s.csv_path);
   EXPECT_NE(csv.find(",status\n"), std::string::npos);
-  EXPECT_NE(csv.find("\n2,qat,tutorial,1," + std::to_string(s.float_accuracy).substr(0, 3)), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\n2,qat,tutorial,1," + std::to_string(s.float_accuracy).substr(0, 3)),
+            std::string::npos)
+      << csv;
   EXPECT_NE(csv.find(",,,,diverged\n"), std::string::npos) << csv;
   size_t ok_lines = 0;
   for (size_t at = csv.find(",ok\n"); at != std::string::npos; at = csv.find(",ok\n", at + 1))

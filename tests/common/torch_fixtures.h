@@ -1,5 +1,5 @@
-// Golden values from PyTorch (tests/fixtures/*.json, written by tests/fixtures/make_fixtures.py; see its header
-// for the format): loading a fixture file, and checking an op's output and gradients against a case.
+// Golden values from PyTorch (tests/fixtures/*.json, written by tests/fixtures/make_fixtures.py; see its
+// header for the format): loading a fixture file, and checking an op's output and gradients against a case.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -20,14 +20,13 @@ namespace qg::testing {
 
 using nlohmann::json;
 
-
 struct Tolerance {
   double atol = 1e-4, rtol = 1e-4;
 };
 
 // Expects |actual - expected| <= atol + rtol * |expected| element-wise; prints and returns the max |diff|.
 inline double expect_close(const Tensor& actual, const Tensor& expected, const std::string& what,
-                    Tolerance tol = {}) {
+                           Tolerance tol = {}) {
   EXPECT_EQ(actual.shape(), expected.shape()) << what;
   if (actual.shape() != expected.shape()) return INFINITY;
   const std::vector<float> a = actual.to_vector(), e = expected.to_vector();
@@ -46,7 +45,6 @@ inline double expect_close(const Tensor& actual, const Tensor& expected, const s
   std::cout << "  " << what << ": max |diff| " << max_diff << "\n";
   return max_diff;
 }
-
 
 inline json load_fixture(const std::string& file) {
   const std::string path = std::string(QG_FIXTURES_DIR) + "/" + file;
@@ -71,7 +69,7 @@ using Leaves = std::map<std::string, Tensor>;
 // Runs `op` on the case's tensors named in `names` (all leaves requiring grad, except absent ones), then
 // compares the output and every gradient with PyTorch's. Returns the largest difference seen.
 inline double check_against_torch(const json& c, const std::vector<std::string>& names,
-                           const std::function<Tensor(const Leaves&)>& op) {
+                                  const std::function<Tensor(const Leaves&)>& op) {
   const std::string label = c.at("name").get<std::string>();
   Leaves leaves;
   for (const std::string& name : names) {

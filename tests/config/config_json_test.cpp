@@ -115,7 +115,7 @@ TEST(ConfigJson, WritesEverySettingAndNoInferredSize) {
   EXPECT_EQ(document["train"].size(), 12u);
   // The quant section writes its method-independent settings and the choices the file made: the shipped
   // configs leave the method's choices to the method.
-  EXPECT_EQ(document["quant"].size(), 10u);
+  EXPECT_EQ(document["quant"].size(), 9u);
   EXPECT_FALSE(document["quant"].contains("qat_lr"));
   EXPECT_EQ(document["layers"][3]["stride"], 2);
   EXPECT_FALSE(document["layers"][0].contains("in_channels"));

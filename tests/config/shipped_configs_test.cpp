@@ -52,7 +52,7 @@ void expect_default_quant(const QuantConfig& quant) {
   EXPECT_EQ(quant.qat_epochs, 1);
   EXPECT_FALSE(quant.observer || quant.per_channel || quant.symmetric || quant.is_signed || quant.ste ||
                quant.qat_lr || quant.qat_momentum || quant.qat_optimizer || quant.lr_schedule ||
-               quant.freeze_bn_epoch || quant.freeze_observers_epoch || quant.input_bits ||
+               quant.freeze_bn_epoch || quant.freeze_observers_epoch || quant.input_bits || quant.warmup_epochs ||
                quant.first_layer_bits || quant.last_layer_bits);
   EXPECT_DOUBLE_EQ(quant.observer_momentum, 0.1);
   EXPECT_DOUBLE_EQ(quant.percentile, 99.99);
@@ -62,6 +62,7 @@ void expect_default_quant(const QuantConfig& quant) {
   EXPECT_DOUBLE_EQ(r.qat_lr, 0.01);
   EXPECT_DOUBLE_EQ(r.qat_momentum, 0.9);
   EXPECT_EQ(r.lr_schedule, "cosine");
+  EXPECT_DOUBLE_EQ(r.warmup_epochs, 0.5);
   EXPECT_EQ(r.freeze_bn_epoch, 0);
 }
 
@@ -76,6 +77,7 @@ TEST(QuantRecipe, TheTutorialMethodIsTodaysBehaviour) {
   EXPECT_DOUBLE_EQ(r.qat_lr, 0.01);
   EXPECT_DOUBLE_EQ(r.qat_momentum, 0.5);
   EXPECT_EQ(r.lr_schedule, "constant");
+  EXPECT_DOUBLE_EQ(r.warmup_epochs, 0.0);
   EXPECT_EQ(r.freeze_bn_epoch, QuantConfig::kNever);
   EXPECT_EQ(r.freeze_observers_epoch, QuantConfig::kNever);
 }

@@ -1,6 +1,6 @@
-// Learning-rate schedules against PyTorch's schedulers (StepLR, CosineAnnealingLR, LinearLR warm-up followed by
-// cosine through SequentialLR), stepped once per optimizer step: tests/fixtures/lr_schedule.json, written by
-// tests/fixtures/make_fixtures.py.
+// Learning-rate schedules against PyTorch's schedulers (StepLR, CosineAnnealingLR, LinearLR warm-up followed
+// by cosine through SequentialLR), stepped once per optimizer step: tests/fixtures/lr_schedule.json, written
+// by tests/fixtures/make_fixtures.py.
 #include <gtest/gtest.h>
 
 #include "common/torch_fixtures.h"
@@ -27,7 +27,8 @@ TEST(GoldenTorch, LrSchedules) {
     s.warmup_start_factor = o.value("warmup_start_factor", 0.1);
     const std::vector<double> expected = c.at("lr");
     for (size_t step = 0; step < expected.size(); ++step) {
-      EXPECT_NEAR(s.lr_at(static_cast<int64_t>(step)), expected[step], 1e-12 + 1e-9 * expected[step]) << "step " << step;
+      EXPECT_NEAR(s.lr_at(static_cast<int64_t>(step)), expected[step], 1e-12 + 1e-9 * expected[step])
+          << "step " << step;
     }
   }
 }

@@ -1,6 +1,7 @@
 // XNOR-Net binary weights: forward values, QParams, and the gradient against central differences of the
-// surrogate ŵ = α(w) · (clamp(w, −clip, clip) + S0), α(w) = mean |w| per channel and S0 = sign(w0) − clamp(w0)
-// held constant (sign's STE is the identity inside the clip), written independently of quant/binarize.cpp.
+// surrogate ŵ = α(w) · (clamp(w, −clip, clip) + S0), α(w) = mean |w| per channel and S0 = sign(w0) −
+// clamp(w0) held constant (sign's STE is the identity inside the clip), written independently of
+// quant/binarize.cpp.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -50,17 +51,20 @@ TEST(Binarize, GradientMatchesTheXnorSurrogate) {
     Tensor out = Tensor::zeros(x.shape());
     for (int64_t c = 0; c < rows; ++c) {
       double alpha = 0.0;
-      for (int64_t k = 0; k < n; ++k) alpha += std::fabs(x.data()[c * n + k]);
+      for (int64_t k = 0; k < n; ++k)
+        alpha += std::fabs(x.data()[c * n + k]);
       alpha /= static_cast<double>(n);
       for (int64_t k = 0; k < n; ++k) {
         const float v0 = w0[static_cast<size_t>(c * n + k)];
         const double s0 = (v0 >= 0 ? 1.0 : -1.0) - std::clamp(v0, -1.0f, 1.0f);
-        out.data()[c * n + k] = static_cast<float>(alpha * (std::clamp(x.data()[c * n + k], -1.0f, 1.0f) + s0));
+        out.data()[c * n + k] =
+            static_cast<float>(alpha * (std::clamp(x.data()[c * n + k], -1.0f, 1.0f) + s0));
       }
     }
     return out;
   };
-  const GradcheckResult r = gradcheck([](const std::vector<Tensor>& in) { return binarize_weight(in[0]); }, {w}, options);
+  const GradcheckResult r =
+      gradcheck([](const std::vector<Tensor>& in) { return binarize_weight(in[0]); }, {w}, options);
   EXPECT_TRUE(r.ok) << r.message;
 }
 

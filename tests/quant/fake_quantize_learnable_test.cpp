@@ -1,6 +1,6 @@
-// LSQ / LSQ+ fake quantization: the forward pass against FakeQuantize, and the gradients w.r.t. the input, the
-// step size and the zero point against central differences of the STE surrogate (quant/fake_quantize_learnable.h),
-// written here independently of the implementation.
+// LSQ / LSQ+ fake quantization: the forward pass against FakeQuantize, and the gradients w.r.t. the input,
+// the step size and the zero point against central differences of the STE surrogate
+// (quant/fake_quantize_learnable.h), written here independently of the implementation.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -52,8 +52,8 @@ struct Surrogate {
   std::vector<float> x0;
 };
 
-Surrogate surrogate_at(const Tensor& x, const Tensor& scale, const Tensor& zero_point, const QuantSpec& spec, float g,
-                       const Tensor& x_hat) {
+Surrogate surrogate_at(const Tensor& x, const Tensor& scale, const Tensor& zero_point, const QuantSpec& spec,
+                       float g, const Tensor& x_hat) {
   Surrogate s;
   s.x0 = x.to_vector();
   s.scale0 = scale.to_vector();
@@ -61,7 +61,8 @@ Surrogate surrogate_at(const Tensor& x, const Tensor& scale, const Tensor& zero_
   s.z0 = s.with_zero_point ? zero_point.to_vector()[0] : 0.0f;
   s.spec = spec;
   s.g = g;
-  const float z = std::clamp(std::nearbyint(s.z0), static_cast<float>(spec.qmin()), static_cast<float>(spec.qmax()));
+  const float z =
+      std::clamp(std::nearbyint(s.z0), static_cast<float>(spec.qmin()), static_cast<float>(spec.qmax()));
   const int64_t inner = x.numel() / scale.numel();
   const std::vector<float> hs = x_hat.to_vector();
   for (int64_t i = 0; i < x.numel(); ++i) {
@@ -108,7 +109,9 @@ TEST(FakeQuantizeLearnable, GradientsMatchTheSteSurrogatePerTensorWithZeroPoint)
   GradcheckOptions options;
   options.eps = 1e-3f;
   options.surrogate = surrogate_at(x.detach(), s.detach(), z.detach(), spec, g, x_hat);
-  const auto f = [&](const std::vector<Tensor>& in) { return fake_quantize_learnable(in[0], in[1], in[2], spec, g); };
+  const auto f = [&](const std::vector<Tensor>& in) {
+    return fake_quantize_learnable(in[0], in[1], in[2], spec, g);
+  };
   const GradcheckResult r = gradcheck(f, {x, s, z}, options);
   EXPECT_TRUE(r.ok) << r.message;
 }
@@ -119,13 +122,16 @@ TEST(FakeQuantizeLearnable, GradientsMatchTheSteSurrogatePerChannel) {
   const float g = 0.5f;
   Tensor s = Tensor::from_vector({0.3f, 0.05f}, {2}).set_requires_grad(true);
   Tensor w = Tensor::randn({2, 12}, gen, 0.0f, 0.3f);
-  for (int64_t i = 12; i < 24; ++i) w.data()[i] *= 0.15f;  // the second channel is narrower
+  for (int64_t i = 12; i < 24; ++i)
+    w.data()[i] *= 0.15f;  // the second channel is narrower
   w = away_from_ties(w, {0.3f, 0.05f}, 0.0f).set_requires_grad(true);
   const Tensor x_hat = fake_quantize_learnable(w.detach(), s.detach(), Tensor(), spec, g);
   GradcheckOptions options;
   options.eps = 1e-4f;
   options.surrogate = surrogate_at(w.detach(), s.detach(), Tensor(), spec, g, x_hat);
-  const auto f = [&](const std::vector<Tensor>& in) { return fake_quantize_learnable(in[0], in[1], Tensor(), spec, g); };
+  const auto f = [&](const std::vector<Tensor>& in) {
+    return fake_quantize_learnable(in[0], in[1], Tensor(), spec, g);
+  };
   const GradcheckResult r = gradcheck(f, {w, s}, options);
   EXPECT_TRUE(r.ok) << r.message;
 }
@@ -142,8 +148,10 @@ TEST(FakeQuantizeLearnable, StepSizeGradientFollowsTheLsqFormula) {
 TEST(FakeQuantizeLearnable, RefusesBadStepSizesAndShapes) {
   const QuantSpec spec{4, false, false};
   const Tensor x = Tensor::ones({2, 3});
-  EXPECT_THROW(fake_quantize_learnable(x, Tensor::full({1}, 0.0f), Tensor(), spec, 1.0f), std::invalid_argument);
-  EXPECT_THROW(fake_quantize_learnable(x, Tensor::full({3}, 1.0f), Tensor(), spec, 1.0f), std::invalid_argument);
+  EXPECT_THROW(fake_quantize_learnable(x, Tensor::full({1}, 0.0f), Tensor(), spec, 1.0f),
+               std::invalid_argument);
+  EXPECT_THROW(fake_quantize_learnable(x, Tensor::full({3}, 1.0f), Tensor(), spec, 1.0f),
+               std::invalid_argument);
   EXPECT_THROW(fake_quantize_learnable(x, Tensor::full({1}, 1.0f), Tensor(), QuantSpec{1, true, true}, 1.0f),
                std::invalid_argument);
 }
@@ -160,7 +168,8 @@ TEST(FakeRequantizeLearnable, ForwardIsTheExactIntegerRequantization) {
   Tensor y = Tensor::zeros({3, 2, 4});
   for (int64_t i = 0; i < y.numel(); ++i) {
     const int64_t c = (i / 4) % 2;
-    y.data()[i] = static_cast<float>(static_cast<int64_t>(gen.below(400)) - 200) * s_in * wq.scale[static_cast<size_t>(c)];
+    y.data()[i] = static_cast<float>(static_cast<int64_t>(gen.below(400)) - 200) * s_in *
+                  wq.scale[static_cast<size_t>(c)];
   }
   const QuantSpec spec{8, false, false};
   const Tensor s = Tensor::full({1}, 0.01f), z = Tensor::full({1}, 100.0f);
@@ -182,12 +191,14 @@ TEST(FakeRequantizeLearnable, GradientsMatchTheSteSurrogate) {
   const QuantSpec spec{3, false, false};
   const float g = 0.8f;
   Tensor y = Tensor::zeros({4, 1, 5});
-  for (int64_t i = 0; i < y.numel(); ++i) y.data()[i] = static_cast<float>(static_cast<int64_t>(gen.below(8000)) - 4000) * s_in * 0.01f;
+  for (int64_t i = 0; i < y.numel(); ++i)
+    y.data()[i] = static_cast<float>(static_cast<int64_t>(gen.below(8000)) - 4000) * s_in * 0.01f;
   Tensor s = Tensor::full({1}, 0.3f).set_requires_grad(true);
   Tensor z = Tensor::full({1}, 2.9f).set_requires_grad(true);  // Z = 3
   y = away_from_ties(y, {0.3f}, 3.0f).set_requires_grad(true);
   // away_from_ties moved some values off the accumulator grid; put them back on it.
-  for (int64_t i = 0; i < y.numel(); ++i) y.data()[i] = std::nearbyint(y.data()[i] / (s_in * 0.01f)) * (s_in * 0.01f);
+  for (int64_t i = 0; i < y.numel(); ++i)
+    y.data()[i] = std::nearbyint(y.data()[i] / (s_in * 0.01f)) * (s_in * 0.01f);
   const Tensor y_hat = fake_requantize_learnable(y.detach(), s_in, wq, s.detach(), z.detach(), spec, g);
   GradcheckOptions options;
   options.eps = 1e-4f;

@@ -22,17 +22,19 @@ TEST(GoldenTorch, LearnableFakeQuantize) {
     // PyTorch takes the code range; quantgrad a QuantSpec: [0, 2^b - 1] unsigned or [-2^(b-1), 2^(b-1) - 1].
     const bool is_signed = qmin < 0;
     int bits = 1;
-    while ((is_signed ? (1 << (bits - 1)) - 1 : (1 << bits) - 1) < qmax) ++bits;
+    while ((is_signed ? (1 << (bits - 1)) - 1 : (1 << bits) - 1) < qmax)
+      ++bits;
     const QuantSpec spec{bits, is_signed, is_signed};
     EXPECT_EQ(spec.qmin(), qmin);
     EXPECT_EQ(spec.qmax(), qmax);
     const float grad_factor = o.at("grad_factor");
     const bool per_channel = o.contains("axis");
-    const std::vector<std::string> names =
-        per_channel ? std::vector<std::string>{"input", "scale"} : std::vector<std::string>{"input", "scale", "zero_point"};
+    const std::vector<std::string> names = per_channel
+                                               ? std::vector<std::string>{"input", "scale"}
+                                               : std::vector<std::string>{"input", "scale", "zero_point"};
     return check_against_torch(c, names, [&](const Leaves& l) {
-      return fake_quantize_learnable(l.at("input"), l.at("scale"), per_channel ? Tensor() : l.at("zero_point"), spec,
-                                     grad_factor);
+      return fake_quantize_learnable(l.at("input"), l.at("scale"),
+                                     per_channel ? Tensor() : l.at("zero_point"), spec, grad_factor);
     });
   });
 }

@@ -25,8 +25,8 @@ struct Case {
 
 std::string Name(const ::testing::TestParamInfo<Case>& info) {
   const Case& c = info.param;
-  return std::string(qat_method_name(c.method)) + "_" + (c.with_bn ? "NetBN" : "Net") + "_" + std::to_string(c.bits) +
-         "bit";
+  return std::string(qat_method_name(c.method)) + "_" + (c.with_bn ? "NetBN" : "Net") + "_" +
+         std::to_string(c.bits) + "bit";
 }
 
 // The settings of each layer of the tutorial net: `bits` everywhere, except that the binary method keeps the
@@ -69,7 +69,8 @@ TEST_P(MethodAgreement, IntegerModelMatchesFakeQuantModel) {
   qat->freeze();
   qat->eval();
 
-  const runtime::Model model = convert(*qat, {{1, 28, 28}, SyntheticDigits::kMean, SyntheticDigits::kStd, {}});
+  const runtime::Model model =
+      convert(*qat, {{1, 28, 28}, SyntheticDigits::kMean, SyntheticDigits::kStd, {}});
   const QParams out = qat->layers().back()->output_point()->qparams();
   NoGradGuard no_grad;
   const std::vector<float> fake = (*qat)(test.images(0, test.size())).to_vector();
@@ -102,7 +103,8 @@ TEST_P(MethodAgreement, IntegerModelMatchesFakeQuantModel) {
     const auto& conv = std::get<runtime::Conv2d>(model.ops[0]);
     EXPECT_EQ(conv.weight.bits, 1);
     EXPECT_TRUE(conv.weight.is_signed);
-    for (const int16_t code : conv.weight.codes) EXPECT_TRUE(code == 1 || code == -1);
+    for (const int16_t code : conv.weight.codes)
+      EXPECT_TRUE(code == 1 || code == -1);
   }
 }
 
@@ -110,7 +112,8 @@ std::vector<Case> all_cases() {
   std::vector<Case> cases;
   for (const QatMethod m : {QatMethod::Ema, QatMethod::Lsq}) {
     for (const bool bn : {false, true}) {
-      for (const int bits : {1, 2, 3, 4, 8}) cases.push_back({m, bn, bits});
+      for (const int bits : {1, 2, 3, 4, 8})
+        cases.push_back({m, bn, bits});
     }
   }
   cases.push_back({QatMethod::Binary, false, 1});

@@ -1,5 +1,5 @@
-// The quantization points of the QAT methods: LSQ's initialisation and gradient scale, the learned zero point,
-// freezing, state for checkpoints, binary weights, and the statistics --inspect reports.
+// The quantization points of the QAT methods: LSQ's initialisation and gradient scale, the learned zero
+// point, freezing, state for checkpoints, binary weights, and the statistics --inspect reports.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -117,9 +117,9 @@ TEST(QuantStats, CountsWeightCodeChanges) {
   q.zero_point = {0};
   QuantStats s;
   s.track_codes = true;
-  const Tensor w0 = Tensor::from_vector({0.1f, 0.9f, -1.2f}, {3});   // codes 0, 1, -1
-  const Tensor w1 = Tensor::from_vector({0.6f, 0.9f, -1.2f}, {3});   // 1, 1, -1
-  const Tensor w2 = Tensor::from_vector({0.4f, 0.9f, -1.7f}, {3});   // 0, 1, -2
+  const Tensor w0 = Tensor::from_vector({0.1f, 0.9f, -1.2f}, {3});  // codes 0, 1, -1
+  const Tensor w1 = Tensor::from_vector({0.6f, 0.9f, -1.2f}, {3});  // 1, 1, -1
+  const Tensor w2 = Tensor::from_vector({0.4f, 0.9f, -1.7f}, {3});  // 0, 1, -2
   s.add(w0, w0, q);
   s.add(w1, w1, q);
   s.add(w2, w2, q);

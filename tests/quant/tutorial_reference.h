@@ -37,11 +37,12 @@ inline std::string tutorial_pipeline_digest(bool with_bn, int bits, bool per_cha
       quant::convert(*qat, {{1, 28, 28}, SyntheticDigits::kMean, SyntheticDigits::kStd, {}});
   const std::vector<uint8_t> bytes = runtime::serialize_model(model);
   const runtime::IntTensor logits = runtime::run(model, runtime::quantize_pixels(model, test.pixels));
-  const std::string codes(reinterpret_cast<const char*>(logits.data.data()), logits.data.size() * sizeof(int32_t));
+  const std::string codes(reinterpret_cast<const char*>(logits.data.data()),
+                          logits.data.size() * sizeof(int32_t));
   char out[40];
   std::snprintf(out, sizeof out, "%016llx-%016llx",
-                static_cast<unsigned long long>(
-                    util::fnv1a64(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()))),
+                static_cast<unsigned long long>(util::fnv1a64(
+                    std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()))),
                 static_cast<unsigned long long>(util::fnv1a64(codes)));
   return out;
 }

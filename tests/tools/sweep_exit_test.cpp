@@ -32,7 +32,8 @@ TEST(SweepTool, FailedWidthsExitWith3AfterWritingEverything) {
       world.work.path().string(), capture.file("sweep"));
   ASSERT_TRUE(r.exited) << r.err;
   EXPECT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_EQ(r.err.rfind("sweep: error: 2 of 4 runs diverged or failed (first: QAT tutorial, 1 epoch at 2 bits, ", 0),
+  EXPECT_EQ(r.err.rfind(
+                "sweep: error: 2 of 4 runs diverged or failed (first: QAT tutorial, 1 epoch at 2 bits, ", 0),
             0u)
       << r.err;
   EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line";
