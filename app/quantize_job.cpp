@@ -327,8 +327,6 @@ QuantOutcome quantize_model(const config::ModelConfig& run_config, nn::Sequentia
                                                      {"quant_method", config.quant.method},
                                                      {"bits", outcome.bits},
                                                      {"dataset", config.data.dataset}}});
-  for (const nlohmann::json& note : outcome.model.metadata.value("conversion_notes", nlohmann::json::array()))
-    std::printf("Note: %s\n", note.get<std::string>().c_str());  // e.g. a weight scale widened for the bias
   outcome.integer = evaluate_integer(outcome.model, test_set, config.train.test_batch_size, 1);
   outcome.agreement = agreement(outcome.integer.predictions, fake.predictions);
   outcome.model.metadata["test_accuracy"] = outcome.integer.accuracy;

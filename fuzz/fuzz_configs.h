@@ -1,6 +1,6 @@
 // The two small model configs of the checkpoint target: checkpoints are loaded into their float and QAT
 // models, and make_seeds.cpp saves the seed checkpoints from them. One uses per-tensor min/max observers,
-// the other percentile observers (a reservoir sample and a generator in its state) and per-channel weights,
+// the other percentile observers (a histogram's bins in its state) and per-channel weights,
 // so that every observer state reader is reached.
 #pragma once
 

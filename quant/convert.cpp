@@ -1,9 +1,5 @@
 #include "quant/convert.h"
 
-#include <algorithm>
-#include <cmath>
-#include <iomanip>
-#include <sstream>
 #include <stdexcept>
 
 #include "autograd/grad_mode.h"
@@ -35,45 +31,6 @@ runtime::QuantizedWeights weight_codes(const Tensor& weight, const QParams& qw) 
   return w;
 }
 
-std::string number(double v) {
-  std::ostringstream out;
-  out << std::setprecision(3) << v;
-  return out.str();
-}
-
-// The weight parameters under which the layer's bias fits int32 (issue 10, item 3). A bias next to tiny
-// weights (a weight scale of 1e-9 against an input scale of 0.01) needs codes far beyond int32 at the
-// accumulator's scale S_in S_w; saturating them would silently change the bias. Instead the weight scale
-// is widened until the bias fits (ONNX Runtime's remedy, runtime::bias_fitting_scales), and `notes` says
-// so: the weights are then coarser, but they matter little next to such a bias.
-QParams fit_bias(const QParams& qw, const std::vector<float>& bias, double input_scale,
-                 const std::string& layer, std::vector<std::string>& notes) {
-  const std::vector<double> scales(qw.scale.begin(), qw.scale.end());
-  const std::vector<double> fitted = runtime::bias_fitting_scales(bias, input_scale, scales);
-  if (fitted == scales) return qw;
-  QParams wider = qw;
-  double largest_code = 0.0, largest_factor = 1.0;
-  int64_t widened = 0;
-  for (size_t c = 0; c < bias.size(); ++c) {
-    const size_t i = scales.size() == 1 ? 0 : c;
-    largest_code = std::max(largest_code, std::abs(bias[c]) / (input_scale * scales[i]));
-  }
-  for (size_t i = 0; i < scales.size(); ++i) {
-    wider.scale[i] = static_cast<float>(fitted[i]);  // float32 already (bias_fitting_scales)
-    widened += fitted[i] != scales[i];
-    largest_factor = std::max(largest_factor, fitted[i] / scales[i]);
-  }
-  const std::string which = scales.size() == 1
-                                ? "its per-tensor weight scale was"
-                                : "the weight scales of " + std::to_string(widened) + " of its " +
-                                      std::to_string(scales.size()) + " channels were";
-  notes.push_back(layer + ": its bias needs int32 codes up to " + number(largest_code) +
-                  " at the accumulator scale S_in S_w, beyond int32; " + which + " widened up to " +
-                  number(largest_factor) +
-                  "x so that every bias code fits within 2^30 (as ONNX Runtime does)");
-  return wider;
-}
-
 // The parts every conv/linear layer shares: input params, weights, bias, output stage.
 struct QuantizedAffine {
   runtime::QuantizedWeights weight;
@@ -81,14 +38,23 @@ struct QuantizedAffine {
   runtime::OutputStage stage;
 };
 
+// A bias that would need codes beyond int32 (tiny weights next to it: a weight scale of 1e-9 against an
+// input scale of 0.01) is refused naming the layer (issue 10, item 3): saturating it would silently change
+// the bias, and the accumulator bound computed from it would blame the wrong thing. (Widening that layer's
+// weight scale, ONNX Runtime's remedy, would make the integer model differ from the fake-quant model that
+// was calibrated or trained, whose requantization saturates the accumulator there.)
 QuantizedAffine quantize_affine(const Tensor& weight, const Tensor& bias, const QParams& qw,
                                 const runtime::QuantParams& input, const QParams& qo, bool fused_relu,
-                                const std::string& layer, std::vector<std::string>& notes) {
+                                const std::string& layer) {
   const std::vector<float> b =
       bias.defined() ? bias.to_vector() : std::vector<float>(weight.shape()[0], 0.0f);
   QuantizedAffine a;
-  a.weight = weight_codes(weight, fit_bias(qw, b, input.scale, layer, notes));
-  a.bias = runtime::quantize_bias(b, input.scale, a.weight.scales);
+  a.weight = weight_codes(weight, qw);
+  try {
+    a.bias = runtime::quantize_bias(b, input.scale, a.weight.scales);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("convert: " + layer + ": " + e.what());
+  }
   a.stage = runtime::OutputStage::make(input.scale, a.weight.scales, to_runtime(qo), fused_relu);
   return a;
 }
@@ -99,8 +65,8 @@ runtime::Window2d window(int64_t kernel, int64_t stride, int64_t padding, int64_
 
 runtime::Conv2d make_conv(const nn::Conv2d& conv, const Tensor& weight, const Tensor& bias, const QParams& qw,
                           const runtime::QuantParams& input, const QParams& qo, bool fused_relu,
-                          const std::string& layer, std::vector<std::string>& notes) {
-  const QuantizedAffine a = quantize_affine(weight, bias, qw, input, qo, fused_relu, layer, notes);
+                          const std::string& layer) {
+  const QuantizedAffine a = quantize_affine(weight, bias, qw, input, qo, fused_relu, layer);
   runtime::Conv2d op;
   op.in_channels = conv.in_channels;
   op.out_channels = conv.out_channels;
@@ -139,23 +105,22 @@ runtime::Model convert(const QatModel& model, const ConvertOptions& options) {
   out.input.stddev = {options.input_std};
   runtime::QuantParams current = out.input.quant;
 
-  std::vector<std::string> notes;
   for (size_t i = 0; i < layers.size(); ++i) {
     const auto& layer = layers[i];
     const bool relu_next = i + 1 < layers.size() && is_relu(layers[i + 1]);
     const std::string name = "layer " + std::to_string(i) + " (" + layer->describe() + ")";
     if (auto q = std::dynamic_pointer_cast<QConv2d>(layer)) {
       out.add(make_conv(*q->conv, q->conv->weight, q->conv->bias, q->weight->qparams(), current,
-                        q->output->qparams(), q->fused_relu() || relu_next, name, notes));
+                        q->output->qparams(), q->fused_relu() || relu_next, name));
       if (relu_next) ++i;  // fused into the clamp
     } else if (auto q = std::dynamic_pointer_cast<QConvBNReLU>(layer)) {
       const auto [w, b] = q->folded_for_inference();
       out.add(make_conv(*q->conv, w, b, q->weight->qparams(), current, q->output->qparams(),
-                        q->fused_relu() || relu_next, name, notes));
+                        q->fused_relu() || relu_next, name));
       if (relu_next) ++i;
     } else if (auto q = std::dynamic_pointer_cast<QLinear>(layer)) {
       const QuantizedAffine a = quantize_affine(q->linear->weight, q->linear->bias, q->weight->qparams(), current,
-                                                q->output->qparams(), q->fused_relu() || relu_next, name, notes);
+                                                q->output->qparams(), q->fused_relu() || relu_next, name);
       runtime::Linear op;
       op.in_features = q->linear->in_features;
       op.out_features = q->linear->out_features;
@@ -187,7 +152,6 @@ runtime::Model convert(const QatModel& model, const ConvertOptions& options) {
     current = runtime::plan_model(out).output().quant;
   }
   out.metadata = options.metadata;
-  if (!notes.empty()) out.metadata["conversion_notes"] = notes;
   return out;
 }
 

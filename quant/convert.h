@@ -3,9 +3,8 @@
 //
 // For every conv/linear layer with input (S1, Z1), weights (S2, Z2) and output (S3, Z3):
 //   * weight codes  q2 = clamp(round(W / S2 + Z2)) — the very codes FakeQuantize used in training;
-//   * bias          q_b = round(b / (S1 S2)), int32, zero point 0 — the accumulator's own scale; when a
-//                   bias would need a code beyond 2^30 (tiny weights next to it), S2 is widened first, and
-//                   the model's metadata "conversion_notes" says which layer and by how much;
+//   * bias          q_b = round(b / (S1 S2)), int32, zero point 0 — the accumulator's own scale (a bias
+//                   that needs a code beyond int32 is refused, naming the layer, never saturated);
 //   * output stage  M = S1 S2 / S3 as a fixed-point multiplier M0 2^-n (runtime/requantize.h), clamp to
 //                   [qmin, qmax], or to [Z3, qmax] when a ReLU follows (the ReLU is fused, not a separate
 //                   op).
@@ -30,10 +29,9 @@ struct ConvertOptions {
   nlohmann::json metadata = nlohmann::json::object();
 };
 
-/// Throws std::invalid_argument if `model` is not frozen or holds a layer the runtime cannot express (or one
-/// whose int32 accumulator could overflow, runtime/accumulator_bound.h). What convert() had to change to
-/// make the model deployable (a widened weight scale) is listed, one line each, in the returned model's
-/// metadata["conversion_notes"].
+/// Throws std::invalid_argument if `model` is not frozen or holds a layer the runtime cannot express: one
+/// whose bias needs codes beyond int32, or whose int32 accumulator could overflow
+/// (runtime/accumulator_bound.h); the message names the layer.
 runtime::Model convert(const QatModel& model, const ConvertOptions& options);
 
 /// quant::QParams (per tensor) -> the runtime's QuantParams.

@@ -94,28 +94,9 @@ QuantizedWeights quantize_weights(std::span<const float> values, const Dims& sha
 
 namespace {
 
-// The checks both bias functions share; the scale of bias c.
-void check_bias_scales(std::span<const float> bias, double input_scale,
-                       const std::vector<double>& weight_scales, const char* what) {
-  if (weight_scales.size() != 1 && weight_scales.size() != bias.size()) {
-    throw std::invalid_argument(std::string(what) + ": " + std::to_string(bias.size()) + " biases but " +
-                                std::to_string(weight_scales.size()) + " weight scales");
-  }
-  if (!std::isfinite(input_scale) || input_scale <= 0.0) {
-    throw std::invalid_argument(std::string(what) + ": input scale must be finite and positive");
-  }
-  for (size_t c = 0; c < bias.size(); ++c) {
-    const double scale = input_scale * weight_scales[weight_scales.size() == 1 ? 0 : c];
-    if (!std::isfinite(bias[c]) || !std::isfinite(scale) || scale <= 0.0) {
-      throw std::invalid_argument(std::string(what) + ": bias " + std::to_string(c) +
-                                  " or its scale is not finite");
-    }
-  }
-}
-
 std::string number(double v) {
   std::ostringstream out;
-  out << std::setprecision(6) << v;
+  out << std::setprecision(3) << v;
   return out.str();
 }
 
@@ -123,36 +104,44 @@ std::string number(double v) {
 
 std::vector<int32_t> quantize_bias(std::span<const float> bias, double input_scale,
                                    const std::vector<double>& weight_scales) {
-  check_bias_scales(bias, input_scale, weight_scales, "quantize_bias");
+  if (weight_scales.size() != 1 && weight_scales.size() != bias.size()) {
+    throw std::invalid_argument("quantize_bias: " + std::to_string(bias.size()) + " biases but " +
+                                std::to_string(weight_scales.size()) + " weight scales");
+  }
+  if (!std::isfinite(input_scale) || input_scale <= 0.0) {
+    throw std::invalid_argument("quantize_bias: input scale must be finite and positive");
+  }
   std::vector<int32_t> codes(bias.size());
-  constexpr double lo = std::numeric_limits<int32_t>::min();
-  constexpr double hi = std::numeric_limits<int32_t>::max();
+  constexpr double kLimit = std::numeric_limits<int32_t>::max();
+  size_t worst = 0;  // the bias that needs the largest code
+  double worst_code = 0.0;
+  size_t beyond = 0;
   for (size_t c = 0; c < bias.size(); ++c) {
     const double scale = input_scale * weight_scales[weight_scales.size() == 1 ? 0 : c];
+    if (!std::isfinite(bias[c]) || !std::isfinite(scale) || scale <= 0.0) {
+      throw std::invalid_argument("quantize_bias: bias " + std::to_string(c) + " or its scale is not finite");
+    }
     const double code = std::nearbyint(bias[c] / scale);
-    if (code < lo || code > hi) {
-      throw std::invalid_argument("quantize_bias: bias " + std::to_string(c) + " = " + number(bias[c]) +
-                                  " at the accumulator scale " + number(scale) + " needs the code " +
-                                  number(code) + ", outside int32 (a weight scale too fine for the bias)");
+    if (std::abs(code) > std::abs(worst_code)) {
+      worst = c;
+      worst_code = code;
+    }
+    if (code < -kLimit - 1 || code > kLimit) {
+      ++beyond;
+      continue;
     }
     codes[c] = static_cast<int32_t>(code);
   }
-  return codes;
-}
-
-std::vector<double> bias_fitting_scales(std::span<const float> bias, double input_scale,
-                                        std::vector<double> weight_scales) {
-  check_bias_scales(bias, input_scale, weight_scales, "bias_fitting_scales");
-  for (size_t c = 0; c < bias.size(); ++c) {
-    double& scale = weight_scales[weight_scales.size() == 1 ? 0 : c];
-    const double needed = std::abs(bias[c]) / (input_scale * kBiasCodeLimit);
-    if (scale >= needed) continue;
-    float wider = static_cast<float>(needed);  // the scales are float32 (quant::QParams)
-    if (static_cast<double>(wider) < needed)
-      wider = std::nextafter(wider, std::numeric_limits<float>::infinity());
-    scale = wider;
+  if (beyond > 0) {
+    const double scale = input_scale * weight_scales[weight_scales.size() == 1 ? 0 : worst];
+    throw std::invalid_argument(
+        "quantize_bias: bias " + std::to_string(worst) + " = " + number(bias[worst]) + " needs the code " +
+        number(worst_code) + " at the accumulator scale " + number(scale) + " (input scale " +
+        number(input_scale) + " x weight scale " + number(scale / input_scale) +
+        "), beyond int32 (biases beyond it: " + std::to_string(beyond) + " of " +
+        std::to_string(bias.size()) + "): the weights are too small next to the bias for int32 accumulation");
   }
-  return weight_scales;
+  return codes;
 }
 
 }  // namespace qg::runtime

@@ -47,22 +47,9 @@ QuantizedWeights quantize_weights(std::span<const float> values, const Dims& sha
 
 /// Offline: quantize a float bias to int32 at scale input_scale * weight_scales[c] and zero point 0
 /// (the accumulator's scale), rounding half to even. Never saturates (a clamped bias is a wrong bias, and
-/// a bound computed from it a wrong bound): throws std::invalid_argument naming the bias, its value, its
-/// scale and the code it needs when that code is outside int32. bias_fitting_scales avoids that.
+/// a bound computed from it a wrong bound): when codes fall outside int32, throws std::invalid_argument
+/// naming the bias that needs the largest code, its value, its scale and that code.
 std::vector<int32_t> quantize_bias(std::span<const float> bias, double input_scale,
                                    const std::vector<double>& weight_scales);
-
-/// The largest |code| bias_fitting_scales lets a bias take: half the int32 range, so that the products of
-/// the accumulator (runtime/accumulator_bound.h) keep the other half.
-inline constexpr double kBiasCodeLimit = 1 << 30;
-
-/// The weight scales a layer needs for its bias to fit int32, ONNX Runtime's remedy for tiny weights next to
-/// a large bias: a scale s_c whose bias would need a code beyond kBiasCodeLimit, |bias[c]| / (input_scale
-/// s_c), is raised to the smallest float32 that brings it within (a single, per-tensor scale to the largest
-/// of them); the others come back unchanged. The weights are then quantized at the wider scale: they lose
-/// precision, but they are tiny next to the bias (the change of the layer's output, at most half a weight
-/// step times K inputs, is about K A / 2^31 of the bias).
-std::vector<double> bias_fitting_scales(std::span<const float> bias, double input_scale,
-                                        std::vector<double> weight_scales);
 
 }  // namespace qg::runtime

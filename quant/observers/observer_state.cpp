@@ -45,6 +45,19 @@ uint64_t state_uint(const ObserverState& state, const std::string& key, const st
   return value.get<uint64_t>();
 }
 
+std::vector<uint64_t> state_uint_array(const ObserverState& state, const std::string& key,
+                                       const std::string& who) {
+  const nlohmann::json& value = field(state, key, who);
+  if (!value.is_array()) wrong_type(key, who, "an array of non-negative integers", value);
+  std::vector<uint64_t> out;
+  out.reserve(value.size());
+  for (const nlohmann::json& item : value) {
+    if (!item.is_number_unsigned()) wrong_type(key, who, "an array of non-negative integers", item);
+    out.push_back(item.get<uint64_t>());
+  }
+  return out;
+}
+
 std::string state_string(const ObserverState& state, const std::string& key, const std::string& who) {
   const nlohmann::json& value = field(state, key, who);
   if (!value.is_string()) wrong_type(key, who, "a string", value);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "quant/observer.h"
 
@@ -18,6 +19,9 @@ float state_float(const ObserverState& state, const std::string& key, const std:
 bool state_bool(const ObserverState& state, const std::string& key, const std::string& who);
 /// scalars[key] as a non-negative integer.
 uint64_t state_uint(const ObserverState& state, const std::string& key, const std::string& who);
+/// scalars[key] as an array of non-negative integers.
+std::vector<uint64_t> state_uint_array(const ObserverState& state, const std::string& key,
+                                       const std::string& who);
 /// scalars[key] as a string.
 std::string state_string(const ObserverState& state, const std::string& key, const std::string& who);
 

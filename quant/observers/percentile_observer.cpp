@@ -1,101 +1,110 @@
 #include "quant/observers/percentile_observer.h"
 
-#include <algorithm>
 #include <cmath>
-#include <sstream>
 #include <stdexcept>
 
+#include "quant/observers/minmax_observer.h"
 #include "quant/observers/observer_state.h"
 
 namespace qg::quant {
 
-PercentileObserver::PercentileObserver(QuantSpec spec, double percentile, size_t capacity, uint64_t seed)
-    : Observer(spec), percentile_(percentile), capacity_(capacity), gen_(seed) {
+PercentileObserver::PercentileObserver(QuantSpec spec, double percentile, int64_t bins)
+    : Observer(spec), percentile_(percentile), histogram_(bins) {
   // The config loader checks the same range with the JSON path (config/settings_reader.cpp), so a tool
   // never gets here with a bad value; this guards callers in code.
   if (!(percentile > 50.0 && percentile <= 100.0)) {
     throw std::invalid_argument("percentile observer: percentile must be in (50, 100], got " +
                                 std::to_string(percentile));
   }
-  if (capacity == 0) throw std::invalid_argument("percentile observer: capacity must be positive");
 }
 
 void PercentileObserver::observe(const Tensor& x) {
-  const Tensor c = x.contiguous();
-  const float* v = c.data();
-  for (int64_t i = 0; i < c.numel(); ++i) {
-    if (!std::isfinite(v[i])) {
-      throw NonFiniteObservation("percentile observer: observed a non-finite value in a tensor of shape " +
-                                 to_string(x.shape()));
-    }
-    ++seen_;
-    if (sample_.size() < capacity_) {
-      sample_.push_back(v[i]);
-    } else {
-      const uint64_t j = gen_.below(seen_);  // keep each of the seen_ values with probability capacity/seen_
-      if (j < capacity_) sample_[j] = v[i];
-    }
-  }
+  if (x.numel() == 0) return;
+  const auto [lo, hi] = tensor_min_max(x, "percentile observer");  // refuses NaN and Inf
+  histogram_.add(x, lo, hi);
+  range_.reset();
 }
 
 std::pair<float, float> PercentileObserver::range() const {
-  if (sample_.empty()) return {0.0f, 0.0f};
-  std::vector<float> sorted = sample_;
-  std::sort(sorted.begin(), sorted.end());
-  const auto at = [&](double p) {
-    const double pos = p / 100.0 * static_cast<double>(sorted.size() - 1);
-    return sorted[static_cast<size_t>(std::llround(pos))];
-  };
-  return {at(100.0 - percentile_), at(percentile_)};
+  if (histogram_.count() == 0) return {0.0f, 0.0f};
+  if (!range_) {
+    // Nearest rank among all values seen: rank round(q / 100 * (n - 1)) for the q-th percentile.
+    const auto at = [&](double q) {
+      const double rank = q / 100.0 * static_cast<double>(histogram_.count() - 1);
+      return histogram_.value_at_rank(static_cast<uint64_t>(std::llround(rank)));
+    };
+    range_ = {at(100.0 - percentile_), at(percentile_)};
+  }
+  return *range_;
 }
 
+QParams PercentileObserver::qparams() const {
+  if (histogram_.count() == 0)
+    throw std::logic_error("percentile observer: qparams() requested before any tensor was observed");
+  const auto [lo, hi] = range();
+  return make_per_tensor(lo, hi, spec_);
+}
+
+// The state lists only the bins in use (most of 2048 are empty in a typical activation's histogram):
+// scalars "used" (their indices, ascending) and "counts"; values: their minima, then their maxima.
 ObserverState PercentileObserver::state() const {
-  std::ostringstream engine;
-  Generator copy = gen_;    // engine() is not const; a copy has the same state
-  engine << copy.engine();  // the standard text form of a mersenne twister's state
+  const Histogram::State h = histogram_.state();
+  std::vector<uint64_t> used, counts;
+  std::vector<float> maxs;
   ObserverState state;
+  for (size_t i = 0; i < h.counts.size(); ++i) {
+    if (h.counts[i] == 0) continue;
+    used.push_back(i);
+    counts.push_back(h.counts[i]);
+    state.values.push_back(h.mins[i]);
+    maxs.push_back(h.maxs[i]);
+  }
+  state.values.insert(state.values.end(), maxs.begin(), maxs.end());
   state.scalars = {{"type", type_name()},
-                   {"seen", seen_},
                    {"percentile", percentile_},
-                   {"capacity", static_cast<uint64_t>(capacity_)},
-                   {"generator", engine.str()}};
-  state.values = sample_;
+                   {"bins", static_cast<uint64_t>(histogram_.bins())},
+                   {"seen", histogram_.count()},
+                   {"low", h.low},
+                   {"width", h.width},
+                   {"used", used},
+                   {"counts", counts}};
   return state;
 }
 
 void PercentileObserver::load_state(const ObserverState& state) {
   check_state_type(state);
-  const std::string who = type_name();
-  const uint64_t seen = state_uint(state, "seen", who);
-  const uint64_t capacity = state_uint(state, "capacity", who);
-  if (capacity != capacity_ || state_double(state, "percentile", who) != percentile_) {
-    throw std::invalid_argument(who + " observer state: saved with another percentile or sample capacity");
+  const std::string who = type_name() + " observer state";
+  if (state_uint(state, "bins", type_name()) != static_cast<uint64_t>(histogram_.bins()) ||
+      state_double(state, "percentile", type_name()) != percentile_) {
+    throw std::invalid_argument(who + ": saved with another percentile or number of bins");
   }
-  if (state.values.size() != std::min<uint64_t>(seen, capacity_)) {
-    throw std::invalid_argument(who + " observer state: " + std::to_string(seen) +
-                                " values seen should leave a " + "sample of " +
-                                std::to_string(std::min<uint64_t>(seen, capacity_)) + ", found " +
-                                std::to_string(state.values.size()));
+  const std::vector<uint64_t> used = state_uint_array(state, "used", type_name());
+  const std::vector<uint64_t> counts = state_uint_array(state, "counts", type_name());
+  if (counts.size() != used.size() || state.values.size() != 2 * used.size()) {
+    throw std::invalid_argument(
+        who + ": " + std::to_string(used.size()) + " bins in use need as many counts " +
+        "and twice as many values (their minima, then maxima), found " + std::to_string(counts.size()) +
+        " and " + std::to_string(state.values.size()));
   }
-  for (const float v : state.values) {
-    if (!std::isfinite(v))
-      throw std::invalid_argument(who + " observer state: the sample holds a non-finite value");
+  const auto bins = static_cast<size_t>(histogram_.bins());
+  Histogram::State h{state_double(state, "low", type_name()), state_double(state, "width", type_name()),
+                     std::vector<uint64_t>(bins, 0), std::vector<float>(bins, 0.0f),
+                     std::vector<float>(bins, 0.0f)};
+  for (size_t k = 0; k < used.size(); ++k) {
+    if (used[k] >= bins || (k > 0 && used[k] <= used[k - 1]) || counts[k] == 0) {
+      throw std::invalid_argument(who + ": \"used\" must list bins in use below " + std::to_string(bins) +
+                                  ", ascending, each with a positive count");
+    }
+    h.counts[used[k]] = counts[k];
+    h.mins[used[k]] = state.values[k];
+    h.maxs[used[k]] = state.values[used.size() + k];
   }
-  std::istringstream engine_text(state_string(state, "generator", who));
-  Generator gen;
-  engine_text >> gen.engine();
-  if (!engine_text)
-    throw std::invalid_argument(who + " observer state: \"generator\" is not a generator state");
-  seen_ = seen;
-  sample_ = state.values;
-  gen_ = gen;
-}
-
-QParams PercentileObserver::qparams() const {
-  if (sample_.empty())
-    throw std::logic_error("percentile observer: qparams() requested before any tensor was observed");
-  const auto [lo, hi] = range();
-  return make_per_tensor(lo, hi, spec_);
+  Histogram restored(histogram_.bins());
+  restored.load(h, who);  // all checks before this observer changes
+  if (restored.count() != state_uint(state, "seen", type_name()))
+    throw std::invalid_argument(who + ": \"seen\" is not the sum of the counts");
+  histogram_ = std::move(restored);
+  range_.reset();
 }
 
 }  // namespace qg::quant

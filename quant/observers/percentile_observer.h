@@ -1,34 +1,39 @@
 #pragma once
 
-#include <vector>
+#include <optional>
+#include <utility>
 
 #include "quant/observer.h"
+#include "quant/observers/histogram.h"
 
 namespace qg::quant {
 
-/// Calibration observer that ignores outliers: keeps a uniform random sample (reservoir sampling,
-/// Vitter's algorithm R) of up to `capacity` observed values over all batches, and sets the range to
-/// the [100 - p, p] percentiles of that sample. Clipping the rare extreme activations buys a finer
-/// scale for the bulk of them, which helps most at low bit widths.
+/// Calibration observer that ignores outliers: sets the range to the [100 - p, p] percentiles of every
+/// value observed, read from a fixed-size histogram of them (quant/observers/histogram.h, as PyTorch's
+/// HistogramObserver keeps one). Clipping the rare extreme activations buys a finer scale for the bulk of
+/// them, which helps most at low bit widths. The config's observer "histogram" is this observer.
+///
+/// Cost: observing is a min/max pass and a binning pass over the tensor; the range is computed from the
+/// bins only when it is read after an observation (a walk over the bins), and kept until the next one.
 class PercentileObserver : public Observer {
  public:
-  PercentileObserver(QuantSpec spec, double percentile, size_t capacity = size_t{1} << 20, uint64_t seed = 0);
+  static constexpr int64_t kDefaultBins = 2048;  // PyTorch's HistogramObserver default
+
+  PercentileObserver(QuantSpec spec, double percentile, int64_t bins = kDefaultBins);
   void observe(const Tensor& x) override;
   QParams qparams() const override;
-  bool has_observed() const override { return seen_ > 0; }
+  bool has_observed() const override { return histogram_.count() > 0; }
   std::string type_name() const override { return "percentile"; }
   std::pair<float, float> range() const override;
-  /// values = the sample; scalars: how many values were seen and the generator's state, so that the
-  /// reservoir keeps drawing exactly as it would have.
+  /// scalars: the percentile, the bins' edges, the bins in use and their counts, how many values were
+  /// seen; values: the smallest value of each bin in use, then the largest.
   ObserverState state() const override;
   void load_state(const ObserverState& state) override;
 
  private:
   double percentile_;
-  size_t capacity_;
-  uint64_t seen_ = 0;
-  std::vector<float> sample_;
-  Generator gen_;
+  Histogram histogram_;
+  mutable std::optional<std::pair<float, float>> range_;  // cached until the next observation
 };
 
 }  // namespace qg::quant

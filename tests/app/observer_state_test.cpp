@@ -2,6 +2,8 @@
 // the uninterrupted one. Each observer restored from its state must continue exactly as the original.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "quant/observers/minmax_observer.h"
 #include "quant/observers/percentile_observer.h"
 
@@ -44,16 +46,34 @@ TEST(ObserverState, PerChannelRestoresAndContinues) {
   EXPECT_EQ(a.state().scalars["channels"], 4);
 }
 
-TEST(ObserverState, PercentileRestoresItsSampleAndItsGenerator) {
-  // A capacity below the values seen, so that the reservoir keeps drawing random replacements: a restored
-  // observer with a fresh generator would keep other values.
-  PercentileObserver a({8}, 99.0, 16, 5), b({8}, 99.0, 16, 5);
+TEST(ObserverState, PercentileRestoresItsHistogram) {
+  // 16 bins, and a second batch that widens the range: the restored observer must merge its old bins
+  // exactly as the original does.
+  PercentileObserver a({8}, 99.0, 16), b({8}, 99.0, 16);
   expect_restored_continues_alike(a, b);
-  EXPECT_EQ(a.state().values.size(), 16u);
-  PercentileObserver fresh({8}, 99.0, 16, 5);
-  ObserverState state = a.state();
-  state.scalars.erase("generator");
-  EXPECT_THROW(fresh.load_state(state), std::invalid_argument);
+  const ObserverState saved = a.state();
+  const size_t used = saved.scalars["used"].size();
+  EXPECT_GT(used, 1u);
+  EXPECT_EQ(saved.values.size(), 2 * used);  // each bin in use: its min, then its max
+  EXPECT_EQ(saved.scalars["seen"], 120);
+  PercentileObserver fresh({8}, 99.0, 16);
+  const auto refused = [&](const char* what, const std::function<void(ObserverState&)>& spoil) {
+    ObserverState bad = saved;
+    spoil(bad);
+    EXPECT_THROW(fresh.load_state(bad), std::invalid_argument) << what;
+  };
+  for (const char* key : {"used", "counts", "low", "width", "seen"})
+    refused(key, [&](ObserverState& s) { s.scalars.erase(key); });
+  refused("a count off by one",
+          [](ObserverState& s) { s.scalars["counts"][0] = s.scalars["counts"][0].get<uint64_t>() + 1; });
+  refused("a min above its max", [&](ObserverState& s) { s.values[0] = s.values[used] + 1.0f; });
+  refused("bins out of order",
+          [](ObserverState& s) { std::swap(s.scalars["used"][0], s.scalars["used"][1]); });
+  refused("a bin beyond the last", [](ObserverState& s) { s.scalars["used"][0] = 16; });
+  refused("a value short", [](ObserverState& s) { s.values.pop_back(); });
+  refused("other bins", [](ObserverState& s) { s.scalars["bins"] = 32; });
+  refused("a negative width", [](ObserverState& s) { s.scalars["width"] = -1.0; });
+  EXPECT_FALSE(fresh.has_observed()) << "a refused state leaves the observer as it was";
 }
 
 TEST(ObserverState, BeforeAnyObservationRoundTrips) {

@@ -122,38 +122,24 @@ TEST(AccumulatorBound, ConvKernelsAgreeAtTheEdge) {
   }
 }
 
-// The bias is never saturated: a code beyond int32 is an error naming the bias (issue 10, item 3: the
-// refusal used to come later, from the accumulator bound, with a figure computed from the clamped bias).
+// The bias is never saturated: a code beyond int32 is an error naming the bias that needs the largest code
+// (issue 10, item 3: the refusal used to come later, from the accumulator bound, with a figure computed from
+// the clamped bias).
 TEST(BiasCodes, ABiasBeyondInt32IsRefusedNamingItAndTheCodeItNeeds) {
-  const std::vector<float> bias{0.001f, 10.0f};
-  EXPECT_EQ(quantize_bias(bias, 0.01, {1e-3}), (std::vector<int32_t>{100, 1000000}));  // b / (0.01 * 1e-3)
-  // 0.001 / (0.01 * 1e-9) = 1e8 fits; 10 / (0.01 * 1e-9) = 1e12 does not
+  const std::vector<float> bias{0.001f, 10.0f, -3.0f};
+  // b / (0.01 * 1e-3)
+  EXPECT_EQ(quantize_bias(bias, 0.01, {1e-3}), (std::vector<int32_t>{100, 1000000, -300000}));
+  // At 0.01 * 1e-9: 0.001 -> 1e8 fits; 10 -> 1e12 and -3 -> -3e11 do not, 1e12 the largest.
   EXPECT_EQ(
       error_of([&] { quantize_bias(bias, 0.01, {1e-9}); }),
-      "quantize_bias: bias 1 = 10 at the accumulator scale 1e-11 needs the code 1e+12, outside int32 (a "
-      "weight scale too fine for the bias)");
-}
-
-// The remedy: the weight scale rises to the smallest float32 s with |b| / (S_in s) <= 2^30.
-TEST(BiasCodes, FittingScalesWidenOnlyWhatMustBeWidened) {
-  const std::vector<float> bias{0.5f, -2.0f};
-  const double input_scale = 1e-3;
-  const double limit = std::ldexp(1.0, 30);
-  // Per tensor: the largest bias decides, 2 / (1e-3 * 2^30) = 1.8626451e-6.
-  const std::vector<double> one = bias_fitting_scales(bias, input_scale, {1e-9});
-  ASSERT_EQ(one.size(), 1u);
-  EXPECT_GE(one[0] * input_scale * limit, 2.0);
-  EXPECT_NEAR(one[0], 2.0 / (input_scale * limit), 1e-12);
-  EXPECT_EQ(one[0], static_cast<double>(static_cast<float>(one[0]))) << "a float32 scale";
-  const std::vector<int32_t> codes = quantize_bias(bias, input_scale, one);
-  EXPECT_LE(std::abs(int64_t{codes[1]}), int64_t{1} << 30);
-  // Per channel: channel 0 needs 0.5 / (1e-3 * 1e-9) = 5e11 codes and is widened; channel 1 needs
-  // 2 / (1e-3 * 1e-3) = 2e6 and keeps its scale.
-  const std::vector<double> two = bias_fitting_scales(bias, input_scale, {1e-9, 1e-3});
-  EXPECT_NEAR(two[0], 0.5 / (input_scale * limit), 1e-12);
-  EXPECT_EQ(two[1], 1e-3);
-  // Nothing to do: the same scales back.
-  EXPECT_EQ(bias_fitting_scales(bias, input_scale, {1e-3, 1e-3}), (std::vector<double>{1e-3, 1e-3}));
+      "quantize_bias: bias 1 = 10 needs the code 1e+12 at the accumulator scale 1e-11 (input scale 0.01 x "
+      "weight scale 1e-09), beyond int32 (biases beyond it: 2 of 3): the weights are too small next to the "
+      "bias for int32 accumulation");
+  // At scale 1: -2^31 and 2^31 - 128 (the largest float below 2^31) fit; 2^31 does not.
+  EXPECT_EQ(quantize_bias(std::vector<float>{-2147483648.0f, 2147483520.0f}, 1.0, {1.0}),
+            (std::vector<int32_t>{std::numeric_limits<int32_t>::min(), 2147483520}));
+  EXPECT_TRUE(contains(error_of([&] { quantize_bias(std::vector<float>{2147483648.0f}, 1.0, {1.0}); }),
+                       "needs the code 2.15e+09"));
 }
 
 }  // namespace
