@@ -141,11 +141,13 @@ std::vector<int32_t> quantize_bias(std::span<const float> bias, double input_sca
 }
 
 std::vector<double> bias_fitting_scales(std::span<const float> bias, double input_scale,
-                                        std::vector<double> weight_scales) {
+                                        std::vector<double> weight_scales, double code_limit) {
   check_bias_scales(bias, input_scale, weight_scales, "bias_fitting_scales");
+  if (!(code_limit > 0.0))
+    throw std::invalid_argument("bias_fitting_scales: the code limit must be positive");
   for (size_t c = 0; c < bias.size(); ++c) {
     double& scale = weight_scales[weight_scales.size() == 1 ? 0 : c];
-    const double needed = std::abs(bias[c]) / (input_scale * kBiasCodeLimit);
+    const double needed = std::abs(bias[c]) / (input_scale * code_limit);
     if (scale >= needed) continue;
     float wider = static_cast<float>(needed);  // the scales are float32 (quant::QParams)
     if (static_cast<double>(wider) < needed)
