@@ -49,7 +49,9 @@ std::vector<quant::QuantSettings> layer_settings(const config::ModelConfig& conf
   const config::QuantRecipe recipe = config::resolve_quant(config.quant);
   const std::vector<config::LayerQuantRecipe> weighted = config::resolve_layer_quant(config);
   std::vector<quant::QuantSettings> out(config.layers.size());
-  if (weighted.empty()) return out;  // nothing to quantize: prepare_qat says so
+  // Without a conv/linear no layer has a recipe (such a model cannot end in [classes] for 28x28 images);
+  // prepare_qat refuses it unless a BatchNorm or pool is left, which then gets the default settings.
+  if (weighted.empty()) return out;
   // The other layers follow the nearest conv/linear before them: a lone BatchNorm's output keeps the width
   // of the activation it normalises. Before the first conv/linear they follow it, at the model input's width
   // (an average pool or a BatchNorm there quantizes the model input and works on it).
