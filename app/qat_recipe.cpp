@@ -47,9 +47,24 @@ quant::QuantSettings settings_of(const config::QuantRecipe& recipe, const config
 
 std::vector<quant::QuantSettings> layer_settings(const config::ModelConfig& config) {
   const config::QuantRecipe recipe = config::resolve_quant(config.quant);
+  const std::vector<config::LayerQuantRecipe> weighted = config::resolve_layer_quant(config);
   std::vector<quant::QuantSettings> out(config.layers.size());
-  for (const config::LayerQuantRecipe& layer : config::resolve_layer_quant(config)) {
-    out[layer.layer] = settings_of(recipe, layer);
+  // Without a conv/linear no layer has a recipe (such a model cannot end in [classes] for 28x28 images);
+  // prepare_qat refuses it unless a BatchNorm or pool is left, which then gets the default settings.
+  if (weighted.empty()) return out;
+  // The other layers follow the nearest conv/linear before them: a lone BatchNorm's output keeps the width
+  // of the activation it normalises. Before the first conv/linear they follow it, at the model input's width
+  // (an average pool or a BatchNorm there quantizes the model input and works on it).
+  size_t next = 0;
+  for (size_t i = 0; i < config.layers.size(); ++i) {
+    if (next < weighted.size() && weighted[next].layer == i) {
+      out[i] = settings_of(recipe, weighted[next++]);
+    } else if (next > 0) {
+      out[i] = out[weighted[next - 1].layer];
+    } else {
+      out[i] = settings_of(recipe, weighted.front());
+      out[i].activation = out[i].input_spec();
+    }
   }
   return out;
 }

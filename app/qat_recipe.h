@@ -13,8 +13,10 @@
 
 namespace qg::app {
 
-/// One QuantSettings per layer of `config` (those of conv2d/linear layers matter; prepare_qat reads them),
-/// from config::resolve_layer_quant and the method's recipe:
+/// One QuantSettings per layer of `config` (prepare_qat reads those of conv2d/linear layers, lone BatchNorms
+/// and the first layer that quantizes the model input), from config::resolve_layer_quant and the method's
+/// recipe. Any other layer takes the settings of the nearest conv2d/linear before it, or, before the first,
+/// of the first with its output at the model input's width (input_bits):
 ///   tutorial  weights and activations share `signed`/`symmetric`; observer and STE as configured
 ///   ema       weights signed and symmetric, activations unsigned with a zero point
 ///   lsq       weights signed and symmetric with learned step sizes; activations unsigned, LSQ+ where they

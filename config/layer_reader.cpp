@@ -5,6 +5,7 @@
 #include "config/json_pointer.h"
 #include "config/object_reader.h"
 #include "config/section_readers.h"
+#include "config/shape_inference.h"
 
 namespace qg::config {
 
@@ -33,22 +34,33 @@ LayerType read_layer_type(const json& layer, const std::string& pointer, const s
   throw ConfigError(source, type_pointer, "unknown layer type " + type.dump() + " (" + expected + ")");
 }
 
+// A window size (kernel_size, stride, padding, dilation) the integer runtime can take: what trains must
+// also quantize (docs/config.md, 2.1).
+int64_t window_size(const ObjectReader& r, const char* key, int64_t value) {
+  if (value > kMaxWindowSize) {
+    throw r.error(key, std::string(key) + " " + std::to_string(value) +
+                           " is more than 2^30 = " + std::to_string(kMaxWindowSize) +
+                           ", the largest window size the integer model of ptq and train_qat takes");
+  }
+  return value;
+}
+
 void read_conv2d(const ObjectReader& r, LayerSpec& layer) {
   layer.out_channels = r.integer("out_channels", kPositive);
-  layer.kernel_size = r.integer("kernel_size", kPositive);
+  layer.kernel_size = window_size(r, "kernel_size", r.integer("kernel_size", kPositive));
   layer.in_channels = r.integer("in_channels", kPositive, 0);
-  layer.stride = r.integer("stride", kPositive, 1);
-  layer.padding = r.integer("padding", kNonNegative, 0);
-  layer.dilation = r.integer("dilation", kPositive, 1);
+  layer.stride = window_size(r, "stride", r.integer("stride", kPositive, 1));
+  layer.padding = window_size(r, "padding", r.integer("padding", kNonNegative, 0));
+  layer.dilation = window_size(r, "dilation", r.integer("dilation", kPositive, 1));
   layer.groups = r.integer("groups", kPositive, 1);
   layer.bias = r.boolean("bias", true);
 }
 
 void read_pool2d(const ObjectReader& r, LayerSpec& layer) {
-  layer.kernel_size = r.integer("kernel_size", kPositive);
-  layer.stride =
-      r.integer("stride", kPositive, layer.kernel_size);  // PyTorch: stride defaults to kernel_size
-  layer.padding = r.integer("padding", kNonNegative, 0);
+  layer.kernel_size = window_size(r, "kernel_size", r.integer("kernel_size", kPositive));
+  layer.stride = window_size(
+      r, "stride", r.integer("stride", kPositive, layer.kernel_size));  // PyTorch: default kernel_size
+  layer.padding = window_size(r, "padding", r.integer("padding", kNonNegative, 0));
 }
 
 void read_batchnorm2d(const ObjectReader& r, LayerSpec& layer) {

@@ -26,8 +26,10 @@ int64_t checked_numel(const Shape& dims, const LayerSite& site, const std::strin
   int64_t n = 1;
   for (const int64_t d : dims) {
     if (__builtin_mul_overflow(n, d, &n) || n > kMaxTensorElements) {
-      throw site.error(std::string(site.name) + " " + what + " would have more than " +
-                       std::to_string(kMaxTensorElements) + " elements");
+      throw site.error(
+          std::string(site.name) + " " + what + " would have more than " +
+          std::to_string(kMaxTensorElements) +
+          " elements (2^28, the most the integer runtime of ptq and train_qat takes for one tensor)");
     }
   }
   return n;

@@ -19,8 +19,14 @@
 
 namespace qg::config {
 
-/// The largest tensor (per sample for activations) a config may describe: 2^32 elements, 16 GiB of floats.
-inline constexpr int64_t kMaxTensorElements = int64_t{1} << 32;
+/// The largest tensor (per sample for activations) a config may describe: 2^28 elements (1 GiB of floats),
+/// the most the integer runtime takes for one tensor (runtime::kMaxElements, kept equal by
+/// tests/app/quantizable_layouts_test.cpp), so that every model that trains can also be quantized.
+inline constexpr int64_t kMaxTensorElements = int64_t{1} << 28;
+
+/// The largest kernel_size, stride, padding or dilation a config may give: 2^30, the integer runtime's
+/// window limit (runtime/window2d.h; the same test keeps them equal).
+inline constexpr int64_t kMaxWindowSize = int64_t{1} << 30;
 
 /// Fills the inferred fields of every layer of `config` from `config.input_shape`. Expects every field to
 /// be in its documented range, as the loader guarantees (configs changed in code: use revalidate() in

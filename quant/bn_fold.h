@@ -7,9 +7,33 @@
 // what QAT needs: the network trains through the folded weights that will be quantized.
 #pragma once
 
+#include <utility>
+
 #include "core/tensor.h"
+#include "nn/layers/batch_norm2d.h"
 
 namespace qg::quant {
+
+/// gamma / sqrt(var + eps), per channel [C]: the factor of every BatchNorm form below. Differentiable
+/// w.r.t. gamma (undefined = 1); var is a constant.
+Tensor batch_norm_scale(const Tensor& var, const Tensor& gamma, float eps);
+
+/// A BatchNorm on its own (not after a conv) as the per-channel affine map it is in inference:
+///   BN(x) = gamma (x - mean) / sqrt(var + eps) + beta = scale * x + shift,
+///   scale = gamma / sqrt(var + eps),   shift = beta - mean * scale       (each [C])
+/// (TFLite lowers it to MUL and ADD; quant/qat/qbatch_norm2d.h). Differentiable w.r.t. gamma and beta.
+struct BatchNormAffine {
+  Tensor scale;
+  Tensor shift;
+};
+BatchNormAffine batch_norm_affine(const Tensor& mean, const Tensor& var, const Tensor& gamma,
+                                  const Tensor& beta, float eps);
+
+/// The batch mean and biased variance per channel of y ([N, C, H, W]) as a BatchNorm in training mode
+/// computes them (constants for the gradient, as in the tutorial's QAT), updating bn's running statistics
+/// with PyTorch's rule (the unbiased variance) and num_batches_tracked, through nn::BatchNorm2d's own
+/// kernels. Throws std::invalid_argument for a batch with one value per channel.
+std::pair<Tensor, Tensor> track_batch_statistics(nn::BatchNorm2d& bn, const Tensor& y);
 
 struct FoldedConv {
   Tensor weight;  // [C_out, C_in/groups, kH, kW]

@@ -5,6 +5,7 @@
 #include "autograd/grad_mode.h"
 #include "nn/layers.h"
 #include "quant/qat/passthrough.h"
+#include "quant/qat/qbatch_norm2d.h"
 #include "quant/qat/qconv2d.h"
 #include "quant/qat/qconv_bn_relu.h"
 #include "quant/qat/qlinear.h"
@@ -90,10 +91,11 @@ runtime::Model convert(const QatModel& model, const ConvertOptions& options) {
   NoGradGuard no_grad;
   const auto& layers = model.layers();
 
-  // The model input is quantized with the first quantized layer's input parameters.
+  // The model input is quantized with the input point of the first layer that needs a quantized input
+  // (prepare_qat); ReLU, max pooling and flatten before it run on its codes.
   const QuantPoint* first_input = nullptr;
   for (const auto& layer : layers) {
-    if (auto w = std::dynamic_pointer_cast<QWeightedLayer>(layer); w && w->input) first_input = w->input.get();
+    first_input = layer->input.get();
     if (first_input) break;
   }
   if (!first_input) throw std::invalid_argument("convert: the model has no quantized input");
@@ -129,6 +131,9 @@ runtime::Model convert(const QatModel& model, const ConvertOptions& options) {
       op.bias = a.bias;
       op.output_stage = a.stage;
       out.add(op);
+      if (relu_next) ++i;
+    } else if (auto q = std::dynamic_pointer_cast<QBatchNorm2d>(layer)) {
+      out.add(q->to_integer(current, q->fused_relu() || relu_next));
       if (relu_next) ++i;
     } else if (auto q = std::dynamic_pointer_cast<QAvgPool2d>(layer)) {
       const auto& o = std::dynamic_pointer_cast<nn::AvgPool2d>(q->pool)->options;

@@ -8,8 +8,11 @@
 //   * output stage  M = S1 S2 / S3 as a fixed-point multiplier M0 2^-n (runtime/requantize.h), clamp to
 //                   [qmin, qmax], or to [Z3, qmax] when a ReLU follows (the ReLU is fused, not a separate
 //                   op).
-// BatchNorm is folded with its running statistics (quant/bn_fold.h). The dataset normalisation is folded
-// into the input quantization, so the runtime takes raw 0..255 pixels.
+// A BatchNorm after a conv is folded into it with its running statistics (quant/bn_fold.h); any other
+// BatchNorm becomes the per-channel op runtime::MulAdd (QBatchNorm2d::to_integer). The model input is
+// quantized with the input point of the first layer that has one (a conv, linear, lone BatchNorm or average
+// pool; ReLU, max pooling and flatten before it run on the codes). The dataset normalisation is folded into
+// the input quantization, so the runtime takes raw 0..255 pixels.
 //
 // convert() may use floats: it runs once, offline. The runtime it produces does not.
 #pragma once

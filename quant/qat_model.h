@@ -3,10 +3,13 @@
 // prepare_qat walks the float layers and pattern-matches:
 //   conv2d [batchnorm2d] [relu]  ->  QConvBNReLU / QConvBN when a BN follows, else QConv2d (+ QReLU)
 //   linear [relu]                 ->  QLinear (+ QReLU)
+//   batchnorm2d [relu]            ->  QBatchNorm2d (+ QReLU): a BatchNorm not right after a conv (mul_add)
 //   relu, maxpool2d, flatten      ->  pass-through;   avgpool2d -> QAvgPool2d
-// With QuantSettings::fuse_relu a ReLU after a conv/linear moves into it, before its output quantizer
-// (QConvReLU2d, QLinearReLU). The first conv/linear also fake-quantizes the model input. The QAT model
-// shares the float model's parameters and buffers.
+// With QuantSettings::fuse_relu a ReLU after a conv/linear/BatchNorm moves into it, before its output
+// quantizer (QConvReLU2d, QLinearReLU, QBatchNormReLU2d). The first layer that needs a quantized input (a
+// conv, linear, lone BatchNorm or average pool) also fake-quantizes the model input; ReLU, max pooling and
+// flatten before it commute with quantization and run on the float input (quant/qat/passthrough.h). The QAT
+// model shares the float model's parameters and buffers.
 #pragma once
 
 #include <memory>
@@ -34,7 +37,8 @@ class QatModel : public nn::Module {
   /// The quantization points' own trained tensors (LSQ step sizes and zero points): the optimizer keeps
   /// them out of weight decay.
   std::vector<Tensor> quantizer_parameters();
-  /// Freezes (or unfreezes) the BatchNorm statistics of every folded conv (QConvBNReLU::set_bn_frozen).
+  /// Freezes (or unfreezes) the BatchNorm statistics of every folded conv and lone BatchNorm
+  /// (QConvBNReLU::set_bn_frozen, QBatchNorm2d::set_bn_frozen).
   void set_bn_frozen(bool frozen);
 
  private:
@@ -43,9 +47,11 @@ class QatModel : public nn::Module {
 };
 
 /// Builds the QAT model around `float_model` (whose layers it shares), with `per_layer[i]` the settings of
-/// float layer i (only those of conv/linear layers are used; a fused BatchNorm or ReLU follows its conv's).
-/// Throws std::invalid_argument naming the layer when the model cannot be quantized (e.g. no conv/linear at
-/// all) or per_layer does not have one entry per layer.
+/// float layer i. Used are those of conv/linear layers, of lone BatchNorms (their method and output width)
+/// and of the first layer that quantizes the model input (its method and input width); a fused BatchNorm
+/// or ReLU follows its layer's. Throws std::invalid_argument when per_layer does not have one entry per
+/// layer, or the model has no layer to quantize (only ReLU, max pooling and flatten) or a layer type that
+/// has no quantized form.
 std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model, const std::vector<QuantSettings>& per_layer);
 /// The same settings for every layer.
 std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model, const QuantSettings& settings);

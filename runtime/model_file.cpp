@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <variant>
 
 #include "runtime/bit_packing.h"
 #include "runtime/crc32.h"
@@ -56,10 +57,10 @@ void check_frame(std::span<const uint8_t> bytes, std::string_view& header, std::
                              " of the fixed header and checksum");
   }
   const uint64_t version = get_le(bytes, 8, 4);
-  if (version != kModelFormatVersion) {
-    throw std::runtime_error("unsupported format version " + std::to_string(version) +
-                             " at offset 8 (this build reads version " + std::to_string(kModelFormatVersion) +
-                             ")");
+  if (version < kOldestModelFormatVersion || version > kModelFormatVersion) {
+    throw std::runtime_error(
+        "unsupported format version " + std::to_string(version) + " at offset 8 (this build reads versions " +
+        std::to_string(kOldestModelFormatVersion) + " to " + std::to_string(kModelFormatVersion) + ")");
   }
   const uint64_t reserved = get_le(bytes, 12, 4);
   if (reserved != 0) {
@@ -136,11 +137,18 @@ void fsync_directory_of(const std::string& path) {
 
 }  // namespace
 
+uint32_t required_format_version(const Model& model) {
+  for (const Op& op : model.ops) {
+    if (std::holds_alternative<MulAdd>(op)) return 2;
+  }
+  return 1;
+}
+
 std::vector<uint8_t> serialize_model(const Model& model) {
   const EncodedModel encoded = encode_model(model);
   const std::string header = encoded.header.dump();
   std::vector<uint8_t> bytes(kModelMagic.begin(), kModelMagic.end());
-  put_le(bytes, kModelFormatVersion, 4);
+  put_le(bytes, required_format_version(model), 4);
   put_le(bytes, 0, 4);
   put_le(bytes, header.size(), 8);
   put_le(bytes, encoded.data.size(), 8);
@@ -157,7 +165,14 @@ Model deserialize_model(std::span<const uint8_t> bytes, const std::string& sourc
     std::span<const uint8_t> data;
     check_frame(bytes, header_text, data);
     const nlohmann::json header = parse_header(header_text);
-    return decode_model(header, data);
+    Model model = decode_model(header, data);
+    const uint64_t version = get_le(bytes, 8, 4);
+    if (required_format_version(model) > version) {  // a newer op in a file that claims an older format
+      throw std::runtime_error("the model has a mul_add op, which needs format version " +
+                               std::to_string(required_format_version(model)) + ", but offset 8 declares " +
+                               std::to_string(version));
+    }
+    return model;
   } catch (const JsonFieldError& e) {
     throw ModelFileError(prefix + "header field " + e.what());
   } catch (const std::exception& e) {

@@ -2,7 +2,8 @@
 //
 //   offset       size  field
 //   0            8     magic "QGMODEL\0"
-//   8            4     format version, uint32 little-endian (this build reads and writes 1)
+//   8            4     format version, uint32 little-endian: 1, or 2 for a model with a mul_add op
+//                      (this build reads both and writes the lowest that holds the model)
 //   12           4     reserved, uint32, must be 0
 //   16           8     H = length of the header JSON in bytes, uint64 little-endian
 //   24           8     D = length of the tensor data section in bytes, uint64 little-endian
@@ -29,7 +30,10 @@
 namespace qg::runtime {
 
 inline constexpr std::array<uint8_t, 8> kModelMagic = {'Q', 'G', 'M', 'O', 'D', 'E', 'L', '\0'};
-inline constexpr uint32_t kModelFormatVersion = 1;
+/// The newest format version this build reads and writes. Version 2 added the op mul_add (nothing else
+/// changed), so a model without one is still written as version 1, which older readers read.
+inline constexpr uint32_t kModelFormatVersion = 2;
+inline constexpr uint32_t kOldestModelFormatVersion = 1;
 inline constexpr size_t kModelPrefixSize = 32;   ///< magic, version, reserved, H, D
 inline constexpr size_t kModelChecksumSize = 4;  ///< the trailing CRC-32
 inline constexpr int kMaxHeaderNesting = 64;     ///< deepest JSON nesting accepted in a header
@@ -39,6 +43,9 @@ class ModelFileError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+/// The lowest format version that can hold `model`: 2 when it has a mul_add op, else 1.
+uint32_t required_format_version(const Model& model);
 
 /// The complete file contents for `model` (validated first; throws std::invalid_argument if invalid).
 std::vector<uint8_t> serialize_model(const Model& model);

@@ -14,7 +14,6 @@ using nlohmann::json;
 
 constexpr int64_t kInt32Min = std::numeric_limits<int32_t>::min();
 constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
-constexpr int64_t kMaxWindow = int64_t{1} << 30;
 
 // ---- encoding ---------------------------------------------------------------------------------
 
@@ -67,7 +66,7 @@ json output_stage_json(const OutputStage& stage) {
           {"multipliers", multipliers}};
 }
 
-/// The weight, bias and output stage fields shared by conv2d and linear.
+/// The weight, bias and output stage fields shared by conv2d, linear and mul_add.
 template <class Layer>
 void write_layer_tensors(const Layer& layer, const std::string& prefix, TensorWriter& tensors, json& op) {
   op["input_quant"] = quant_json(layer.input_quant);
@@ -108,6 +107,11 @@ json op_json(const Op& op, const std::string& prefix, TensorWriter& tensors) {
     write_layer_tensors(*linear, prefix, tensors, j);
     return j;
   }
+  if (const auto* mul_add = std::get_if<MulAdd>(&op)) {
+    json j = {{"type", MulAdd::kName}, {"channels", mul_add->channels}};
+    write_layer_tensors(*mul_add, prefix, tensors, j);
+    return j;
+  }
   if (const auto* pool = std::get_if<MaxPool2d>(&op)) return window_json(MaxPool2d::kName, pool->window);
   if (const auto* pool = std::get_if<AvgPool2d>(&op)) return window_json(AvgPool2d::kName, pool->window);
   return {{"type", op_name(op)}};  // relu, flatten: no parameters
@@ -130,7 +134,7 @@ QuantParams read_quant(const JsonField& f) {
 }
 
 std::array<int64_t, 2> read_pair(const JsonField& f, int64_t min) {
-  const std::vector<int64_t> v = f.as_int_array(min, kMaxWindow, 2);
+  const std::vector<int64_t> v = f.as_int_array(min, kMaxWindowSize, 2);
   return {v[0], v[1]};
 }
 
@@ -271,7 +275,7 @@ OutputStage read_output_stage(const JsonField& f) {
   return stage;
 }
 
-/// Fills the weight, bias and output stage shared by conv2d and linear.
+/// Fills the weight, bias and output stage shared by conv2d, linear and mul_add.
 template <class Layer>
 void read_layer_tensors(const JsonField& f, const TensorReader& tensors, Layer& layer) {
   layer.input_quant = read_quant(f["input_quant"]);
@@ -320,12 +324,18 @@ Op read_op(const JsonField& f, const TensorReader& tensors) {
     read_layer_tensors(f, tensors, linear);
     return linear;
   }
+  if (type == MulAdd::kName) {
+    MulAdd mul_add;
+    mul_add.channels = f["channels"].as_int(1, kMaxElements);
+    read_layer_tensors(f, tensors, mul_add);
+    return mul_add;
+  }
   if (type == MaxPool2d::kName) return MaxPool2d{read_pool_window(f)};
   if (type == AvgPool2d::kName) return AvgPool2d{read_pool_window(f)};
   if (type == ReLU::kName) return ReLU{};
   if (type == Flatten::kName) return Flatten{};
   type_field.fail("unknown op type '" + type +
-                  "' (known: conv2d, linear, max_pool2d, avg_pool2d, relu, flatten)");
+                  "' (known: conv2d, linear, mul_add, max_pool2d, avg_pool2d, relu, flatten)");
 }
 
 }  // namespace

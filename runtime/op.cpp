@@ -25,6 +25,9 @@ Activation op_output(const Op& op, const Activation& incoming) {
                         [&](const Linear& o) {
                           return Activation{o.output_shape(incoming.shape), o.output_quant(incoming.quant)};
                         },
+                        [&](const MulAdd& o) {
+                          return Activation{o.output_shape(incoming.shape), o.output_quant(incoming.quant)};
+                        },
                         // Pooling, ReLU and Flatten keep the codes' meaning: same quantization out as in.
                         [&](const auto& o) {
                           return Activation{o.output_shape(incoming.shape), incoming.quant};
@@ -56,6 +59,7 @@ void op_forward(const Op& op, const Activation& incoming, std::span<const int32_
           [&](const AvgPool2d& o) { avg_pool2d_reference(o, incoming.quant, incoming.shape, input, output); },
           [&](const ReLU&) { relu_reference(incoming.quant, input, output); },
           [&](const Flatten&) { flatten_reference(input, output); },
+          [&](const MulAdd& o) { mul_add_reference(o, incoming.shape, input, output, mode); },
       },
       op);
 }

@@ -16,6 +16,7 @@
 #include "runtime/ops/flatten.h"
 #include "runtime/ops/linear.h"
 #include "runtime/ops/max_pool2d.h"
+#include "runtime/ops/mul_add.h"
 #include "runtime/ops/relu.h"
 #include "runtime/output_stage.h"
 #include "runtime/quant_params.h"
@@ -23,7 +24,7 @@
 
 namespace qg::runtime {
 
-using Op = std::variant<Conv2d, Linear, MaxPool2d, AvgPool2d, ReLU, Flatten>;
+using Op = std::variant<Conv2d, Linear, MaxPool2d, AvgPool2d, ReLU, Flatten, MulAdd>;
 
 /// The shape (one sample) and quantization of an activation flowing between ops.
 struct Activation {

@@ -100,17 +100,29 @@ std::string number(double v) {
   return out.str();
 }
 
+// The checks both bias functions share: matching sizes, finite positive scales, finite biases.
+void check_bias_scales(std::span<const float> bias, double input_scale, const std::vector<double>& weight_scales,
+                       const char* what) {
+  if (weight_scales.size() != 1 && weight_scales.size() != bias.size()) {
+    throw std::invalid_argument(std::string(what) + ": " + std::to_string(bias.size()) + " biases but " +
+                                std::to_string(weight_scales.size()) + " weight scales");
+  }
+  if (!std::isfinite(input_scale) || input_scale <= 0.0) {
+    throw std::invalid_argument(std::string(what) + ": input scale must be finite and positive");
+  }
+  for (size_t c = 0; c < bias.size(); ++c) {
+    const double scale = input_scale * weight_scales[weight_scales.size() == 1 ? 0 : c];
+    if (!std::isfinite(bias[c]) || !std::isfinite(scale) || scale <= 0.0) {
+      throw std::invalid_argument(std::string(what) + ": bias " + std::to_string(c) + " or its scale is not finite");
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<int32_t> quantize_bias(std::span<const float> bias, double input_scale,
                                    const std::vector<double>& weight_scales) {
-  if (weight_scales.size() != 1 && weight_scales.size() != bias.size()) {
-    throw std::invalid_argument("quantize_bias: " + std::to_string(bias.size()) + " biases but " +
-                                std::to_string(weight_scales.size()) + " weight scales");
-  }
-  if (!std::isfinite(input_scale) || input_scale <= 0.0) {
-    throw std::invalid_argument("quantize_bias: input scale must be finite and positive");
-  }
+  check_bias_scales(bias, input_scale, weight_scales, "quantize_bias");
   std::vector<int32_t> codes(bias.size());
   constexpr double kLimit = std::numeric_limits<int32_t>::max();
   size_t worst = 0;  // the bias that needs the largest code
@@ -118,9 +130,6 @@ std::vector<int32_t> quantize_bias(std::span<const float> bias, double input_sca
   size_t beyond = 0;
   for (size_t c = 0; c < bias.size(); ++c) {
     const double scale = input_scale * weight_scales[weight_scales.size() == 1 ? 0 : c];
-    if (!std::isfinite(bias[c]) || !std::isfinite(scale) || scale <= 0.0) {
-      throw std::invalid_argument("quantize_bias: bias " + std::to_string(c) + " or its scale is not finite");
-    }
     const double code = std::nearbyint(bias[c] / scale);
     if (std::abs(code) > std::abs(worst_code)) {
       worst = c;
@@ -142,6 +151,23 @@ std::vector<int32_t> quantize_bias(std::span<const float> bias, double input_sca
         std::to_string(bias.size()) + "): the weights are too small next to the bias for int32 accumulation");
   }
   return codes;
+}
+
+std::vector<double> bias_fitting_scales(std::span<const float> bias, double input_scale,
+                                        std::vector<double> weight_scales, double code_limit) {
+  check_bias_scales(bias, input_scale, weight_scales, "bias_fitting_scales");
+  if (!(code_limit > 0.0))
+    throw std::invalid_argument("bias_fitting_scales: the code limit must be positive");
+  for (size_t c = 0; c < bias.size(); ++c) {
+    double& scale = weight_scales[weight_scales.size() == 1 ? 0 : c];
+    const double needed = std::abs(bias[c]) / (input_scale * code_limit);
+    if (scale >= needed) continue;
+    float wider = static_cast<float>(needed);  // the scales are float32 (quant::QParams)
+    if (static_cast<double>(wider) < needed)
+      wider = std::nextafter(wider, std::numeric_limits<float>::infinity());
+    scale = wider;
+  }
+  return weight_scales;
 }
 
 }  // namespace qg::runtime

@@ -52,4 +52,18 @@ QuantizedWeights quantize_weights(std::span<const float> values, const Dims& sha
 std::vector<int32_t> quantize_bias(std::span<const float> bias, double input_scale,
                                    const std::vector<double>& weight_scales);
 
+/// The largest |code| bias_fitting_scales lets a bias take: half the int32 range, so that the products of
+/// the accumulator (runtime/accumulator_bound.h) keep the other half.
+inline constexpr double kBiasCodeLimit = 1 << 30;
+
+/// The weight scales a layer needs for its bias to fit int32, ONNX Runtime's remedy for tiny weights next to
+/// a large bias: a scale s_c whose bias would need a code beyond `code_limit` (> 0), |bias[c]| / (input_scale
+/// s_c), is raised to the smallest float32 that brings it within (a single, per-tensor scale to the largest
+/// of them); the others come back unchanged. The weights are then quantized at the wider scale: they lose
+/// precision, but they are tiny next to the bias (the change of the layer's output, at most half a weight
+/// step times K inputs, is about K A / (2 code_limit) of the bias).
+std::vector<double> bias_fitting_scales(std::span<const float> bias, double input_scale,
+                                        std::vector<double> weight_scales,
+                                        double code_limit = kBiasCodeLimit);
+
 }  // namespace qg::runtime

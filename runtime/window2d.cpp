@@ -18,8 +18,7 @@ std::string pair_to_string(const std::array<int64_t, 2>& pair) {
 
 int64_t Window2d::output_size(int64_t in, int axis, const std::string& what) const {
   const auto a = static_cast<size_t>(axis);
-  // The limits keep every product below 2^62, so no window arithmetic can overflow.
-  constexpr int64_t limit = int64_t{1} << 30;
+  constexpr int64_t limit = kMaxWindowSize;
   if (kernel[a] < 1 || stride[a] < 1 || dilation[a] < 1 || padding[a] < 0 || kernel[a] > limit ||
       stride[a] > limit || dilation[a] > limit || padding[a] > limit) {
     throw std::invalid_argument(what + ": invalid window (" + describe() +

@@ -12,6 +12,10 @@
 
 namespace qg::runtime {
 
+/// The largest kernel, stride, padding or dilation along an axis: it keeps every product of the window
+/// arithmetic below 2^62, so none can overflow.
+inline constexpr int64_t kMaxWindowSize = int64_t{1} << 30;
+
 struct Window2d {
   std::array<int64_t, 2> kernel{1, 1};  ///< [height, width]
   std::array<int64_t, 2> stride{1, 1};
@@ -20,7 +24,8 @@ struct Window2d {
 
   /// Number of output positions along `axis` (0 = height, 1 = width) for an input of `in` positions.
   /// Throws std::invalid_argument starting with `what` if the geometry is invalid (kernel, stride or
-  /// dilation < 1, padding < 0) or the window does not fit even once.
+  /// dilation outside 1..kMaxWindowSize, padding outside 0..kMaxWindowSize) or the window does not fit even
+  /// once.
   int64_t output_size(int64_t in, int axis, const std::string& what) const;
 
   /// "kernel [3,3], stride [1,1], padding [0,0], dilation [1,1]": for error messages.

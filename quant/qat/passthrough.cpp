@@ -34,11 +34,16 @@ struct AvgPoolRequantizeFn {
 
 }  // namespace
 
-QAvgPool2d::QAvgPool2d(std::shared_ptr<nn::Module> p, const QuantPoint* src) : pool(std::move(p)), source(src) {
-  if (!source) {
-    throw std::invalid_argument("QAvgPool2d: average pooling needs a quantized input; put a conv or linear before it");
+QAvgPool2d::QAvgPool2d(std::shared_ptr<nn::Module> p, const QuantPoint* source, QuantPointPtr input_point)
+    : pool(std::move(p)) {
+  if (!source == !input_point) {
+    throw std::invalid_argument(
+        "QAvgPool2d: needs either the source of its quantized input or its own input point");
   }
+  input = std::move(input_point);
+  set_input_source(source);
   register_module("pool", pool);
+  register_point_parameters();
 }
 
 int64_t QAvgPool2d::window_area() const {
@@ -46,10 +51,11 @@ int64_t QAvgPool2d::window_area() const {
   return options.kernel_size * options.kernel_size;
 }
 
-Tensor QAvgPool2d::forward(const Tensor& input) {
-  const QParams q = source->qparams();
+Tensor QAvgPool2d::forward(const Tensor& x) {
+  const Tensor quantized = quantize_input(x);
+  const QParams q = input_params().qparams();
   if (q.per_channel()) throw std::logic_error("QAvgPool2d: activations are quantized per tensor");
-  return apply<AvgPoolRequantizeFn>(pool->forward(input), q.scale[0], window_area());
+  return apply<AvgPoolRequantizeFn>(pool->forward(quantized), q.scale[0], window_area());
 }
 
 }  // namespace qg::quant

@@ -11,33 +11,42 @@ void QatLayer::freeze() {
   for (auto& [name, point] : quant_points()) point->freeze();
 }
 
-float QatLayer::input_scale(const QuantPoint* own_input) const {
-  const QuantPoint* source = own_input ? own_input : input_source_;
+std::vector<NamedQuantPoint> QatLayer::quant_points() {
+  std::vector<NamedQuantPoint> points;
+  if (input) points.emplace_back("input", input.get());
+  for (const NamedQuantPoint& point : own_points())
+    points.push_back(point);
+  return points;
+}
+
+const QuantPoint& QatLayer::input_params() const {
+  const QuantPoint* source = input ? input.get() : input_source_;
   if (!source) throw std::logic_error(type_name() + ": input parameters unknown (not built by prepare_qat?)");
-  return source->qparams().scale[0];
+  return *source;
 }
 
-QWeightedLayer::QWeightedLayer(const QuantSettings& settings, bool quantize_input, int64_t out_channels, bool relu)
-    : weight(make_weight_point(settings, out_channels)), output(make_output_point(settings, relu)), relu_(relu) {
-  settings.validate();
-  if (quantize_input) input = make_input_point(settings);
-}
-
-void QWeightedLayer::register_point_parameters() {
+void QatLayer::register_point_parameters() {
   for (auto& [name, point] : quant_points()) {
     for (auto& [tensor_name, tensor] : point->parameters()) register_parameter(name + "_quant." + tensor_name, tensor);
   }
 }
 
-std::vector<NamedQuantPoint> QWeightedLayer::quant_points() {
-  std::vector<NamedQuantPoint> points;
-  if (input) points.emplace_back("input", input.get());
-  points.emplace_back("weight", weight.get());
-  points.emplace_back("output", output.get());
-  return points;
+Tensor QatLayer::quantize_input(const Tensor& x) {
+  return input ? (*input)(x, observing_) : x;
 }
 
-Tensor QWeightedLayer::quantize_input(const Tensor& x) { return input ? (*input)(x, observing_) : x; }
+QWeightedLayer::QWeightedLayer(const QuantSettings& settings, bool quantize_input, int64_t out_channels,
+                               bool relu)
+    : weight(make_weight_point(settings, out_channels)),
+      output(make_output_point(settings, relu)),
+      relu_(relu) {
+  settings.validate();
+  if (quantize_input) input = make_input_point(settings);
+}
+
+std::vector<NamedQuantPoint> QWeightedLayer::own_points() {
+  return {{"weight", weight.get()}, {"output", output.get()}};
+}
 
 std::pair<Tensor, QParams> QWeightedLayer::quantize_weight(const Tensor& w) {
   Tensor w_fq = (*weight)(w, observing_);

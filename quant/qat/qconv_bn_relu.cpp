@@ -1,7 +1,6 @@
 #include "quant/qat/qconv_bn_relu.h"
 
 #include "autograd/grad_mode.h"
-#include "core/kernels/batch_norm.h"
 #include "nn/functional/conv2d.h"
 #include "quant/bn_fold.h"
 
@@ -23,14 +22,7 @@ QConvBNReLU::QConvBNReLU(std::shared_ptr<nn::Conv2d> c, std::shared_ptr<nn::Batc
 std::pair<Tensor, Tensor> QConvBNReLU::batch_statistics(const Tensor& x) {
   NoGradGuard no_grad;
   const Tensor y = nn::functional::conv2d(x, conv->weight, conv->bias, conv->options);
-  // The batch statistics and running-statistics update of nn::BatchNorm2d, through the same kernels.
-  const kernel::ChannelLayout layout = kernel::channel_layout(y.shape());
-  const kernel::ChannelStats stats = kernel::channel_statistics(y, layout);
-  kernel::update_running_statistics(bn->running_mean, bn->running_var, stats, layout.count(), bn->momentum);
-  const Tensor mean = Tensor::from_vector(stats.mean, {static_cast<int64_t>(stats.mean.size())});
-  const Tensor var = Tensor::from_vector(stats.var, {static_cast<int64_t>(stats.var.size())});
-  bn->num_batches_tracked.data()[0] += 1.0f;
-  return {mean, var};
+  return track_batch_statistics(*bn, y);
 }
 
 std::pair<Tensor, Tensor> QConvBNReLU::folded_for_inference() const {

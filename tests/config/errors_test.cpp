@@ -146,7 +146,30 @@ const ErrorCase kErrorCases[] = {
     {"WeightTooLarge",
      R"([{"op": "add", "path": "/layers/7/out_features", "value": 2147483647}])",
      "/layers/7",
-     {"linear weight would have more than 4294967296 elements"}},
+     {"linear weight would have more than 268435456 elements (2^28, the most the integer runtime"}},
+    // Layouts that train but that the integer model cannot hold (issue 10, item 7): refused here, not by
+    // ptq or train_qat after the training. A per-sample activation of 2^28 + 1 values (trainable in batches
+    // of one), and window sizes beyond the runtime's 2^30.
+    {"ActivationBeyondTheRuntimesLimit",
+     R"([{"op": "replace", "path": "/layers/0/out_channels", "value": 397113},
+         {"op": "replace", "path": "/layers/3/groups", "value": 1}])",
+     "/layers/0",
+     {"conv2d output would have more than 268435456 elements (2^28, the most the integer runtime of ptq and "
+      "train_qat takes for one tensor)"}},
+    {"ConvStrideBeyondTheRuntimesLimit",
+     R"([{"op": "replace", "path": "/layers/0/stride", "value": 1073741825}])",
+     "/layers/0/stride",
+     {"stride 1073741825 is more than 2^30 = 1073741824, the largest window size the integer model of ptq "
+      "and train_qat takes"}},
+    {"ConvDilationBeyondTheRuntimesLimit",
+     R"([{"op": "replace", "path": "/layers/0/kernel_size", "value": 1},
+         {"op": "add", "path": "/layers/0/dilation", "value": 2147483647}])",
+     "/layers/0/dilation",
+     {"dilation 2147483647 is more than 2^30"}},
+    {"PoolStrideBeyondTheRuntimesLimit",
+     R"([{"op": "replace", "path": "/layers/2/stride", "value": 2147483647}])",
+     "/layers/2/stride",
+     {"stride 2147483647 is more than 2^30"}},
 
     // Integers.
     {"FloatForInteger",

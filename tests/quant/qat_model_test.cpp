@@ -46,9 +46,13 @@ TEST(PrepareQat, RejectsUnquantizableModels) {
   nn::Sequential relu_only;
   relu_only.add(std::make_shared<nn::ReLU>());
   EXPECT_THROW(prepare_qat(relu_only, QuantSettings{}), std::invalid_argument);
-  nn::Sequential lone_bn;
-  lone_bn.add(std::make_shared<nn::BatchNorm2d>(3));
-  EXPECT_THROW(prepare_qat(lone_bn, QuantSettings{}), std::invalid_argument);
+  nn::Sequential nothing_to_quantize;  // every layer maps codes to codes: no grid anywhere
+  nothing_to_quantize.add(std::make_shared<nn::MaxPool2d>(nn::functional::Pool2dOptions{2, 2, 0}));
+  nothing_to_quantize.add(std::make_shared<nn::Flatten>());
+  EXPECT_THROW(prepare_qat(nothing_to_quantize, QuantSettings{}), std::invalid_argument);
+  nn::Sequential nested;  // a layer kind with no quantized form
+  nested.add(std::make_shared<nn::Sequential>());
+  EXPECT_THROW(prepare_qat(nested, QuantSettings{}), std::invalid_argument);
   QuantSettings bad;
   bad.activation.bits = 9;
   auto net = qg::testing::tutorial_net(false, 1);

@@ -32,9 +32,10 @@ class ToolWorld {
     TinyConfig wider;  // same name as tiny.json, other layer sizes: a "model from another config"
     wider.layers = kWideMlpLayers;
     world_.write_config(wider, "wider.json");
-    TinyConfig huge;  // 784 x 400000 weights: 1.2 GiB
-    huge.layers =
-        R"([{"type": "flatten"}, {"type": "linear", "out_features": 400000}, {"type": "linear", "out_features": 10}])";
+    // 270 million parameters (1.0 GiB), each tensor below the 2^28 elements the config loader allows
+    TinyConfig huge;
+    huge.layers = R"([{"type": "flatten"}, {"type": "linear", "out_features": 320000},
+                      {"type": "linear", "out_features": 60}, {"type": "linear", "out_features": 10}])";
     world_.write_config(huge, "huge.json");
     TinyConfig percentile30;  // the percentile observer keeps [100 - p, p]: p must be above 50
     percentile30.percentile = 30;
