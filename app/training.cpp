@@ -49,7 +49,8 @@ TrainingDiverged diverged(const TrainingProgress& p, const std::string& what) {
 }
 
 // Forward and loss of one batch, refusing a non-finite loss. A QAT observer refuses a non-finite tensor
-// before the loss is even computed; that is the same divergence, reported the same way.
+// before the loss is even computed, and scales that grew beyond the fixed-point range stop the fake
+// requantization; that is the same divergence, reported the same way.
 Tensor checked_loss(nn::Module& model, const data::Batch& batch, const TrainingProgress& p) {
   Tensor loss;
   try {
@@ -57,6 +58,8 @@ Tensor checked_loss(nn::Module& model, const data::Batch& batch, const TrainingP
   } catch (const quant::NonFiniteObservation&) {
     throw diverged(p, "a quantization observer saw a non-finite value; first non-finite value: " +
                           locate_non_finite_output(model, batch.images));
+  } catch (const quant::QuantizationDiverged& e) {
+    throw diverged(p, std::string(e.what()) + "; where: " + locate_non_finite_output(model, batch.images));
   }
   const float value = loss.item();
   if (!std::isfinite(value)) {
@@ -119,6 +122,8 @@ std::string locate_non_finite_output(nn::Module& model, const Tensor& input) {
       x = layer->forward(x);
     } catch (const quant::NonFiniteObservation&) {
       return "inside " + layer_text(name, *layer) + " (its quantization observer)";
+    } catch (const quant::QuantizationDiverged&) {
+      return "inside " + layer_text(name, *layer) + " (its requantization)";
     }
     if (const auto bad = first_non_finite(x))
       return non_finite_name(*bad) + " in the output of " + layer_text(name, *layer);

@@ -13,10 +13,15 @@
 
 namespace qg::quant {
 
-/// Thrown by observe() when a tensor holds NaN or Inf: no range can be made of it. Training catches it to
-/// say where the non-finite value came from (app/training.h).
-struct NonFiniteObservation : std::runtime_error {
+/// Thrown while a fake-quant model runs when its grids can no longer be used: training reports it as a
+/// divergence and says where it happened (app/training.h).
+struct QuantizationDiverged : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+/// Thrown by observe() when a tensor holds NaN or Inf: no range can be made of it.
+struct NonFiniteObservation : QuantizationDiverged {
+  using QuantizationDiverged::QuantizationDiverged;
 };
 
 /// What an observer remembers, so that a checkpoint can carry it and a resumed run continues exactly.

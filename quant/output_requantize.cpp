@@ -10,6 +10,7 @@
 #include "core/kernels/elementwise.h"
 #include "core/parallel.h"
 #include "core/simd.h"
+#include "quant/observer.h"
 #include "runtime/output_stage.h"
 
 namespace qg::quant {
@@ -100,6 +101,16 @@ RequantizedOutput requantize_outputs(const Tensor& y, float input_scale, const Q
   const runtime::QuantParams out_q{output.scale[0], output.zero_point[0], output.spec.bits,
                                    output.spec.is_signed};
   const std::vector<double> weight_scales(weight.scale.begin(), weight.scale.end());
+  // While training, scales can run away (QAT at 2 bits with observers, ema); the multiplier then leaves the
+  // fixed-point range long before anything is NaN. That is a divergence of the training, not a bug here.
+  const double largest_multiplier =
+      input_scale * *std::max_element(weight_scales.begin(), weight_scales.end()) / out_q.scale;
+  if (!(largest_multiplier < std::ldexp(1.0, runtime::kMaxMultiplierShift))) {
+    throw QuantizationDiverged("fake_requantize: the requantization multiplier S_in S_w / S_out = " +
+                               std::to_string(largest_multiplier) +
+                               " is beyond the fixed-point range [0, 2^30): the scales diverged (input " +
+                               std::to_string(input_scale) + ", output " + std::to_string(out_q.scale) + ")");
+  }
   const runtime::OutputStage stage = runtime::OutputStage::make(input_scale, weight_scales, out_q, false);
 
   const Tensor cy = y.contiguous();

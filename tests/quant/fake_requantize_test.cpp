@@ -8,6 +8,7 @@
 
 #include "autograd/ops.h"
 #include "core/parallel.h"
+#include "quant/observer.h"
 #include "quant/output_requantize.h"
 #include "runtime/output_stage.h"
 #include "runtime/requantize.h"
@@ -106,6 +107,16 @@ TEST(FakeRequantize, ResultDoesNotDependOnTheThreadCount) {
   const std::vector<float> three = fake_requantize(y, 0.02f, weight, output, Ste::Clipped).to_vector();
   parallel::set_num_threads(2);
   EXPECT_EQ(one, three);
+}
+
+// Scales that ran away during training (the multiplier S_in S_w / S_out beyond the fixed-point range) are a
+// divergence the training loop reports, not an invalid_argument from deep inside the runtime.
+TEST(FakeRequantize, AMultiplierBeyondTheFixedPointRangeIsADivergence) {
+  const QParams weight = make_per_tensor(-1.0f, 1.0f, {8, true});  // S_w = 1/127.5
+  const QParams output = make_per_tensor(0.0f, 1e-6f, {8, false});
+  const Tensor y = Tensor::zeros({1, 1, 2});
+  EXPECT_THROW(fake_requantize(y, 1e6f, weight, output, Ste::Identity), QuantizationDiverged);
+  EXPECT_NO_THROW(fake_requantize(y, 1.0f, weight, make_per_tensor(0.0f, 1.0f, {8, false}), Ste::Identity));
 }
 
 }  // namespace
