@@ -60,7 +60,7 @@ void use_checkpoint(const nn::Checkpoint& checkpoint, LoadTarget& target) {
 }
 
 void load(const std::string& path) {
-  static LoadTarget minmax(kMinMaxConfig), percentile(kPercentileConfig);
+  static LoadTarget minmax(kMinMaxConfig), percentile(kPercentileConfig), lsq(kLsqConfig);
   nn::Checkpoint checkpoint;
   try {
     checkpoint = nn::load_checkpoint(path);
@@ -69,6 +69,7 @@ void load(const std::string& path) {
   }
   use_checkpoint(checkpoint, minmax);
   use_checkpoint(checkpoint, percentile);
+  use_checkpoint(checkpoint, lsq);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "app/experiment.h"
+#include "app/qat_recipe.h"
 #include "app/quantize_job.h"
 #include "autograd/grad_mode.h"
 #include "config/builder.h"
@@ -88,6 +89,7 @@ void config_seeds(const fs::path& dir, const fs::path& source_root) {
   }
   write(dir, "fuzz_minmax.json", fuzz::kMinMaxConfig);
   write(dir, "fuzz_percentile.json", fuzz::kPercentileConfig);
+  write(dir, "fuzz_lsq.json", fuzz::kLsqConfig);
   write(dir, "syntax_error.json", R"({"name": "x", "layers": [)");
   write(dir, "duplicate_key.json",
         R"({"name": "x", "name": "y", "input": {"shape": [1, 28, 28]}, "layers": []})");
@@ -105,7 +107,7 @@ struct QatSeed {
           Generator gen(config.train.seed);
           return config::build_model(config, gen);
         }()),
-        qat(quant::prepare_qat(*model, app::quant_settings(config.quant))),
+        qat(quant::prepare_qat(*model, app::layer_settings(config))),
         optimizer(qat->parameters(), {.lr = 0.01, .momentum = 0.5}) {
     Generator gen(9);
     qat->train();
@@ -123,7 +125,7 @@ struct QatSeed {
 
 void checkpoint_and_model_seeds(const fs::path& checkpoints, const fs::path& models) {
   const fs::path tmp = fs::temp_directory_path() / "qg_fuzz_seed.bin";
-  for (const char* text : {fuzz::kMinMaxConfig, fuzz::kPercentileConfig}) {
+  for (const char* text : {fuzz::kMinMaxConfig, fuzz::kPercentileConfig, fuzz::kLsqConfig}) {
     QatSeed seed(text);
     const std::string name = seed.config.name;
     const app::TrainingProgress progress{
@@ -147,9 +149,9 @@ void checkpoint_and_model_seeds(const fs::path& checkpoints, const fs::path& mod
     const std::string model_bytes(bytes.begin(), bytes.end());
     write(models, name + ".qgm", model_bytes);
     write(models, name + "_truncated.qgm", model_bytes.substr(0, model_bytes.size() - 9));
-    std::string version_2 = model_bytes;
-    version_2[8] = 2;  // the format version; the CRC no longer matches either (the target also recomputes it)
-    write(models, name + "_version_2.qgm", version_2);
+    std::string version_3 = model_bytes;
+    version_3[8] = 3;  // an unknown format version; the CRC no longer matches either (the target recomputes it)
+    write(models, name + "_version_3.qgm", version_3);
   }
   write(models, "empty.qgm", "");
   write(models, "a_checkpoint.qgm", util::read_file((checkpoints / "fuzz_minmax_float.ckpt").string()));

@@ -82,7 +82,7 @@ def main():
               "[../PERFORMANCE.md](../PERFORMANCE.md)).\n" % (commit, dirty, started, cpu_name(), os.cpu_count(),
                                                              os.environ.get("THREADS", "2")))
 
-    md.append("## Float models (`tools/train`, the tutorial's recipe: SGD, batch 64, seed 1, 5 epochs)\n")
+    md.append("## Float models (`tools/train` with each config's recipe: SGD, batch 64, seed 1, 5 epochs)\n")
     md.append("| config | test accuracy after each epoch | report |\n|---|---|---|")
     floats = {}
     for model in ("mnist_cnn", "mnist_cnn_bn", "mnist_dwsep_bn"):

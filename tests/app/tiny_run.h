@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,11 @@ struct TinyConfig {
   double percentile = 99.99;
   double qat_lr = 0.01;
 };
+
+/// How gtest prints a TinyConfig parameter: its name and quantization, not its bytes.
+inline void PrintTo(const TinyConfig& c, std::ostream* os) {
+  *os << c.name << " (" << c.method << ", " << c.observer << (c.per_channel ? ", per channel" : "") << ")";
+}
 
 inline std::string tiny_config_json(const TinyConfig& c, const std::string& data_root) {
   const std::string side = std::to_string(c.input_side);
