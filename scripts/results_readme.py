@@ -95,7 +95,8 @@ def main():
     md.append("## Accuracy against bit width, every method\n")
     md.append("`tools/sweep` from the float checkpoints above, bit widths %s: PTQ with the tutorial's and with "
               "ema's observers, the tutorial's QAT (its one epoch), ema and lsq QAT (%s epochs each, their "
-              "recipes). Tables, CSV and plot per model:\n" % (bits, epochs))
+              "recipes), and binary (XNOR-Net weights, b-bit activations, input and classifier at 8 bits; %s epochs). "
+              "Tables, CSV and plot per model:\n" % (bits, epochs, epochs))
     for model in ("mnist_cnn", "mnist_cnn_bn"):
         md.append("* [%s_sweep.md](%s_sweep.md) ([csv](%s_sweep.csv), [plot](%s_sweep.svg))" % ((model,) * 4))
     md.append("")
