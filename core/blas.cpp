@@ -65,6 +65,8 @@ void set_num_threads(int threads) {
   parallel::set_num_threads(threads);
 }
 
+const char* core_name() { return openblas_get_corename(); }
+
 int num_threads() { return parallel::num_threads(); }
 
 }  // namespace qg::blas

@@ -17,4 +17,9 @@ void gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, 
 void set_num_threads(int threads);
 int num_threads();
 
+/// The name of the kernel set OpenBLAS chose for this CPU (e.g. "Haswell", "SkylakeX"; OPENBLAS_CORETYPE
+/// overrides the choice). Float products are bit-identical only between runs on the same kernel set: each
+/// set sums in its own order.
+const char* core_name();
+
 }  // namespace qg::blas

@@ -2,11 +2,14 @@
 // pipeline — float training, the tutorial's QAT, freeze, convert — on fixed synthetic data gives the same
 // integer model and the same logit codes as the implementation recorded in tests/fixtures/
 // tutorial_reference.json (by tests/fixtures/make_tutorial_reference.sh, from the commit it names).
+// Float products sum in the order of OpenBLAS's kernel set for the CPU (or OPENBLAS_CORETYPE), so the
+// fixture holds the digests of every x86-64 kernel set, and the test compares against the one it runs on.
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/blas.h"
 #include "quant/tutorial_reference.h"
 
 namespace qg::quant {
@@ -16,13 +19,24 @@ TEST(TutorialReference, TheTutorialsPipelineIsBitIdenticalToTheRecordedOne) {
   std::ifstream in(std::string(QG_FIXTURES_DIR) + "/tutorial_reference.json");
   ASSERT_TRUE(in) << "tests/fixtures/tutorial_reference.json";
   const nlohmann::json doc = nlohmann::json::parse(in);
-  ASSERT_EQ(doc.at("cases").size(), 4u);
-  for (const nlohmann::json& c : doc.at("cases")) {
+  const std::string core = blas::core_name();
+  const nlohmann::json* cases = nullptr;
+  std::string recorded;
+  for (const nlohmann::json& entry : doc.at("digests")) {
+    for (const nlohmann::json& name : entry.at("blas_cores")) {
+      recorded.append(" ").append(name.get<std::string>());
+      if (name == core) cases = &entry.at("cases");
+    }
+  }
+  ASSERT_NE(cases, nullptr) << "no digests recorded for OpenBLAS kernel set " << core << " (recorded:" << recorded
+                            << "); record them with tests/fixtures/make_tutorial_reference.sh on a CPU that runs it";
+  ASSERT_EQ(cases->size(), 4u);
+  for (const nlohmann::json& c : *cases) {
     const bool bn = c.at("with_bn"), per_channel = c.at("per_channel");
     const int bits = c.at("bits");
     EXPECT_EQ(qg::testing::tutorial_pipeline_digest(bn, bits, per_channel), c.at("digest").get<std::string>())
         << (bn ? "NetBN" : "Net") << " " << bits << " bits" << (per_channel ? " per channel" : "")
-        << ", against commit " << doc.at("reference_commit").get<std::string>();
+        << ", OpenBLAS kernel set " << core << ", against commit " << doc.at("reference_commit").get<std::string>();
   }
 }
 
