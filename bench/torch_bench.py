@@ -37,15 +37,18 @@ recipe as bench/qg_bench.cpp:
       learned zero point inside [qmin, qmax] before every step, as quantgrad's LearnedPoint does;
     - SGD over all parameters (quantizer step sizes and zero points included, no weight decay) with the
       lsq method's QAT lr 0.01 and momentum 0.9.
-  Differences from quantgrad, none of which changes the work of a step much: _LearnableFakeQuantize's own
-  gradient scale is 1 / sqrt(numel(x) qmax) over the whole batch and its zero point is left unclamped, so
-  LsqFakeQuantize overrides forward() (the rest of the module - parameters, eps clamp, enable flags - is
-  PyTorch's); the output quantizer is PyTorch's float fake-quantization of the output, where quantgrad
-  reproduces the integer model's fixed-point requantization of the accumulator (the same grid, rounding
-  can differ in the last code); PyTorch's learnable ops also compute a zero-point gradient for the
-  quantizers whose zero point is fixed (weights, outputs after a ReLU), which autograd then drops; the
-  learning rate stays constant on both sides of the benchmark, where train_qat follows the recipe's
-  cosine schedule (one learning-rate update per step: negligible);
+  Differences from quantgrad (none changes the work of a step much):
+    - _LearnableFakeQuantize's own gradient scale is 1 / sqrt(numel(x) qmax), over the whole batch, and it
+      leaves the zero point unclamped, so LsqFakeQuantize overrides forward(); the rest of the module
+      (parameters, eps clamp, enable flags) is PyTorch's;
+    - the output quantizer is PyTorch's float fake-quantization of the output, where quantgrad reproduces
+      the integer model's fixed-point requantization of the accumulator (same grid; the rounding can differ
+      in the last code), and PyTorch's kernels round x * (1/s) where quantgrad rounds x / s;
+    - PyTorch's learnable ops also compute a zero-point gradient for the quantizers whose zero point is
+      fixed (weights, outputs after a ReLU), which autograd then drops;
+    - the weights start from PyTorch's default initialisation, as in every job here;
+    - the learning rate stays constant on both sides of the benchmark, where train_qat follows the recipe's
+      cosine schedule (one learning-rate update per step).
 * int8: torch.ao.quantization eager mode, QAT (fused conv+relu / conv+bn+relu) then convert, for every
   quantized engine this build offers (onednn, qnnpack, x86, fbgemm); each is timed and all are reported.
 
