@@ -9,8 +9,11 @@
 //
 // `train` runs the same step as tools/train (app::train_epoch): zero_grad, forward, cross-entropy, item(),
 // backward, SGD step, batches from the prefetching DataLoader. `--qat` wraps the model with prepare_qat
-// first (8 bits, observers on), as tools/train_qat does. `--width K` multiplies every conv's channels (and
-// groups) by K, for the scaling table. The PyTorch side is bench/torch_bench.py; bench/run alternates them.
+// first (observers on; 8 bits and the tutorial's method unless --bits / --method say otherwise) and trains
+// it with tools/train_qat's optimizer (app::make_qat_optimizer: the method's QAT lr and momentum, learned
+// step sizes in a group of their own) at a constant learning rate. `--width K` multiplies every conv's
+// channels (and groups) by K, for the scaling table. The PyTorch side is bench/torch_bench.py; bench/run
+// alternates them.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -118,13 +121,18 @@ Setup make_setup(const app::Flags& flags) {
           flags.has("bits") ? flags.get_int("bits", 1, 8) : 8};
 }
 
-// The QAT model of tools/train_qat, observers on: 8 bits and the tutorial's method (min/max observers) unless
-// the flags say otherwise (--method lsq, --bits 2).
-std::shared_ptr<quant::QatModel> make_qat(const Setup& s) {
+// The config's quant section with the flags' method and bit width.
+config::ModelConfig qat_config(const Setup& s) {
   config::ModelConfig c = s.config;
   c.quant.method = s.method;
   c.quant.bits = s.bits;
-  c = config::revalidate(c);
+  return config::revalidate(c);
+}
+
+// The QAT model of tools/train_qat, observers on: 8 bits and the tutorial's method (min/max observers) unless
+// the flags say otherwise (--method lsq, --bits 2).
+std::shared_ptr<quant::QatModel> make_qat(const Setup& s) {
+  const config::ModelConfig c = qat_config(s);
   auto qat = quant::prepare_qat(*s.model, app::layer_settings(c));
   qat->set_bn_frozen(config::resolve_quant(c.quant).freeze_bn_epoch == 0);
   qat->set_observing(true);
@@ -132,9 +140,8 @@ std::shared_ptr<quant::QatModel> make_qat(const Setup& s) {
 }
 
 // Runs `steps` training steps after `warmup` untimed ones; returns images per second.
-double time_training(nn::Module& model, const data::MnistDataset& train_set, int64_t batch, int64_t warmup,
-                     int64_t steps, double lr, double momentum) {
-  nn::Sgd optimizer(model.parameters(), {lr, momentum, 0.0, false});
+double time_training(nn::Module& model, nn::Optimizer& optimizer, const data::MnistDataset& train_set,
+                     int64_t batch, int64_t warmup, int64_t steps) {
   const data::DataLoader loader(
       train_set, {.batch_size = batch, .shuffle = true, .seed = 1, .drop_last = true, .prefetch = true});
   model.train();
@@ -162,9 +169,16 @@ json job_train(const app::Flags& flags) {
   const int64_t steps = flags.has("steps") ? flags.get_int("steps", 1, 1000000) : 200;
   const int64_t warmup = flags.has("warmup") ? flags.get_int("warmup", 0, 1000000) : 20;
   std::shared_ptr<nn::Module> model = s.model;
-  if (qat) model = make_qat(s);
-  const double ips =
-      time_training(*model, s.train_set, batch, warmup, steps, s.config.train.lr, s.config.train.momentum);
+  std::unique_ptr<nn::Optimizer> optimizer;
+  if (qat) {
+    auto q = make_qat(s);
+    optimizer = app::make_qat_optimizer(config::resolve_quant(qat_config(s).quant), *q);
+    model = q;
+  } else {
+    optimizer = std::make_unique<nn::Sgd>(model->parameters(),
+                                          nn::SgdOptions{s.config.train.lr, s.config.train.momentum, 0.0, false});
+  }
+  const double ips = time_training(*model, *optimizer, s.train_set, batch, warmup, steps);
   const StepCost cost = step_cost(s.config);
   return {{"images_per_second", ips},
           {"gflops", ips * 2.0 * cost.training_macs * 1e-9},
@@ -213,10 +227,9 @@ json job_infer(const app::Flags& flags) {
 // A converted integer model: `qat_steps` QAT steps (enough for sensible observer ranges), freeze, convert.
 runtime::Model integer_model(Setup& s, int64_t qat_steps) {
   auto qat = make_qat(s);
-  config::QuantConfig q = s.config.quant;
-  q.method = s.method;
-  const config::QuantRecipe recipe = config::resolve_quant(q);
-  time_training(*qat, s.train_set, 64, 0, qat_steps, recipe.qat_lr, recipe.qat_momentum);
+  const config::QuantRecipe recipe = config::resolve_quant(qat_config(s).quant);
+  nn::Sgd optimizer(qat->parameters(), {recipe.qat_lr, recipe.qat_momentum, 0.0, false});
+  time_training(*qat, optimizer, s.train_set, 64, 0, qat_steps);
   qat->freeze();
   const data::Normalization norm = s.train_set.normalization();
   return quant::convert(

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """torch_bench.py: the PyTorch side of bench/run. One job per process, one JSON object on stdout.
 
-    torch_bench.py train  --config C [--qat] [--batch 64] [--steps 200] [--warmup 20] [--threads 2] [--width 1]
+    torch_bench.py train  --config C [--qat [--lsq] [--bits 8]] [--batch 64] [--steps 200] [--warmup 20]
+                          [--threads 2] [--width 1]
     torch_bench.py infer  --config C [--batch 64] [--images 20000] [--threads 2]
     torch_bench.py int8   --config C [--batch 64] [--images 20000] [--latency-images 2000] [--threads 2]
 
@@ -13,7 +14,41 @@ recipe as bench/qg_bench.cpp:
 * train --qat: the tutorial's quantization-aware training (Jermmy/pytorch-quantization-demo, module.py),
   rewritten here: min/max observers updated every step, FakeQuantize with a straight-through estimator
   on the input, every weight and every conv/linear output; for a conv followed by batch norm, the batch
-  statistics are folded into the conv weights during training (QConvBNReLU);
+  statistics are folded into the conv weights during training (QConvBNReLU); SGD with the tutorial
+  method's QAT lr 0.01 and momentum 0.5 (config/quant_recipe.cpp), as before the configs stopped spelling
+  them out;
+* train --qat --lsq [--bits B]: quantgrad's `lsq` method (issue 11; quant/points/learned_point.h,
+  quant/fake_quantize_learnable.h, quant/qat_model.cpp, app/qat_recipe.cpp) built on PyTorch's
+  torch.ao.quantization._learnable_fake_quantize._LearnableFakeQuantize (LsqFakeQuantize below), i.e. on
+  torch._fake_quantize_learnable_per_tensor_affine / _per_channel_affine:
+    - the model input: per tensor, unsigned [0, 2^B - 1], learned zero point (LSQ+);
+    - every conv/linear weight: per output channel, signed symmetric [-2^(B-1), 2^(B-1) - 1], zero point 0
+      (not learned);
+    - every conv/linear output: after its ReLU (the ReLU that follows it is fused, applied before the
+      quantizer) unsigned [0, 2^B - 1] with zero point 0 fixed; without a ReLU (the classifier) unsigned
+      with a learned zero point (LSQ+);
+    - a conv followed by batch norm: the BN frozen from the start, i.e. the conv weight and bias folded with
+      the BN's running statistics (not updated) before the weight's fake-quantizer; gamma and beta train;
+    - the bias fake-quantized to the accumulator grid S_in * S_w[c] with a straight-through gradient;
+    - LSQ's initialisation from the first tensor seen, s = 2 mean|x| / sqrt(Qp) (per channel for weights),
+      z = -min(x) / s for a learned zero point; the gradient scale g = 1 / sqrt(N Qp) with N the values
+      per output channel (weights) or per sample (activations) and Qp quantgrad's largest positive level
+      (2^(B-1) - 1 for weights, qmax - qmin for activations); the step size kept >= FLT_EPSILON and a
+      learned zero point inside [qmin, qmax] before every step, as quantgrad's LearnedPoint does;
+    - SGD over all parameters (quantizer step sizes and zero points included, no weight decay) with the
+      lsq method's QAT lr 0.01 and momentum 0.9.
+  Differences from quantgrad (none changes the work of a step much):
+    - _LearnableFakeQuantize's own gradient scale is 1 / sqrt(numel(x) qmax), over the whole batch, and it
+      leaves the zero point unclamped, so LsqFakeQuantize overrides forward(); the rest of the module
+      (parameters, eps clamp, enable flags) is PyTorch's;
+    - the output quantizer is PyTorch's float fake-quantization of the output, where quantgrad reproduces
+      the integer model's fixed-point requantization of the accumulator (same grid; the rounding can differ
+      in the last code), and PyTorch's kernels round x * (1/s) where quantgrad rounds x / s;
+    - PyTorch's learnable ops also compute a zero-point gradient for the quantizers whose zero point is
+      fixed (weights, outputs after a ReLU), which autograd then drops;
+    - the weights start from PyTorch's default initialisation, as in every job here;
+    - the learning rate stays constant on both sides of the benchmark, where train_qat follows the recipe's
+      cosine schedule (one learning-rate update per step).
 * int8: torch.ao.quantization eager mode, QAT (fused conv+relu / conv+bn+relu) then convert, for every
   quantized engine this build offers (onednn, qnnpack, x86, fbgemm); each is timed and all are reported.
 
@@ -32,6 +67,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.ao.quantization._learnable_fake_quantize import _LearnableFakeQuantize
+from torch.ao.quantization.observer import MovingAverageMinMaxObserver, MovingAveragePerChannelMinMaxObserver
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
@@ -173,11 +210,11 @@ class FakeQuantize(torch.autograd.Function):
 
 
 class QConv2d(nn.Module):
-    def __init__(self, conv, qi):
+    def __init__(self, conv, qi, bits=8):
         super().__init__()
         self.conv = conv
-        self.qi = QParam() if qi else None
-        self.qw, self.qo = QParam(), QParam()
+        self.qi = QParam(bits) if qi else None
+        self.qw, self.qo = QParam(bits), QParam(bits)
 
     def forward(self, x):
         if self.qi is not None:
@@ -191,11 +228,11 @@ class QConv2d(nn.Module):
 
 
 class QLinear(nn.Module):
-    def __init__(self, fc, qi):
+    def __init__(self, fc, qi, bits=8):
         super().__init__()
         self.fc = fc
-        self.qi = QParam() if qi else None
-        self.qw, self.qo = QParam(), QParam()
+        self.qi = QParam(bits) if qi else None
+        self.qw, self.qo = QParam(bits), QParam(bits)
 
     def forward(self, x):
         if self.qi is not None:
@@ -210,11 +247,11 @@ class QLinear(nn.Module):
 class QConvBNReLU(nn.Module):
     """Conv + BatchNorm (+ ReLU) with the batch statistics folded into the conv weights while training."""
 
-    def __init__(self, conv, bn, relu, qi):
+    def __init__(self, conv, bn, relu, qi, bits=8):
         super().__init__()
         self.conv, self.bn, self.relu = conv, bn, relu
-        self.qi = QParam() if qi else None
-        self.qw, self.qo = QParam(), QParam()
+        self.qi = QParam(bits) if qi else None
+        self.qw, self.qo = QParam(bits), QParam(bits)
 
     def forward(self, x):
         if self.qi is not None:
@@ -240,7 +277,7 @@ class QConvBNReLU(nn.Module):
         return FakeQuantize.apply(x, self.qo)
 
 
-def tutorial_qat(model):
+def tutorial_qat(model, bits=8):
     """The tutorial's model.quantize(): conv [bn] [relu] -> QConvBNReLU / QConv2d, linear -> QLinear."""
     layers, out, i, first = list(model), [], 0, True
     while i < len(layers):
@@ -248,19 +285,158 @@ def tutorial_qat(model):
         if isinstance(layer, nn.Conv2d):
             if i + 1 < len(layers) and isinstance(layers[i + 1], nn.BatchNorm2d):
                 relu = i + 2 < len(layers) and isinstance(layers[i + 2], nn.ReLU)
-                out.append(QConvBNReLU(layer, layers[i + 1], relu, first))
+                out.append(QConvBNReLU(layer, layers[i + 1], relu, first, bits))
                 i += 3 if relu else 2
             else:
-                out.append(QConv2d(layer, first))
+                out.append(QConv2d(layer, first, bits))
                 i += 1
             first = False
         elif isinstance(layer, nn.Linear):
-            out.append(QLinear(layer, first))
+            out.append(QLinear(layer, first, bits))
             first = False
             i += 1
         else:
             out.append(layer)
             i += 1
+    return nn.Sequential(*out)
+
+
+# ---- quantgrad's `lsq` method: LSQ / LSQ+ on _LearnableFakeQuantize -------------------------------------------
+
+# What config/quant_recipe.cpp chooses when a config's quant section leaves it out (kDefaults).
+QAT_DEFAULTS = {"tutorial": {"qat_lr": 0.01, "qat_momentum": 0.5}, "lsq": {"qat_lr": 0.01, "qat_momentum": 0.9}}
+
+
+def qat_hyper_parameters(config, method):
+    """(lr, momentum) of a QAT method's SGD: the config's quant section, else the method's default."""
+    quant = config.get("quant", {})
+    defaults = QAT_DEFAULTS[method]
+    return quant.get("qat_lr", defaults["qat_lr"]), quant.get("qat_momentum", defaults["qat_momentum"])
+
+
+class LsqFakeQuantize(_LearnableFakeQuantize):
+    """PyTorch's learnable fake-quantizer with quantgrad's LSQ initialisation and gradient scale.
+
+    Per tensor (channels == 1) or per output channel (weights, axis 0); the zero point is learned (LSQ+) or
+    fixed at 0. The observer that _LearnableFakeQuantize carries for its "static estimate" mode is never
+    used: enable_param_learning() turns that mode off, and the first forward() sets the step size (and zero
+    point) as LSQ does."""
+
+    def __init__(self, quant_min, quant_max, channels=1, learn_zero_point=False, is_weight=False):
+        if channels > 1:
+            observer, kwargs = MovingAveragePerChannelMinMaxObserver, {"ch_axis": 0, "dtype": torch.qint8,
+                                                                      "qscheme": torch.per_channel_symmetric}
+        else:
+            observer, kwargs = MovingAverageMinMaxObserver, {
+                "dtype": torch.qint8 if quant_min < 0 else torch.quint8,
+                "qscheme": torch.per_tensor_affine if learn_zero_point else torch.per_tensor_symmetric}
+        super().__init__(observer, quant_min, quant_max, channel_len=channels if channels > 1 else -1,
+                         use_grad_scaling=True, **kwargs)
+        self.enable_param_learning()
+        self.zero_point.requires_grad = learn_zero_point
+        self.channels, self.learn_zero_point, self.is_weight = channels, learn_zero_point, is_weight
+        # Qp of LSQ's formulas, as quantgrad's LearnedPoint::positive_levels().
+        self.positive_levels = quant_max if (quant_min < 0 and not learn_zero_point) else quant_max - quant_min
+        self.initialized = False
+
+    @torch.no_grad()
+    def initialize(self, x):
+        """s = 2 mean|x| / sqrt(Qp) (per channel for weights); z = -min(x) / s for a learned zero point."""
+        s = 2.0 * x.abs().reshape(self.channels, -1).mean(1).double() / self.positive_levels ** 0.5
+        s = torch.where(s > self.eps.item(), s, torch.ones_like(s))
+        self.scale.copy_(s.float())
+        if self.learn_zero_point:
+            self.zero_point.copy_((-x.min() / self.scale[0]).clamp(self.quant_min, self.quant_max))
+        self.initialized = True
+
+    def grad_factor(self, x):
+        """LSQ's g = 1 / sqrt(N Qp): N values per output channel (weights) or per sample (activations)."""
+        n = x.numel() // self.channels if self.is_weight else x.numel() // max(x.shape[0], 1)
+        return 1.0 / (max(n, 1) * self.positive_levels) ** 0.5
+
+    def forward(self, X):
+        # _LearnableFakeQuantize.forward with the parameters learned (static estimation off), except for
+        # the gradient scale (its own is 1 / sqrt(numel(X) quant_max), over the whole batch) and the zero
+        # point, which quantgrad keeps inside [qmin, qmax].
+        if not self.initialized:
+            self.initialize(X.detach())
+        self.scale.data.clamp_(min=self.eps.item())
+        if self.learn_zero_point:
+            self.zero_point.data.clamp_(self.quant_min, self.quant_max)
+        if self.fake_quant_enabled[0] == 1:
+            if self.qscheme in (torch.per_channel_symmetric, torch.per_tensor_symmetric):
+                self.zero_point.data.zero_()
+            if self.qscheme in (torch.per_channel_symmetric, torch.per_channel_affine):
+                X = torch._fake_quantize_learnable_per_channel_affine(
+                    X, self.scale, self.zero_point, self.ch_axis, self.quant_min, self.quant_max,
+                    self.grad_factor(X))
+            else:
+                X = torch._fake_quantize_learnable_per_tensor_affine(
+                    X, self.scale, self.zero_point, self.quant_min, self.quant_max, self.grad_factor(X))
+        return X
+
+
+class LsqLayer(nn.Module):
+    """A conv or linear layer under LSQ: [input quantizer] -> conv/linear with the fake-quantized weight (BN
+    folded in with its running statistics when there is one) and the bias on the accumulator grid ->
+    [ReLU] -> output quantizer; quantgrad's QConv2d / QConvBNReLU / QLinear with a LearnedPoint each."""
+
+    def __init__(self, layer, bn, relu, bits, quantize_input, previous):
+        super().__init__()
+        self.layer, self.bn, self.relu = layer, bn, relu
+        unsigned = (0, 2 ** bits - 1)
+        self.input_quant = LsqFakeQuantize(*unsigned, learn_zero_point=True) if quantize_input else None
+        out_channels = layer.weight.shape[0]
+        self.weight_quant = LsqFakeQuantize(-2 ** (bits - 1), 2 ** (bits - 1) - 1, channels=out_channels,
+                                            is_weight=True)
+        self.output_quant = LsqFakeQuantize(*unsigned, learn_zero_point=not relu)
+        self.previous = [previous]  # the layer whose output this one reads (a list: not a submodule)
+
+    def forward(self, x):
+        if self.input_quant is not None:
+            x = self.input_quant(x)
+        weight, bias = self.layer.weight, self.layer.bias
+        if self.bn is not None:  # frozen: folded with the running statistics, which stay as they are
+            bn = self.bn
+            gamma = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            weight = weight * gamma.view(-1, *([1] * (weight.dim() - 1)))
+            centred = bias - bn.running_mean if bias is not None else -bn.running_mean
+            bias = centred * gamma + bn.bias
+        weight = self.weight_quant(weight)
+        if bias is not None:  # b -> S_in S_w[c] round(b / (S_in S_w[c])), straight-through
+            source = self.input_quant if self.input_quant is not None else self.previous[0].output_quant
+            step = (source.scale * self.weight_quant.scale).detach()
+            bias = bias + (torch.round(bias / step) * step - bias).detach()
+        if isinstance(self.layer, nn.Conv2d):
+            c = self.layer
+            y = F.conv2d(x, weight, bias, c.stride, c.padding, c.dilation, c.groups)
+        else:
+            y = F.linear(x, weight, bias)
+        if self.relu:
+            y = F.relu(y)
+        return self.output_quant(y)
+
+
+def lsq_qat(model, bits):
+    """quantgrad's prepare_qat for the lsq method: conv [bn] [relu] and linear [relu] -> LsqLayer (the ReLU
+    fused), max pool and flatten unchanged."""
+    layers, out, i, previous = list(model), [], 0, None
+    while i < len(layers):
+        layer = layers[i]
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            bn = None
+            if isinstance(layer, nn.Conv2d) and i + 1 < len(layers) and isinstance(layers[i + 1], nn.BatchNorm2d):
+                bn = layers[i + 1]
+            j = i + (2 if bn is not None else 1)
+            relu = j < len(layers) and isinstance(layers[j], nn.ReLU)
+            previous = LsqLayer(layer, bn, relu, bits, previous is None, previous)
+            out.append(previous)
+            i = j + (1 if relu else 0)
+        elif isinstance(layer, (nn.MaxPool2d, nn.Flatten)):
+            out.append(layer)
+            i += 1
+        else:
+            raise ValueError("torch_bench: lsq: layer %r is not supported" % layer)
     return nn.Sequential(*out)
 
 
@@ -303,8 +479,8 @@ def int8_model(config, data, engine, qat_steps):
     model = torch.ao.quantization.fuse_modules_qat(model, fusion_groups(model.body))
     model.qconfig = torch.ao.quantization.get_default_qat_qconfig(engine)
     torch.ao.quantization.prepare_qat(model, inplace=True)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config["quant"]["qat_lr"],
-                                momentum=config["quant"]["qat_momentum"])
+    lr, momentum = qat_hyper_parameters(config, "tutorial")
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     batches = data.batches(64, 1)
     for _ in range(qat_steps):
         x, y = next(batches)
@@ -321,9 +497,12 @@ def job_train(args, config, data):
     torch.manual_seed(config["train"]["seed"])
     model = build_model(config)
     _, training_macs = step_cost(model)
-    if args.qat:
-        model = tutorial_qat(model)
-        lr, momentum = config["quant"]["qat_lr"], config["quant"]["qat_momentum"]
+    if args.qat and args.lsq:
+        model = lsq_qat(model, args.bits)
+        lr, momentum = qat_hyper_parameters(config, "lsq")
+    elif args.qat:
+        model = tutorial_qat(model, args.bits)
+        lr, momentum = qat_hyper_parameters(config, "tutorial")
     else:
         lr, momentum = config["train"]["lr"], config["train"]["momentum"]
     model.train()
@@ -419,7 +598,9 @@ def main():
     parser = argparse.ArgumentParser(description="PyTorch side of bench/run")
     parser.add_argument("job", choices=["train", "infer", "int8"])
     parser.add_argument("--config", required=True)
-    parser.add_argument("--qat", action="store_true")
+    parser.add_argument("--qat", action="store_true", help="train: QAT (the tutorial's method unless --lsq)")
+    parser.add_argument("--lsq", action="store_true", help="train --qat: quantgrad's lsq method (LSQ / LSQ+)")
+    parser.add_argument("--bits", type=int, default=8, help="train --qat: bit width (default 8)")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
@@ -430,6 +611,10 @@ def main():
     parser.add_argument("--engine", default=None, help="int8: time only this quantized engine")
     parser.add_argument("--data", default="data/mnist")
     args = parser.parse_args()
+    if args.lsq and not args.qat:
+        parser.error("--lsq needs --qat")
+    if not 1 <= args.bits <= 8 or (args.lsq and args.bits < 2):
+        parser.error("--bits must be in [1, 8] (and at least 2 with --lsq: signed 1-bit weights are binary)")
     torch.set_num_threads(args.threads)
     config = load_config(args.config, args.width)
     data = Mnist(args.data)
