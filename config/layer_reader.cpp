@@ -78,9 +78,9 @@ void read_linear(const ObjectReader& r, LayerSpec& layer) {
 }  // namespace
 
 const std::vector<std::string>& layer_keys(LayerType type) {
-  static const std::vector<std::string> conv2d = {"type",     "out_channels", "kernel_size", "in_channels",
-                                                  "stride",   "padding",      "dilation",    "groups",
-                                                  "bias",     "quant"};
+  static const std::vector<std::string> conv2d = {"type",   "out_channels", "kernel_size", "in_channels",
+                                                  "stride", "padding",      "dilation",    "groups",
+                                                  "bias",   "quant"};
   static const std::vector<std::string> pool2d = {"type", "kernel_size", "stride", "padding"};
   static const std::vector<std::string> batchnorm2d = {"type", "num_features", "eps", "momentum"};
   static const std::vector<std::string> linear = {"type", "out_features", "in_features", "bias", "quant"};

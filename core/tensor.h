@@ -76,7 +76,8 @@ class Tensor {
   int64_t size(int64_t axis) const;
   int64_t numel() const {  // qg::numel(shape()), inline: kernels call it in loop conditions
     int64_t n = 1;
-    for (int64_t d : shape()) n *= d;
+    for (int64_t d : shape())
+      n *= d;
     return n;
   }
   bool is_contiguous() const;

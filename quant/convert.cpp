@@ -121,8 +121,9 @@ runtime::Model convert(const QatModel& model, const ConvertOptions& options) {
                         q->fused_relu() || relu_next, name));
       if (relu_next) ++i;
     } else if (auto q = std::dynamic_pointer_cast<QLinear>(layer)) {
-      const QuantizedAffine a = quantize_affine(q->linear->weight, q->linear->bias, q->weight->qparams(), current,
-                                                q->output->qparams(), q->fused_relu() || relu_next, name);
+      const QuantizedAffine a =
+          quantize_affine(q->linear->weight, q->linear->bias, q->weight->qparams(), current,
+                          q->output->qparams(), q->fused_relu() || relu_next, name);
       runtime::Linear op;
       op.in_features = q->linear->in_features;
       op.out_features = q->linear->out_features;

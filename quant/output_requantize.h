@@ -28,6 +28,7 @@ RequantizedOutput requantize_outputs(const Tensor& y, float input_scale, const Q
                                      const QParams& output, bool with_mask);
 
 /// `y` is [N, C, ...] with channel axis 1; `weight` has one scale or C. `output` is per tensor.
-Tensor fake_requantize(const Tensor& y, float input_scale, const QParams& weight, const QParams& output, Ste ste);
+Tensor fake_requantize(const Tensor& y, float input_scale, const QParams& weight, const QParams& output,
+                       Ste ste);
 
 }  // namespace qg::quant

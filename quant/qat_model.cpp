@@ -14,18 +14,21 @@ namespace qg::quant {
 
 Tensor QatModel::forward(const Tensor& input) {
   Tensor x = input;
-  for (auto& layer : layers_) x = layer->forward(x);
+  for (auto& layer : layers_)
+    x = layer->forward(x);
   return x;
 }
 
 void QatModel::set_observing(bool on) {
   if (on && frozen_) throw std::logic_error("QatModel: cannot observe after freeze()");
-  for (auto& layer : layers_) layer->set_observing(on);
+  for (auto& layer : layers_)
+    layer->set_observing(on);
 }
 
 void QatModel::freeze() {
   set_observing(false);
-  for (auto& layer : layers_) layer->freeze();
+  for (auto& layer : layers_)
+    layer->freeze();
   frozen_ = true;
 }
 
@@ -47,7 +50,8 @@ std::vector<Tensor> QatModel::quantizer_parameters() {
   std::vector<Tensor> out;
   for (auto& layer : layers_) {
     for (auto& [name, point] : layer->quant_points()) {
-      for (auto& [tensor_name, tensor] : point->parameters()) out.push_back(tensor);
+      for (auto& [tensor_name, tensor] : point->parameters())
+        out.push_back(tensor);
     }
   }
   return out;
@@ -60,7 +64,8 @@ void QatModel::set_bn_frozen(bool frozen) {
   }
 }
 
-std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model, const std::vector<QuantSettings>& per_layer) {
+std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model,
+                                      const std::vector<QuantSettings>& per_layer) {
   const auto& layers = float_model.layers();
   if (per_layer.size() != layers.size()) {
     throw std::invalid_argument("prepare_qat: " + std::to_string(per_layer.size()) + " layer settings for " +

@@ -52,7 +52,8 @@ class QatModel : public nn::Module {
 /// or ReLU follows its layer's. Throws std::invalid_argument when per_layer does not have one entry per
 /// layer, or the model has no layer to quantize (only ReLU, max pooling and flatten) or a layer type that
 /// has no quantized form.
-std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model, const std::vector<QuantSettings>& per_layer);
+std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model,
+                                      const std::vector<QuantSettings>& per_layer);
 /// The same settings for every layer.
 std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model, const QuantSettings& settings);
 

@@ -17,8 +17,8 @@ void pack_codes(std::span<const int16_t> codes, int bits, bool is_signed, std::v
   for (const int16_t code : codes) {
     // Two's complement truncated to `bits` bits; for unsigned codes this is the code itself. A binary code
     // (signed 1-bit, -1 or +1) is stored as its sign bit the other way round: 1 for +1, 0 for -1.
-    const uint32_t field =
-        bits == 1 && is_signed ? (code > 0 ? 1u : 0u) : static_cast<uint32_t>(static_cast<int32_t>(code)) & mask;
+    const uint32_t field = bits == 1 && is_signed ? (code > 0 ? 1u : 0u)
+                                                  : static_cast<uint32_t>(static_cast<int32_t>(code)) & mask;
     assert(is_signed || static_cast<uint32_t>(code) == field);
     // A field of <= 8 bits touches at most two bytes.
     const size_t byte = start + static_cast<size_t>(bit / 8);

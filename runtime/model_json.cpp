@@ -194,8 +194,8 @@ class TensorReader {
       if (!is_code(codes[i], bits, is_signed)) {
         table_[index].fail("code " + std::to_string(codes[i]) + " at element " + std::to_string(i) +
                            " is out of range [" + std::to_string(lo) + ", " + std::to_string(hi) + "]" +
-                           (bits == 1 && is_signed ? " (binary: -1 or +1)" : "") + " for " + std::to_string(bits) +
-                           "-bit weights (" + index_field.path() + ")");
+                           (bits == 1 && is_signed ? " (binary: -1 or +1)" : "") + " for " +
+                           std::to_string(bits) + "-bit weights (" + index_field.path() + ")");
       }
     }
     shape = e.shape;

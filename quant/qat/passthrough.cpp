@@ -8,7 +8,8 @@
 
 namespace qg::quant {
 
-QPassThrough::QPassThrough(std::shared_ptr<nn::Module> l, std::string kind) : layer(std::move(l)), kind_(std::move(kind)) {
+QPassThrough::QPassThrough(std::shared_ptr<nn::Module> l, std::string kind)
+    : layer(std::move(l)), kind_(std::move(kind)) {
   register_module("layer", layer);
 }
 

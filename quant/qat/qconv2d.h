@@ -12,7 +12,8 @@ namespace qg::quant {
 /// that the two compute the same codes.
 class QConv2d : public QWeightedLayer {
  public:
-  QConv2d(std::shared_ptr<nn::Conv2d> conv, bool quantize_input, const QuantSettings& settings, bool relu = false);
+  QConv2d(std::shared_ptr<nn::Conv2d> conv, bool quantize_input, const QuantSettings& settings,
+          bool relu = false);
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return fused_relu() ? "QConvReLU2d" : "QConv2d"; }
   std::string describe() const override { return type_name() + "(" + conv->describe() + ")"; }

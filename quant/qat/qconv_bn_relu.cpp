@@ -8,7 +8,9 @@ namespace qg::quant {
 
 QConvBNReLU::QConvBNReLU(std::shared_ptr<nn::Conv2d> c, std::shared_ptr<nn::BatchNorm2d> b, bool with_relu,
                          bool quantize_input, const QuantSettings& settings)
-    : QWeightedLayer(settings, quantize_input, c->out_channels, with_relu), conv(std::move(c)), bn(std::move(b)) {
+    : QWeightedLayer(settings, quantize_input, c->out_channels, with_relu),
+      conv(std::move(c)),
+      bn(std::move(b)) {
   if (bn->num_features != conv->out_channels) {
     throw std::invalid_argument("QConvBNReLU: BatchNorm2d has " + std::to_string(bn->num_features) +
                                 " features but the conv has " + std::to_string(conv->out_channels) +

@@ -19,8 +19,8 @@ namespace qg::quant {
 /// variance and the quantizers see the weights the integer model will have (Krishnamoorthi 2018, 3.2).
 class QConvBNReLU : public QWeightedLayer {
  public:
-  QConvBNReLU(std::shared_ptr<nn::Conv2d> conv, std::shared_ptr<nn::BatchNorm2d> bn, bool relu, bool quantize_input,
-              const QuantSettings& settings);
+  QConvBNReLU(std::shared_ptr<nn::Conv2d> conv, std::shared_ptr<nn::BatchNorm2d> bn, bool relu,
+              bool quantize_input, const QuantSettings& settings);
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return fused_relu() ? "QConvBNReLU" : "QConvBN"; }
   std::string describe() const override;

@@ -158,8 +158,8 @@ void im2col_offsets(const Conv2d& op, const ConvLayout& l, int64_t group, std::s
 namespace {
 
 // The int16 path: im2col of (q1 - Z1), one int16 dot product per output. Any stride.
-void conv2d_int16(const Conv2d& op, const ConvLayout& l, std::span<const int32_t> input, std::span<int32_t> output,
-                  RequantMode mode, Scratch& scratch) {
+void conv2d_int16(const Conv2d& op, const ConvLayout& l, std::span<const int32_t> input,
+                  std::span<int32_t> output, RequantMode mode, Scratch& scratch) {
   grow_to(scratch.offsets, static_cast<size_t>(l.positions * l.row));
   grow_to(scratch.sums, static_cast<size_t>(l.positions));
   for (int64_t g = 0; g < op.groups; ++g) {

@@ -1,8 +1,8 @@
 // Conv2d: integer 2-D convolution (stride, padding, dilation, groups) with requantized output.
 //
 // For output channel c of group g = c / (out_channels / groups) and output position (y, x):
-//     acc = bias[c] + sum_{i in group g, t, u} (q1[i, y*s - p + t*d, x*s - p + u*d] - Z1) * (q2[c, i', t, u]
-//     - Z2[c]) q3  = clamp(Z3 + M_c * acc, clamp_min, clamp_max)                       (see OutputStage)
+//     acc = bias[c] + sum_{i in group g, t, u} (q1[i, y*s - p + t*d, x*s - p + u*d] - Z1) * (q2[c, i', t, u] - Z2[c])
+//     q3  = clamp(Z3 + M_c * acc, clamp_min, clamp_max)                       (see OutputStage)
 // Input positions outside the image are padding with the input zero point Z1, i.e. real 0, so they
 // contribute nothing to the sum. Accumulation is int32 (check_accumulator_bound proves it cannot overflow).
 //

@@ -80,7 +80,8 @@ QG_RUNTIME_CLONES void max_pool_2x2_plane(const int32_t* __restrict plane, int64
 void max_pool2d_fast(const MaxPool2d& op, const Dims& input_shape, std::span<const int32_t> input,
                      std::span<int32_t> output) {
   const Window2d& w = op.window;
-  const bool two_by_two = w.kernel == std::array<int64_t, 2>{2, 2} && w.stride == std::array<int64_t, 2>{2, 2} &&
+  const bool two_by_two = w.kernel == std::array<int64_t, 2>{2, 2} &&
+                          w.stride == std::array<int64_t, 2>{2, 2} &&
                           w.padding == std::array<int64_t, 2>{0, 0};
   if (!two_by_two) {
     max_pool2d_reference(op, input_shape, input, output);

@@ -128,7 +128,7 @@ TEST(ModelFile, RoundTripIsBitExactForEveryBitWidth) {
     for (const bool is_signed : {false, true}) {
       LayerBits b;
       b.weight_bits = b.out_bits = bits;
-      b.weight_signed = is_signed;  // at 1 bit, binary weights
+      b.weight_signed = is_signed;           // at 1 bit, binary weights
       b.out_signed = is_signed && bits > 1;  // an activation cannot be binary
       b.per_channel = bits % 2 == 0;
       const Model model = testing::small_cnn(rng, b, std::max(bits, 2));
