@@ -50,11 +50,11 @@ void for_each_offset(const Shape& shape, const Shape& strides, int64_t offset, F
 
 }  // namespace
 
-Tensor Tensor::empty(const Shape& shape) {
+Tensor Tensor::zeros(const Shape& shape) {
   return Tensor(make_impl(shape, 0.0f));
 }
 
-Tensor Tensor::uninitialized(const Shape& shape) {
+Tensor Tensor::empty(const Shape& shape) {
   check_dimensions(shape);
   return Tensor(impl_over(std::make_shared<Storage>(static_cast<size_t>(qg::numel(shape))), shape));
 }
@@ -68,7 +68,7 @@ Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape)
     throw std::invalid_argument("from_vector: " + std::to_string(values.size()) +
                                 " values do not fill shape " + to_string(shape));
   }
-  Tensor t = uninitialized(shape);
+  Tensor t = empty(shape);
   std::copy(values.begin(), values.end(), t.data());
   return t;
 }
@@ -82,7 +82,7 @@ Tensor Tensor::arange(float start, float stop, float step) {
 }
 
 Tensor Tensor::randn(const Shape& shape, Generator& gen, float mean, float stddev) {
-  Tensor t = uninitialized(shape);
+  Tensor t = empty(shape);
   float* p = t.data();
   for (int64_t i = 0; i < t.numel(); ++i)
     p[i] = gen.normal(mean, stddev);
@@ -90,7 +90,7 @@ Tensor Tensor::randn(const Shape& shape, Generator& gen, float mean, float stdde
 }
 
 Tensor Tensor::uniform(const Shape& shape, float low, float high, Generator& gen) {
-  Tensor t = uninitialized(shape);
+  Tensor t = empty(shape);
   float* p = t.data();
   for (int64_t i = 0; i < t.numel(); ++i)
     p[i] = gen.uniform(low, high);
@@ -152,7 +152,7 @@ Tensor Tensor::contiguous() const {
 }
 
 Tensor Tensor::clone() const {
-  Tensor out = uninitialized(shape());  // copy_from writes every element
+  Tensor out = empty(shape());  // copy_from writes every element
   out.copy_from(*this);
   return out;
 }

@@ -49,12 +49,11 @@ class Tensor {
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
   // ---- factories -------------------------------------------------------------------------
-  /// Uninitialised memory is never handed out: `empty` is zero-filled (std::vector semantics).
+  /// Zero-filled, like torch.zeros.
+  static Tensor zeros(const Shape& shape);
+  /// Elements NOT initialised, like torch.empty: for kernels that overwrite every element. Never hand one
+  /// to code that reads before writing.
   static Tensor empty(const Shape& shape);
-  /// A tensor whose elements are NOT initialised: for kernels that overwrite every element. Never hand
-  /// one to code that reads before writing.
-  static Tensor uninitialized(const Shape& shape);
-  static Tensor zeros(const Shape& shape) { return empty(shape); }
   static Tensor ones(const Shape& shape) { return full(shape, 1.0f); }
   static Tensor full(const Shape& shape, float value);
   static Tensor scalar(float value) { return full({}, value); }

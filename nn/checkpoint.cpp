@@ -101,7 +101,7 @@ Tensor parse_tensor(const nlohmann::json& entry, std::string_view data, const st
     throw error(path, where + ": data [" + std::to_string(offset) + ", " + std::to_string(offset + nbytes) +
                           ") lies outside the data section of " + std::to_string(data.size()) + " bytes");
   }
-  Tensor t = Tensor::empty(shape);
+  Tensor t = Tensor::zeros(shape);
   std::memcpy(t.data(), data.data() + offset,
               static_cast<size_t>(nbytes));  // host is little-endian (x86/ARM)
   return t;

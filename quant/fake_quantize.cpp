@@ -16,7 +16,7 @@ namespace {
 template <class F>
 Tensor map_quantized(const Tensor& x, const QParams& qp, F f) {
   const Tensor cx = x.contiguous();
-  Tensor out = Tensor::empty(x.shape());
+  Tensor out = Tensor::zeros(x.shape());
   const float* in = cx.data();
   float* o = out.data();
   if (!qp.per_channel()) {

@@ -114,8 +114,8 @@ RequantizedOutput requantize_outputs(const Tensor& y, float input_scale, const Q
   const runtime::OutputStage stage = runtime::OutputStage::make(input_scale, weight_scales, out_q, false);
 
   const Tensor cy = y.contiguous();
-  Tensor out = Tensor::uninitialized(y.shape());
-  Tensor in_range = with_mask ? Tensor::uninitialized(y.shape()) : Tensor();
+  Tensor out = Tensor::empty(y.shape());
+  Tensor in_range = with_mask ? Tensor::empty(y.shape()) : Tensor();
   if (y.numel() == 0) return {out, in_range};
   const int64_t rows = y.shape()[0] * channels;  // one row = one (image, channel) pair
   const int64_t inner = y.numel() / rows;

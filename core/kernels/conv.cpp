@@ -111,7 +111,7 @@ void bias_grad_sums(const float* grad_output, const Conv2dGeometry& g, ImageRang
 Tensor conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dGeometry& g,
                       ConvPath path) {
   assert(input.is_contiguous() && weight.is_contiguous());
-  Tensor output = Tensor::uninitialized({g.batch, g.out_channels, g.out_height, g.out_width});
+  Tensor output = Tensor::empty({g.batch, g.out_channels, g.out_height, g.out_width});
   const Tensor b = bias.defined() ? bias.contiguous() : Tensor();
   const float* x = input.data();
   const float* w = weight.data();
@@ -146,7 +146,7 @@ Conv2dGrads conv2d_backward(const Tensor& grad_output, const Tensor& input, cons
   const int64_t slices = conv_paths::backward_slices(g.batch);
   const int64_t weight_size = weight.numel();
   Conv2dGrads grads;
-  if (request.input) grads.input = Tensor::uninitialized(input.shape());  // every image is overwritten
+  if (request.input) grads.input = Tensor::empty(input.shape());  // every image is overwritten
   Buffer<float> weight_partials(request.weight ? static_cast<size_t>(slices * weight_size) : 0);
   std::vector<double> bias_partials(request.bias ? static_cast<size_t>(slices * g.out_channels) : 0);
 
@@ -170,7 +170,7 @@ Conv2dGrads conv2d_backward(const Tensor& grad_output, const Tensor& input, cons
 
   // Slice partials, added in slice order.
   if (request.weight) {
-    grads.weight = Tensor::uninitialized(weight.shape());
+    grads.weight = Tensor::empty(weight.shape());
     float* dw = grads.weight.data();
     std::copy(weight_partials.data(), weight_partials.data() + weight_size, dw);
     for (int64_t s = 1; s < slices; ++s) {
@@ -180,7 +180,7 @@ Conv2dGrads conv2d_backward(const Tensor& grad_output, const Tensor& input, cons
     }
   }
   if (request.bias) {
-    grads.bias = Tensor::uninitialized({g.out_channels});
+    grads.bias = Tensor::empty({g.out_channels});
     for (int64_t c = 0; c < g.out_channels; ++c) {
       double total = 0.0;
       for (int64_t s = 0; s < slices; ++s)

@@ -42,7 +42,7 @@ struct SyntheticDigits {
 
   /// Images [end - begin, 1, 28, 28], normalised as the DataLoader does.
   Tensor images(int64_t begin, int64_t end) const {
-    Tensor t = Tensor::empty({end - begin, 1, kSide, kSide});
+    Tensor t = Tensor::zeros({end - begin, 1, kSide, kSide});
     float* out = t.data();
     for (int64_t i = begin * kPixels; i < end * kPixels; ++i)
       *out++ = (pixels[i] / 255.0f - kMean) / kStd;
