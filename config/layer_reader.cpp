@@ -2,10 +2,10 @@
 #include <algorithm>
 
 #include "config/config_error.h"
-#include "config/json_pointer.h"
 #include "config/object_reader.h"
 #include "config/section_readers.h"
 #include "config/shape_inference.h"
+#include "util/json_pointer.h"
 
 namespace qg::config {
 
@@ -21,7 +21,7 @@ std::vector<std::string> layer_type_names() {
 }
 
 LayerType read_layer_type(const json& layer, const std::string& pointer, const std::string& source) {
-  const std::string type_pointer = pointer_append(pointer, "type");
+  const std::string type_pointer = util::json_pointer_append(pointer, "type");
   const std::string expected = "expected one of " + join(layer_type_names());
   if (!layer.contains("type"))
     throw ConfigError(source, type_pointer, "missing layer type (" + expected + ")");

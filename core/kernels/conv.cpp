@@ -10,6 +10,7 @@
 #include "core/kernels/conv_paths.h"
 #include "core/parallel.h"
 #include "core/simd.h"
+#include "util/window.h"
 
 namespace qg::kernel {
 
@@ -54,8 +55,8 @@ Conv2dGeometry conv2d_geometry(const Shape& input, const Shape& weight, int64_t 
   g.padding = padding;
   g.dilation = dilation;
   g.groups = groups;
-  g.out_height = (g.in_height + 2 * padding - dilation * (g.kernel_height - 1) - 1) / stride + 1;
-  g.out_width = (g.in_width + 2 * padding - dilation * (g.kernel_width - 1) - 1) / stride + 1;
+  g.out_height = util::window_output_size(g.in_height, g.kernel_height, stride, padding, dilation);
+  g.out_width = util::window_output_size(g.in_width, g.kernel_width, stride, padding, dilation);
   assert(g.out_height >= 1 && g.out_width >= 1);
   assert(g.in_channels % groups == 0 && g.out_channels % groups == 0 && weight[1] == g.in_channels / groups);
   return g;

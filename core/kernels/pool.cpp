@@ -10,6 +10,7 @@
 #include "core/kernels/nan_order.h"
 #include "core/parallel.h"
 #include "core/simd.h"
+#include "util/window.h"
 
 namespace qg::kernel {
 
@@ -271,8 +272,8 @@ Pool2dGeometry pool2d_geometry(const Shape& input, int64_t kernel, int64_t strid
   g.kernel = kernel;
   g.stride = stride;
   g.padding = padding;
-  g.out_height = (g.in_height + 2 * padding - kernel) / stride + 1;
-  g.out_width = (g.in_width + 2 * padding - kernel) / stride + 1;
+  g.out_height = util::window_output_size(g.in_height, kernel, stride, padding);
+  g.out_width = util::window_output_size(g.in_width, kernel, stride, padding);
   assert(g.out_height >= 1 && g.out_width >= 1);
   assert(g.in_height * g.in_width <= std::numeric_limits<int32_t>::max());
   return g;
