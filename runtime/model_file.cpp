@@ -3,13 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <variant>
 
 #include "runtime/json_field.h"
 #include "runtime/model_json.h"
@@ -62,10 +62,10 @@ void fsync_directory_of(const std::string& path) {
 }  // namespace
 
 uint32_t required_format_version(const Model& model) {
-  for (const Op& op : model.ops) {
-    if (std::holds_alternative<MulAdd>(op)) return 2;
-  }
-  return 1;
+  uint32_t version = 1;
+  for (const Op& op : model.ops)
+    version = std::max(version, op_format_version(op));
+  return version;
 }
 
 std::vector<uint8_t> serialize_model(const Model& model) {
@@ -79,11 +79,12 @@ Model deserialize_model(std::span<const uint8_t> bytes, const std::string& sourc
   try {
     const util::Container container = util::read_container(bytes, kModelFileFormat);
     Model model = decode_model(container.header, container.data);
-    if (required_format_version(model) >
-        container.version) {  // a newer op in a file that claims an older format
-      throw std::runtime_error("the model has a mul_add op, which needs format version " +
-                               std::to_string(required_format_version(model)) + ", but offset 8 declares " +
-                               std::to_string(container.version));
+    for (const Op& op : model.ops) {  // a newer op in a file that claims an older format
+      if (op_format_version(op) > container.version) {
+        throw std::runtime_error("the model has a " + std::string(op_name(op)) +
+                                 " op, which needs format version " + std::to_string(op_format_version(op)) +
+                                 ", but offset 8 declares " + std::to_string(container.version));
+      }
     }
     return model;
   } catch (const JsonFieldError& e) {

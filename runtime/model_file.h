@@ -33,7 +33,7 @@ class ModelFileError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// The lowest format version that can hold `model`: 2 when it has a mul_add op, else 1.
+/// The lowest format version that can hold `model`: the largest kFormatVersion of its ops (2 for mul_add), or 1.
 uint32_t required_format_version(const Model& model);
 
 /// The complete file contents for `model` (validated first; throws std::invalid_argument if invalid).

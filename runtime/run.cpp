@@ -58,22 +58,6 @@ WorkerMemory& worker_memory() {
   return memory;
 }
 
-// One op on one sample: the fast kernels where they exist, else op_forward (the reference kernels).
-void forward(const Op& op, const Activation& incoming, std::span<const int32_t> input,
-             std::span<int32_t> output, const RunOptions& options, Scratch& scratch) {
-  if (options.kernels == KernelChoice::Fast) {
-    if (const auto* conv = std::get_if<Conv2d>(&op)) {
-      conv2d_fast(*conv, incoming.shape, input, output, options.mode, scratch);
-      return;
-    }
-    if (const auto* pool = std::get_if<MaxPool2d>(&op)) {
-      max_pool2d_fast(*pool, incoming.shape, input, output);
-      return;
-    }
-  }
-  op_forward(op, incoming, input, output, options.mode, options.kernels, scratch);
-}
-
 // Whether ops[i] and ops[i + 1] run as one fused step: a stride-1 conv followed by a 2x2 max pool
 // (conv2d_dot_pooled: the pool runs on the accumulators, exactly as on the codes).
 bool fused_with_next(const Model& model, size_t i, const RunOptions& options) {
@@ -112,7 +96,8 @@ void run_samples(const Model& model, const ModelPlan& plan, const IntTensor& inp
                           int8::best_isa());
         ++i;
       } else {
-        forward(model.ops[i], plan.activations[i], current, next, options, memory.scratch);
+        op_forward(model.ops[i], plan.activations[i], current, next,
+                   {.mode = options.mode, .kernels = options.kernels, .scratch = memory.scratch});
       }
       current = next;
       flip ^= 1;

@@ -197,4 +197,36 @@ void conv2d_fast(const Conv2d& op, const Dims& input_shape, std::span<const int3
   }
 }
 
+Activation Conv2d::output(const Activation& incoming) const {
+  return {output_shape(incoming.shape), output_quant(incoming.quant)};
+}
+
+void Conv2d::forward(const Activation& incoming, std::span<const int32_t> input, std::span<int32_t> output,
+                     const OpContext& context) const {
+  if (context.kernels == KernelChoice::Fast) {
+    conv2d_fast(*this, incoming.shape, input, output, context.mode, context.scratch);
+  } else {
+    conv2d_reference(*this, incoming.shape, input, output, context.mode);
+  }
+}
+
+nlohmann::json Conv2d::encode(TensorWriter& tensors, const std::string& prefix) const {
+  nlohmann::json j = window_json(window, /*with_dilation=*/true);
+  j["in_channels"] = in_channels;
+  j["out_channels"] = out_channels;
+  j["groups"] = groups;
+  write_layer_tensors(*this, prefix, tensors, j);
+  return j;
+}
+
+Conv2d Conv2d::decode(const JsonField& f, const TensorReader& tensors) {
+  Conv2d conv;
+  conv.in_channels = f["in_channels"].as_int(1, kMaxElements);
+  conv.out_channels = f["out_channels"].as_int(1, kMaxElements);
+  conv.groups = f["groups"].as_int(1, kMaxElements);
+  conv.window = read_window(f, /*with_dilation=*/true);
+  read_layer_tensors(f, tensors, conv);
+  return conv;
+}
+
 }  // namespace qg::runtime

@@ -96,4 +96,26 @@ void max_pool2d_fast(const MaxPool2d& op, const Dims& input_shape, std::span<con
   }
 }
 
+// Pooling keeps the codes' meaning: the same quantization out as in.
+Activation MaxPool2d::output(const Activation& incoming) const {
+  return {output_shape(incoming.shape), incoming.quant};
+}
+
+void MaxPool2d::forward(const Activation& incoming, std::span<const int32_t> input, std::span<int32_t> output,
+                        const OpContext& context) const {
+  if (context.kernels == KernelChoice::Fast) {
+    max_pool2d_fast(*this, incoming.shape, input, output);
+  } else {
+    max_pool2d_reference(*this, incoming.shape, input, output);
+  }
+}
+
+nlohmann::json MaxPool2d::encode(TensorWriter&, const std::string&) const {
+  return window_json(window, /*with_dilation=*/false);
+}
+
+MaxPool2d MaxPool2d::decode(const JsonField& f, const TensorReader&) {
+  return MaxPool2d{read_window(f, /*with_dilation=*/false)};
+}
+
 }  // namespace qg::runtime
