@@ -9,8 +9,8 @@
 #include "autograd/grad_mode.h"
 #include "nn/functional/activation.h"
 #include "quant/bn_fold.h"
-#include "quant/convert.h"
 #include "quant/fake_quantize.h"
+#include "quant/integer_layer.h"
 #include "quant/observer.h"
 #include "quant/points/make_points.h"
 #include "runtime/quantized_weights.h"
@@ -135,6 +135,17 @@ QBatchNorm2d::QBatchNorm2d(std::shared_ptr<nn::BatchNorm2d> b, bool quantize_inp
   if (quantize_input) input = make_input_point(settings);
   register_module("bn", bn);
   register_point_parameters();
+}
+
+std::shared_ptr<QatLayer> QBatchNorm2d::from_float(const PrepareStep& step) {
+  return std::make_shared<QBatchNorm2d>(step.layer<nn::BatchNorm2d>(0), step.flowing == nullptr,
+                                        step.settings, step.layers.size() == 2);
+}
+
+void QBatchNorm2d::convert(ConvertStep& step) const {
+  runtime::MulAdd op = to_integer(step.input, fused_relu());
+  narrow_clamp(op.output_stage, step.fused_clamp);
+  step.model.add(op);
 }
 
 Tensor QBatchNorm2d::forward(const Tensor& x_in) {

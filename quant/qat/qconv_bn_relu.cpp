@@ -3,6 +3,7 @@
 #include "autograd/grad_mode.h"
 #include "nn/functional/conv2d.h"
 #include "quant/bn_fold.h"
+#include "quant/integer_layer.h"
 
 namespace qg::quant {
 
@@ -19,6 +20,16 @@ QConvBNReLU::QConvBNReLU(std::shared_ptr<nn::Conv2d> c, std::shared_ptr<nn::Batc
   register_module("conv", conv);
   register_module("bn", bn);
   register_point_parameters();
+}
+
+std::shared_ptr<QatLayer> QConvBNReLU::from_float(const PrepareStep& step) {
+  return std::make_shared<QConvBNReLU>(step.layer<nn::Conv2d>(0), step.layer<nn::BatchNorm2d>(1),
+                                       step.layers.size() == 3, step.flowing == nullptr, step.settings);
+}
+
+void QConvBNReLU::convert(ConvertStep& step) const {
+  const auto [w, b] = folded_for_inference();
+  step.model.add(integer_conv2d(*conv, w, b, weight->qparams(), output->qparams(), fused_relu(), step));
 }
 
 std::pair<Tensor, Tensor> QConvBNReLU::batch_statistics(const Tensor& x) {
