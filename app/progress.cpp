@@ -11,18 +11,25 @@ namespace qg::app {
 std::string format_duration(double seconds) {
   const int64_t s = static_cast<int64_t>(std::llround(std::max(0.0, seconds)));
   char buf[32];
-  if (s >= 3600) std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(s / 3600), static_cast<long long>(s % 3600 / 60));
-  else if (s >= 60) std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
-  else std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(s));
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(s / 3600),
+                  static_cast<long long>(s % 3600 / 60));
+  else if (s >= 60)
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(s / 60),
+                  static_cast<long long>(s % 60));
+  else
+    std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(s));
   return buf;
 }
 
-std::string ProgressBar::render(const std::string& label, int64_t done, int64_t total, double seconds, int width) {
+std::string ProgressBar::render(const std::string& label, int64_t done, int64_t total, double seconds,
+                                int width) {
   const double fraction = total > 0 ? std::min(1.0, static_cast<double>(done) / total) : 1.0;
   const int filled = static_cast<int>(fraction * width);
   std::ostringstream out;
   out << label << " [";
-  for (int i = 0; i < width; ++i) out << (i < filled ? '=' : (i == filled ? '>' : ' '));
+  for (int i = 0; i < width; ++i)
+    out << (i < filled ? '=' : (i == filled ? '>' : ' '));
   out << "] " << done << "/" << total;
   if (seconds > 0 && done > 0) {
     const double rate = done / seconds;
@@ -32,10 +39,15 @@ std::string ProgressBar::render(const std::string& label, int64_t done, int64_t 
 }
 
 ProgressBar::ProgressBar(std::string label, int64_t total, bool force_enable)
-    : label_(std::move(label)), total_(total), enabled_(force_enable || ::isatty(STDOUT_FILENO)),
-      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+    : label_(std::move(label)),
+      total_(total),
+      enabled_(force_enable || ::isatty(STDOUT_FILENO)),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_) {}
 
-ProgressBar::~ProgressBar() { finish(); }
+ProgressBar::~ProgressBar() {
+  finish();
+}
 
 void ProgressBar::update(int64_t done) {
   if (!enabled_) return;

@@ -27,7 +27,8 @@ class ProgressBar {
   bool enabled() const { return enabled_; }
 
   /// The bar text for a state, e.g. for tests: rate in units per second, ETA in seconds.
-  static std::string render(const std::string& label, int64_t done, int64_t total, double seconds, int width = 24);
+  static std::string render(const std::string& label, int64_t done, int64_t total, double seconds,
+                            int width = 24);
 
  private:
   std::string label_;

@@ -27,15 +27,19 @@ std::vector<FlagSpec> quant_flag_specs(QuantMethod method) {
       {"report", "FILE", "write a JSON report"}};
   if (method == QuantMethod::Qat) {
     specs.insert(specs.begin() + 3, {"epochs", "N", "QAT epochs (default: the config's quant.qat_epochs)"});
-    specs.insert(specs.begin() + 4, {"qat-lr", "X", "QAT learning rate (default: the method's, quant.qat_lr)"});
+    specs.insert(specs.begin() + 4,
+                 {"qat-lr", "X", "QAT learning rate (default: the method's, quant.qat_lr)"});
     specs.insert(specs.begin() + 5, {"qat-optimizer", "NAME", "sgd | adam (default: the method's)"});
     specs.insert(specs.begin() + 6,
-                 {"lr-schedule", "NAME", "constant | step | cosine, per step over the QAT epochs (default: the method's)"});
+                 {"lr-schedule", "NAME",
+                  "constant | step | cosine, per step over the QAT epochs (default: the method's)"});
     specs.insert(specs.begin() + 7, {"warmup-epochs", "X", "linear learning-rate warm-up (default 0)"});
-    specs.insert(specs.begin() + 8, {"weight-decay", "X", "QAT weight decay, never on learned step sizes (default 0)"});
-    specs.insert(specs.begin() + 9, {"freeze-bn-epoch", "N|never", "freeze BatchNorm statistics after N QAT epochs"});
-    specs.insert(specs.begin() + 10,
-                 {"freeze-observers-epoch", "N|never", "freeze the observers after N QAT epochs (tutorial, ema)"});
+    specs.insert(specs.begin() + 8,
+                 {"weight-decay", "X", "QAT weight decay, never on learned step sizes (default 0)"});
+    specs.insert(specs.begin() + 9,
+                 {"freeze-bn-epoch", "N|never", "freeze BatchNorm statistics after N QAT epochs"});
+    specs.insert(specs.begin() + 10, {"freeze-observers-epoch", "N|never",
+                                      "freeze the observers after N QAT epochs (tutorial, ema)"});
     specs.push_back(
         {"checkpoint", "CKPT",
          "QAT checkpoint, saved after every QAT epoch (default: the --resume one, else --out as .qat.ckpt)"});
@@ -73,9 +77,11 @@ QuantJob quant_job_from_flags(const Flags& flags, QuantMethod method) {
     job.ptq_batches = flags.get_int("batches", 1, 1 << 30);
   }
   job.quant_method = flags.optional("method");
-  if (method == QuantMethod::Ptq && job.quant_method && (*job.quant_method == "lsq" || *job.quant_method == "binary")) {
-    throw UsageError("--method " + *job.quant_method +
-                     " learns its grids during QAT; PTQ calibrates observers: use --method tutorial or ema, or train_qat");
+  if (method == QuantMethod::Ptq && job.quant_method &&
+      (*job.quant_method == "lsq" || *job.quant_method == "binary")) {
+    throw UsageError(
+        "--method " + *job.quant_method +
+        " learns its grids during QAT; PTQ calibrates observers: use --method tutorial or ema, or train_qat");
   }
   if (flags.has("input-bits")) job.input_bits = flags.get_int("input-bits", 1, 8);
   if (flags.has("first-layer-bits")) job.first_layer_bits = flags.get_int("first-layer-bits", 1, 8);

@@ -135,8 +135,9 @@ void train_qat_epochs(const config::ModelConfig& config, quant::QatModel& qat, c
     if (ck.inspect) start_inspection_epoch(qat);
     EpochStats stats;
     try {
-      stats = train_epoch(qat, *optimizer, loader, progress,
-                          {.title = "Quantize Aware Training Epoch", .quiet = quiet}, after_step, before_step);
+      stats =
+          train_epoch(qat, *optimizer, loader, progress,
+                      {.title = "Quantize Aware Training Epoch", .quiet = quiet}, after_step, before_step);
     } catch (const TrainingDiverged& e) {
       throw TrainingDiverged(std::string(e.what()) + "; the last good checkpoint is " + last_good);
     }
@@ -173,7 +174,8 @@ std::string quant_plan_text(const config::ModelConfig& config) {
     char line[160];
     std::snprintf(line, sizeof line, "  layer %zu (%s): %s, weights %lld-bit, output %lld-bit%s\n", r.layer,
                   config::layer_json_name(config.layers[r.layer].type), r.method.c_str(),
-                  static_cast<long long>(r.weight_bits), static_cast<long long>(r.activation_bits), input.c_str());
+                  static_cast<long long>(r.weight_bits), static_cast<long long>(r.activation_bits),
+                  input.c_str());
     out += line;
   }
   return out;

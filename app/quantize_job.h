@@ -43,7 +43,7 @@ struct QuantOutcome {
   double images_per_second = 0.0;
   runtime::Model model;
   std::string quant_method;  // the method that found the grids (PTQ: an observer method)
-  nlohmann::json layers = nlohmann::json::array();  // each conv/linear layer's method and bit widths
+  nlohmann::json layers = nlohmann::json::array();       // each conv/linear layer's method and bit widths
   nlohmann::json inspection = nlohmann::json::object();  // --inspect: {"epochs": [...], "frozen": [...]}
 };
 
@@ -54,7 +54,7 @@ struct QatCheckpointing {
   const nn::Checkpoint* resume = nullptr;  // a "qat" checkpoint to continue from (load_checkpoint'ed)
   std::string resume_path;                 // its path, for messages
   nlohmann::json metadata = nlohmann::json::object();  // extra metadata to save (the float model's accuracy)
-  StepHook on_step;  // called after every QAT step, after any step checkpoint
+  StepHook on_step;      // called after every QAT step, after any step checkpoint
   bool inspect = false;  // also (QAT and PTQ): collect and print the quantizers' statistics (app/inspect.h)
 };
 

@@ -25,7 +25,8 @@ void check_writable(const std::string& path) {
   const fs::path p(path);
   const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
   if (!fs::is_directory(dir)) throw std::runtime_error(path + ": folder " + dir.string() + " does not exist");
-  if (::access(dir.c_str(), W_OK) != 0) throw std::runtime_error(path + ": folder " + dir.string() + " is not writable");
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw std::runtime_error(path + ": folder " + dir.string() + " is not writable");
   if (fs::is_directory(p)) throw std::runtime_error(path + ": is a folder, expected a file path");
 }
 

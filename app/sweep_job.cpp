@@ -51,7 +51,8 @@ config::ModelConfig run_config(const config::ModelConfig& config, const SweepJob
 
 std::string row_label(const config::ModelConfig& config, const SweepJob& job, const SweepMethod& m) {
   const config::ModelConfig c = run_config(config, job, m, 8);
-  return m.label(m.kind == QuantMethod::Ptq ? ptq_config(c).quant.method : c.quant.method, c.quant.qat_epochs);
+  return m.label(m.kind == QuantMethod::Ptq ? ptq_config(c).quant.method : c.quant.method,
+                 c.quant.qat_epochs);
 }
 
 const SweepRow& find(const SweepOutcome& s, int64_t bits, size_t method) {
@@ -77,9 +78,11 @@ std::string table(const config::ModelConfig& config, const SweepJob& job, const 
   std::ostringstream md;
   char buf[64];
   md << "| method |";
-  for (int64_t b : job.bits) md << " " << b << " bits |";
+  for (int64_t b : job.bits)
+    md << " " << b << " bits |";
   md << "\n|---|";
-  for (size_t i = 0; i < job.bits.size(); ++i) md << "---|";
+  for (size_t i = 0; i < job.bits.size(); ++i)
+    md << "---|";
   md << "\n";
   for (size_t m = 0; m < job.methods.size(); ++m) {
     md << "| " << row_label(config, job, job.methods[m]) << " |";
@@ -102,23 +105,31 @@ std::string markdown(const config::ModelConfig& config, const SweepJob& job, con
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.2f", 100 * s.float_accuracy);
   md << "# " << config.name << ": accuracy against bit width\n\n"
-     << "Integer-only model on the " << config.data.dataset << " test set; the float model it starts from: " << buf
-     << " %. PTQ calibrates on " << config.quant.ptq_batches << " batches of " << config.train.batch_size
-     << " training images; each QAT row trains that many epochs with its method's recipe (docs/config.md 2.4). "
-     << "Bit width b means weights and activations at b bits, except where the method keeps the model input and "
+     << "Integer-only model on the " << config.data.dataset
+     << " test set; the float model it starts from: " << buf << " %. PTQ calibrates on "
+     << config.quant.ptq_batches << " batches of " << config.train.batch_size
+     << " training images; each QAT row trains that many epochs with its method's recipe (docs/config.md "
+        "2.4). "
+     << "Bit width b means weights and activations at b bits, except where the method keeps the model input "
+        "and "
         "the classifier at 8 bits (binary).\n\n";
   if (!job.command.empty()) md << "Command: `" << job.command << "`\n\n";
   md << "## Integer-only accuracy (%)\n\n" << table(config, job, s, integer_percent, " %.2f |");
   md << "\n## Fake-quant model accuracy (%)\n\n"
-     << table(config, job, s, [](const SweepRow& r) { return percent(r, &QuantOutcome::fake_quant_accuracy); },
-              " %.2f |");
+     << table(
+            config, job, s, [](const SweepRow& r) { return percent(r, &QuantOutcome::fake_quant_accuracy); },
+            " %.2f |");
   md << "\n## Integer / fake-quant agreement (% of test images predicted alike)\n\n"
-     << table(config, job, s, [](const SweepRow& r) { return percent(r, &QuantOutcome::agreement); }, " %.2f |");
+     << table(
+            config, job, s, [](const SweepRow& r) { return percent(r, &QuantOutcome::agreement); },
+            " %.2f |");
   if (const std::optional<ReferenceRow> ref = reference_results(config.name)) {
     md << "\n## PyTorch, the tutorial's recipe\n\n| PyTorch 1.13 |";
-    for (int64_t b : job.bits) md << " " << b << " bits |";
+    for (int64_t b : job.bits)
+      md << " " << b << " bits |";
     md << "\n|---|";
-    for (size_t i = 0; i < job.bits.size(); ++i) md << "---|";
+    for (size_t i = 0; i < job.bits.size(); ++i)
+      md << "---|";
     for (const auto& [label, values] : {std::pair{"PTQ", ref->ptq}, std::pair{"QAT, 1 epoch", ref->qat}}) {
       md << "\n| " << label << " |";
       for (int64_t b : job.bits) {
@@ -132,8 +143,7 @@ std::string markdown(const config::ModelConfig& config, const SweepJob& job, con
   if (const std::vector<const SweepRow*> failed = s.failed(); !failed.empty()) {
     md << "\nRuns that diverged or failed (the sweep went on without them):\n\n";
     for (const SweepRow* r : failed) {
-      md << "* " << r->label << " at " << r->bits << " bits, " << r->status
-         << ": " << r->reason << "\n";
+      md << "* " << r->label << " at " << r->bits << " bits, " << r->status << ": " << r->reason << "\n";
     }
   }
   return md.str();
@@ -166,8 +176,11 @@ std::string plot(const config::ModelConfig& config, const SweepJob& job, const S
                                         "#8c564b", "#e377c2", "#17becf", "#bcbd22"};
   std::vector<Series> series;
   for (size_t m = 0; m < job.methods.size(); ++m) {
-    Series line{row_label(config, job, job.methods[m]), kColors[m % std::size(kColors)],
-                job.methods[m].kind == QuantMethod::Ptq, {}, {}};
+    Series line{row_label(config, job, job.methods[m]),
+                kColors[m % std::size(kColors)],
+                job.methods[m].kind == QuantMethod::Ptq,
+                {},
+                {}};
     for (int64_t b : job.bits) {
       line.x.push_back(static_cast<double>(b));
       line.y.push_back(integer_percent(find(s, b, m)));  // NaN: diverged or failed
@@ -222,7 +235,8 @@ std::vector<SweepMethod> parse_sweep_methods(const std::string& list) {
     if (const size_t colon = entry.find(':'); colon != std::string::npos) {
       name = entry.substr(0, colon);
       const std::string epochs = entry.substr(colon + 1);
-      if (epochs.empty() || epochs.find_first_not_of("0123456789") != std::string::npos || epochs.size() > 6) {
+      if (epochs.empty() || epochs.find_first_not_of("0123456789") != std::string::npos ||
+          epochs.size() > 6) {
         throw UsageError("--methods: \"" + entry + "\": expected epochs after ':' (e.g. lsq:5)");
       }
       m.epochs = std::stoll(epochs);
@@ -236,9 +250,10 @@ std::vector<SweepMethod> parse_sweep_methods(const std::string& list) {
     } else if (std::find(names.begin(), names.end(), name) != names.end()) {
       m.quant_method = name;
     } else {
-      throw UsageError("--methods: unknown entry \"" + entry +
-                       "\" (expected ptq, ptq-tutorial, ptq-ema, qat, tutorial, ema, lsq or binary, a QAT one "
-                       "optionally with :epochs)");
+      throw UsageError(
+          "--methods: unknown entry \"" + entry +
+          "\" (expected ptq, ptq-tutorial, ptq-ema, qat, tutorial, ema, lsq or binary, a QAT one "
+          "optionally with :epochs)");
     }
     if (m.kind == QuantMethod::Ptq && m.epochs) {
       throw UsageError("--methods: \"" + entry + "\": PTQ trains no epochs");
@@ -286,9 +301,9 @@ SweepOutcome run_sweep_job(const SweepJob& job) {
         row.outcome = quantize_model(c, *model, job.methods[m].kind, train_set, test_set, f.test.accuracy,
                                      job.quiet, hooks);
         const QuantOutcome& o = row.outcome;
-        std::printf("%s %lld-bit: integer %.2f%%  fake-quant %.2f%%  agreement %.2f%%  (%.1f s)\n", label.c_str(),
-                    static_cast<long long>(b), 100 * o.integer.accuracy, 100 * o.fake_quant_accuracy,
-                    100 * o.agreement, o.train_seconds);
+        std::printf("%s %lld-bit: integer %.2f%%  fake-quant %.2f%%  agreement %.2f%%  (%.1f s)\n",
+                    label.c_str(), static_cast<long long>(b), 100 * o.integer.accuracy,
+                    100 * o.fake_quant_accuracy, 100 * o.agreement, o.train_seconds);
       } catch (const TrainingDiverged& e) {  // this run only: the others go on
         row.status = "diverged";
         row.reason = e.what();

@@ -41,7 +41,7 @@ struct SweepJob {
   std::optional<int64_t> threads;
   std::string out_dir = "runs/sweep";
   std::string command;  // the command line, quoted in the Markdown
-  bool quiet = true;  // no per-batch lines inside the sweep
+  bool quiet = true;    // no per-batch lines inside the sweep
   /// Called after every QAT step with the run's bit width (tests inject a divergence here).
   std::function<void(int64_t bits, const TrainingProgress&, nn::Module&)> on_qat_step;
 };

@@ -110,6 +110,8 @@ void Tensor::backward() const {
   run_backward(*this, Tensor::ones(shape()));
 }
 
-void Tensor::backward(const Tensor& grad_output) const { run_backward(*this, grad_output); }
+void Tensor::backward(const Tensor& grad_output) const {
+  run_backward(*this, grad_output);
+}
 
 }  // namespace qg

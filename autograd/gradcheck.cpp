@@ -11,19 +11,20 @@ namespace qg {
 namespace {
 
 // L = <r, f(x)> evaluated in double from the float output, without recording a graph.
-double projected(const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& inputs,
-                 const std::vector<float>& r) {
+double projected(const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                 const std::vector<Tensor>& inputs, const std::vector<float>& r) {
   NoGradGuard no_grad;
   const std::vector<float> y = f(inputs).to_vector();
   double total = 0.0;
-  for (size_t i = 0; i < y.size(); ++i) total += static_cast<double>(r[i]) * y[i];
+  for (size_t i = 0; i < y.size(); ++i)
+    total += static_cast<double>(r[i]) * y[i];
   return total;
 }
 
 }  // namespace
 
-GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f, std::vector<Tensor> inputs,
-                          const GradcheckOptions& options) {
+GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                          std::vector<Tensor> inputs, const GradcheckOptions& options) {
   Generator gen(options.seed);
   Tensor output;
   {

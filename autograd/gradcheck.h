@@ -34,7 +34,7 @@ struct GradcheckResult {
 
 /// Checks the gradient of `f` w.r.t. every input that requires grad. Inputs are perturbed in place
 /// and restored; they should be float leaves with requires_grad set on those to check.
-GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f, std::vector<Tensor> inputs,
-                          const GradcheckOptions& options = {});
+GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                          std::vector<Tensor> inputs, const GradcheckOptions& options = {});
 
 }  // namespace qg

@@ -29,7 +29,7 @@ struct Node {
   /// The op's name, for error messages and graph dumps.
   virtual const char* name() const = 0;
 
-  std::vector<Edge> inputs;      // one per tensor argument of the forward call
+  std::vector<Edge> inputs;         // one per tensor argument of the forward call
   std::vector<Shape> input_shapes;  // to check the shapes backward returns
 };
 

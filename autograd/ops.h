@@ -18,16 +18,36 @@ Tensor neg(const Tensor& a);
 Tensor add_scalar(const Tensor& a, float s);
 Tensor mul_scalar(const Tensor& a, float s);
 
-inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
-inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
-inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
-inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
-inline Tensor operator-(const Tensor& a) { return neg(a); }
-inline Tensor operator+(const Tensor& a, float s) { return add_scalar(a, s); }
-inline Tensor operator-(const Tensor& a, float s) { return add_scalar(a, -s); }
-inline Tensor operator*(const Tensor& a, float s) { return mul_scalar(a, s); }
-inline Tensor operator*(float s, const Tensor& a) { return mul_scalar(a, s); }
-inline Tensor operator/(const Tensor& a, float s) { return mul_scalar(a, 1.0f / s); }
+inline Tensor operator+(const Tensor& a, const Tensor& b) {
+  return add(a, b);
+}
+inline Tensor operator-(const Tensor& a, const Tensor& b) {
+  return sub(a, b);
+}
+inline Tensor operator*(const Tensor& a, const Tensor& b) {
+  return mul(a, b);
+}
+inline Tensor operator/(const Tensor& a, const Tensor& b) {
+  return div(a, b);
+}
+inline Tensor operator-(const Tensor& a) {
+  return neg(a);
+}
+inline Tensor operator+(const Tensor& a, float s) {
+  return add_scalar(a, s);
+}
+inline Tensor operator-(const Tensor& a, float s) {
+  return add_scalar(a, -s);
+}
+inline Tensor operator*(const Tensor& a, float s) {
+  return mul_scalar(a, s);
+}
+inline Tensor operator*(float s, const Tensor& a) {
+  return mul_scalar(a, s);
+}
+inline Tensor operator/(const Tensor& a, float s) {
+  return mul_scalar(a, 1.0f / s);
+}
 
 // ---- element-wise math (ops/math.cpp) -------------------------------------------------------
 Tensor exp(const Tensor& a);

@@ -175,8 +175,8 @@ json job_train(const app::Flags& flags) {
     optimizer = app::make_qat_optimizer(config::resolve_quant(qat_config(s).quant), *q);
     model = q;
   } else {
-    optimizer = std::make_unique<nn::Sgd>(model->parameters(),
-                                          nn::SgdOptions{s.config.train.lr, s.config.train.momentum, 0.0, false});
+    optimizer = std::make_unique<nn::Sgd>(
+        model->parameters(), nn::SgdOptions{s.config.train.lr, s.config.train.momentum, 0.0, false});
   }
   const double ips = time_training(*model, *optimizer, s.train_set, batch, warmup, steps);
   const StepCost cost = step_cost(s.config);

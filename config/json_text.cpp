@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "config/config_error.h"
-#include "config/json_pointer.h"
+#include "util/json_pointer.h"
 
 namespace qg::config {
 
@@ -88,7 +88,8 @@ class ConfigTextChecker : public json::json_sax_t {
   std::string pointer() const {
     std::string out;
     for (const OpenContainer& c : stack_) {
-      out = c.is_object ? pointer_append(out, c.current_key) : pointer_append(out, c.next_index - 1);
+      out = c.is_object ? util::json_pointer_append(out, c.current_key)
+                        : util::json_pointer_append(out, c.next_index - 1);
     }
     return out;
   }

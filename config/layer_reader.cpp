@@ -2,10 +2,10 @@
 #include <algorithm>
 
 #include "config/config_error.h"
-#include "config/json_pointer.h"
 #include "config/object_reader.h"
 #include "config/section_readers.h"
 #include "config/shape_inference.h"
+#include "util/json_pointer.h"
 
 namespace qg::config {
 
@@ -21,7 +21,7 @@ std::vector<std::string> layer_type_names() {
 }
 
 LayerType read_layer_type(const json& layer, const std::string& pointer, const std::string& source) {
-  const std::string type_pointer = pointer_append(pointer, "type");
+  const std::string type_pointer = util::json_pointer_append(pointer, "type");
   const std::string expected = "expected one of " + join(layer_type_names());
   if (!layer.contains("type"))
     throw ConfigError(source, type_pointer, "missing layer type (" + expected + ")");
@@ -78,9 +78,9 @@ void read_linear(const ObjectReader& r, LayerSpec& layer) {
 }  // namespace
 
 const std::vector<std::string>& layer_keys(LayerType type) {
-  static const std::vector<std::string> conv2d = {"type",     "out_channels", "kernel_size", "in_channels",
-                                                  "stride",   "padding",      "dilation",    "groups",
-                                                  "bias",     "quant"};
+  static const std::vector<std::string> conv2d = {"type",   "out_channels", "kernel_size", "in_channels",
+                                                  "stride", "padding",      "dilation",    "groups",
+                                                  "bias",   "quant"};
   static const std::vector<std::string> pool2d = {"type", "kernel_size", "stride", "padding"};
   static const std::vector<std::string> batchnorm2d = {"type", "num_features", "eps", "momentum"};
   static const std::vector<std::string> linear = {"type", "out_features", "in_features", "bias", "quant"};

@@ -8,12 +8,12 @@
 
 #include "config/config_json.h"
 #include "config/dataset_info.h"
-#include "config/json_pointer.h"
 #include "config/json_text.h"
 #include "config/object_reader.h"
 #include "config/quant_recipe.h"
 #include "config/section_readers.h"
 #include "config/shape_inference.h"
+#include "util/json_pointer.h"
 
 namespace qg::config {
 
@@ -44,7 +44,7 @@ Shape read_input_shape(const ObjectReader& top, const std::string& source) {
   }
   Shape out;
   for (std::size_t i = 0; i < shape.size(); ++i) {
-    out.push_back(read_integer(shape[i], pointer_append("/input/shape", i), source, kPositive));
+    out.push_back(read_integer(shape[i], util::json_pointer_append("/input/shape", i), source, kPositive));
   }
   return out;
 }
@@ -56,7 +56,7 @@ std::vector<LayerSpec> read_layers(const ObjectReader& top, const std::string& s
   }
   std::vector<LayerSpec> out;
   for (std::size_t i = 0; i < layers.size(); ++i)
-    out.push_back(read_layer(layers[i], pointer_append("/layers", i), source));
+    out.push_back(read_layer(layers[i], util::json_pointer_append("/layers", i), source));
   return out;
 }
 
@@ -75,7 +75,7 @@ void check_output_fits_dataset(const ModelConfig& config) {
   const DatasetInfo& dataset = *find_dataset(config.data.dataset);
   const int64_t classes = config.output_shape().at(0);
   if (classes != dataset.num_classes) {
-    throw ConfigError(config.source, pointer_append("/layers", config.layers.size() - 1),
+    throw ConfigError(config.source, util::json_pointer_append("/layers", config.layers.size() - 1),
                       "the model outputs " + std::to_string(classes) + " classes but " + dataset.name +
                           " has " + std::to_string(dataset.num_classes));
   }

@@ -92,8 +92,8 @@ struct DataConfig {
 /// (config/quant_recipe.h resolves them), so switching method is a one-word change and the config file keeps
 /// only what its author chose.
 struct QuantConfig {
-  std::string method = "lsq";  // "tutorial", "ema", "lsq", "binary"
-  int64_t bits = 8;            // 1..8: weights and activations
+  std::string method = "lsq";               // "tutorial", "ema", "lsq", "binary"
+  int64_t bits = 8;                         // 1..8: weights and activations
   std::optional<int64_t> input_bits;        // the model input (default: bits)
   std::optional<int64_t> first_layer_bits;  // the first conv/linear's weights (default: bits)
   std::optional<int64_t> last_layer_bits;   // the last conv/linear's weights and output (default: bits)
@@ -113,8 +113,8 @@ struct QuantConfig {
   int64_t qat_epochs = 1;
   std::optional<std::string> qat_optimizer;  // "sgd" or "adam"
   std::optional<double> qat_lr;
-  std::optional<double> qat_momentum;  // sgd
-  double weight_decay = 0.0;           // never applied to learned step sizes
+  std::optional<double> qat_momentum;      // sgd
+  double weight_decay = 0.0;               // never applied to learned step sizes
   std::optional<std::string> lr_schedule;  // "constant", "step", "cosine"
   std::optional<double> warmup_epochs;     // linear warm-up from lr/10 over this many epochs
   int64_t lr_step_epochs = 1;              // step: epochs between decays

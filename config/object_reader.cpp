@@ -5,7 +5,7 @@
 #include <limits>
 #include <sstream>
 
-#include "config/json_pointer.h"
+#include "util/json_pointer.h"
 
 namespace qg::config {
 
@@ -183,7 +183,7 @@ std::string ObjectReader::choice(const std::string& key, const std::vector<std::
 }
 
 std::string ObjectReader::pointer(const std::string& key) const {
-  return pointer_append(pointer_, key);
+  return util::json_pointer_append(pointer_, key);
 }
 
 ConfigError ObjectReader::error(const std::string& key, const std::string& detail) const {

@@ -21,11 +21,12 @@ TrainConfig read_train(const nlohmann::json& value, const std::string& source);
 DataConfig read_data(const nlohmann::json& value, const std::string& source);
 QuantConfig read_quant(const nlohmann::json& value, const std::string& source);
 /// A conv2d/linear layer's "quant" object at `pointer` (e.g. "/layers/0/quant").
-LayerQuantConfig read_layer_quant(const nlohmann::json& value, const std::string& pointer, const std::string& source);
+LayerQuantConfig read_layer_quant(const nlohmann::json& value, const std::string& pointer,
+                                  const std::string& source);
 
-const std::vector<std::string>& optimizer_names();  // sgd, adam
-const std::vector<std::string>& observer_names();   // minmax, moving_average_minmax, percentile, histogram
-const std::vector<std::string>& ste_names();        // identity, clipped
+const std::vector<std::string>& optimizer_names();    // sgd, adam
+const std::vector<std::string>& observer_names();     // minmax, moving_average_minmax, percentile, histogram
+const std::vector<std::string>& ste_names();          // identity, clipped
 const std::vector<std::string>& lr_schedule_names();  // constant, step, cosine
 const std::vector<std::string>& quant_keys();         // every key of the quant section
 const std::vector<std::string>& layer_quant_keys();   // method, bits, weight_bits, activation_bits

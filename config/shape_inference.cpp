@@ -3,7 +3,8 @@
 #include <cassert>
 
 #include "config/config_error.h"
-#include "config/json_pointer.h"
+#include "util/json_pointer.h"
+#include "util/window.h"
 
 namespace qg::config {
 
@@ -17,7 +18,7 @@ struct LayerSite {
 
   ConfigError error(const std::string& detail) const { return ConfigError(source, pointer, detail); }
   ConfigError error(const char* key, const std::string& detail) const {
-    return ConfigError(source, pointer_append(pointer, key), detail);
+    return ConfigError(source, util::json_pointer_append(pointer, key), detail);
   }
 };
 
@@ -52,13 +53,6 @@ int64_t agree(int64_t given, int64_t actual, const char* key, const std::string&
   return actual;
 }
 
-/// One spatial axis of a sliding window; 0 when the window does not fit even once.
-int64_t window_output_size(int64_t input, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation) {
-  const int64_t span = dilation * (kernel - 1) + 1;
-  const int64_t room = input + 2 * padding - span;
-  return room < 0 ? 0 : room / stride + 1;
-}
-
 std::string empty_output_message(const LayerSite& site, const Shape& in, const LayerSpec& layer) {
   std::string message = std::string(site.name) + " output would be empty: input " + batch_shape_string(in) +
                         ", kernel_size " + std::to_string(layer.kernel_size);
@@ -78,8 +72,10 @@ Shape infer_conv2d(LayerSpec& layer, const Shape& in, const LayerSite& site) {
                                      std::to_string(channels) + " (input " + batch_shape_string(in) + ")");
     }
   }
-  const int64_t h = window_output_size(in[1], layer.kernel_size, layer.stride, layer.padding, layer.dilation);
-  const int64_t w = window_output_size(in[2], layer.kernel_size, layer.stride, layer.padding, layer.dilation);
+  const int64_t h =
+      util::window_output_size(in[1], layer.kernel_size, layer.stride, layer.padding, layer.dilation);
+  const int64_t w =
+      util::window_output_size(in[2], layer.kernel_size, layer.stride, layer.padding, layer.dilation);
   if (h == 0 || w == 0) throw site.error(empty_output_message(site, in, layer));
 
   const int64_t weight = checked_numel(
@@ -97,8 +93,8 @@ Shape infer_pool2d(LayerSpec& layer, const Shape& in, const LayerSite& site) {
                                     " must be at most half of kernel_size " +
                                     std::to_string(layer.kernel_size));
   }
-  const int64_t h = window_output_size(in[1], layer.kernel_size, layer.stride, layer.padding, 1);
-  const int64_t w = window_output_size(in[2], layer.kernel_size, layer.stride, layer.padding, 1);
+  const int64_t h = util::window_output_size(in[1], layer.kernel_size, layer.stride, layer.padding, 1);
+  const int64_t w = util::window_output_size(in[2], layer.kernel_size, layer.stride, layer.padding, 1);
   if (h == 0 || w == 0) throw site.error(empty_output_message(site, in, layer));
   return {in[0], h, w};
 }
@@ -161,7 +157,7 @@ void infer_shapes(ModelConfig& config) {
   Shape shape = config.input_shape;
   for (std::size_t i = 0; i < config.layers.size(); ++i) {
     LayerSpec& layer = config.layers[i];
-    const LayerSite site{config.source, pointer_append("/layers", i), layer_json_name(layer.type)};
+    const LayerSite site{config.source, util::json_pointer_append("/layers", i), layer_json_name(layer.type)};
     layer.input_shape = shape;
     layer.output_shape = infer_layer(layer, shape, site);
     checked_numel(layer.output_shape, site, "output");

@@ -23,10 +23,10 @@ void keep_openblas_single_threaded() {
 // Below this many multiply-adds a product is not worth splitting across threads.
 constexpr double kSplitMacs = 1 << 22;
 
-void gemm_single(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, const float* a, int lda,
-                 const float* b, int ldb, float beta, float* c, int ldc) {
-  cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans, m,
-              n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+void gemm_single(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, const float* a,
+                 int lda, const float* b, int ldb, float beta, float* c, int ldc) {
+  cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
+              m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace
@@ -65,8 +65,12 @@ void set_num_threads(int threads) {
   parallel::set_num_threads(threads);
 }
 
-const char* core_name() { return openblas_get_corename(); }
+const char* core_name() {
+  return openblas_get_corename();
+}
 
-int num_threads() { return parallel::num_threads(); }
+int num_threads() {
+  return parallel::num_threads();
+}
 
 }  // namespace qg::blas

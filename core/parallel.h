@@ -2,9 +2,9 @@
 //
 //     parallel::parallel_for(tasks, [&](int64_t task) { ... });   // task = 0 .. tasks-1
 //
-// A small pool of worker threads (num_threads() - 1 of them; the calling thread is the last worker) takes
-// the tasks one at a time from a shared counter, so a core that is slowed down by another process simply
-// takes fewer tasks. Kernels make their results independent of the thread count by giving every task a
+// A small pool of worker threads (util/thread_pool.h; num_threads() - 1 of them, the calling thread is the
+// last worker) takes the tasks one at a time from a shared counter, so a core that is slowed down by another
+// process simply takes fewer tasks. Kernels make their results independent of the thread count by giving every task a
 // fixed share of the work (e.g. images [8t, 8t+8)) and combining per-task partial results in task order:
 // which thread ran a task never changes a number.
 //
@@ -22,7 +22,7 @@ namespace qg::parallel {
 void set_num_threads(int threads);
 int num_threads();
 
-/// True while the current thread is running a parallel_for task.
+/// True while the current thread is running a parallel_for task (or a task of another util::ThreadPool).
 bool in_parallel_region();
 
 namespace detail {

@@ -7,6 +7,8 @@ Generator& default_generator() {
   return generator;
 }
 
-void manual_seed(uint64_t seed) { default_generator().seed(seed); }
+void manual_seed(uint64_t seed) {
+  default_generator().seed(seed);
+}
 
 }  // namespace qg

@@ -7,7 +7,8 @@ namespace qg {
 
 int64_t numel(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape)
+    n *= d;
   return n;
 }
 
@@ -24,7 +25,8 @@ Shape contiguous_strides(const Shape& shape) {
 std::string to_string(const Shape& shape) {
   std::ostringstream out;
   out << '[';
-  for (size_t i = 0; i < shape.size(); ++i) out << (i ? "," : "") << shape[i];
+  for (size_t i = 0; i < shape.size(); ++i)
+    out << (i ? "," : "") << shape[i];
   out << ']';
   return out.str();
 }
@@ -33,8 +35,7 @@ int64_t normalize_axis(int64_t axis, int64_t ndim, const char* op) {
   const int64_t wrapped = axis < 0 ? axis + ndim : axis;
   if (wrapped < 0 || wrapped >= ndim) {
     throw std::invalid_argument(std::string(op) + ": axis " + std::to_string(axis) +
-                                " is out of range for a tensor with " + std::to_string(ndim) +
-                                " dimensions");
+                                " is out of range for a tensor with " + std::to_string(ndim) + " dimensions");
   }
   return wrapped;
 }

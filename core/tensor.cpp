@@ -50,21 +50,25 @@ void for_each_offset(const Shape& shape, const Shape& strides, int64_t offset, F
 
 }  // namespace
 
-Tensor Tensor::empty(const Shape& shape) { return Tensor(make_impl(shape, 0.0f)); }
+Tensor Tensor::zeros(const Shape& shape) {
+  return Tensor(make_impl(shape, 0.0f));
+}
 
-Tensor Tensor::uninitialized(const Shape& shape) {
+Tensor Tensor::empty(const Shape& shape) {
   check_dimensions(shape);
   return Tensor(impl_over(std::make_shared<Storage>(static_cast<size_t>(qg::numel(shape))), shape));
 }
 
-Tensor Tensor::full(const Shape& shape, float value) { return Tensor(make_impl(shape, value)); }
+Tensor Tensor::full(const Shape& shape, float value) {
+  return Tensor(make_impl(shape, value));
+}
 
 Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape) {
   if (static_cast<int64_t>(values.size()) != qg::numel(shape)) {
     throw std::invalid_argument("from_vector: " + std::to_string(values.size()) +
                                 " values do not fill shape " + to_string(shape));
   }
-  Tensor t = uninitialized(shape);
+  Tensor t = empty(shape);
   std::copy(values.begin(), values.end(), t.data());
   return t;
 }
@@ -72,27 +76,34 @@ Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape)
 Tensor Tensor::arange(float start, float stop, float step) {
   if (step == 0.0f) throw std::invalid_argument("arange: step must be non-zero");
   std::vector<float> values;
-  for (float v = start; step > 0 ? v < stop : v > stop; v += step) values.push_back(v);
+  for (float v = start; step > 0 ? v < stop : v > stop; v += step)
+    values.push_back(v);
   return from_vector(values, {static_cast<int64_t>(values.size())});
 }
 
 Tensor Tensor::randn(const Shape& shape, Generator& gen, float mean, float stddev) {
-  Tensor t = uninitialized(shape);
+  Tensor t = empty(shape);
   float* p = t.data();
-  for (int64_t i = 0; i < t.numel(); ++i) p[i] = gen.normal(mean, stddev);
+  for (int64_t i = 0; i < t.numel(); ++i)
+    p[i] = gen.normal(mean, stddev);
   return t;
 }
 
 Tensor Tensor::uniform(const Shape& shape, float low, float high, Generator& gen) {
-  Tensor t = uninitialized(shape);
+  Tensor t = empty(shape);
   float* p = t.data();
-  for (int64_t i = 0; i < t.numel(); ++i) p[i] = gen.uniform(low, high);
+  for (int64_t i = 0; i < t.numel(); ++i)
+    p[i] = gen.uniform(low, high);
   return t;
 }
 
-void Tensor::throw_undefined() { throw std::logic_error("tensor: operation on an undefined tensor"); }
+void Tensor::throw_undefined() {
+  throw std::logic_error("tensor: operation on an undefined tensor");
+}
 
-int64_t Tensor::size(int64_t axis) const { return shape()[normalize_axis(axis, dim(), "size")]; }
+int64_t Tensor::size(int64_t axis) const {
+  return shape()[normalize_axis(axis, dim(), "size")];
+}
 
 bool Tensor::is_contiguous() const {
   // Dimensions of size 1 may carry any stride without affecting the layout.
@@ -141,7 +152,7 @@ Tensor Tensor::contiguous() const {
 }
 
 Tensor Tensor::clone() const {
-  Tensor out = uninitialized(shape());  // copy_from writes every element
+  Tensor out = empty(shape());  // copy_from writes every element
   out.copy_from(*this);
   return out;
 }
@@ -206,7 +217,9 @@ Tensor& Tensor::set_requires_grad(bool requires_grad) {
   return *this;
 }
 
-Tensor Tensor::grad() const { return impl().grad ? Tensor(impl().grad) : Tensor(); }
+Tensor Tensor::grad() const {
+  return impl().grad ? Tensor(impl().grad) : Tensor();
+}
 
 void Tensor::set_grad(const Tensor& grad) {
   if (grad.defined() && grad.shape() != shape()) {
@@ -216,7 +229,9 @@ void Tensor::set_grad(const Tensor& grad) {
   impl().grad = grad.defined() ? grad.impl_ptr() : nullptr;
 }
 
-void Tensor::zero_grad() { impl().grad = nullptr; }
+void Tensor::zero_grad() {
+  impl().grad = nullptr;
+}
 
 Tensor Tensor::detach() const {
   Tensor out = as_strided(shape(), strides(), offset());
@@ -228,7 +243,8 @@ std::string to_string(const Tensor& t, int64_t max_values) {
   std::ostringstream out;
   out << "Tensor(shape=" << to_string(t.shape()) << ", values=[";
   const std::vector<float> values = t.to_vector();
-  for (int64_t i = 0; i < std::min<int64_t>(max_values, t.numel()); ++i) out << (i ? ", " : "") << values[i];
+  for (int64_t i = 0; i < std::min<int64_t>(max_values, t.numel()); ++i)
+    out << (i ? ", " : "") << values[i];
   if (t.numel() > max_values) out << ", ...";
   out << "])";
   return out.str();

@@ -49,12 +49,11 @@ class Tensor {
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
   // ---- factories -------------------------------------------------------------------------
-  /// Uninitialised memory is never handed out: `empty` is zero-filled (std::vector semantics).
+  /// Zero-filled, like torch.zeros.
+  static Tensor zeros(const Shape& shape);
+  /// Elements NOT initialised, like torch.empty: for kernels that overwrite every element. Never hand one
+  /// to code that reads before writing.
   static Tensor empty(const Shape& shape);
-  /// A tensor whose elements are NOT initialised: for kernels that overwrite every element. Never hand
-  /// one to code that reads before writing.
-  static Tensor uninitialized(const Shape& shape);
-  static Tensor zeros(const Shape& shape) { return empty(shape); }
   static Tensor ones(const Shape& shape) { return full(shape, 1.0f); }
   static Tensor full(const Shape& shape, float value);
   static Tensor scalar(float value) { return full({}, value); }
@@ -76,7 +75,8 @@ class Tensor {
   int64_t size(int64_t axis) const;
   int64_t numel() const {  // qg::numel(shape()), inline: kernels call it in loop conditions
     int64_t n = 1;
-    for (int64_t d : shape()) n *= d;
+    for (int64_t d : shape())
+      n *= d;
     return n;
   }
   bool is_contiguous() const;

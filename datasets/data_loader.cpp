@@ -52,7 +52,7 @@ Batch make_batch(const MnistDataset& dataset, std::span<const int64_t> indices) 
   const int64_t pixels = dataset.pixels_per_image();
   Batch batch;
   // Every pixel is written below: no need to zero the tensor first.
-  batch.images = Tensor::uninitialized({static_cast<int64_t>(indices.size()), 1, dataset.rows(), dataset.cols()});
+  batch.images = Tensor::empty({static_cast<int64_t>(indices.size()), 1, dataset.rows(), dataset.cols()});
   batch.labels.reserve(indices.size());
   float* out = batch.images.data();
   for (int64_t index : indices) {

@@ -14,6 +14,7 @@
 #include "nn/optim/sgd.h"
 #include "util/binary_io.h"
 #include "util/checksum.h"
+#include "util/container.h"
 
 namespace qg::fuzz {
 
@@ -78,11 +79,17 @@ int checkpoint(const uint8_t* data, size_t size) {
   static MemoryFile file("qg_fuzz_checkpoint");
   std::string bytes(reinterpret_cast<const char*>(data), size);
   load(file.write(bytes));
-  constexpr size_t kChecksumBytes = 8;  // the trailing FNV-1a 64 of everything before it (nn/checkpoint.h)
-  if (bytes.size() >= kChecksumBytes) {
-    const size_t body = bytes.size() - kChecksumBytes;
-    std::string fixed = bytes.substr(0, body);
-    util::append_le<uint64_t>(fixed, util::fnv1a64(fixed));
+  // The same bytes with their trailing checksum recomputed, so that the fuzzer gets past it to the header:
+  // the CRC-32 of the file container (util/container.h), or a version-1 checkpoint's FNV-1a 64.
+  const bool version1 = bytes.size() >= 12 && util::read_le<uint32_t>(bytes, 8) == 1;
+  const size_t checksum_bytes = version1 ? 8 : util::kContainerChecksumSize;
+  if (bytes.size() >= checksum_bytes) {
+    std::string fixed = bytes.substr(0, bytes.size() - checksum_bytes);
+    if (version1) {
+      util::append_le<uint64_t>(fixed, util::fnv1a64(fixed));
+    } else {
+      util::append_le<uint32_t>(fixed, util::crc32(util::byte_span(fixed)));
+    }
     if (fixed != bytes) load(file.write(fixed));
   }
   return 0;

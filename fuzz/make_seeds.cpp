@@ -150,7 +150,8 @@ void checkpoint_and_model_seeds(const fs::path& checkpoints, const fs::path& mod
     write(models, name + ".qgm", model_bytes);
     write(models, name + "_truncated.qgm", model_bytes.substr(0, model_bytes.size() - 9));
     std::string version_3 = model_bytes;
-    version_3[8] = 3;  // an unknown format version; the CRC no longer matches either (the target recomputes it)
+    version_3[8] =
+        3;  // an unknown format version; the CRC no longer matches either (the target recomputes it)
     write(models, name + "_version_3.qgm", version_3);
   }
   write(models, "empty.qgm", "");

@@ -4,9 +4,9 @@
 #include <vector>
 
 #include "fuzz/targets.h"
-#include "runtime/crc32.h"
 #include "runtime/model_file.h"
 #include "runtime/run.h"
+#include "util/checksum.h"
 
 namespace qg::fuzz {
 
@@ -53,10 +53,10 @@ void load(std::span<const uint8_t> bytes) {
 int model_file(const uint8_t* data, size_t size) {
   const std::span<const uint8_t> bytes(data, size);
   load(bytes);
-  constexpr size_t kCrcBytes = runtime::kModelChecksumSize;  // the trailing CRC-32 of everything before it
+  constexpr size_t kCrcBytes = util::kContainerChecksumSize;  // the trailing CRC-32 of everything before it
   if (size >= kCrcBytes) {
     std::vector<uint8_t> fixed(data, data + size);
-    const uint32_t crc = runtime::crc32(bytes.first(size - kCrcBytes));
+    const uint32_t crc = util::crc32(bytes.first(size - kCrcBytes));
     for (size_t i = 0; i < kCrcBytes; ++i)
       fixed[size - kCrcBytes + i] = static_cast<uint8_t>(crc >> (8 * i));
     if (!std::equal(fixed.begin(), fixed.end(), data)) load(fixed);

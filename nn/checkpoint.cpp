@@ -5,46 +5,27 @@
 #include <cstring>
 #include <optional>
 #include <set>
+#include <span>
+#include <tuple>
 
 #include "core/kernels/value_range.h"
 #include "util/atomic_file.h"
 #include "util/binary_io.h"
 #include "util/checksum.h"
+#include "util/container.h"
 
 namespace qg::nn {
 
 namespace {
 
-constexpr char kMagic[8] = {'Q', 'G', 'C', 'K', 'P', 'T', '\0', '\1'};
-constexpr uint32_t kVersion = 1;
-constexpr size_t kPreambleBytes = 8 + 4 + 8;
-constexpr size_t kChecksumBytes = 8;
-
-constexpr int kMaxHeaderNesting = 64;
-
-// The deepest [ / { nesting of JSON text, strings skipped. nlohmann's parser and its destructor recurse
-// once per level, so a crafted header of a million '[' would overflow the stack: we check first.
-int nesting_depth(const std::string& text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
-}
+// Version 2 is the file container (util/container.h): magic "QGCKPT\0\1", CRC-32. Version 1 (before the
+// container) had the same magic and header JSON in another frame: magic, version, H (uint64), the header,
+// the data section, and an FNV-1a 64 checksum of everything before it. It is still read.
+constexpr uint32_t kVersion = 2;
+constexpr util::ContainerFormat kCheckpointFormat{
+    {'Q', 'G', 'C', 'K', 'P', 'T', '\0', '\1'}, "checkpoint", 1, kVersion};
+constexpr size_t kVersion1PreambleBytes = 8 + 4 + 8;
+constexpr size_t kVersion1ChecksumBytes = 8;
 
 CheckpointError error(const std::string& path, const std::string& what) {
   return CheckpointError("checkpoint: " + path + ": " + what);
@@ -71,7 +52,7 @@ void check_finite(const Tensor& t, const std::string& name, const std::string& p
                         std::to_string(*at) + ": a checkpoint of a diverged run cannot be used");
 }
 
-Tensor parse_tensor(const nlohmann::json& entry, std::string_view data, const std::string& path,
+Tensor parse_tensor(const nlohmann::json& entry, std::span<const uint8_t> data, const std::string& path,
                     size_t index) {
   const std::string where = "/tensors/" + std::to_string(index);
   if (!entry.is_object() || !entry.contains("name") || !entry["name"].is_string()) {
@@ -101,10 +82,32 @@ Tensor parse_tensor(const nlohmann::json& entry, std::string_view data, const st
     throw error(path, where + ": data [" + std::to_string(offset) + ", " + std::to_string(offset + nbytes) +
                           ") lies outside the data section of " + std::to_string(data.size()) + " bytes");
   }
-  Tensor t = Tensor::empty(shape);
+  Tensor t = Tensor::zeros(shape);
   std::memcpy(t.data(), data.data() + offset,
               static_cast<size_t>(nbytes));  // host is little-endian (x86/ARM)
   return t;
+}
+
+// The header and data section of a version-1 checkpoint (see kVersion). Throws util::ContainerError.
+std::pair<nlohmann::json, std::span<const uint8_t>> read_version1_frame(std::string_view bytes) {
+  if (bytes.size() < kVersion1PreambleBytes + kVersion1ChecksumBytes) {
+    throw util::ContainerError("truncated: " + std::to_string(bytes.size()) + " bytes, smaller than the " +
+                               std::to_string(kVersion1PreambleBytes + kVersion1ChecksumBytes) +
+                               "-byte minimum of a version-1 checkpoint");
+  }
+  const uint64_t header_len = util::read_le<uint64_t>(bytes, 12);
+  if (header_len > bytes.size() - kVersion1PreambleBytes - kVersion1ChecksumBytes) {
+    throw util::ContainerError("offset 12: header length " + std::to_string(header_len) +
+                               " exceeds the file (" + std::to_string(bytes.size()) + " bytes): truncated?");
+  }
+  const size_t body_end = bytes.size() - kVersion1ChecksumBytes;
+  if (util::read_le<uint64_t>(bytes, body_end) != util::fnv1a64(bytes.substr(0, body_end))) {
+    throw util::ContainerError("checksum mismatch at offset " + std::to_string(body_end) +
+                               ": the file is corrupt or truncated");
+  }
+  return {util::parse_header_json(bytes.substr(kVersion1PreambleBytes, header_len)),
+          util::byte_span(bytes).subspan(kVersion1PreambleBytes + header_len,
+                                         body_end - kVersion1PreambleBytes - header_len)};
 }
 
 }  // namespace
@@ -130,14 +133,10 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
                                  {"nbytes", c.numel() * 4}});
     data.append(reinterpret_cast<const char*>(c.data()), static_cast<size_t>(c.numel()) * 4);
   }
-  const std::string header_text = header.dump();
-  std::string bytes(kMagic, sizeof kMagic);
-  util::append_le<uint32_t>(bytes, kVersion);
-  util::append_le<uint64_t>(bytes, header_text.size());
-  bytes += header_text;
-  bytes += data;
-  util::append_le<uint64_t>(bytes, util::fnv1a64(bytes));
-  util::write_file_atomically(path, bytes);
+  const std::vector<uint8_t> bytes =
+      util::write_container(kCheckpointFormat, kVersion, header.dump(), util::byte_span(data));
+  util::write_file_atomically(path,
+                              std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
@@ -147,44 +146,28 @@ Checkpoint load_checkpoint(const std::string& path) {
   } catch (const std::runtime_error& e) {
     throw CheckpointError(std::string("checkpoint: ") + e.what());
   }
-  if (bytes.size() < kPreambleBytes + kChecksumBytes) {
-    throw error(path, "truncated: " + std::to_string(bytes.size()) + " bytes, smaller than the " +
-                          std::to_string(kPreambleBytes + kChecksumBytes) + "-byte minimum");
-  }
-  if (std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
+  // The magic first, with its own message, then the version says which frame the file has.
+  if (bytes.size() >= kCheckpointFormat.magic.size() &&
+      std::memcmp(bytes.data(), kCheckpointFormat.magic.data(), kCheckpointFormat.magic.size()) != 0) {
     throw error(path, "offset 0: not a quantgrad checkpoint (bad magic)");
-  const uint32_t version = util::read_le<uint32_t>(bytes, 8);
-  if (version != kVersion) {
-    throw error(path, "offset 8: unsupported format version " + std::to_string(version) + " (expected " +
-                          std::to_string(kVersion) + ")");
   }
-  const uint64_t header_len = util::read_le<uint64_t>(bytes, 12);
-  if (header_len > bytes.size() - kPreambleBytes - kChecksumBytes) {
-    throw error(path, "offset 12: header length " + std::to_string(header_len) + " exceeds the file (" +
-                          std::to_string(bytes.size()) + " bytes): truncated?");
-  }
-  const size_t body_end = bytes.size() - kChecksumBytes;
-  const uint64_t stored = util::read_le<uint64_t>(bytes, body_end);
-  if (stored != util::fnv1a64(std::string_view(bytes).substr(0, body_end))) {
-    throw error(path, "checksum mismatch at offset " + std::to_string(body_end) +
-                          ": the file is corrupt or truncated");
-  }
+  const bool version1 = bytes.size() >= 12 && util::read_le<uint32_t>(bytes, 8) == 1;
   nlohmann::json header;
+  std::span<const uint8_t> data;
   try {
-    const std::string text = bytes.substr(kPreambleBytes, header_len);
-    if (nesting_depth(text) > kMaxHeaderNesting) {
-      throw error(path, "header JSON is nested deeper than " + std::to_string(kMaxHeaderNesting) +
-                            " levels (our headers use 3): not a quantgrad checkpoint");
+    if (version1) {
+      std::tie(header, data) = read_version1_frame(bytes);
+    } else {
+      util::Container container = util::read_container(util::byte_span(bytes), kCheckpointFormat);
+      header = std::move(container.header);
+      data = container.data;
     }
-    header = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw error(path, std::string("header is not valid JSON: ") + e.what());
+  } catch (const util::ContainerError& e) {
+    throw error(path, e.what());
   }
   if (!header.is_object() || !header.contains("tensors") || !header["tensors"].is_array()) {
     throw error(path, "/tensors: expected an array");
   }
-  const std::string_view data =
-      std::string_view(bytes).substr(kPreambleBytes + header_len, body_end - kPreambleBytes - header_len);
   Checkpoint checkpoint;
   checkpoint.metadata = header.contains("metadata") ? header["metadata"] : nlohmann::json::object();
   if (!checkpoint.metadata.is_object()) throw error(path, "/metadata: expected an object");

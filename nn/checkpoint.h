@@ -1,15 +1,12 @@
 // Checkpoints: named float tensors plus free-form JSON metadata in one self-checking file.
 //
-// Layout (all integers little-endian; documented in docs/checkpoint.md):
-//   bytes 0..7    magic "QGCKPT\0\1"
-//   bytes 8..11   format version (uint32, currently 1)
-//   bytes 12..19  header length H (uint64)
-//   H bytes       JSON header: {"metadata": {...}, "tensors": [{"name", "dtype": "f32", "shape", "offset",
-//                 "nbytes"}, ...]}; offsets are relative to the start of the data section
-//   ...           data section: the tensors' float32 values, row-major
-//   last 8 bytes  FNV-1a 64 checksum of everything before it
-// Files are written atomically (util/atomic_file.h). Loading validates the whole file before anything is
-// copied into a model, so a bad file never leaves a model half-loaded.
+// The file container (util/container.h; documented in docs/checkpoint.md) with magic "QGCKPT\0\1", format
+// version 2, and the header JSON
+//     {"metadata": {...}, "tensors": [{"name", "dtype": "f32", "shape", "offset", "nbytes"}, ...]}
+// whose offsets are relative to the start of the data section, which holds the tensors' float32 values,
+// row-major. Version-1 checkpoints (written before the container: the same header, FNV-1a 64 checksum)
+// still load. Files are written atomically (util/atomic_file.h). Loading validates the whole file before
+// anything is copied into a model, so a bad file never leaves a model half-loaded.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -6,12 +6,15 @@ namespace qg::nn {
 
 void Module::collect(const std::string& prefix, bool parameters, bool buffers, NamedTensors& out) const {
   if (parameters) {
-    for (const auto& [name, t] : parameters_) out.emplace_back(prefix + name, t);
+    for (const auto& [name, t] : parameters_)
+      out.emplace_back(prefix + name, t);
   }
   if (buffers) {
-    for (const auto& [name, t] : buffers_) out.emplace_back(prefix + name, t);
+    for (const auto& [name, t] : buffers_)
+      out.emplace_back(prefix + name, t);
   }
-  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", parameters, buffers, out);
+  for (const auto& [name, child] : children_)
+    child->collect(prefix + name + ".", parameters, buffers, out);
 }
 
 NamedTensors Module::named_parameters() const {
@@ -28,28 +31,33 @@ NamedTensors Module::named_buffers() const {
 
 NamedTensors Module::state() const {
   NamedTensors out = named_parameters();
-  for (auto& entry : named_buffers()) out.push_back(std::move(entry));
+  for (auto& entry : named_buffers())
+    out.push_back(std::move(entry));
   return out;
 }
 
 std::vector<Tensor> Module::parameters() const {
   std::vector<Tensor> out;
-  for (auto& [name, t] : named_parameters()) out.push_back(t);
+  for (auto& [name, t] : named_parameters())
+    out.push_back(t);
   return out;
 }
 
 void Module::train(bool on) {
   training_ = on;
-  for (auto& [name, child] : children_) child->train(on);
+  for (auto& [name, child] : children_)
+    child->train(on);
 }
 
 void Module::zero_grad() {
-  for (Tensor& p : parameters()) p.zero_grad();
+  for (Tensor& p : parameters())
+    p.zero_grad();
 }
 
 int64_t Module::parameter_count() const {
   int64_t n = 0;
-  for (const Tensor& p : parameters()) n += p.numel();
+  for (const Tensor& p : parameters())
+    n += p.numel();
   return n;
 }
 

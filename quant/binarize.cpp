@@ -45,7 +45,7 @@ struct BinarizeWeightFn {
     clip = clip_value;
     alphas = channel_alphas(w);
     const int64_t row = w.numel() / w.shape()[0];
-    Tensor out = Tensor::uninitialized(w.shape());
+    Tensor out = Tensor::empty(w.shape());
     for (int64_t i = 0; i < w.numel(); ++i)
       out.data()[i] = alphas[static_cast<size_t>(i / row)] * binary_code(w.data()[i]);
     return out;
@@ -54,7 +54,7 @@ struct BinarizeWeightFn {
   std::vector<Tensor> backward(const Tensor& grad) {
     const Tensor g = grad.contiguous();
     const int64_t channels = w.shape()[0], row = w.numel() / channels;
-    Tensor dw = Tensor::uninitialized(w.shape());
+    Tensor dw = Tensor::empty(w.shape());
     for (int64_t c = 0; c < channels; ++c) {
       const float* gp = g.data() + c * row;
       const float* wp = w.data() + c * row;

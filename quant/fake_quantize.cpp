@@ -16,31 +16,36 @@ namespace {
 template <class F>
 Tensor map_quantized(const Tensor& x, const QParams& qp, F f) {
   const Tensor cx = x.contiguous();
-  Tensor out = Tensor::empty(x.shape());
+  Tensor out = Tensor::zeros(x.shape());
   const float* in = cx.data();
   float* o = out.data();
   if (!qp.per_channel()) {
     const float s = qp.scale[0];
     const int32_t zp = qp.zero_point[0];
-    for (int64_t i = 0; i < x.numel(); ++i) o[i] = f(in[i], s, zp);
+    for (int64_t i = 0; i < x.numel(); ++i)
+      o[i] = f(in[i], s, zp);
     return out;
   }
   const int64_t axis = normalize_axis(qp.axis, x.dim(), "fake_quantize");
   if (x.shape()[axis] != static_cast<int64_t>(qp.channels())) {
     throw std::invalid_argument("fake_quantize: tensor " + to_string(x.shape()) + " has " +
-                                std::to_string(x.shape()[axis]) + " channels on axis " + std::to_string(axis) +
-                                " but the parameters have " + std::to_string(qp.channels()));
+                                std::to_string(x.shape()[axis]) + " channels on axis " +
+                                std::to_string(axis) + " but the parameters have " +
+                                std::to_string(qp.channels()));
   }
   int64_t outer = 1, inner = 1;
-  for (int64_t i = 0; i < axis; ++i) outer *= x.shape()[i];
-  for (int64_t i = axis + 1; i < x.dim(); ++i) inner *= x.shape()[i];
+  for (int64_t i = 0; i < axis; ++i)
+    outer *= x.shape()[i];
+  for (int64_t i = axis + 1; i < x.dim(); ++i)
+    inner *= x.shape()[i];
   const int64_t channels = x.shape()[axis];
   for (int64_t o_i = 0; o_i < outer; ++o_i) {
     for (int64_t c = 0; c < channels; ++c) {
       const float s = qp.scale[c];
       const int32_t zp = qp.zero_point[c];
       const int64_t base = (o_i * channels + c) * inner;
-      for (int64_t i = 0; i < inner; ++i) o[base + i] = f(in[base + i], s, zp);
+      for (int64_t i = 0; i < inner; ++i)
+        o[base + i] = f(in[base + i], s, zp);
     }
   }
   return out;

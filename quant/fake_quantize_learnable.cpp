@@ -45,7 +45,7 @@ std::vector<Tensor> learnable_backward(const Tensor& grad, const Tensor& x, cons
   const Tensor g = grad.contiguous();
   const int64_t n = g.numel();
   const int64_t channels = scale.numel();
-  Tensor dx = Tensor::uninitialized(g.shape());
+  Tensor dx = Tensor::empty(g.shape());
   std::vector<double> ds(static_cast<size_t>(channels), 0.0), dz(1, 0.0);
   const float* gp = g.data();
   const float* xp = x.data();
@@ -65,7 +65,7 @@ std::vector<Tensor> learnable_backward(const Tensor& grad, const Tensor& x, cons
       dz[0] -= static_cast<double>(gp[i]) * s;
     }
   }
-  Tensor dscale = Tensor::uninitialized(scale.shape());
+  Tensor dscale = Tensor::empty(scale.shape());
   for (int64_t c = 0; c < channels; ++c)
     dscale.data()[c] = static_cast<float>(ds[static_cast<size_t>(c)] * grad_scale);
   Tensor dzero;
@@ -94,8 +94,8 @@ struct FakeQuantizeLearnableFn {
     inner = scale.numel() == 1 ? x.numel() : x.numel() / std::max<int64_t>(channels, 1);
     const int32_t zp = rounded_zero_point(zero_point, spec);
     const float qmin = static_cast<float>(spec.qmin()), qmax = static_cast<float>(spec.qmax());
-    x_hat = Tensor::uninitialized(x.shape());
-    in_range = Tensor::uninitialized(x.shape());
+    x_hat = Tensor::empty(x.shape());
+    in_range = Tensor::empty(x.shape());
     const float* xp = x.data();
     float* hp = x_hat.data();
     float* mp = in_range.data();

@@ -40,14 +40,15 @@ struct RowStage {
 
 constexpr int64_t kChunk = 256;
 
-// y -> acc -> code -> y_fq for up to kChunk outputs of one channel, and the clipped STE's mask. The same
-// arithmetic as runtime::multiply_by_quantized_multiplier, in two loops GCC vectorises:
+// y -> acc -> code -> y_fq for up to kChunk outputs of one channel, and the clipped STE's mask: what
+// requantize_outputs_reference computes, in two loops:
 //  1. acc = round(y / (S_in S_w)) in double, half to even like std::nearbyint, written as
-//     (q + 1.5 * 2^52) - 1.5 * 2^52 (exact for |q| < 2^51); clamped to the int32 range first (and NaN,
-//     which observers reject while training, to its lower end instead of an undefined conversion).
-//  2. The exact 64-bit product acc * M0, divided by 2^total_shift rounding half away from zero as a shift of
-//     its magnitude. The runtime then saturates to +-(2^31 - 1), adds Z and clamps to [qmin, qmax]; with
-//     codes of at most 16 bits, clamping r to [qmin - Z, qmax - Z] directly gives the same code.
+//     (q + 1.5 * 2^52) - 1.5 * 2^52 (exact for |q| < 2^51) so that GCC vectorises it; clamped to the int32
+//     range first (and NaN, which observers reject while training, to its lower end instead of an undefined
+//     conversion).
+//  2. The exact 64-bit product acc * M0, rounded by runtime::rounding_shift_right (the runtime's own
+//     rounding). The runtime then saturates to +-(2^31 - 1), adds Z and clamps to [qmin, qmax]; with codes
+//     of at most 16 bits, clamping r to [qmin - Z, qmax - Z] directly gives the same code.
 QG_SIMD_CLONES
 void requantize_chunk(const float* y, int64_t count, const RowStage& s, float* out, float* in_range) {
   constexpr double kLimit = 2147483647.0;
@@ -59,16 +60,12 @@ void requantize_chunk(const float* y, int64_t count, const RowStage& s, float* o
     const double q = std::min(kLimit, std::max(-kLimit, static_cast<double>(y[i]) / unit));
     acc[i] = static_cast<int32_t>((q + kRoundingBias) - kRoundingBias);
   }
-  const int64_t half = int64_t{1} << (s.total_shift - 1);
   const int shift = s.total_shift;
   const int64_t multiplier = s.multiplier, low = s.low, high = s.high;
   const float scale = s.output_scale;
   float mask[kChunk];
   for (int64_t i = 0; i < count; ++i) {
-    const int64_t product = int64_t{acc[i]} * multiplier;
-    const int64_t sign = product >> 63;  // 0 or -1: x ^ sign - sign is |x|, and back (branch-free)
-    const int64_t magnitude = (((product ^ sign) - sign) + half) >> shift;
-    const int64_t r = (magnitude ^ sign) - sign;
+    const int64_t r = runtime::rounding_shift_right(int64_t{acc[i]} * multiplier, shift);
     const int64_t clamped = std::min(std::max(r, low), high);
     const float code = static_cast<float>(static_cast<int32_t>(clamped));
     out[i] = y[i] != y[i] ? y[i] : code * scale;  // a NaN stays NaN (the code above went through as qmin)
@@ -114,8 +111,8 @@ RequantizedOutput requantize_outputs(const Tensor& y, float input_scale, const Q
   const runtime::OutputStage stage = runtime::OutputStage::make(input_scale, weight_scales, out_q, false);
 
   const Tensor cy = y.contiguous();
-  Tensor out = Tensor::uninitialized(y.shape());
-  Tensor in_range = with_mask ? Tensor::uninitialized(y.shape()) : Tensor();
+  Tensor out = Tensor::empty(y.shape());
+  Tensor in_range = with_mask ? Tensor::empty(y.shape()) : Tensor();
   if (y.numel() == 0) return {out, in_range};
   const int64_t rows = y.shape()[0] * channels;  // one row = one (image, channel) pair
   const int64_t inner = y.numel() / rows;
@@ -135,6 +132,30 @@ RequantizedOutput requantize_outputs(const Tensor& y, float input_scale, const Q
     }
   });
   return {out, in_range};
+}
+
+std::vector<float> requantize_outputs_reference(const Tensor& y, float input_scale, const QParams& weight,
+                                                const QParams& output, std::vector<float>* in_range) {
+  const runtime::QuantParams out_q{output.scale[0], output.zero_point[0], output.spec.bits,
+                                   output.spec.is_signed};
+  const std::vector<double> weight_scales(weight.scale.begin(), weight.scale.end());
+  const auto stage = runtime::OutputStage::make(input_scale, weight_scales, out_q, false);
+  const int64_t channels = y.shape()[1], inner = y.numel() / (y.shape()[0] * channels);
+  const std::vector<float> v = y.to_vector();
+  std::vector<float> out(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    const size_t c =
+        weight.per_channel() ? static_cast<size_t>((static_cast<int64_t>(i) / inner) % channels) : 0;
+    const double unit = static_cast<double>(input_scale) * weight_scales[c];
+    const double acc = std::clamp(std::nearbyint(v[i] / unit), -2147483647.0, 2147483647.0);
+    const int64_t code =
+        int64_t{runtime::multiply_by_quantized_multiplier(static_cast<int32_t>(acc), stage.multipliers[c])} +
+        out_q.zero_point;
+    const int64_t clamped = std::clamp<int64_t>(code, out_q.qmin(), out_q.qmax());
+    out[i] = static_cast<float>(clamped - out_q.zero_point) * output.scale[0];
+    if (in_range) in_range->push_back(clamped == code ? 1.0f : 0.0f);
+  }
+  return out;
 }
 
 namespace {

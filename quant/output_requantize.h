@@ -13,6 +13,8 @@
 // Backward: the straight-through estimator, as FakeQuantize (identity, or masked where q was clamped).
 #pragma once
 
+#include <vector>
+
 #include "core/tensor.h"
 #include "quant/fake_quantize.h"
 
@@ -27,7 +29,16 @@ struct RequantizedOutput {
 RequantizedOutput requantize_outputs(const Tensor& y, float input_scale, const QParams& weight,
                                      const QParams& output, bool with_mask);
 
+/// The definition of requantize_outputs, one element at a time (the test of the fast path compares the two):
+/// acc = round(y / (S_in S_w[c])) saturated to +-(2^31 - 1), then the runtime's
+/// clamp(multiply_by_quantized_multiplier(acc, M[c]) + Z, qmin, qmax), and y_fq = S_out (q - Z). Appends the
+/// in-range mask to `in_range` when given. NaN inputs are not defined here (the fast path keeps them NaN).
+std::vector<float> requantize_outputs_reference(const Tensor& y, float input_scale, const QParams& weight,
+                                                const QParams& output,
+                                                std::vector<float>* in_range = nullptr);
+
 /// `y` is [N, C, ...] with channel axis 1; `weight` has one scale or C. `output` is per tensor.
-Tensor fake_requantize(const Tensor& y, float input_scale, const QParams& weight, const QParams& output, Ste ste);
+Tensor fake_requantize(const Tensor& y, float input_scale, const QParams& weight, const QParams& output,
+                       Ste ste);
 
 }  // namespace qg::quant

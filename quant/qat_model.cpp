@@ -1,5 +1,7 @@
 #include "quant/qat_model.h"
 
+#include <algorithm>
+#include <span>
 #include <stdexcept>
 
 #include "nn/layers.h"
@@ -14,18 +16,21 @@ namespace qg::quant {
 
 Tensor QatModel::forward(const Tensor& input) {
   Tensor x = input;
-  for (auto& layer : layers_) x = layer->forward(x);
+  for (auto& layer : layers_)
+    x = layer->forward(x);
   return x;
 }
 
 void QatModel::set_observing(bool on) {
   if (on && frozen_) throw std::logic_error("QatModel: cannot observe after freeze()");
-  for (auto& layer : layers_) layer->set_observing(on);
+  for (auto& layer : layers_)
+    layer->set_observing(on);
 }
 
 void QatModel::freeze() {
   set_observing(false);
-  for (auto& layer : layers_) layer->freeze();
+  for (auto& layer : layers_)
+    layer->freeze();
   frozen_ = true;
 }
 
@@ -34,33 +39,72 @@ void QatModel::add(std::shared_ptr<QatLayer> layer) {
   register_module(std::to_string(layers_.size() - 1), layer);
 }
 
-namespace {
-
-template <class T>
-std::shared_ptr<T> as(const std::shared_ptr<nn::Module>& m) {
-  return std::dynamic_pointer_cast<T>(m);
-}
-
-}  // namespace
-
 std::vector<Tensor> QatModel::quantizer_parameters() {
   std::vector<Tensor> out;
   for (auto& layer : layers_) {
     for (auto& [name, point] : layer->quant_points()) {
-      for (auto& [tensor_name, tensor] : point->parameters()) out.push_back(tensor);
+      for (auto& [tensor_name, tensor] : point->parameters())
+        out.push_back(tensor);
     }
   }
   return out;
 }
 
 void QatModel::set_bn_frozen(bool frozen) {
-  for (auto& layer : layers_) {
-    if (auto q = std::dynamic_pointer_cast<QConvBNReLU>(layer)) q->set_bn_frozen(frozen);
-    if (auto q = std::dynamic_pointer_cast<QBatchNorm2d>(layer)) q->set_bn_frozen(frozen);
-  }
+  for (auto& layer : layers_)
+    layer->set_bn_frozen(frozen);
 }
 
-std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model, const std::vector<QuantSettings>& per_layer) {
+namespace {
+
+/// Whether a float layer is of nn type T.
+template <class T>
+bool is(const nn::Module& m) {
+  return dynamic_cast<const T*>(&m) != nullptr;
+}
+
+/// A sequence of float layers that becomes one QAT layer (PyTorch's fusion patterns and its float-to-QAT
+/// module mapping in one): the layers' types, whether its last layer (a ReLU) joins only under
+/// QuantSettings::fuse_relu, and the QAT layer's from_float.
+struct QatPattern {
+  std::vector<bool (*)(const nn::Module&)> layers;
+  bool only_when_fusing_relu = false;
+  std::shared_ptr<QatLayer> (*from_float)(const PrepareStep&) = nullptr;
+
+  bool matches(const std::vector<std::shared_ptr<nn::Module>>& model, size_t i,
+               const QuantSettings& s) const {
+    if (only_when_fusing_relu && !s.fuse_relu) return false;
+    if (i + layers.size() > model.size()) return false;
+    for (size_t k = 0; k < layers.size(); ++k) {
+      if (!layers[k](*model[i + k])) return false;
+    }
+    return true;
+  }
+};
+
+/// Tried in this order at each position; the first that matches wins, so longer patterns come first.
+const std::vector<QatPattern>& qat_patterns() {
+  static const std::vector<QatPattern> patterns = {
+      {{is<nn::Conv2d>, is<nn::BatchNorm2d>, is<nn::ReLU>}, false, QConvBNReLU::from_float},
+      {{is<nn::Conv2d>, is<nn::BatchNorm2d>}, false, QConvBNReLU::from_float},
+      {{is<nn::Conv2d>, is<nn::ReLU>}, true, QConv2d::from_float},
+      {{is<nn::Conv2d>}, false, QConv2d::from_float},
+      {{is<nn::Linear>, is<nn::ReLU>}, true, QLinear::from_float},
+      {{is<nn::Linear>}, false, QLinear::from_float},
+      {{is<nn::BatchNorm2d>, is<nn::ReLU>}, true, QBatchNorm2d::from_float},  // a BatchNorm no conv precedes
+      {{is<nn::BatchNorm2d>}, false, QBatchNorm2d::from_float},
+      {{is<nn::AvgPool2d>}, false, QAvgPool2d::from_float},
+      {{is<nn::ReLU>}, false, QReLU::from_float},
+      {{is<nn::MaxPool2d>}, false, QMaxPool2d::from_float},
+      {{is<nn::Flatten>}, false, QFlatten::from_float},
+  };
+  return patterns;
+}
+
+}  // namespace
+
+std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model,
+                                      const std::vector<QuantSettings>& per_layer) {
   const auto& layers = float_model.layers();
   if (per_layer.size() != layers.size()) {
     throw std::invalid_argument("prepare_qat: " + std::to_string(per_layer.size()) + " layer settings for " +
@@ -69,53 +113,29 @@ std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model, const s
   auto model = std::make_shared<QatModel>();
   // The parameters of the quantized tensor currently flowing; null while the model input is still float.
   const QuantPoint* flowing = nullptr;
-  const auto relu_at = [&](size_t j) { return j < layers.size() && as<nn::ReLU>(layers[j]) != nullptr; };
-  // Adds a layer that reads the tensor currently flowing (or, as the first quantized layer, quantizes the
-  // model input itself) and produces a newly quantized one.
-  const auto add_quantizing = [&](std::shared_ptr<QatLayer> q) {
-    q->set_input_source(flowing);
-    model->add(q);
-    flowing = q->output_point();
-  };
-  for (size_t i = 0; i < layers.size(); ++i) {
-    const QuantSettings& settings = per_layer[i];
-    const bool first_quantized = flowing == nullptr;
-    if (auto conv = as<nn::Conv2d>(layers[i])) {
-      auto bn = i + 1 < layers.size() ? as<nn::BatchNorm2d>(layers[i + 1]) : nullptr;
-      if (bn) {
-        const bool relu = relu_at(i + 2);
-        add_quantizing(std::make_shared<QConvBNReLU>(conv, bn, relu, first_quantized, settings));
-        i += relu ? 2 : 1;
-      } else {
-        const bool relu = settings.fuse_relu && relu_at(i + 1);
-        add_quantizing(std::make_shared<QConv2d>(conv, first_quantized, settings, relu));
-        i += relu ? 1 : 0;
-      }
-    } else if (auto linear = as<nn::Linear>(layers[i])) {
-      const bool relu = settings.fuse_relu && relu_at(i + 1);
-      add_quantizing(std::make_shared<QLinear>(linear, first_quantized, settings, relu));
-      i += relu ? 1 : 0;
-    } else if (auto lone_bn = as<nn::BatchNorm2d>(layers[i])) {  // not right after a conv: that one is folded
-      const bool relu = settings.fuse_relu && relu_at(i + 1);
-      add_quantizing(std::make_shared<QBatchNorm2d>(lone_bn, first_quantized, settings, relu));
-      i += relu ? 1 : 0;
-    } else if (as<nn::AvgPool2d>(layers[i])) {
-      // Keeps its input's parameters; the first quantized layer quantizes the model input first.
-      auto pool = first_quantized
-                      ? std::make_shared<QAvgPool2d>(layers[i], nullptr, make_input_point(settings))
-                      : std::make_shared<QAvgPool2d>(layers[i], flowing);
-      model->add(pool);
-      flowing = &pool->input_params();
-    } else if (as<nn::ReLU>(layers[i])) {
-      model->add(std::make_shared<QPassThrough>(layers[i], "QReLU"));
-    } else if (as<nn::MaxPool2d>(layers[i])) {
-      model->add(std::make_shared<QPassThrough>(layers[i], "QMaxPool2d"));
-    } else if (as<nn::Flatten>(layers[i])) {
-      model->add(std::make_shared<QPassThrough>(layers[i], "QFlatten"));
-    } else {
+  for (size_t i = 0; i < layers.size();) {
+    const auto& patterns = qat_patterns();
+    const auto pattern = std::find_if(patterns.begin(), patterns.end(), [&](const QatPattern& p) {
+      return p.matches(layers, i, per_layer[i]);
+    });
+    if (pattern == patterns.end()) {
       throw std::invalid_argument("prepare_qat: layer " + std::to_string(i) + " (" + layers[i]->describe() +
                                   ") has no quantized form");
     }
+    const size_t count = pattern->layers.size();
+    const std::shared_ptr<QatLayer> q =
+        pattern->from_float({std::span(layers).subspan(i, count), per_layer[i], flowing});
+    // A layer that does not quantize its input reads the tensor flowing in.
+    if (!q->input) q->set_input_source(flowing);
+    model->add(q);
+    // What flows on: the layer's newly quantized output, or the model input it quantized itself (an average
+    // pool keeps that grid), or, through ReLU, max pooling and flatten, the same as before.
+    if (q->output_point()) {
+      flowing = q->output_point();
+    } else if (q->input) {
+      flowing = q->input.get();
+    }
+    i += count;
   }
   if (!flowing) {
     throw std::invalid_argument(

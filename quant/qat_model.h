@@ -1,15 +1,17 @@
 // A quantization-aware model built from a float nn::Sequential, the tutorial's `model.quantize()`.
 //
-// prepare_qat walks the float layers and pattern-matches:
-//   conv2d [batchnorm2d] [relu]  ->  QConvBNReLU / QConvBN when a BN follows, else QConv2d (+ QReLU)
-//   linear [relu]                 ->  QLinear (+ QReLU)
-//   batchnorm2d [relu]            ->  QBatchNorm2d (+ QReLU): a BatchNorm not right after a conv (mul_add)
-//   relu, maxpool2d, flatten      ->  pass-through;   avgpool2d -> QAvgPool2d
-// With QuantSettings::fuse_relu a ReLU after a conv/linear/BatchNorm moves into it, before its output
-// quantizer (QConvReLU2d, QLinearReLU, QBatchNormReLU2d). The first layer that needs a quantized input (a
-// conv, linear, lone BatchNorm or average pool) also fake-quantizes the model input; ReLU, max pooling and
-// flatten before it commute with quantization and run on the float input (quant/qat/passthrough.h). The QAT
-// model shares the float model's parameters and buffers.
+// prepare_qat walks the float layers and turns each pattern of them into one QAT layer (PyTorch's fusion
+// patterns with its float-to-QAT module mapping; the table is in qat_model.cpp, longer patterns first):
+//   conv2d batchnorm2d [relu]  ->  QConvBNReLU / QConvBN       conv2d [relu]       ->  QConv2d
+//   linear [relu]              ->  QLinear                      batchnorm2d [relu]  ->  QBatchNorm2d (mul_add)
+//   avgpool2d                  ->  QAvgPool2d                   relu, maxpool2d, flatten -> QReLU, QMaxPool2d,
+//                                                                                           QFlatten
+// Each QAT layer makes itself from the matched float layers (its static from_float). A ReLU after a
+// conv/linear/lone BatchNorm joins it (before its output quantizer: QConvReLU2d, QLinearReLU,
+// QBatchNormReLU2d) only with QuantSettings::fuse_relu; after a conv + BatchNorm it always does. The first
+// layer that needs a quantized input (a conv, linear, lone BatchNorm or average pool) also fake-quantizes the
+// model input; ReLU, max pooling and flatten before it commute with quantization and run on the float input
+// (quant/qat/passthrough.h). The QAT model shares the float model's parameters and buffers.
 #pragma once
 
 #include <memory>
@@ -38,7 +40,7 @@ class QatModel : public nn::Module {
   /// them out of weight decay.
   std::vector<Tensor> quantizer_parameters();
   /// Freezes (or unfreezes) the BatchNorm statistics of every folded conv and lone BatchNorm
-  /// (QConvBNReLU::set_bn_frozen, QBatchNorm2d::set_bn_frozen).
+  /// (QatLayer::set_bn_frozen).
   void set_bn_frozen(bool frozen);
 
  private:
@@ -52,7 +54,8 @@ class QatModel : public nn::Module {
 /// or ReLU follows its layer's. Throws std::invalid_argument when per_layer does not have one entry per
 /// layer, or the model has no layer to quantize (only ReLU, max pooling and flatten) or a layer type that
 /// has no quantized form.
-std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model, const std::vector<QuantSettings>& per_layer);
+std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model,
+                                      const std::vector<QuantSettings>& per_layer);
 /// The same settings for every layer.
 std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model, const QuantSettings& settings);
 

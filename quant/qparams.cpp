@@ -9,14 +9,16 @@
 namespace qg::quant {
 
 void QuantSpec::validate() const {
-  if (bits < 1 || bits > 8) throw std::invalid_argument("quant: bits must be in 1..8, got " + std::to_string(bits));
+  if (bits < 1 || bits > 8)
+    throw std::invalid_argument("quant: bits must be in 1..8, got " + std::to_string(bits));
 }
 
-void compute_scale_zero_point(float min, float max, const QuantSpec& spec, float& scale, int32_t& zero_point) {
+void compute_scale_zero_point(float min, float max, const QuantSpec& spec, float& scale,
+                              int32_t& zero_point) {
   spec.validate();
   if (!std::isfinite(min) || !std::isfinite(max)) {
-    throw std::invalid_argument("quant: cannot compute a scale for a non-finite range [" + std::to_string(min) + ", " +
-                                std::to_string(max) + "]");
+    throw std::invalid_argument("quant: cannot compute a scale for a non-finite range [" +
+                                std::to_string(min) + ", " + std::to_string(max) + "]");
   }
   min = std::min(min, 0.0f);
   max = std::max(max, 0.0f);
@@ -46,23 +48,26 @@ QParams make_per_tensor(float min, float max, const QuantSpec& spec) {
   return p;
 }
 
-QParams make_per_channel(const std::vector<float>& mins, const std::vector<float>& maxs, const QuantSpec& spec,
-                         int64_t axis) {
+QParams make_per_channel(const std::vector<float>& mins, const std::vector<float>& maxs,
+                         const QuantSpec& spec, int64_t axis) {
   if (mins.size() != maxs.size() || mins.empty()) {
-    throw std::invalid_argument("quant: per-channel ranges need equal, non-zero numbers of minima and maxima");
+    throw std::invalid_argument(
+        "quant: per-channel ranges need equal, non-zero numbers of minima and maxima");
   }
   QParams p;
   p.spec = spec;
   p.axis = axis;
   p.scale.resize(mins.size());
   p.zero_point.resize(mins.size());
-  for (size_t c = 0; c < mins.size(); ++c) compute_scale_zero_point(mins[c], maxs[c], spec, p.scale[c], p.zero_point[c]);
+  for (size_t c = 0; c < mins.size(); ++c)
+    compute_scale_zero_point(mins[c], maxs[c], spec, p.scale[c], p.zero_point[c]);
   return p;
 }
 
 std::string QParams::describe() const {
   std::ostringstream out;
-  out << spec.bits << "-bit " << (spec.is_signed ? "signed" : "unsigned") << (spec.symmetric ? " symmetric" : "");
+  out << spec.bits << "-bit " << (spec.is_signed ? "signed" : "unsigned")
+      << (spec.symmetric ? " symmetric" : "");
   if (per_channel()) {
     out << " per-channel(" << channels() << ")";
   } else {

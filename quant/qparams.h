@@ -27,13 +27,15 @@ struct QuantSpec {
 };
 
 /// The binary code of v: +1 for v >= 0, -1 below, and NaN for NaN (so that a NaN is not hidden).
-inline float binary_code(float v) { return v >= 0.0f ? 1.0f : (v < 0.0f ? -1.0f : v); }
+inline float binary_code(float v) {
+  return v >= 0.0f ? 1.0f : (v < 0.0f ? -1.0f : v);
+}
 
 struct QParams {
-  std::vector<float> scale;          // size 1 (per tensor) or C (per channel)
-  std::vector<int32_t> zero_point;   // same size as scale
+  std::vector<float> scale;         // size 1 (per tensor) or C (per channel)
+  std::vector<int32_t> zero_point;  // same size as scale
   QuantSpec spec;
-  int64_t axis = -1;                 // -1 = per tensor; otherwise the channel axis
+  int64_t axis = -1;  // -1 = per tensor; otherwise the channel axis
 
   bool per_channel() const { return axis >= 0; }
   size_t channels() const { return scale.size(); }
@@ -50,7 +52,7 @@ struct QParams {
 void compute_scale_zero_point(float min, float max, const QuantSpec& spec, float& scale, int32_t& zero_point);
 
 QParams make_per_tensor(float min, float max, const QuantSpec& spec);
-QParams make_per_channel(const std::vector<float>& mins, const std::vector<float>& maxs, const QuantSpec& spec,
-                         int64_t axis = 0);
+QParams make_per_channel(const std::vector<float>& mins, const std::vector<float>& maxs,
+                         const QuantSpec& spec, int64_t axis = 0);
 
 }  // namespace qg::quant

@@ -2,6 +2,8 @@
 
 #include <cassert>
 
+#include "util/binary_io.h"
+
 namespace qg::runtime {
 
 int64_t packed_size(int64_t count, int bits) {
@@ -17,8 +19,8 @@ void pack_codes(std::span<const int16_t> codes, int bits, bool is_signed, std::v
   for (const int16_t code : codes) {
     // Two's complement truncated to `bits` bits; for unsigned codes this is the code itself. A binary code
     // (signed 1-bit, -1 or +1) is stored as its sign bit the other way round: 1 for +1, 0 for -1.
-    const uint32_t field =
-        bits == 1 && is_signed ? (code > 0 ? 1u : 0u) : static_cast<uint32_t>(static_cast<int32_t>(code)) & mask;
+    const uint32_t field = bits == 1 && is_signed ? (code > 0 ? 1u : 0u)
+                                                  : static_cast<uint32_t>(static_cast<int32_t>(code)) & mask;
     assert(is_signed || static_cast<uint32_t>(code) == field);
     // A field of <= 8 bits touches at most two bytes.
     const size_t byte = start + static_cast<size_t>(bit / 8);
@@ -58,29 +60,16 @@ bool unpack_codes(std::span<const uint8_t> bytes, int64_t count, int bits, bool 
 
 void pack_int32_le(std::span<const int32_t> values, std::vector<uint8_t>& out) {
   for (const int32_t v : values)
-    put_le(out, static_cast<uint32_t>(v), 4);
+    util::append_le<uint32_t>(out, static_cast<uint32_t>(v));
 }
 
 std::vector<int32_t> unpack_int32_le(std::span<const uint8_t> bytes) {
   assert(bytes.size() % 4 == 0);
   std::vector<int32_t> values(bytes.size() / 4);
   for (size_t i = 0; i < values.size(); ++i) {
-    values[i] = static_cast<int32_t>(static_cast<uint32_t>(get_le(bytes, 4 * i, 4)));
+    values[i] = static_cast<int32_t>(util::read_le<uint32_t>(bytes, 4 * i));
   }
   return values;
-}
-
-void put_le(std::vector<uint8_t>& out, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i)
-    out.push_back(static_cast<uint8_t>(value >> (8 * i)));
-}
-
-uint64_t get_le(std::span<const uint8_t> bytes, size_t offset, int count) {
-  assert(offset + static_cast<size_t>(count) <= bytes.size());
-  uint64_t value = 0;
-  for (int i = 0; i < count; ++i)
-    value |= static_cast<uint64_t>(bytes[offset + static_cast<size_t>(i)]) << (8 * i);
-  return value;
 }
 
 }  // namespace qg::runtime

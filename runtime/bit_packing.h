@@ -31,8 +31,4 @@ void pack_int32_le(std::span<const int32_t> values, std::vector<uint8_t>& out);
 /// Reads bytes.size() / 4 little-endian int32s (bytes.size() must be a multiple of 4).
 std::vector<int32_t> unpack_int32_le(std::span<const uint8_t> bytes);
 
-/// Little-endian fixed-width integers at a byte position (for the file's fixed header).
-void put_le(std::vector<uint8_t>& out, uint64_t value, int bytes);
-uint64_t get_le(std::span<const uint8_t> bytes, size_t offset, int count);
-
 }  // namespace qg::runtime

@@ -2,26 +2,9 @@
 
 #include <cmath>
 
+#include "util/json_pointer.h"
+
 namespace qg::runtime {
-
-namespace {
-
-/// JSON pointer escaping (RFC 6901): "~" -> "~0", "/" -> "~1".
-std::string escape_key(std::string_view key) {
-  std::string escaped;
-  for (const char c : key) {
-    if (c == '~') {
-      escaped += "~0";
-    } else if (c == '/') {
-      escaped += "~1";
-    } else {
-      escaped += c;
-    }
-  }
-  return escaped;
-}
-
-}  // namespace
 
 void JsonField::expect_object() const {
   if (!value_->is_object()) fail(std::string("expected an object, found ") + value_->type_name());
@@ -30,7 +13,7 @@ void JsonField::expect_object() const {
 JsonField JsonField::operator[](std::string_view key) const {
   expect_object();
   const auto it = value_->find(key);
-  const std::string child = path_ + "/" + escape_key(key);
+  const std::string child = util::json_pointer_append(path_, key);
   if (it == value_->end()) throw JsonFieldError(child, "missing field");
   return JsonField(*it, child);
 }
@@ -38,7 +21,7 @@ JsonField JsonField::operator[](std::string_view key) const {
 JsonField JsonField::operator[](size_t index) const {
   if (!value_->is_array()) fail(std::string("expected an array, found ") + value_->type_name());
   if (index >= value_->size()) fail("index " + std::to_string(index) + " is past the end of the array");
-  return JsonField((*value_)[index], path_ + "/" + std::to_string(index));
+  return JsonField((*value_)[index], util::json_pointer_append(path_, index));
 }
 
 bool JsonField::has(std::string_view key) const {

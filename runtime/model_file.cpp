@@ -3,96 +3,20 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <variant>
 
-#include "runtime/bit_packing.h"
-#include "runtime/crc32.h"
 #include "runtime/json_field.h"
 #include "runtime/model_json.h"
 
 namespace qg::runtime {
 
 namespace {
-
-std::string hex32(uint32_t value) {
-  char text[11];
-  std::snprintf(text, sizeof text, "0x%08x", value);
-  return text;
-}
-
-/// Parses the header text, refusing deep nesting (copying or printing a deeply nested nlohmann::json
-/// recurses, so a hostile header could otherwise overflow the stack later).
-nlohmann::json parse_header(std::string_view text) {
-  const auto limit_depth = [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-    if (depth > kMaxHeaderNesting) {
-      throw std::runtime_error("nesting deeper than " + std::to_string(kMaxHeaderNesting) + " levels");
-    }
-    return true;
-  };
-  try {
-    return nlohmann::json::parse(text, limit_depth);
-  } catch (const nlohmann::json::exception& e) {  // a syntax error, or a number beyond a double (1e999)
-    throw std::runtime_error(std::string("header JSON is malformed: ") + e.what());
-  } catch (const std::runtime_error& e) {
-    throw std::runtime_error(std::string("header JSON is malformed: ") + e.what());
-  }
-}
-
-/// The checks on the binary frame; returns the header text and the data section.
-void check_frame(std::span<const uint8_t> bytes, std::string_view& header, std::span<const uint8_t>& data) {
-  const uint64_t size = bytes.size();
-  if (size >= kModelMagic.size() && !std::equal(kModelMagic.begin(), kModelMagic.end(), bytes.begin())) {
-    throw std::runtime_error(
-        "bad magic at offset 0: expected \"QGMODEL\\0\", this is not a quantgrad model file");
-  }
-  if (size < kModelPrefixSize + kModelChecksumSize) {
-    throw std::runtime_error("truncated: the file has " + std::to_string(size) + " bytes, fewer than the " +
-                             std::to_string(kModelPrefixSize + kModelChecksumSize) +
-                             " of the fixed header and checksum");
-  }
-  const uint64_t version = get_le(bytes, 8, 4);
-  if (version < kOldestModelFormatVersion || version > kModelFormatVersion) {
-    throw std::runtime_error(
-        "unsupported format version " + std::to_string(version) + " at offset 8 (this build reads versions " +
-        std::to_string(kOldestModelFormatVersion) + " to " + std::to_string(kModelFormatVersion) + ")");
-  }
-  const uint64_t reserved = get_le(bytes, 12, 4);
-  if (reserved != 0) {
-    throw std::runtime_error("reserved field at offset 12 must be 0, found " + std::to_string(reserved));
-  }
-  const uint64_t header_size = get_le(bytes, 16, 8);
-  const uint64_t data_size = get_le(bytes, 24, 8);
-  const uint64_t fixed = kModelPrefixSize + kModelChecksumSize;
-  // Compared piecewise so that lying sizes near 2^64 cannot wrap around.
-  const bool fits = header_size <= size - fixed && data_size <= size - fixed - header_size;
-  const std::string declared = "the header at offset 16 declares " + std::to_string(header_size) +
-                               " bytes of JSON and " + std::to_string(data_size) + " bytes of tensor data";
-  if (!fits) {
-    throw std::runtime_error("truncated: " + declared + ", more than the file's " + std::to_string(size) +
-                             " bytes can hold");
-  }
-  const uint64_t expected = fixed + header_size + data_size;
-  if (expected != size) {
-    throw std::runtime_error("unexpected " + std::to_string(size - expected) +
-                             " trailing bytes after offset " + std::to_string(expected) + ": " + declared);
-  }
-  const size_t body = kModelPrefixSize + header_size + data_size;
-  const auto stored = static_cast<uint32_t>(get_le(bytes, body, 4));
-  const uint32_t computed = crc32(bytes.first(body));
-  if (stored != computed) {
-    throw std::runtime_error("checksum mismatch: the CRC-32 stored at offset " + std::to_string(body) +
-                             " is " + hex32(stored) + " but the contents give " + hex32(computed) +
-                             " (the file is corrupt)");
-  }
-  header = std::string_view(reinterpret_cast<const char*>(bytes.data()) + kModelPrefixSize, header_size);
-  data = bytes.subspan(kModelPrefixSize + header_size, data_size);
-}
 
 /// A file descriptor closed on scope exit.
 class FileDescriptor {
@@ -138,39 +62,29 @@ void fsync_directory_of(const std::string& path) {
 }  // namespace
 
 uint32_t required_format_version(const Model& model) {
-  for (const Op& op : model.ops) {
-    if (std::holds_alternative<MulAdd>(op)) return 2;
-  }
-  return 1;
+  uint32_t version = 1;
+  for (const Op& op : model.ops)
+    version = std::max(version, op_format_version(op));
+  return version;
 }
 
 std::vector<uint8_t> serialize_model(const Model& model) {
   const EncodedModel encoded = encode_model(model);
-  const std::string header = encoded.header.dump();
-  std::vector<uint8_t> bytes(kModelMagic.begin(), kModelMagic.end());
-  put_le(bytes, required_format_version(model), 4);
-  put_le(bytes, 0, 4);
-  put_le(bytes, header.size(), 8);
-  put_le(bytes, encoded.data.size(), 8);
-  bytes.insert(bytes.end(), header.begin(), header.end());
-  bytes.insert(bytes.end(), encoded.data.begin(), encoded.data.end());
-  put_le(bytes, crc32(bytes), 4);
-  return bytes;
+  return util::write_container(kModelFileFormat, required_format_version(model), encoded.header.dump(),
+                               encoded.data);
 }
 
 Model deserialize_model(std::span<const uint8_t> bytes, const std::string& source) {
   const std::string prefix = "load_model: " + source + ": ";
   try {
-    std::string_view header_text;
-    std::span<const uint8_t> data;
-    check_frame(bytes, header_text, data);
-    const nlohmann::json header = parse_header(header_text);
-    Model model = decode_model(header, data);
-    const uint64_t version = get_le(bytes, 8, 4);
-    if (required_format_version(model) > version) {  // a newer op in a file that claims an older format
-      throw std::runtime_error("the model has a mul_add op, which needs format version " +
-                               std::to_string(required_format_version(model)) + ", but offset 8 declares " +
-                               std::to_string(version));
+    const util::Container container = util::read_container(bytes, kModelFileFormat);
+    Model model = decode_model(container.header, container.data);
+    for (const Op& op : model.ops) {  // a newer op in a file that claims an older format
+      if (op_format_version(op) > container.version) {
+        throw std::runtime_error("the model has a " + std::string(op_name(op)) +
+                                 " op, which needs format version " + std::to_string(op_format_version(op)) +
+                                 ", but offset 8 declares " + std::to_string(container.version));
+      }
     }
     return model;
   } catch (const JsonFieldError& e) {

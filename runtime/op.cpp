@@ -4,12 +4,32 @@ namespace qg::runtime {
 
 namespace {
 
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;  // C++20 deduces this itself; clang 14 (the fuzz build) does not
+// The decoder of the first op type in `Op` whose name is `type`, from index I on; false when none is.
+template <size_t I = 0>
+bool decode_as(const std::string& type, const JsonField& f, const TensorReader& tensors, Op& op) {
+  if constexpr (I == std::variant_size_v<Op>) {
+    return false;
+  } else {
+    using Alternative = std::variant_alternative_t<I, Op>;
+    if (type == Alternative::kName) {
+      op = Alternative::decode(f, tensors);
+      return true;
+    }
+    return decode_as<I + 1>(type, f, tensors, op);
+  }
+}
+
+template <size_t... I>
+std::vector<std::string> names_of(std::index_sequence<I...>) {
+  return {std::variant_alternative_t<I, Op>::kName...};
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names)
+    out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
 
 }  // namespace
 
@@ -17,51 +37,38 @@ const char* op_name(const Op& op) {
   return std::visit([](const auto& o) { return std::decay_t<decltype(o)>::kName; }, op);
 }
 
+const std::vector<std::string>& op_names() {
+  static const std::vector<std::string> names = names_of(std::make_index_sequence<std::variant_size_v<Op>>{});
+  return names;
+}
+
+uint32_t op_format_version(const Op& op) {
+  return std::visit([](const auto& o) { return std::decay_t<decltype(o)>::kFormatVersion; }, op);
+}
+
 Activation op_output(const Op& op, const Activation& incoming) {
-  return std::visit(Overloaded{
-                        [&](const Conv2d& o) {
-                          return Activation{o.output_shape(incoming.shape), o.output_quant(incoming.quant)};
-                        },
-                        [&](const Linear& o) {
-                          return Activation{o.output_shape(incoming.shape), o.output_quant(incoming.quant)};
-                        },
-                        [&](const MulAdd& o) {
-                          return Activation{o.output_shape(incoming.shape), o.output_quant(incoming.quant)};
-                        },
-                        // Pooling, ReLU and Flatten keep the codes' meaning: same quantization out as in.
-                        [&](const auto& o) {
-                          return Activation{o.output_shape(incoming.shape), incoming.quant};
-                        },
-                    },
-                    op);
+  return std::visit([&](const auto& o) { return o.output(incoming); }, op);
 }
 
 void op_forward(const Op& op, const Activation& incoming, std::span<const int32_t> input,
-                std::span<int32_t> output, RequantMode mode, KernelChoice kernels, Scratch& scratch) {
-  const bool fast = kernels == KernelChoice::Fast;
-  std::visit(
-      Overloaded{
-          [&](const Conv2d& o) {
-            if (fast) {
-              conv2d_fast(o, incoming.shape, input, output, mode, scratch);
-            } else {
-              conv2d_reference(o, incoming.shape, input, output, mode);
-            }
-          },
-          [&](const Linear& o) {
-            if (fast) {
-              linear_fast(o, input, output, mode, scratch);
-            } else {
-              linear_reference(o, input, output, mode);
-            }
-          },
-          [&](const MaxPool2d& o) { max_pool2d_reference(o, incoming.shape, input, output); },
-          [&](const AvgPool2d& o) { avg_pool2d_reference(o, incoming.quant, incoming.shape, input, output); },
-          [&](const ReLU&) { relu_reference(incoming.quant, input, output); },
-          [&](const Flatten&) { flatten_reference(input, output); },
-          [&](const MulAdd& o) { mul_add_reference(o, incoming.shape, input, output, mode); },
-      },
-      op);
+                std::span<int32_t> output, const OpContext& context) {
+  std::visit([&](const auto& o) { o.forward(incoming, input, output, context); }, op);
+}
+
+nlohmann::json encode_op(const Op& op, TensorWriter& tensors, const std::string& prefix) {
+  nlohmann::json j = std::visit([&](const auto& o) { return o.encode(tensors, prefix); }, op);
+  j["type"] = op_name(op);
+  return j;
+}
+
+Op decode_op(const JsonField& f, const TensorReader& tensors) {
+  const JsonField type_field = f["type"];
+  const std::string type = type_field.as_string();
+  Op op;
+  if (!decode_as(type, f, tensors, op)) {
+    type_field.fail("unknown op type '" + type + "' (known: " + joined(op_names()) + ")");
+  }
+  return op;
 }
 
 }  // namespace qg::runtime

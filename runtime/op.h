@@ -1,16 +1,33 @@
-// Op: one step of a model (a std::variant over the op structs) and the two things every op does:
-// map an incoming activation's shape and quantization to its output's, and compute that output.
+// Op: one step of a model, and the op set: a std::variant with one struct per op. Each op struct is the one
+// home of its op (runtime/ops/<op>.h): its name and the model-file version that introduced it, its
+// parameters, how it validates them and maps an incoming activation to its output (output), how it
+// computes one sample (forward, choosing its fast or reference kernel), and its header JSON (encode,
+// decode). The functions below dispatch with std::visit, so the list of ops is written once, in `Op`:
+// the model file's known op names, its decoder and the required format version all come from it.
 //
-// Adding an op: write runtime/ops/<name>.{h,cpp} (struct with kName and output_shape, a reference kernel
-// and, if it matters, a fast one), add it to the variant and to the two visitors in op.cpp, and give it
-// a JSON form in model_json.cpp.
+// Adding an op (docs/06-adding-a-layer.md): write runtime/ops/<op>.{h,cpp} with
+//     static constexpr const char* kName;  static constexpr uint32_t kFormatVersion;
+//     Activation output(const Activation&) const;
+//     void forward(const Activation&, std::span<const int32_t>, std::span<int32_t>, const OpContext&) const;
+//     nlohmann::json encode(TensorWriter&, const std::string& prefix) const;
+//     static <Op> decode(const JsonField&, const TensorReader&);
+// (a <op>_reference kernel beside it, and a fast one where it matters), and add it to `Op`. An op that
+// needs a new model-file version raises kModelFormatVersion (runtime/model_file.h). Ops with several inputs
+// (add, concat: issue 12) will take one span per input; the dispatch below is where that arity is read.
 #pragma once
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <variant>
+#include <vector>
 
-#include "runtime/dims.h"
+#include <nlohmann/json.hpp>
+
+#include "runtime/activation.h"
+#include "runtime/json_field.h"
+#include "runtime/op_context.h"
+#include "runtime/op_json.h"
 #include "runtime/ops/avg_pool2d.h"
 #include "runtime/ops/conv2d.h"
 #include "runtime/ops/flatten.h"
@@ -18,25 +35,18 @@
 #include "runtime/ops/max_pool2d.h"
 #include "runtime/ops/mul_add.h"
 #include "runtime/ops/relu.h"
-#include "runtime/output_stage.h"
-#include "runtime/quant_params.h"
-#include "runtime/scratch.h"
 
 namespace qg::runtime {
 
-using Op = std::variant<Conv2d, Linear, MaxPool2d, AvgPool2d, ReLU, Flatten, MulAdd>;
-
-/// The shape (one sample) and quantization of an activation flowing between ops.
-struct Activation {
-  Dims shape;
-  QuantParams quant;
-};
-
-/// Which kernel an op runs: the fast one where it exists, or always the naive reference.
-enum class KernelChoice { Fast, Reference };
+/// The op set, in the order error messages list the op names.
+using Op = std::variant<Conv2d, Linear, MulAdd, MaxPool2d, AvgPool2d, ReLU, Flatten>;
 
 /// "conv2d", "linear", ...: the op's kName.
 const char* op_name(const Op& op);
+/// Every op's name, in the order of `Op`.
+const std::vector<std::string>& op_names();
+/// The model-file format version that introduced the op (its kFormatVersion).
+uint32_t op_format_version(const Op& op);
 
 /// The activation `op` produces from `incoming`, after validating the op's parameters against it.
 /// Throws std::invalid_argument with a message that does not yet name the op (the model adds that).
@@ -44,6 +54,13 @@ Activation op_output(const Op& op, const Activation& incoming);
 
 /// Computes one sample: `input` has incoming.shape, `output` the op's output shape.
 void op_forward(const Op& op, const Activation& incoming, std::span<const int32_t> input,
-                std::span<int32_t> output, RequantMode mode, KernelChoice kernels, Scratch& scratch);
+                std::span<int32_t> output, const OpContext& context);
+
+/// The op's header JSON, {"type": <name>, ...its fields}; its tensors go to `tensors` under `prefix`
+/// ("ops/3").
+nlohmann::json encode_op(const Op& op, TensorWriter& tensors, const std::string& prefix);
+/// The op that header JSON `f` describes. Throws JsonFieldError naming the path of a bad field, or of an
+/// unknown "type" (listing op_names()).
+Op decode_op(const JsonField& f, const TensorReader& tensors);
 
 }  // namespace qg::runtime

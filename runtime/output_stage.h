@@ -44,10 +44,9 @@ struct OutputStage {
   /// The output code of output channel `channel` for accumulator `acc`.
   int32_t apply(int32_t acc, int64_t channel, RequantMode mode) const {
     const size_t c = per_channel() ? static_cast<size_t>(channel) : 0;
-    const int32_t scaled = mode == RequantMode::Integer
-                               ? multiply_by_quantized_multiplier(acc, multipliers[c])
-                               : requantize_reference(acc, real_multipliers[c]);
-    const int64_t code = int64_t{scaled} + output.zero_point;  // 64-bit: scaled may be near INT32_MAX
+    if (mode == RequantMode::Integer)
+      return requantize_to_code(acc, multipliers[c], output.zero_point, clamp_min, clamp_max);
+    const int64_t code = int64_t{requantize_reference(acc, real_multipliers[c])} + output.zero_point;
     return static_cast<int32_t>(code < clamp_min ? clamp_min : (code > clamp_max ? clamp_max : code));
   }
 };

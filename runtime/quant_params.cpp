@@ -43,7 +43,8 @@ void QuantParams::validate(const std::string& what) const {
 void QuantParams::validate_activation(const std::string& what) const {
   validate(what);
   if (binary()) {
-    throw std::invalid_argument(what + ": an activation cannot have binary (signed 1-bit) codes; real 0 must be a code");
+    throw std::invalid_argument(
+        what + ": an activation cannot have binary (signed 1-bit) codes; real 0 must be a code");
   }
 }
 

@@ -55,9 +55,9 @@ void QuantizedWeights::validate(const std::string& what) const {
     if (!is_code(codes[i], bits, is_signed)) {
       throw std::invalid_argument(what + ": weight code " + std::to_string(codes[i]) + " at element " +
                                   std::to_string(i) + " is not a " + std::to_string(bits) + "-bit " +
-                                  (is_signed ? "signed" : "unsigned") + " code ([" + std::to_string(lo) + ", " +
-                                  std::to_string(hi) + "]" + (bits == 1 && is_signed ? " without 0: binary" : "") +
-                                  ")");
+                                  (is_signed ? "signed" : "unsigned") + " code ([" + std::to_string(lo) +
+                                  ", " + std::to_string(hi) + "]" +
+                                  (bits == 1 && is_signed ? " without 0: binary" : "") + ")");
     }
   }
 }
@@ -72,7 +72,7 @@ QuantizedWeights quantize_weights(std::span<const float> values, const Dims& sha
                                 std::to_string(count) + " values, found " + std::to_string(values.size()));
   }
   weights.codes.assign(values.size(), code_max(bits, is_signed));  // a code of every width
-  weights.validate("quantize_weights");    // checks the scales and zero points before they are used
+  weights.validate("quantize_weights");  // checks the scales and zero points before they are used
   const int64_t row = weights.row_size();
   for (int64_t c = 0; c < weights.out_channels(); ++c) {
     const QuantParams p = weights.channel_params(c);
@@ -101,8 +101,8 @@ std::string number(double v) {
 }
 
 // The checks both bias functions share: matching sizes, finite positive scales, finite biases.
-void check_bias_scales(std::span<const float> bias, double input_scale, const std::vector<double>& weight_scales,
-                       const char* what) {
+void check_bias_scales(std::span<const float> bias, double input_scale,
+                       const std::vector<double>& weight_scales, const char* what) {
   if (weight_scales.size() != 1 && weight_scales.size() != bias.size()) {
     throw std::invalid_argument(std::string(what) + ": " + std::to_string(bias.size()) + " biases but " +
                                 std::to_string(weight_scales.size()) + " weight scales");
@@ -113,7 +113,8 @@ void check_bias_scales(std::span<const float> bias, double input_scale, const st
   for (size_t c = 0; c < bias.size(); ++c) {
     const double scale = input_scale * weight_scales[weight_scales.size() == 1 ? 0 : c];
     if (!std::isfinite(bias[c]) || !std::isfinite(scale) || scale <= 0.0) {
-      throw std::invalid_argument(std::string(what) + ": bias " + std::to_string(c) + " or its scale is not finite");
+      throw std::invalid_argument(std::string(what) + ": bias " + std::to_string(c) +
+                                  " or its scale is not finite");
     }
   }
 }

@@ -16,6 +16,12 @@
 // equals round(M * acc) except when M0's 31-bit approximation of M moves the product across a tie
 // (relative error below 2^-31). The two helpers below are gemmlowp's steps, kept for reference and tests.
 //
+// This header is the one definition of the fixed-point requantization (rounding_shift_right,
+// multiply_by_quantized_multiplier, requantize_to_code). Its vectorised forms call it or are tested against
+// it: int8::requantize_row (the portable loop calls requantize_to_code; the AVX-512 lanes are compared with
+// it in tests/runtime/dot_path_test.cpp) and quant/output_requantize.h (calls rounding_shift_right; compared
+// with its reference, which calls multiply_by_quantized_multiplier, in tests/quant/fake_requantize_test.cpp).
+//
 // The float-simulated requantization of the tutorial (Jermmy/pytorch-quantization-demo,
 // `x = (M * x).round()`) is requantize_reference(); it rounds half to EVEN like torch.round.
 #pragma once
@@ -73,19 +79,35 @@ inline int32_t rounding_divide_by_pot(int32_t x, int exponent) {
   return static_cast<int32_t>((wide >> exponent) + (remainder > threshold ? 1 : 0));
 }
 
+/// round(product / 2^total_shift) for total_shift in [1, 62], half away from zero, for |product| < 2^62:
+/// the one rounding of the requantization. The sign is handled as a mask, without a branch, so that the
+/// loops that call this vectorise (int8::requantize_row's portable path, quant/output_requantize.cpp).
+inline int64_t rounding_shift_right(int64_t product, int total_shift) {
+  assert(total_shift >= 1 && total_shift <= 62);
+  const int64_t sign = product >> 63;  // 0 or -1: (x ^ sign) - sign is |x|, and back
+  const int64_t magnitude = (product ^ sign) - sign;
+  // Adding half the divisor before the shift rounds halves up in magnitude, i.e. away from zero. It cannot
+  // overflow: |product| < 2^62 and half <= 2^61.
+  const int64_t rounded = (magnitude + (int64_t{1} << (total_shift - 1))) >> total_shift;
+  return (rounded ^ sign) - sign;
+}
+
 /// Run time: round(acc * M) in integers only, with one rounding (half away from zero) of the exact
-/// 64-bit product, saturated symmetrically to +-(2^31 - 1) (keeping the function odd).
+/// 64-bit product acc * M0 (|acc| < 2^31 and M0 < 2^31, so it fits in 63 bits), saturated symmetrically
+/// to +-(2^31 - 1) (keeping the function odd). M = 0 ({0, 0}) gives 0.
 inline int32_t multiply_by_quantized_multiplier(int32_t acc, QuantizedMultiplier m) {
   assert(m.shift >= kMinMultiplierShift && m.shift <= kMaxMultiplierShift);
-  if (m.multiplier == 0) return 0;
-  const int total_shift = 31 - m.shift;  // in [1, 62]
-  const int64_t product = int64_t{acc} * int64_t{m.multiplier};
-  const int64_t half = int64_t{1} << (total_shift - 1);
-  // Nudge by half the divisor away from zero, then divide truncating toward zero. The nudged value
-  // cannot overflow: |product| < 2^62 and half <= 2^61.
-  const int64_t rounded = (product + (product >= 0 ? half : -half)) / (int64_t{1} << total_shift);
+  const int64_t rounded = rounding_shift_right(int64_t{acc} * int64_t{m.multiplier}, 31 - m.shift);
   constexpr int64_t kLimit = std::numeric_limits<int32_t>::max();
-  return static_cast<int32_t>(std::clamp(rounded, -kLimit, kLimit));
+  return static_cast<int32_t>(rounded < -kLimit ? -kLimit : (rounded > kLimit ? kLimit : rounded));
+}
+
+/// The output code of an accumulator: clamp(zero + multiply_by_quantized_multiplier(acc, m), lo, hi), the
+/// addition in 64 bits. What OutputStage::apply computes in RequantMode::Integer, and int8::requantize_row
+/// for a whole row.
+inline int32_t requantize_to_code(int32_t acc, QuantizedMultiplier m, int32_t zero, int32_t lo, int32_t hi) {
+  const int64_t code = int64_t{multiply_by_quantized_multiplier(acc, m)} + zero;
+  return static_cast<int32_t>(code < lo ? lo : (code > hi ? hi : code));
 }
 
 /// The tutorial's float-simulated requantization: round(real_multiplier * acc) computed in double,

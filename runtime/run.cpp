@@ -2,12 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <exception>
-#include <functional>
-#include <mutex>
 #include <stdexcept>
-#include <thread>
 #include <variant>
 
 #include "runtime/ops/conv2d.h"
@@ -15,6 +10,7 @@
 #include "runtime/ops/input_quantize.h"
 #include "runtime/ops/max_pool2d.h"
 #include "runtime/ops/output_dequantize.h"
+#include "util/thread_pool.h"
 
 namespace qg::runtime {
 
@@ -62,22 +58,6 @@ WorkerMemory& worker_memory() {
   return memory;
 }
 
-// One op on one sample: the fast kernels where they exist, else op_forward (the reference kernels).
-void forward(const Op& op, const Activation& incoming, std::span<const int32_t> input,
-             std::span<int32_t> output, const RunOptions& options, Scratch& scratch) {
-  if (options.kernels == KernelChoice::Fast) {
-    if (const auto* conv = std::get_if<Conv2d>(&op)) {
-      conv2d_fast(*conv, incoming.shape, input, output, options.mode, scratch);
-      return;
-    }
-    if (const auto* pool = std::get_if<MaxPool2d>(&op)) {
-      max_pool2d_fast(*pool, incoming.shape, input, output);
-      return;
-    }
-  }
-  op_forward(op, incoming, input, output, options.mode, options.kernels, scratch);
-}
-
 // Whether ops[i] and ops[i + 1] run as one fused step: a stride-1 conv followed by a 2x2 max pool
 // (conv2d_dot_pooled: the pool runs on the accumulators, exactly as on the codes).
 bool fused_with_next(const Model& model, size_t i, const RunOptions& options) {
@@ -116,7 +96,8 @@ void run_samples(const Model& model, const ModelPlan& plan, const IntTensor& inp
                           int8::best_isa());
         ++i;
       } else {
-        forward(model.ops[i], plan.activations[i], current, next, options, memory.scratch);
+        op_forward(model.ops[i], plan.activations[i], current, next,
+                   {.mode = options.mode, .kernels = options.kernels, .scratch = memory.scratch});
       }
       current = next;
       flip ^= 1;
@@ -124,90 +105,11 @@ void run_samples(const Model& model, const ModelPlan& plan, const IntTensor& inp
   }
 }
 
-// Threads that share run()'s samples, started once and kept (creating threads at every run() would cost
-// more than a small batch). run_tasks hands out task indices from a shared counter; the caller works too.
-class SamplePool {
- public:
-  /// Calls task(i) for every i < tasks on up to `threads` threads (the caller included); returns when all
-  /// are done. The first exception thrown by a task is re-thrown here.
-  void run_tasks(int64_t tasks, int threads, const std::function<void(int64_t)>& task) {
-    std::unique_lock one_job(job_mutex_, std::try_to_lock);
-    if (!one_job.owns_lock()) {  // another thread's run() has the pool: work alone rather than wait
-      for (int64_t i = 0; i < tasks; ++i)
-        task(i);
-      return;
-    }
-    {
-      const std::lock_guard lock(mutex_);
-      while (static_cast<int>(workers_.size()) < threads - 1)
-        workers_.emplace_back([this] { work(); });
-      task_ = &task;
-      tasks_ = tasks;
-      next_ = 0;
-      helpers_ = threads - 1;
-      busy_ = 0;
-      failure_ = nullptr;
-      ++generation_;
-    }
-    changed_.notify_all();
-    take_tasks();
-    std::unique_lock lock(mutex_);
-    done_.wait(lock, [this] { return busy_ == 0 && next_ >= tasks_; });
-    task_ = nullptr;
-    if (failure_) std::rethrow_exception(failure_);
-  }
-
- private:
-  void take_tasks() {
-    while (true) {
-      int64_t i;
-      {
-        const std::lock_guard lock(mutex_);
-        if (next_ >= tasks_) return;
-        i = next_++;
-        ++busy_;
-      }
-      try {
-        (*task_)(i);
-      } catch (...) {
-        const std::lock_guard lock(mutex_);
-        if (!failure_) failure_ = std::current_exception();
-      }
-      {
-        const std::lock_guard lock(mutex_);
-        --busy_;
-      }
-      done_.notify_all();
-    }
-  }
-
-  void work() {
-    uint64_t seen = 0;
-    while (true) {
-      {
-        std::unique_lock lock(mutex_);
-        changed_.wait(lock, [&] { return generation_ != seen && helpers_ > 0; });
-        seen = generation_;
-        --helpers_;  // only `threads - 1` workers join a job
-      }
-      take_tasks();
-    }
-  }
-
-  std::mutex job_mutex_;  // one run() at a time uses the pool; others run on their own thread
-  std::mutex mutex_;
-  std::condition_variable changed_, done_;
-  std::vector<std::thread> workers_;  // never joined: the pool lives as long as the process
-  const std::function<void(int64_t)>* task_ = nullptr;
-  int64_t tasks_ = 0, next_ = 0;
-  int helpers_ = 0, busy_ = 0;
-  uint64_t generation_ = 0;
-  std::exception_ptr failure_;
-};
-
-// Never destroyed (deliberately leaked): its threads wait on its condition variable until the process ends.
-SamplePool& sample_pool() {
-  static SamplePool* const pool = new SamplePool;
+// The threads that share run()'s samples, started on the first multi-threaded run() and kept (creating
+// threads at every run() would cost more than a small batch). Never destroyed (deliberately leaked): its
+// threads wait for work until the process ends.
+util::ThreadPool& sample_pool() {
+  static util::ThreadPool* const pool = new util::ThreadPool;
   return *pool;
 }
 
@@ -238,7 +140,7 @@ IntTensor run(const Model& model, const IntTensor& input, const RunOptions& opti
   // another process simply takes fewer.
   const int64_t per_task = std::max<int64_t>(1, std::min<int64_t>(8, batch / (4 * threads)));
   const int64_t tasks = (batch + per_task - 1) / per_task;
-  sample_pool().run_tasks(tasks, static_cast<int>(threads), [&](int64_t task) {
+  sample_pool().parallel_for(tasks, static_cast<int>(threads), [&](int64_t task) {
     run_samples(model, plan, input, output, options, run_id, task * per_task,
                 std::min(batch, (task + 1) * per_task));
   });

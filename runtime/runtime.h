@@ -3,7 +3,6 @@
 // The arithmetic and the file format are explained in docs/runtime.md.
 #pragma once
 
-#include "runtime/crc32.h"
 #include "runtime/int_tensor.h"
 #include "runtime/model.h"
 #include "runtime/model_file.h"

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "util/window.h"
+
 namespace qg::runtime {
 
 namespace {
@@ -24,15 +26,15 @@ int64_t Window2d::output_size(int64_t in, int axis, const std::string& what) con
     throw std::invalid_argument(what + ": invalid window (" + describe() +
                                 "): kernel, stride and dilation must be in 1..2^30, padding in 0..2^30");
   }
-  const int64_t span = dilation[a] * (kernel[a] - 1) + 1;
-  const int64_t padded = in + 2 * padding[a];
-  if (padded < span) {
+  const int64_t out = util::window_output_size(in, kernel[a], stride[a], padding[a], dilation[a]);
+  if (out == 0) {
+    const int64_t extent = dilation[a] * (kernel[a] - 1) + 1;
     throw std::invalid_argument(what + ": the " + std::string(axis == 0 ? "height" : "width") + " " +
                                 std::to_string(in) + " with padding " + std::to_string(padding[a]) +
-                                " is smaller than the window extent " + std::to_string(span) + " (" +
+                                " is smaller than the window extent " + std::to_string(extent) + " (" +
                                 describe() + ")");
   }
-  return (padded - span) / stride[a] + 1;
+  return out;
 }
 
 std::string Window2d::describe() const {

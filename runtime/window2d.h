@@ -3,7 +3,8 @@
 // Along each spatial axis an output position o reads input positions
 //     i = o * stride - padding + t * dilation,   t = 0 .. kernel-1,
 // and there are floor((in + 2*padding - dilation*(kernel-1) - 1) / stride) + 1 outputs
-// (PyTorch's formula with ceil_mode=False). Positions outside [0, in) are padding.
+// (PyTorch's formula with ceil_mode=False; util/window.h, the one definition). Positions outside [0, in)
+// are padding.
 #pragma once
 
 #include <array>

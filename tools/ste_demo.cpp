@@ -34,7 +34,8 @@ struct RoundWithTrueGradientFn {
 double weight_gradient_norm(const Tensor& w) {
   if (!w.grad().defined()) return 0.0;
   double sum = 0;
-  for (float g : w.grad().to_vector()) sum += double(g) * g;
+  for (float g : w.grad().to_vector())
+    sum += double(g) * g;
   return std::sqrt(sum);
 }
 

@@ -18,7 +18,9 @@ struct AddFn {
     b_shape = b.shape();
     return kernel::add(a, b);
   }
-  std::vector<Tensor> backward(const Tensor& g) { return {kernel::sum_to(g, a_shape), kernel::sum_to(g, b_shape)}; }
+  std::vector<Tensor> backward(const Tensor& g) {
+    return {kernel::sum_to(g, a_shape), kernel::sum_to(g, b_shape)};
+  }
 };
 
 // z = a - b:  dz/da = 1, dz/db = -1
@@ -92,12 +94,26 @@ struct MulScalarFn {
 
 }  // namespace
 
-Tensor add(const Tensor& a, const Tensor& b) { return apply<AddFn>(a, b); }
-Tensor sub(const Tensor& a, const Tensor& b) { return apply<SubFn>(a, b); }
-Tensor mul(const Tensor& a, const Tensor& b) { return apply<MulFn>(a, b); }
-Tensor div(const Tensor& a, const Tensor& b) { return apply<DivFn>(a, b); }
-Tensor neg(const Tensor& a) { return apply<NegFn>(a); }
-Tensor add_scalar(const Tensor& a, float s) { return apply<AddScalarFn>(a, s); }
-Tensor mul_scalar(const Tensor& a, float s) { return apply<MulScalarFn>(a, s); }
+Tensor add(const Tensor& a, const Tensor& b) {
+  return apply<AddFn>(a, b);
+}
+Tensor sub(const Tensor& a, const Tensor& b) {
+  return apply<SubFn>(a, b);
+}
+Tensor mul(const Tensor& a, const Tensor& b) {
+  return apply<MulFn>(a, b);
+}
+Tensor div(const Tensor& a, const Tensor& b) {
+  return apply<DivFn>(a, b);
+}
+Tensor neg(const Tensor& a) {
+  return apply<NegFn>(a);
+}
+Tensor add_scalar(const Tensor& a, float s) {
+  return apply<AddScalarFn>(a, s);
+}
+Tensor mul_scalar(const Tensor& a, float s) {
+  return apply<MulScalarFn>(a, s);
+}
 
 }  // namespace qg

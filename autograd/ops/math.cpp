@@ -57,9 +57,17 @@ struct PowFn {
 
 }  // namespace
 
-Tensor exp(const Tensor& a) { return apply<ExpFn>(a); }
-Tensor log(const Tensor& a) { return apply<LogFn>(a); }
-Tensor sqrt(const Tensor& a) { return apply<SqrtFn>(a); }
-Tensor pow(const Tensor& a, float exponent) { return apply<PowFn>(a, exponent); }
+Tensor exp(const Tensor& a) {
+  return apply<ExpFn>(a);
+}
+Tensor log(const Tensor& a) {
+  return apply<LogFn>(a);
+}
+Tensor sqrt(const Tensor& a) {
+  return apply<SqrtFn>(a);
+}
+Tensor pow(const Tensor& a, float exponent) {
+  return apply<PowFn>(a, exponent);
+}
 
 }  // namespace qg

@@ -1,7 +1,7 @@
 // Matrix product. For C = A B:  dA = dC B^T,  dB = A^T dC  (transposes are views, not copies).
+#include "core/kernels/matmul.h"
 #include "autograd/function.h"
 #include "autograd/ops.h"
-#include "core/kernels/matmul.h"
 #include "core/kernels/views.h"
 
 namespace qg {
@@ -23,6 +23,8 @@ struct MatmulFn {
 
 }  // namespace
 
-Tensor matmul(const Tensor& a, const Tensor& b) { return apply<MatmulFn>(a, b); }
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  return apply<MatmulFn>(a, b);
+}
 
 }  // namespace qg

@@ -42,7 +42,8 @@ struct MeanFn {
     input_shape = x.shape();
     axes = kernel::reduction_axes(requested, x.dim(), name);
     count = 1.0f;
-    for (int64_t axis : axes) count *= static_cast<float>(x.shape()[axis]);
+    for (int64_t axis : axes)
+      count *= static_cast<float>(x.shape()[axis]);
     return kernel::mean(x, axes, keepdim);
   }
   std::vector<Tensor> backward(const Tensor& g) {
@@ -65,8 +66,10 @@ struct MaxFn {
   std::vector<Tensor> backward(const Tensor& g) {
     // Scatter each gradient to its winner: view the input as [outer, n, inner].
     int64_t outer = 1, inner = 1;
-    for (int64_t i = 0; i < axis; ++i) outer *= input_shape[i];
-    for (size_t i = axis + 1; i < input_shape.size(); ++i) inner *= input_shape[i];
+    for (int64_t i = 0; i < axis; ++i)
+      outer *= input_shape[i];
+    for (size_t i = axis + 1; i < input_shape.size(); ++i)
+      inner *= input_shape[i];
     const int64_t n = input_shape[axis];
     Tensor grad = Tensor::zeros(input_shape);
     const Tensor cg = g.contiguous();
@@ -89,7 +92,11 @@ Tensor sum(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
 Tensor mean(const Tensor& a, const std::vector<int64_t>& axes, bool keepdim) {
   return apply<MeanFn>(a, axes, keepdim);
 }
-Tensor max(const Tensor& a, int64_t axis, bool keepdim) { return apply<MaxFn>(a, axis, keepdim); }
-Tensor argmax(const Tensor& a, int64_t axis, bool keepdim) { return kernel::argmax(a, axis, keepdim); }
+Tensor max(const Tensor& a, int64_t axis, bool keepdim) {
+  return apply<MaxFn>(a, axis, keepdim);
+}
+Tensor argmax(const Tensor& a, int64_t axis, bool keepdim) {
+  return kernel::argmax(a, axis, keepdim);
+}
 
 }  // namespace qg

@@ -25,7 +25,8 @@ struct PermuteFn {
   Tensor forward(const Tensor& x, const std::vector<int64_t>& dims) {
     Tensor y = kernel::permute(x, dims);
     std::vector<int64_t> normalized;
-    for (int64_t d : dims) normalized.push_back(normalize_axis(d, x.dim(), name));
+    for (int64_t d : dims)
+      normalized.push_back(normalize_axis(d, x.dim(), name));
     inverse = kernel::inverse_permutation(normalized);
     return y;
   }
@@ -60,8 +61,12 @@ struct ContiguousFn {
 
 }  // namespace
 
-Tensor reshape(const Tensor& a, const Shape& shape) { return apply<ReshapeFn>(a, shape); }
-Tensor permute(const Tensor& a, const std::vector<int64_t>& dims) { return apply<PermuteFn>(a, dims); }
+Tensor reshape(const Tensor& a, const Shape& shape) {
+  return apply<ReshapeFn>(a, shape);
+}
+Tensor permute(const Tensor& a, const std::vector<int64_t>& dims) {
+  return apply<PermuteFn>(a, dims);
+}
 Tensor transpose(const Tensor& a, int64_t dim0, int64_t dim1) {
   return permute(a, kernel::swapped_axes(a.dim(), dim0, dim1));
 }
@@ -72,10 +77,13 @@ Tensor flatten(const Tensor& a, int64_t start_dim) {
   const int64_t start = normalize_axis(start_dim, a.dim(), "flatten");
   Shape shape(a.shape().begin(), a.shape().begin() + start);
   int64_t collapsed = 1;
-  for (int64_t i = start; i < a.dim(); ++i) collapsed *= a.shape()[i];
+  for (int64_t i = start; i < a.dim(); ++i)
+    collapsed *= a.shape()[i];
   shape.push_back(collapsed);
   return reshape(a, shape);
 }
-Tensor contiguous(const Tensor& a) { return a.is_contiguous() ? a : apply<ContiguousFn>(a); }
+Tensor contiguous(const Tensor& a) {
+  return a.is_contiguous() ? a : apply<ContiguousFn>(a);
+}
 
 }  // namespace qg

@@ -118,7 +118,7 @@ ChannelStats channel_statistics(const Tensor& x, const ChannelLayout& l) {
 Tensor channel_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift,
                       const ChannelLayout& l) {
   assert(x.is_contiguous());
-  Tensor y = Tensor::uninitialized(x.shape());
+  Tensor y = Tensor::empty(x.shape());
   for_each_plane(l, [&](int64_t n, int64_t c) {
     plane_affine(x.data() + plane_offset(l, n, c), y.data() + plane_offset(l, n, c), l.spatial, scale[c],
                  shift[c]);
@@ -145,7 +145,7 @@ Tensor channel_input_grad(const Tensor& grad, const Tensor& x, const std::vector
                           const std::vector<float>& scale, const std::vector<float>& a,
                           const std::vector<float>& b, const ChannelLayout& l) {
   assert(grad.is_contiguous() && x.is_contiguous());
-  Tensor dx = Tensor::uninitialized(x.shape());
+  Tensor dx = Tensor::empty(x.shape());
   for_each_plane(l, [&](int64_t n, int64_t c) {
     const int64_t at = plane_offset(l, n, c);
     plane_input_grad(grad.data() + at, x.data() + at, dx.data() + at, l.spatial, mean[c], scale[c], a[c],

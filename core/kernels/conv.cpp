@@ -10,6 +10,7 @@
 #include "core/kernels/conv_paths.h"
 #include "core/parallel.h"
 #include "core/simd.h"
+#include "util/window.h"
 
 namespace qg::kernel {
 
@@ -54,8 +55,8 @@ Conv2dGeometry conv2d_geometry(const Shape& input, const Shape& weight, int64_t 
   g.padding = padding;
   g.dilation = dilation;
   g.groups = groups;
-  g.out_height = (g.in_height + 2 * padding - dilation * (g.kernel_height - 1) - 1) / stride + 1;
-  g.out_width = (g.in_width + 2 * padding - dilation * (g.kernel_width - 1) - 1) / stride + 1;
+  g.out_height = util::window_output_size(g.in_height, g.kernel_height, stride, padding, dilation);
+  g.out_width = util::window_output_size(g.in_width, g.kernel_width, stride, padding, dilation);
   assert(g.out_height >= 1 && g.out_width >= 1);
   assert(g.in_channels % groups == 0 && g.out_channels % groups == 0 && weight[1] == g.in_channels / groups);
   return g;
@@ -111,7 +112,7 @@ void bias_grad_sums(const float* grad_output, const Conv2dGeometry& g, ImageRang
 Tensor conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dGeometry& g,
                       ConvPath path) {
   assert(input.is_contiguous() && weight.is_contiguous());
-  Tensor output = Tensor::uninitialized({g.batch, g.out_channels, g.out_height, g.out_width});
+  Tensor output = Tensor::empty({g.batch, g.out_channels, g.out_height, g.out_width});
   const Tensor b = bias.defined() ? bias.contiguous() : Tensor();
   const float* x = input.data();
   const float* w = weight.data();
@@ -146,7 +147,7 @@ Conv2dGrads conv2d_backward(const Tensor& grad_output, const Tensor& input, cons
   const int64_t slices = conv_paths::backward_slices(g.batch);
   const int64_t weight_size = weight.numel();
   Conv2dGrads grads;
-  if (request.input) grads.input = Tensor::uninitialized(input.shape());  // every image is overwritten
+  if (request.input) grads.input = Tensor::empty(input.shape());  // every image is overwritten
   Buffer<float> weight_partials(request.weight ? static_cast<size_t>(slices * weight_size) : 0);
   std::vector<double> bias_partials(request.bias ? static_cast<size_t>(slices * g.out_channels) : 0);
 
@@ -170,7 +171,7 @@ Conv2dGrads conv2d_backward(const Tensor& grad_output, const Tensor& input, cons
 
   // Slice partials, added in slice order.
   if (request.weight) {
-    grads.weight = Tensor::uninitialized(weight.shape());
+    grads.weight = Tensor::empty(weight.shape());
     float* dw = grads.weight.data();
     std::copy(weight_partials.data(), weight_partials.data() + weight_size, dw);
     for (int64_t s = 1; s < slices; ++s) {
@@ -180,7 +181,7 @@ Conv2dGrads conv2d_backward(const Tensor& grad_output, const Tensor& input, cons
     }
   }
   if (request.bias) {
-    grads.bias = Tensor::uninitialized({g.out_channels});
+    grads.bias = Tensor::empty({g.out_channels});
     for (int64_t c = 0; c < g.out_channels; ++c) {
       double total = 0.0;
       for (int64_t s = 0; s < slices; ++s)

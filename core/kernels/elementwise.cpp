@@ -136,7 +136,7 @@ void run_loop(const Loop& loop, float* out, Op op) {
 template <class Op>
 Tensor binary(const Tensor& a, const Tensor& b, const char* name, Op op) {
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
-  Tensor out = Tensor::uninitialized(shape);
+  Tensor out = Tensor::empty(shape);
   if (out.numel() > 0) run_loop(make_loop(a, b, shape), out.data(), op);
   return out;
 }
@@ -144,7 +144,7 @@ Tensor binary(const Tensor& a, const Tensor& b, const char* name, Op op) {
 // A unary op is a binary one whose second operand is never read.
 template <class Op>
 Tensor unary(const Tensor& a, Op op) {
-  Tensor out = Tensor::uninitialized(a.shape());
+  Tensor out = Tensor::empty(a.shape());
   if (out.numel() > 0) {
     run_loop(make_loop(a, a, a.shape()), out.data(), [op](float x, float) { return op(x); });
   }

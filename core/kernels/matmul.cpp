@@ -17,8 +17,10 @@ struct GemmOperand {
 
 GemmOperand as_gemm_operand(const Tensor& t) {
   const int64_t rows = t.shape()[0], cols = t.shape()[1];
-  if (t.strides()[1] == 1 && t.strides()[0] >= std::max<int64_t>(cols, 1)) return {t, false, static_cast<int>(t.strides()[0])};
-  if (t.strides()[0] == 1 && t.strides()[1] >= std::max<int64_t>(rows, 1)) return {t, true, static_cast<int>(t.strides()[1])};
+  if (t.strides()[1] == 1 && t.strides()[0] >= std::max<int64_t>(cols, 1))
+    return {t, false, static_cast<int>(t.strides()[0])};
+  if (t.strides()[0] == 1 && t.strides()[1] >= std::max<int64_t>(rows, 1))
+    return {t, true, static_cast<int>(t.strides()[1])};
   const Tensor c = t.clone();
   return {c, false, static_cast<int>(std::max<int64_t>(cols, 1))};
 }
@@ -27,16 +29,16 @@ GemmOperand as_gemm_operand(const Tensor& t) {
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
   if (a.dim() != 2 || b.dim() != 2 || a.shape()[1] != b.shape()[0]) {
-    throw std::invalid_argument("matmul: cannot multiply " + to_string(a.shape()) + " by " + to_string(b.shape()) +
-                                " (expected [m,k] x [k,n])");
+    throw std::invalid_argument("matmul: cannot multiply " + to_string(a.shape()) + " by " +
+                                to_string(b.shape()) + " (expected [m,k] x [k,n])");
   }
   const int m = static_cast<int>(a.shape()[0]), k = static_cast<int>(a.shape()[1]);
   const int n = static_cast<int>(b.shape()[1]);
   Tensor out = Tensor::zeros({m, n});
   if (k == 0) return out;
   const GemmOperand ga = as_gemm_operand(a), gb = as_gemm_operand(b);
-  blas::gemm(ga.transposed, gb.transposed, m, n, k, 1.0f, ga.holder.data(), ga.ld, gb.holder.data(), gb.ld, 0.0f,
-             out.data(), std::max(n, 1));
+  blas::gemm(ga.transposed, gb.transposed, m, n, k, 1.0f, ga.holder.data(), ga.ld, gb.holder.data(), gb.ld,
+             0.0f, out.data(), std::max(n, 1));
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include "core/kernels/nan_order.h"
 #include "core/parallel.h"
 #include "core/simd.h"
+#include "util/window.h"
 
 namespace qg::kernel {
 
@@ -271,8 +272,8 @@ Pool2dGeometry pool2d_geometry(const Shape& input, int64_t kernel, int64_t strid
   g.kernel = kernel;
   g.stride = stride;
   g.padding = padding;
-  g.out_height = (g.in_height + 2 * padding - kernel) / stride + 1;
-  g.out_width = (g.in_width + 2 * padding - kernel) / stride + 1;
+  g.out_height = util::window_output_size(g.in_height, kernel, stride, padding);
+  g.out_width = util::window_output_size(g.in_width, kernel, stride, padding);
   assert(g.out_height >= 1 && g.out_width >= 1);
   assert(g.in_height * g.in_width <= std::numeric_limits<int32_t>::max());
   return g;
@@ -281,7 +282,7 @@ Pool2dGeometry pool2d_geometry(const Shape& input, int64_t kernel, int64_t strid
 MaxPool2dResult max_pool2d_forward(const Tensor& input, const Pool2dGeometry& g) {
   const Tensor x = input.contiguous();
   MaxPool2dResult result;
-  result.output = Tensor::uninitialized(output_shape(g));
+  result.output = Tensor::empty(output_shape(g));
   const size_t outputs = static_cast<size_t>(g.batch * g.channels * out_plane(g));
   float* y = result.output.data();
   if (g.kernel <= kSmallKernel) {
@@ -306,8 +307,7 @@ MaxPool2dResult max_pool2d_forward(const Tensor& input, const Pool2dGeometry& g)
 Tensor max_pool2d_backward(const Tensor& grad_output, const MaxPool2dArgmax& argmax,
                            const Pool2dGeometry& g) {
   const Tensor gy = grad_output.contiguous();
-  Tensor gx =
-      Tensor::uninitialized({g.batch, g.channels, g.in_height, g.in_width});  // every plane is written
+  Tensor gx = Tensor::empty({g.batch, g.channels, g.in_height, g.in_width});  // every plane is written
   for_plane_ranges(g, [&](int64_t first, int64_t end) {
     if (g.kernel > kSmallKernel) {
       max_pool_generic_backward(gy.data(), argmax.large.data(), g, first, end, gx.data());
@@ -322,7 +322,7 @@ Tensor max_pool2d_backward(const Tensor& grad_output, const MaxPool2dArgmax& arg
 
 Tensor avg_pool2d_forward(const Tensor& input, const Pool2dGeometry& g) {
   const Tensor x = input.contiguous();
-  Tensor y = Tensor::uninitialized(output_shape(g));
+  Tensor y = Tensor::empty(output_shape(g));
   const float inv_area = 1.0f / static_cast<float>(g.kernel * g.kernel);  // padding counts in the divisor
   for_plane_ranges(g, [&](int64_t first, int64_t end) {
     for (int64_t plane = first; plane < end; ++plane) {
@@ -346,8 +346,7 @@ Tensor avg_pool2d_forward(const Tensor& input, const Pool2dGeometry& g) {
 
 Tensor avg_pool2d_backward(const Tensor& grad_output, const Pool2dGeometry& g) {
   const Tensor gy = grad_output.contiguous();
-  Tensor gx =
-      Tensor::uninitialized({g.batch, g.channels, g.in_height, g.in_width});  // zeroed per plane below
+  Tensor gx = Tensor::empty({g.batch, g.channels, g.in_height, g.in_width});  // zeroed per plane below
   const float inv_area = 1.0f / static_cast<float>(g.kernel * g.kernel);
   for_plane_ranges(g, [&](int64_t first, int64_t end) {
     for (int64_t plane = first; plane < end; ++plane) {

@@ -144,7 +144,7 @@ Tensor fold_axis(const Tensor& a, int64_t axis) {
   const AxisSplit s = split_at(a.shape(), axis);
   const int64_t outer = static_cast<int64_t>(s.outer), n = static_cast<int64_t>(s.n),
                 inner = static_cast<int64_t>(s.inner);
-  Tensor out = Tensor::uninitialized(reduced_shape(a.shape(), {axis}, /*keepdim=*/true));
+  Tensor out = Tensor::empty(reduced_shape(a.shape(), {axis}, /*keepdim=*/true));
   const float* x = ca.data();
   float* y = out.data();
   if (inner == 1) {
@@ -235,7 +235,7 @@ Tensor argmax(const Tensor& a, int64_t axis, bool keepdim) {
   const AxisSplit s = split_at(a.shape(), ax);
   const int64_t outer = static_cast<int64_t>(s.outer), n = static_cast<int64_t>(s.n),
                 inner = static_cast<int64_t>(s.inner);
-  Tensor kept = Tensor::empty(reduced_shape(a.shape(), {ax}, /*keepdim=*/true));
+  Tensor kept = Tensor::zeros(reduced_shape(a.shape(), {ax}, /*keepdim=*/true));
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t i = 0; i < inner; ++i) {
       const float* line = ca.data() + o * n * inner + i;  // the n values along the axis, `inner` apart

@@ -34,8 +34,8 @@ Tensor reshape(const Tensor& a, Shape shape) {
 
 Tensor permute(const Tensor& a, const std::vector<int64_t>& dims) {
   if (static_cast<int64_t>(dims.size()) != a.dim()) {
-    throw std::invalid_argument("permute: " + std::to_string(dims.size()) + " axes given for a tensor of shape " +
-                                to_string(a.shape()));
+    throw std::invalid_argument("permute: " + std::to_string(dims.size()) +
+                                " axes given for a tensor of shape " + to_string(a.shape()));
   }
   std::vector<bool> seen(dims.size(), false);
   Shape shape(dims.size()), strides(dims.size());
@@ -51,18 +51,22 @@ Tensor permute(const Tensor& a, const std::vector<int64_t>& dims) {
 
 std::vector<int64_t> swapped_axes(int64_t ndim, int64_t dim0, int64_t dim1) {
   std::vector<int64_t> dims(ndim);
-  for (int64_t i = 0; i < ndim; ++i) dims[i] = i;
+  for (int64_t i = 0; i < ndim; ++i)
+    dims[i] = i;
   std::swap(dims[normalize_axis(dim0, ndim, "transpose")], dims[normalize_axis(dim1, ndim, "transpose")]);
   return dims;
 }
 
-Tensor transpose(const Tensor& a, int64_t dim0, int64_t dim1) { return permute(a, swapped_axes(a.dim(), dim0, dim1)); }
+Tensor transpose(const Tensor& a, int64_t dim0, int64_t dim1) {
+  return permute(a, swapped_axes(a.dim(), dim0, dim1));
+}
 
 Tensor narrow(const Tensor& a, int64_t axis, int64_t start, int64_t length) {
   const int64_t ax = normalize_axis(axis, a.dim(), "narrow");
   if (start < 0 || length < 0 || start + length > a.shape()[ax]) {
-    throw std::out_of_range("narrow: range [" + std::to_string(start) + ", " + std::to_string(start + length) +
-                            ") exceeds axis " + std::to_string(ax) + " of " + to_string(a.shape()));
+    throw std::out_of_range("narrow: range [" + std::to_string(start) + ", " +
+                            std::to_string(start + length) + ") exceeds axis " + std::to_string(ax) + " of " +
+                            to_string(a.shape()));
   }
   Shape shape = a.shape();
   shape[ax] = length;
@@ -71,7 +75,8 @@ Tensor narrow(const Tensor& a, int64_t axis, int64_t start, int64_t length) {
 
 std::vector<int64_t> inverse_permutation(const std::vector<int64_t>& dims) {
   std::vector<int64_t> inverse(dims.size());
-  for (size_t i = 0; i < dims.size(); ++i) inverse[dims[i]] = static_cast<int64_t>(i);
+  for (size_t i = 0; i < dims.size(); ++i)
+    inverse[dims[i]] = static_cast<int64_t>(i);
   return inverse;
 }
 

@@ -12,7 +12,9 @@
 
 namespace qg::kernel::detail {
 
-inline std::vector<size_t> xshape(const Shape& shape) { return std::vector<size_t>(shape.begin(), shape.end()); }
+inline std::vector<size_t> xshape(const Shape& shape) {
+  return std::vector<size_t>(shape.begin(), shape.end());
+}
 
 inline auto xview(Tensor& t) {
   assert(t.is_contiguous());

@@ -105,12 +105,12 @@ struct BatchNormFn {
         needs_sums ? kernel::channel_grad_sums(g, x, mean, layout) : kernel::ChannelGradSums{};
     Tensor dw, db, dx;
     if (needs_weight_grad) {  // sum G x_hat = istd * sum G (x - mu)
-      dw = Tensor::empty({channels});
+      dw = Tensor::zeros({channels});
       for (int64_t c = 0; c < channels; ++c)
         dw.data()[c] = static_cast<float>(sums.grad_centered[c] * inv_std[c]);
     }
     if (needs_bias_grad) {
-      db = Tensor::empty({channels});
+      db = Tensor::zeros({channels});
       for (int64_t c = 0; c < channels; ++c)
         db.data()[c] = static_cast<float>(sums.grad[c]);
     }

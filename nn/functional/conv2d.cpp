@@ -7,6 +7,7 @@
 
 #include "autograd/function.h"
 #include "core/kernels/conv.h"
+#include "util/window.h"
 
 namespace qg::nn::functional {
 
@@ -90,16 +91,17 @@ int64_t conv_output_size(int64_t input, int64_t kernel, int64_t stride, int64_t 
                                 std::to_string(kernel) + ", stride " + std::to_string(stride) + ", padding " +
                                 std::to_string(padding) + ", dilation " + std::to_string(dilation) + ")");
   }
-  const int64_t reach = dilation * (kernel - 1) + 1;  // the span of the (dilated) window
-  const int64_t padded = input + 2 * padding;
-  if (reach > padded) {
+  const int64_t out = util::window_output_size(input, kernel, stride, padding, dilation);
+  if (out == 0) {
+    const int64_t reach = dilation * (kernel - 1) + 1;  // the span of the (dilated) window
+    const int64_t padded = input + 2 * padding;
     throw std::invalid_argument(std::string(op) + ": output would be empty: window of size " +
                                 std::to_string(reach) + " (kernel " + std::to_string(kernel) + ", dilation " +
                                 std::to_string(dilation) + ") is larger than the padded input size " +
                                 std::to_string(padded) + " (size " + std::to_string(input) + ", padding " +
                                 std::to_string(padding) + ")");
   }
-  return (padded - reach) / stride + 1;
+  return out;
 }
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options) {

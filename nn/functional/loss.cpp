@@ -52,7 +52,7 @@ struct LogSoftmaxFn {
   Tensor forward(const Tensor& input, int64_t axis) {
     layout = layout_around(input.shape(), axis);
     const Tensor x = input.contiguous();
-    y = Tensor::empty(x.shape());
+    y = Tensor::zeros(x.shape());
     for (int64_t o = 0; o < layout.outer; ++o) {
       for (int64_t i = 0; i < layout.inner; ++i) {
         const int64_t start = o * layout.n * layout.inner + i;
@@ -63,7 +63,7 @@ struct LogSoftmaxFn {
   }
   std::vector<Tensor> backward(const Tensor& grad) {
     const Tensor g = grad.contiguous();
-    Tensor dx = Tensor::empty(y.shape());
+    Tensor dx = Tensor::zeros(y.shape());
     for (int64_t o = 0; o < layout.outer; ++o) {
       for (int64_t i = 0; i < layout.inner; ++i) {
         const int64_t start = o * layout.n * layout.inner + i;
@@ -112,7 +112,7 @@ struct CrossEntropyFn {
   Tensor forward(const Tensor& logits, const std::vector<int64_t>& targets, Reduction reduction) {
     const Tensor x = logits.contiguous();
     const int64_t batch = x.size(0), classes = x.size(1);
-    log_probs = Tensor::empty(x.shape());
+    log_probs = Tensor::zeros(x.shape());
     labels = targets;
     scale = reduction == Reduction::Mean ? 1.0f / static_cast<float>(batch) : 1.0f;
     double total = 0.0;
@@ -126,7 +126,7 @@ struct CrossEntropyFn {
   std::vector<Tensor> backward(const Tensor& grad) {
     const float g = grad.item() * scale;
     const int64_t batch = log_probs.size(0), classes = log_probs.size(1);
-    Tensor dx = Tensor::empty(log_probs.shape());
+    Tensor dx = Tensor::zeros(log_probs.shape());
     for (int64_t n = 0; n < batch; ++n) {
       const float* lp = log_probs.data() + n * classes;
       float* d = dx.data() + n * classes;

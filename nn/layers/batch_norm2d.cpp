@@ -7,7 +7,8 @@
 
 namespace qg::nn {
 
-BatchNorm2d::BatchNorm2d(int64_t n, float eps, float momentum) : num_features(n), eps(eps), momentum(momentum) {
+BatchNorm2d::BatchNorm2d(int64_t n, float eps, float momentum)
+    : num_features(n), eps(eps), momentum(momentum) {
   if (n <= 0) throw std::invalid_argument("BatchNorm2d: num_features must be positive");
   weight = register_parameter("weight", Tensor::ones({n}));
   bias = register_parameter("bias", Tensor::zeros({n}));
@@ -18,7 +19,8 @@ BatchNorm2d::BatchNorm2d(int64_t n, float eps, float momentum) : num_features(n)
 
 Tensor BatchNorm2d::forward(const Tensor& input) {
   if (is_training()) num_batches_tracked.data()[0] += 1.0f;
-  return functional::batch_norm(input, running_mean, running_var, weight, bias, {is_training(), momentum, eps});
+  return functional::batch_norm(input, running_mean, running_var, weight, bias,
+                                {is_training(), momentum, eps});
 }
 
 std::string BatchNorm2d::describe() const {

@@ -9,8 +9,8 @@ namespace qg::nn {
 /// weight [out, in/groups, k, k], bias [out].
 class Conv2d : public Module {
  public:
-  Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, functional::Conv2dOptions options = {},
-         bool bias = true, Generator& gen = default_generator());
+  Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size,
+         functional::Conv2dOptions options = {}, bool bias = true, Generator& gen = default_generator());
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Conv2d"; }
   std::string describe() const override;

@@ -11,7 +11,8 @@ namespace qg::nn {
 /// A loss holds no parameters, so it is a plain callable rather than a Module.
 class CrossEntropyLoss {
  public:
-  explicit CrossEntropyLoss(functional::Reduction reduction = functional::Reduction::Mean) : reduction_(reduction) {}
+  explicit CrossEntropyLoss(functional::Reduction reduction = functional::Reduction::Mean)
+      : reduction_(reduction) {}
   Tensor operator()(const Tensor& logits, const std::vector<int64_t>& targets) const {
     return functional::cross_entropy(logits, targets, reduction_);
   }

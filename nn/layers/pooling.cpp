@@ -9,7 +9,11 @@ std::string pool_args(const functional::Pool2dOptions& o) {
 }
 }  // namespace
 
-std::string MaxPool2d::describe() const { return "MaxPool2d(" + pool_args(options) + ")"; }
-std::string AvgPool2d::describe() const { return "AvgPool2d(" + pool_args(options) + ")"; }
+std::string MaxPool2d::describe() const {
+  return "MaxPool2d(" + pool_args(options) + ")";
+}
+std::string AvgPool2d::describe() const {
+  return "AvgPool2d(" + pool_args(options) + ")";
+}
 
 }  // namespace qg::nn

@@ -12,7 +12,8 @@ Adam::Adam(std::vector<Tensor> parameters, AdamOptions options)
   init();
 }
 
-Adam::Adam(const std::vector<ParamGroup>& groups, AdamOptions options) : Optimizer(groups), options_(options) {
+Adam::Adam(const std::vector<ParamGroup>& groups, AdamOptions options)
+    : Optimizer(groups), options_(options) {
   init();
 }
 

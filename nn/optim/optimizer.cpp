@@ -20,7 +20,8 @@ Optimizer::Optimizer(const std::vector<ParamGroup>& groups) {
 }
 
 void Optimizer::zero_grad() {
-  for (Tensor& p : parameters_) p.zero_grad();
+  for (Tensor& p : parameters_)
+    p.zero_grad();
 }
 
 }  // namespace qg::nn

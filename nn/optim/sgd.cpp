@@ -21,9 +21,11 @@ void Sgd::init() {
   if (options.lr < 0 || options.momentum < 0 || options.weight_decay < 0) {
     throw std::invalid_argument("sgd: lr, momentum and weight_decay must be non-negative");
   }
-  if (options.nesterov && options.momentum <= 0) throw std::invalid_argument("sgd: nesterov requires momentum > 0");
+  if (options.nesterov && options.momentum <= 0)
+    throw std::invalid_argument("sgd: nesterov requires momentum > 0");
   lr_ = options.lr;
-  for (const Tensor& p : parameters_) momentum_buffers_.push_back(Tensor::zeros(p.shape()));
+  for (const Tensor& p : parameters_)
+    momentum_buffers_.push_back(Tensor::zeros(p.shape()));
   has_buffer_ = Tensor::zeros({static_cast<int64_t>(parameters_.size())});
 }
 
@@ -60,7 +62,8 @@ void Sgd::step() {
 
 NamedTensors Sgd::state() const {
   NamedTensors out{{"has_buffer", has_buffer_}};
-  for (size_t i = 0; i < momentum_buffers_.size(); ++i) out.emplace_back("momentum." + std::to_string(i), momentum_buffers_[i]);
+  for (size_t i = 0; i < momentum_buffers_.size(); ++i)
+    out.emplace_back("momentum." + std::to_string(i), momentum_buffers_[i]);
   return out;
 }
 

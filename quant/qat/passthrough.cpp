@@ -5,11 +5,42 @@
 
 #include "autograd/function.h"
 #include "nn/layers/pooling.h"
+#include "quant/integer_layer.h"
+#include "quant/points/make_points.h"
 
 namespace qg::quant {
 
-QPassThrough::QPassThrough(std::shared_ptr<nn::Module> l, std::string kind) : layer(std::move(l)), kind_(std::move(kind)) {
+QPassThrough::QPassThrough(std::shared_ptr<nn::Module> l) : layer(std::move(l)) {
   register_module("layer", layer);
+}
+
+std::shared_ptr<QatLayer> QReLU::from_float(const PrepareStep& step) {
+  return std::make_shared<QReLU>(step.layers[0]);
+}
+
+void QReLU::convert(ConvertStep& step) const {
+  step.model.add(runtime::ReLU{});
+}
+
+std::optional<ClampCodes> QReLU::clamp_codes(const runtime::QuantParams& q) const {
+  return ClampCodes{q.zero_point, q.qmax()};
+}
+
+std::shared_ptr<QatLayer> QMaxPool2d::from_float(const PrepareStep& step) {
+  return std::make_shared<QMaxPool2d>(step.layers[0]);
+}
+
+void QMaxPool2d::convert(ConvertStep& step) const {
+  const auto& o = std::dynamic_pointer_cast<nn::MaxPool2d>(layer)->options;
+  step.model.add(runtime::MaxPool2d{square_window(o.kernel_size, o.effective_stride(), o.padding, 1)});
+}
+
+std::shared_ptr<QatLayer> QFlatten::from_float(const PrepareStep& step) {
+  return std::make_shared<QFlatten>(step.layers[0]);
+}
+
+void QFlatten::convert(ConvertStep& step) const {
+  step.model.add(runtime::Flatten{});
 }
 
 namespace {
@@ -44,6 +75,17 @@ QAvgPool2d::QAvgPool2d(std::shared_ptr<nn::Module> p, const QuantPoint* source, 
   set_input_source(source);
   register_module("pool", pool);
   register_point_parameters();
+}
+
+std::shared_ptr<QatLayer> QAvgPool2d::from_float(const PrepareStep& step) {
+  // Keeps its input's parameters; the first quantized layer quantizes the model input first.
+  if (step.flowing) return std::make_shared<QAvgPool2d>(step.layers[0], step.flowing);
+  return std::make_shared<QAvgPool2d>(step.layers[0], nullptr, make_input_point(step.settings));
+}
+
+void QAvgPool2d::convert(ConvertStep& step) const {
+  const auto& o = std::dynamic_pointer_cast<nn::AvgPool2d>(pool)->options;
+  step.model.add(runtime::AvgPool2d{square_window(o.kernel_size, o.effective_stride(), o.padding, 1)});
 }
 
 int64_t QAvgPool2d::window_area() const {

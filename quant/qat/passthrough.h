@@ -1,8 +1,8 @@
-// QAT wrappers for layers that compute nothing new to quantize: ReLU, max pooling and flatten map
-// quantized values to quantized values with the same scale and zero point (max and ReLU commute with
-// the monotonic quantizer), so they simply run the float layer. Before the first layer that quantizes the
-// model input they run on the float input, which is the same: the quantizer is monotonic and maps 0 to 0,
-// so FQ(max(x, y)) = max(FQ(x), FQ(y)) and FQ(relu(x)) = relu(FQ(x)).
+// QAT layers for layers that compute nothing new to quantize: ReLU, max pooling and flatten map quantized
+// values to quantized values with the same scale and zero point (max and ReLU commute with the monotonic
+// quantizer), so they simply run the float layer. Before the first layer that quantizes the model input
+// they run on the float input, which is the same: the quantizer is monotonic and maps 0 to 0, so
+// FQ(max(x, y)) = max(FQ(x), FQ(y)) and FQ(relu(x)) = relu(FQ(x)).
 //
 // Average pooling does create values between codes; QAvgPool2d re-quantizes its output with its input's
 // parameters exactly as the integer average pool does: same scale in and out, the mean of (q - Z) rounded
@@ -13,18 +13,47 @@
 
 namespace qg::quant {
 
+/// A layer that runs its float layer unchanged on quantized values (ReLU, max pooling, flatten).
 class QPassThrough : public QatLayer {
  public:
-  /// `kind` is "QReLU", "QMaxPool2d" or "QFlatten".
-  QPassThrough(std::shared_ptr<nn::Module> layer, std::string kind);
   Tensor forward(const Tensor& input) override { return layer->forward(input); }
-  std::string type_name() const override { return kind_; }
-  std::string describe() const override { return kind_ + "(" + layer->describe() + ")"; }
+  std::string describe() const override { return type_name() + "(" + layer->describe() + ")"; }
 
   std::shared_ptr<nn::Module> layer;
 
- private:
-  std::string kind_;
+ protected:
+  explicit QPassThrough(std::shared_ptr<nn::Module> layer);
+};
+
+/// ReLU: max(q, Z) on codes. After a conv, linear or lone BatchNorm its integer form is the clamp of their
+/// output stage (clamp_codes), else the runtime op relu.
+class QReLU final : public QPassThrough {
+ public:
+  explicit QReLU(std::shared_ptr<nn::Module> relu) : QPassThrough(std::move(relu)) {}
+  /// The pattern `relu`.
+  static std::shared_ptr<QatLayer> from_float(const PrepareStep& step);
+  std::string type_name() const override { return "QReLU"; }
+  void convert(ConvertStep& step) const override;
+  /// [Z, qmax]: codes below Z are negative reals.
+  std::optional<ClampCodes> clamp_codes(const runtime::QuantParams& q) const override;
+};
+
+class QMaxPool2d final : public QPassThrough {
+ public:
+  explicit QMaxPool2d(std::shared_ptr<nn::Module> pool) : QPassThrough(std::move(pool)) {}
+  /// The pattern `maxpool2d`.
+  static std::shared_ptr<QatLayer> from_float(const PrepareStep& step);
+  std::string type_name() const override { return "QMaxPool2d"; }
+  void convert(ConvertStep& step) const override;
+};
+
+class QFlatten final : public QPassThrough {
+ public:
+  explicit QFlatten(std::shared_ptr<nn::Module> flatten) : QPassThrough(std::move(flatten)) {}
+  /// The pattern `flatten`.
+  static std::shared_ptr<QatLayer> from_float(const PrepareStep& step);
+  std::string type_name() const override { return "QFlatten"; }
+  void convert(ConvertStep& step) const override;
 };
 
 class QAvgPool2d : public QatLayer {
@@ -32,9 +61,12 @@ class QAvgPool2d : public QatLayer {
   /// `source` produces this layer's input (the previous quantized output); it must outlive this layer. Or,
   /// when no layer before quantizes the model input, `input` (source null): the point that does.
   QAvgPool2d(std::shared_ptr<nn::Module> pool, const QuantPoint* source, QuantPointPtr input = nullptr);
+  /// The pattern `avgpool2d`; quantizes the model input when nothing before it does.
+  static std::shared_ptr<QatLayer> from_float(const PrepareStep& step);
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "QAvgPool2d"; }
   std::string describe() const override { return "QAvgPool2d(" + pool->describe() + ")"; }
+  void convert(ConvertStep& step) const override;
 
   std::shared_ptr<nn::Module> pool;
 

@@ -8,7 +8,8 @@
 namespace qg::quant {
 
 void QatLayer::freeze() {
-  for (auto& [name, point] : quant_points()) point->freeze();
+  for (auto& [name, point] : quant_points())
+    point->freeze();
 }
 
 std::vector<NamedQuantPoint> QatLayer::quant_points() {
@@ -27,7 +28,8 @@ const QuantPoint& QatLayer::input_params() const {
 
 void QatLayer::register_point_parameters() {
   for (auto& [name, point] : quant_points()) {
-    for (auto& [tensor_name, tensor] : point->parameters()) register_parameter(name + "_quant." + tensor_name, tensor);
+    for (auto& [tensor_name, tensor] : point->parameters())
+      register_parameter(name + "_quant." + tensor_name, tensor);
   }
 }
 

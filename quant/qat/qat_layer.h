@@ -13,6 +13,8 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,11 +22,44 @@
 #include "nn/module.h"
 #include "quant/qat_settings.h"
 #include "quant/quant_point.h"
+#include "runtime/model.h"
 
 namespace qg::quant {
 
 /// A quantization point with its name inside its layer: "input", "weight" or "output".
 using NamedQuantPoint = std::pair<std::string, QuantPoint*>;
+
+/// What a QAT layer's from_float is given by prepare_qat (quant/qat_model.h): the float layers one of its
+/// patterns matched (e.g. conv2d, batchnorm2d, relu), the settings of the first, and the quantization of the
+/// tensor flowing in (null while the model input is still float: the layer then quantizes it, if it needs
+/// quantized values). The QAT layer shares the float layers' parameters.
+struct PrepareStep {
+  std::span<const std::shared_ptr<nn::Module>> layers;
+  const QuantSettings& settings;
+  const QuantPoint* flowing = nullptr;
+
+  /// The i-th matched layer as its nn type (the pattern guarantees the type).
+  template <class T>
+  std::shared_ptr<T> layer(size_t i) const {
+    return std::dynamic_pointer_cast<T>(layers[i]);
+  }
+};
+
+/// Output codes [min, max]: the clamp an activation (ReLU, ReLU6) is on codes.
+struct ClampCodes {
+  int32_t min = 0;
+  int32_t max = 0;
+};
+
+/// What a QAT layer's convert() is given by quant::convert (quant/convert.h).
+struct ConvertStep {
+  runtime::Model& model;       ///< the integer model so far: the layer appends its op(s)
+  runtime::QuantParams input;  ///< the quantization of the activation flowing into the layer
+  /// The clamp of the activation right after the layer, which the layer's output stage takes over (only
+  /// offered to layers with has_output_stage()); convert() then skips that activation.
+  std::optional<ClampCodes> fused_clamp;
+  std::string name;  ///< "layer 3 (QConv2d(...))": for messages
+};
 
 /// A QAT layer. Pass-through layers (ReLU, max pool, flatten) have no quantization points.
 class QatLayer : public nn::Module {
@@ -44,6 +79,21 @@ class QatLayer : public nn::Module {
   /// The quantization of this layer's input: its own input point's, else its source's. Throws
   /// std::logic_error when it has neither.
   const QuantPoint& input_params() const;
+
+  /// Appends this frozen layer's integer op(s) (runtime/op.h) to step.model: the layer's integer form, its
+  /// PyTorch `convert`. Throws std::invalid_argument naming step.name when the runtime cannot hold it.
+  virtual void convert(ConvertStep& step) const = 0;
+  /// True when the layer's integer form ends in an OutputStage (conv, linear, a lone BatchNorm as mul_add),
+  /// which can take over the clamp of an activation right after it (ConvertStep::fused_clamp).
+  virtual bool has_output_stage() const { return false; }
+  /// For an activation that is a clamp on codes of quantization `q` (ReLU: [Z, qmax], ReLU6: [Z, the code
+  /// of 6]): that clamp; nullopt for other layers.
+  virtual std::optional<ClampCodes> clamp_codes(const runtime::QuantParams& q) const {
+    (void)q;
+    return std::nullopt;
+  }
+  /// Freezes (or unfreezes) the BatchNorm statistics of a layer that has them (QConvBNReLU, QBatchNorm2d).
+  virtual void set_bn_frozen(bool frozen) { (void)frozen; }
 
   /// The model input's point: only on the first layer that needs a quantized input (prepare_qat), which
   /// fake-quantizes the model input with it; convert() quantizes the integer model's input with it.
@@ -69,6 +119,7 @@ class QatLayer : public nn::Module {
 class QWeightedLayer : public QatLayer {
  public:
   const QuantPoint* output_point() const override { return output.get(); }
+  bool has_output_stage() const override { return true; }
   /// True when a ReLU is applied before the output point (and fused into the integer clamp).
   bool fused_relu() const { return relu_; }
 

@@ -9,8 +9,8 @@
 #include "autograd/grad_mode.h"
 #include "nn/functional/activation.h"
 #include "quant/bn_fold.h"
-#include "quant/convert.h"
 #include "quant/fake_quantize.h"
+#include "quant/integer_layer.h"
 #include "quant/observer.h"
 #include "quant/points/make_points.h"
 #include "runtime/quantized_weights.h"
@@ -39,7 +39,7 @@ struct MulAddAccumulatorFn {
     scale = a.contiguous();
     const int64_t channels = static_cast<int64_t>(codes.codes.size());
     const int64_t batch = x.shape()[0], plane = x.numel() / std::max<int64_t>(batch * channels, 1);
-    Tensor y = Tensor::uninitialized(x.shape());
+    Tensor y = Tensor::empty(x.shape());
     constexpr double kLimit = 2147483648.0;  // keeps k a small-enough integer for any finite x
     for (int64_t n = 0; n < batch; ++n) {
       for (int64_t c = 0; c < channels; ++c) {
@@ -66,7 +66,7 @@ struct MulAddAccumulatorFn {
     const Tensor g = grad.contiguous();
     const int64_t channels = scale.numel();
     const int64_t batch = x.shape()[0], plane = x.numel() / std::max<int64_t>(batch * channels, 1);
-    Tensor dx = Tensor::uninitialized(x.shape());
+    Tensor dx = Tensor::empty(x.shape());
     std::vector<double> da(static_cast<size_t>(channels), 0.0), db(static_cast<size_t>(channels), 0.0);
     for (int64_t n = 0; n < batch; ++n) {
       for (int64_t c = 0; c < channels; ++c) {
@@ -82,7 +82,7 @@ struct MulAddAccumulatorFn {
         db[static_cast<size_t>(c)] += sum_g;
       }
     }
-    Tensor da_t = Tensor::uninitialized({channels}), db_t = Tensor::uninitialized({channels});
+    Tensor da_t = Tensor::empty({channels}), db_t = Tensor::empty({channels});
     for (int64_t c = 0; c < channels; ++c) {
       da_t.data()[c] = static_cast<float>(da[static_cast<size_t>(c)]);
       db_t.data()[c] = static_cast<float>(db[static_cast<size_t>(c)]);
@@ -135,6 +135,17 @@ QBatchNorm2d::QBatchNorm2d(std::shared_ptr<nn::BatchNorm2d> b, bool quantize_inp
   if (quantize_input) input = make_input_point(settings);
   register_module("bn", bn);
   register_point_parameters();
+}
+
+std::shared_ptr<QatLayer> QBatchNorm2d::from_float(const PrepareStep& step) {
+  return std::make_shared<QBatchNorm2d>(step.layer<nn::BatchNorm2d>(0), step.flowing == nullptr,
+                                        step.settings, step.layers.size() == 2);
+}
+
+void QBatchNorm2d::convert(ConvertStep& step) const {
+  runtime::MulAdd op = to_integer(step.input, fused_relu());
+  narrow_clamp(op.output_stage, step.fused_clamp);
+  step.model.add(op);
 }
 
 Tensor QBatchNorm2d::forward(const Tensor& x_in) {

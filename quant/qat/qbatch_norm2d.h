@@ -63,13 +63,19 @@ class QBatchNorm2d : public QatLayer {
   QBatchNorm2d(std::shared_ptr<nn::BatchNorm2d> bn, bool quantize_input, const QuantSettings& settings,
                bool relu);
   /// [N, C, H, W] on the input grid -> [N, C, H, W] on the output grid.
+  /// The patterns `batchnorm2d` (one that no conv2d precedes: that one is folded) and, under
+  /// QuantSettings::fuse_relu, `batchnorm2d relu`.
+  static std::shared_ptr<QatLayer> from_float(const PrepareStep& step);
   Tensor forward(const Tensor& input) override;
+  /// to_integer(step.input, fused_relu()), its clamp narrowed by a fused activation's.
+  void convert(ConvertStep& step) const override;
+  bool has_output_stage() const override { return true; }
   std::string type_name() const override { return relu_ ? "QBatchNormReLU2d" : "QBatchNorm2d"; }
   std::string describe() const override { return type_name() + "(" + bn->describe() + ")"; }
   const QuantPoint* output_point() const override { return output.get(); }
   bool fused_relu() const { return relu_; }
 
-  void set_bn_frozen(bool frozen) { bn_frozen_ = frozen; }
+  void set_bn_frozen(bool frozen) override { bn_frozen_ = frozen; }
   bool bn_frozen() const { return bn_frozen_; }
 
   /// The integer op for this frozen layer with input quantization `input` (the frozen input point's), the

@@ -1,6 +1,7 @@
 #include "quant/qat/qconv2d.h"
 
 #include "nn/functional/conv2d.h"
+#include "quant/integer_layer.h"
 
 namespace qg::quant {
 
@@ -8,6 +9,16 @@ QConv2d::QConv2d(std::shared_ptr<nn::Conv2d> c, bool quantize_input, const Quant
     : QWeightedLayer(settings, quantize_input, c->out_channels, relu), conv(std::move(c)) {
   register_module("conv", conv);
   register_point_parameters();
+}
+
+std::shared_ptr<QatLayer> QConv2d::from_float(const PrepareStep& step) {
+  return std::make_shared<QConv2d>(step.layer<nn::Conv2d>(0), step.flowing == nullptr, step.settings,
+                                   step.layers.size() == 2);
+}
+
+void QConv2d::convert(ConvertStep& step) const {
+  step.model.add(integer_conv2d(*conv, conv->weight, conv->bias, weight->qparams(), output->qparams(),
+                                fused_relu(), step));
 }
 
 Tensor QConv2d::forward(const Tensor& x_in) {

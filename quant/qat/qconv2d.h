@@ -12,8 +12,13 @@ namespace qg::quant {
 /// that the two compute the same codes.
 class QConv2d : public QWeightedLayer {
  public:
-  QConv2d(std::shared_ptr<nn::Conv2d> conv, bool quantize_input, const QuantSettings& settings, bool relu = false);
+  QConv2d(std::shared_ptr<nn::Conv2d> conv, bool quantize_input, const QuantSettings& settings,
+          bool relu = false);
+  /// The patterns `conv2d` and, under QuantSettings::fuse_relu, `conv2d relu`.
+  static std::shared_ptr<QatLayer> from_float(const PrepareStep& step);
   Tensor forward(const Tensor& input) override;
+  /// A runtime::Conv2d (quant/integer_layer.h).
+  void convert(ConvertStep& step) const override;
   std::string type_name() const override { return fused_relu() ? "QConvReLU2d" : "QConv2d"; }
   std::string describe() const override { return type_name() + "(" + conv->describe() + ")"; }
 

@@ -3,12 +3,15 @@
 #include "autograd/grad_mode.h"
 #include "nn/functional/conv2d.h"
 #include "quant/bn_fold.h"
+#include "quant/integer_layer.h"
 
 namespace qg::quant {
 
 QConvBNReLU::QConvBNReLU(std::shared_ptr<nn::Conv2d> c, std::shared_ptr<nn::BatchNorm2d> b, bool with_relu,
                          bool quantize_input, const QuantSettings& settings)
-    : QWeightedLayer(settings, quantize_input, c->out_channels, with_relu), conv(std::move(c)), bn(std::move(b)) {
+    : QWeightedLayer(settings, quantize_input, c->out_channels, with_relu),
+      conv(std::move(c)),
+      bn(std::move(b)) {
   if (bn->num_features != conv->out_channels) {
     throw std::invalid_argument("QConvBNReLU: BatchNorm2d has " + std::to_string(bn->num_features) +
                                 " features but the conv has " + std::to_string(conv->out_channels) +
@@ -17,6 +20,16 @@ QConvBNReLU::QConvBNReLU(std::shared_ptr<nn::Conv2d> c, std::shared_ptr<nn::Batc
   register_module("conv", conv);
   register_module("bn", bn);
   register_point_parameters();
+}
+
+std::shared_ptr<QatLayer> QConvBNReLU::from_float(const PrepareStep& step) {
+  return std::make_shared<QConvBNReLU>(step.layer<nn::Conv2d>(0), step.layer<nn::BatchNorm2d>(1),
+                                       step.layers.size() == 3, step.flowing == nullptr, step.settings);
+}
+
+void QConvBNReLU::convert(ConvertStep& step) const {
+  const auto [w, b] = folded_for_inference();
+  step.model.add(integer_conv2d(*conv, w, b, weight->qparams(), output->qparams(), fused_relu(), step));
 }
 
 std::pair<Tensor, Tensor> QConvBNReLU::batch_statistics(const Tensor& x) {

@@ -19,15 +19,19 @@ namespace qg::quant {
 /// variance and the quantizers see the weights the integer model will have (Krishnamoorthi 2018, 3.2).
 class QConvBNReLU : public QWeightedLayer {
  public:
-  QConvBNReLU(std::shared_ptr<nn::Conv2d> conv, std::shared_ptr<nn::BatchNorm2d> bn, bool relu, bool quantize_input,
-              const QuantSettings& settings);
+  QConvBNReLU(std::shared_ptr<nn::Conv2d> conv, std::shared_ptr<nn::BatchNorm2d> bn, bool relu,
+              bool quantize_input, const QuantSettings& settings);
+  /// The patterns `conv2d batchnorm2d relu` and `conv2d batchnorm2d`.
+  static std::shared_ptr<QatLayer> from_float(const PrepareStep& step);
   Tensor forward(const Tensor& input) override;
+  /// A runtime::Conv2d with the BatchNorm folded in with its running statistics.
+  void convert(ConvertStep& step) const override;
   std::string type_name() const override { return fused_relu() ? "QConvBNReLU" : "QConvBN"; }
   std::string describe() const override;
 
   /// The folded (weight, bias) with the running statistics: what convert() quantizes.
   std::pair<Tensor, Tensor> folded_for_inference() const;
-  void set_bn_frozen(bool frozen) { bn_frozen_ = frozen; }
+  void set_bn_frozen(bool frozen) override { bn_frozen_ = frozen; }
   bool bn_frozen() const { return bn_frozen_; }
 
   std::shared_ptr<nn::Conv2d> conv;

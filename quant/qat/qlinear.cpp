@@ -1,6 +1,7 @@
 #include "quant/qat/qlinear.h"
 
 #include "nn/functional/linear.h"
+#include "quant/integer_layer.h"
 
 namespace qg::quant {
 
@@ -8,6 +9,25 @@ QLinear::QLinear(std::shared_ptr<nn::Linear> l, bool quantize_input, const Quant
     : QWeightedLayer(settings, quantize_input, l->out_features, relu), linear(std::move(l)) {
   register_module("linear", linear);
   register_point_parameters();
+}
+
+std::shared_ptr<QatLayer> QLinear::from_float(const PrepareStep& step) {
+  return std::make_shared<QLinear>(step.layer<nn::Linear>(0), step.flowing == nullptr, step.settings,
+                                   step.layers.size() == 2);
+}
+
+void QLinear::convert(ConvertStep& step) const {
+  QuantizedAffine a = quantize_affine(linear->weight, linear->bias, weight->qparams(), step.input,
+                                      output->qparams(), fused_relu(), step.name);
+  narrow_clamp(a.stage, step.fused_clamp);
+  runtime::Linear op;
+  op.in_features = linear->in_features;
+  op.out_features = linear->out_features;
+  op.input_quant = step.input;
+  op.weight = std::move(a.weight);
+  op.bias = std::move(a.bias);
+  op.output_stage = std::move(a.stage);
+  step.model.add(op);
 }
 
 Tensor QLinear::forward(const Tensor& x_in) {

@@ -61,4 +61,22 @@ void avg_pool2d_reference(const AvgPool2d& op, const QuantParams& input_quant, c
   }
 }
 
+// The mean of S (q - Z) is S (mean(q - Z)): the same quantization out as in.
+Activation AvgPool2d::output(const Activation& incoming) const {
+  return {output_shape(incoming.shape), incoming.quant};
+}
+
+void AvgPool2d::forward(const Activation& incoming, std::span<const int32_t> input, std::span<int32_t> output,
+                        const OpContext&) const {
+  avg_pool2d_reference(*this, incoming.quant, incoming.shape, input, output);
+}
+
+nlohmann::json AvgPool2d::encode(TensorWriter&, const std::string&) const {
+  return window_json(window, /*with_dilation=*/false);
+}
+
+AvgPool2d AvgPool2d::decode(const JsonField& f, const TensorReader&) {
+  return AvgPool2d{read_window(f, /*with_dilation=*/false)};
+}
+
 }  // namespace qg::runtime

@@ -11,7 +11,10 @@
 #include <cstdint>
 #include <span>
 
+#include "runtime/activation.h"
 #include "runtime/dims.h"
+#include "runtime/op_context.h"
+#include "runtime/op_json.h"
 #include "runtime/quant_params.h"
 #include "runtime/window2d.h"
 
@@ -19,11 +22,24 @@ namespace qg::runtime {
 
 struct AvgPool2d {
   static constexpr const char* kName = "avg_pool2d";
+  static constexpr uint32_t kFormatVersion = 1;  ///< the model-file version that introduced the op
 
   Window2d window;  ///< kernel, stride, padding
 
   /// [C,H,W] -> [C,OH,OW]; throws std::invalid_argument on a bad input or window.
   Dims output_shape(const Dims& input_shape) const;
+
+  /// The activation this op makes of `incoming`, after validating its parameters against it. Throws
+  /// std::invalid_argument with a message that does not yet name the op (the model adds that).
+  Activation output(const Activation& incoming) const;
+  /// One sample: `input` has incoming.shape, `output` the shape output() gave.
+  void forward(const Activation& incoming, std::span<const int32_t> input, std::span<int32_t> output,
+               const OpContext& context) const;
+  /// The op's fields of the model file's header ("type" is added by the caller); its tensors go to `tensors`
+  /// as "<prefix>/weight", "<prefix>/bias".
+  nlohmann::json encode(TensorWriter& tensors, const std::string& prefix) const;
+  /// The inverse of encode; errors name the field's JSON path.
+  static AvgPool2d decode(const JsonField& f, const TensorReader& tensors);
 };
 
 /// round(numerator / denominator) for denominator > 0, ties away from zero, in integers.

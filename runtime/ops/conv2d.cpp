@@ -158,8 +158,8 @@ void im2col_offsets(const Conv2d& op, const ConvLayout& l, int64_t group, std::s
 namespace {
 
 // The int16 path: im2col of (q1 - Z1), one int16 dot product per output. Any stride.
-void conv2d_int16(const Conv2d& op, const ConvLayout& l, std::span<const int32_t> input, std::span<int32_t> output,
-                  RequantMode mode, Scratch& scratch) {
+void conv2d_int16(const Conv2d& op, const ConvLayout& l, std::span<const int32_t> input,
+                  std::span<int32_t> output, RequantMode mode, Scratch& scratch) {
   grow_to(scratch.offsets, static_cast<size_t>(l.positions * l.row));
   grow_to(scratch.sums, static_cast<size_t>(l.positions));
   for (int64_t g = 0; g < op.groups; ++g) {
@@ -195,6 +195,38 @@ void conv2d_fast(const Conv2d& op, const Dims& input_shape, std::span<const int3
   } else {
     conv2d_int16(op, l, input, output, mode, scratch);
   }
+}
+
+Activation Conv2d::output(const Activation& incoming) const {
+  return {output_shape(incoming.shape), output_quant(incoming.quant)};
+}
+
+void Conv2d::forward(const Activation& incoming, std::span<const int32_t> input, std::span<int32_t> output,
+                     const OpContext& context) const {
+  if (context.kernels == KernelChoice::Fast) {
+    conv2d_fast(*this, incoming.shape, input, output, context.mode, context.scratch);
+  } else {
+    conv2d_reference(*this, incoming.shape, input, output, context.mode);
+  }
+}
+
+nlohmann::json Conv2d::encode(TensorWriter& tensors, const std::string& prefix) const {
+  nlohmann::json j = window_json(window, /*with_dilation=*/true);
+  j["in_channels"] = in_channels;
+  j["out_channels"] = out_channels;
+  j["groups"] = groups;
+  write_layer_tensors(*this, prefix, tensors, j);
+  return j;
+}
+
+Conv2d Conv2d::decode(const JsonField& f, const TensorReader& tensors) {
+  Conv2d conv;
+  conv.in_channels = f["in_channels"].as_int(1, kMaxElements);
+  conv.out_channels = f["out_channels"].as_int(1, kMaxElements);
+  conv.groups = f["groups"].as_int(1, kMaxElements);
+  conv.window = read_window(f, /*with_dilation=*/true);
+  read_layer_tensors(f, tensors, conv);
+  return conv;
 }
 
 }  // namespace qg::runtime

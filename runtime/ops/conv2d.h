@@ -1,8 +1,8 @@
 // Conv2d: integer 2-D convolution (stride, padding, dilation, groups) with requantized output.
 //
 // For output channel c of group g = c / (out_channels / groups) and output position (y, x):
-//     acc = bias[c] + sum_{i in group g, t, u} (q1[i, y*s - p + t*d, x*s - p + u*d] - Z1) * (q2[c, i', t, u]
-//     - Z2[c]) q3  = clamp(Z3 + M_c * acc, clamp_min, clamp_max)                       (see OutputStage)
+//     acc = bias[c] + sum_{i in group g, t, u} (q1[i, y*s - p + t*d, x*s - p + u*d] - Z1) * (q2[c, i', t, u] - Z2[c])
+//     q3  = clamp(Z3 + M_c * acc, clamp_min, clamp_max)                       (see OutputStage)
 // Input positions outside the image are padding with the input zero point Z1, i.e. real 0, so they
 // contribute nothing to the sum. Accumulation is int32 (check_accumulator_bound proves it cannot overflow).
 //
@@ -13,7 +13,10 @@
 #include <span>
 #include <vector>
 
+#include "runtime/activation.h"
 #include "runtime/dims.h"
+#include "runtime/op_context.h"
+#include "runtime/op_json.h"
 #include "runtime/ops/int8_kernels.h"
 #include "runtime/output_stage.h"
 #include "runtime/quant_params.h"
@@ -25,6 +28,7 @@ namespace qg::runtime {
 
 struct Conv2d {
   static constexpr const char* kName = "conv2d";
+  static constexpr uint32_t kFormatVersion = 1;  ///< the model-file version that introduced the op
 
   int64_t in_channels = 0;
   int64_t out_channels = 0;
@@ -39,6 +43,18 @@ struct Conv2d {
   Dims output_shape(const Dims& input_shape) const;
   /// Validates the layer's own parameters and that `incoming` equals input_quant; returns output quant.
   QuantParams output_quant(const QuantParams& incoming) const;
+
+  /// The activation this op makes of `incoming`, after validating its parameters against it. Throws
+  /// std::invalid_argument with a message that does not yet name the op (the model adds that).
+  Activation output(const Activation& incoming) const;
+  /// One sample: `input` has incoming.shape, `output` the shape output() gave.
+  void forward(const Activation& incoming, std::span<const int32_t> input, std::span<int32_t> output,
+               const OpContext& context) const;
+  /// The op's fields of the model file's header ("type" is added by the caller); its tensors go to `tensors`
+  /// as "<prefix>/weight", "<prefix>/bias".
+  nlohmann::json encode(TensorWriter& tensors, const std::string& prefix) const;
+  /// The inverse of encode; errors name the field's JSON path.
+  static Conv2d decode(const JsonField& f, const TensorReader& tensors);
 };
 
 /// The definition above, loop by loop.

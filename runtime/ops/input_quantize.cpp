@@ -38,7 +38,8 @@ int64_t InputQuantize::channel_of(int64_t i) const {
 // 4 % class agreement with the fake-quant model on MNIST.
 int32_t InputQuantize::quantize(float x) const {
   const float q = std::nearbyint(x / static_cast<float>(quant.scale) + static_cast<float>(quant.zero_point));
-  return static_cast<int32_t>(std::clamp(q, static_cast<float>(quant.qmin()), static_cast<float>(quant.qmax())));
+  return static_cast<int32_t>(
+      std::clamp(q, static_cast<float>(quant.qmin()), static_cast<float>(quant.qmax())));
 }
 
 float InputQuantize::normalize(uint8_t pixel, int64_t channel) const {

@@ -1,6 +1,7 @@
 #include "runtime/ops/int8_kernels.h"
 
 #include "runtime/ops/simd_clones.h"
+#include "runtime/requantize.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -208,26 +209,16 @@ inline int32_t accumulator(int32_t d, int32_t s, uint32_t offset, uint32_t const
 
 namespace {
 
-// Plain integer arithmetic that GCC vectorises (QG_RUNTIME_CLONES): the product of two int32 as int64 is
-// one widening multiply per lane pair.
+// The portable path: runtime/requantize.h's scalar requantize_to_code() per output, in a plain loop that GCC
+// vectorises (QG_RUNTIME_CLONES; the product of two int32 as int64 is one widening multiply per lane pair).
 QG_RUNTIME_CLONES void requantize_row_generic(const int32_t* d, const int32_t* s, int32_t weight_offset,
                                               int64_t constant, int32_t multiplier, int shift, int32_t zero,
                                               int32_t lo, int32_t hi, int32_t* out, int64_t n) {
-  const int total_shift = 31 - shift;  // in [1, 62]
-  const int64_t half = int64_t{1} << (total_shift - 1);
   const auto offset = static_cast<uint32_t>(weight_offset);
   const auto constant32 = static_cast<uint32_t>(static_cast<int32_t>(constant));
-  constexpr int64_t kLimit = 2147483647;
-  for (int64_t i = 0; i < n; ++i) {
-    const int32_t acc = accumulator(d[i], s[i], offset, constant32);
-    const int64_t product = int64_t{acc} * int64_t{multiplier};
-    const int64_t magnitude = product < 0 ? -product : product;
-    const int64_t rounded = (magnitude + half) >> total_shift;
-    int64_t scaled = product < 0 ? -rounded : rounded;
-    scaled = scaled < -kLimit ? -kLimit : (scaled > kLimit ? kLimit : scaled);
-    const int64_t code = scaled + zero;
-    out[i] = static_cast<int32_t>(code < lo ? lo : (code > hi ? hi : code));
-  }
+  const QuantizedMultiplier m{multiplier, shift};
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = requantize_to_code(accumulator(d[i], s[i], offset, constant32), m, zero, lo, hi);
 }
 
 #if QG_X86_KERNELS

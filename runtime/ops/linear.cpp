@@ -84,4 +84,31 @@ void linear_fast(const Linear& op, std::span<const int32_t> input, std::span<int
   }
 }
 
+Activation Linear::output(const Activation& incoming) const {
+  return {output_shape(incoming.shape), output_quant(incoming.quant)};
+}
+
+void Linear::forward(const Activation&, std::span<const int32_t> input, std::span<int32_t> output,
+                     const OpContext& context) const {
+  if (context.kernels == KernelChoice::Fast) {
+    linear_fast(*this, input, output, context.mode, context.scratch);
+  } else {
+    linear_reference(*this, input, output, context.mode);
+  }
+}
+
+nlohmann::json Linear::encode(TensorWriter& tensors, const std::string& prefix) const {
+  nlohmann::json j = {{"in_features", in_features}, {"out_features", out_features}};
+  write_layer_tensors(*this, prefix, tensors, j);
+  return j;
+}
+
+Linear Linear::decode(const JsonField& f, const TensorReader& tensors) {
+  Linear linear;
+  linear.in_features = f["in_features"].as_int(1, kMaxElements);
+  linear.out_features = f["out_features"].as_int(1, kMaxElements);
+  read_layer_tensors(f, tensors, linear);
+  return linear;
+}
+
 }  // namespace qg::runtime

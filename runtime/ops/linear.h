@@ -10,7 +10,10 @@
 #include <span>
 #include <vector>
 
+#include "runtime/activation.h"
 #include "runtime/dims.h"
+#include "runtime/op_context.h"
+#include "runtime/op_json.h"
 #include "runtime/output_stage.h"
 #include "runtime/quant_params.h"
 #include "runtime/quantized_weights.h"
@@ -20,6 +23,7 @@ namespace qg::runtime {
 
 struct Linear {
   static constexpr const char* kName = "linear";
+  static constexpr uint32_t kFormatVersion = 1;  ///< the model-file version that introduced the op
 
   int64_t in_features = 0;
   int64_t out_features = 0;
@@ -32,6 +36,18 @@ struct Linear {
   Dims output_shape(const Dims& input_shape) const;
   /// Validates the layer's own parameters and that `incoming` equals input_quant; returns output quant.
   QuantParams output_quant(const QuantParams& incoming) const;
+
+  /// The activation this op makes of `incoming`, after validating its parameters against it. Throws
+  /// std::invalid_argument with a message that does not yet name the op (the model adds that).
+  Activation output(const Activation& incoming) const;
+  /// One sample: `input` has incoming.shape, `output` the shape output() gave.
+  void forward(const Activation& incoming, std::span<const int32_t> input, std::span<int32_t> output,
+               const OpContext& context) const;
+  /// The op's fields of the model file's header ("type" is added by the caller); its tensors go to `tensors`
+  /// as "<prefix>/weight", "<prefix>/bias".
+  nlohmann::json encode(TensorWriter& tensors, const std::string& prefix) const;
+  /// The inverse of encode; errors name the field's JSON path.
+  static Linear decode(const JsonField& f, const TensorReader& tensors);
 };
 
 /// The definition above, loop by loop.

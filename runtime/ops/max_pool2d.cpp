@@ -80,7 +80,8 @@ QG_RUNTIME_CLONES void max_pool_2x2_plane(const int32_t* __restrict plane, int64
 void max_pool2d_fast(const MaxPool2d& op, const Dims& input_shape, std::span<const int32_t> input,
                      std::span<int32_t> output) {
   const Window2d& w = op.window;
-  const bool two_by_two = w.kernel == std::array<int64_t, 2>{2, 2} && w.stride == std::array<int64_t, 2>{2, 2} &&
+  const bool two_by_two = w.kernel == std::array<int64_t, 2>{2, 2} &&
+                          w.stride == std::array<int64_t, 2>{2, 2} &&
                           w.padding == std::array<int64_t, 2>{0, 0};
   if (!two_by_two) {
     max_pool2d_reference(op, input_shape, input, output);
@@ -93,6 +94,28 @@ void max_pool2d_fast(const MaxPool2d& op, const Dims& input_shape, std::span<con
     max_pool_2x2_plane(input.data() + c * height * width, width, out_height, out_width,
                        output.data() + c * out_height * out_width);
   }
+}
+
+// Pooling keeps the codes' meaning: the same quantization out as in.
+Activation MaxPool2d::output(const Activation& incoming) const {
+  return {output_shape(incoming.shape), incoming.quant};
+}
+
+void MaxPool2d::forward(const Activation& incoming, std::span<const int32_t> input, std::span<int32_t> output,
+                        const OpContext& context) const {
+  if (context.kernels == KernelChoice::Fast) {
+    max_pool2d_fast(*this, incoming.shape, input, output);
+  } else {
+    max_pool2d_reference(*this, incoming.shape, input, output);
+  }
+}
+
+nlohmann::json MaxPool2d::encode(TensorWriter&, const std::string&) const {
+  return window_json(window, /*with_dilation=*/false);
+}
+
+MaxPool2d MaxPool2d::decode(const JsonField& f, const TensorReader&) {
+  return MaxPool2d{read_window(f, /*with_dilation=*/false)};
 }
 
 }  // namespace qg::runtime

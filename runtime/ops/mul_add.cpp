@@ -57,4 +57,26 @@ void mul_add_reference(const MulAdd& op, const Dims& input_shape, std::span<cons
   }
 }
 
+Activation MulAdd::output(const Activation& incoming) const {
+  return {output_shape(incoming.shape), output_quant(incoming.quant)};
+}
+
+void MulAdd::forward(const Activation& incoming, std::span<const int32_t> input, std::span<int32_t> output,
+                     const OpContext& context) const {
+  mul_add_reference(*this, incoming.shape, input, output, context.mode);
+}
+
+nlohmann::json MulAdd::encode(TensorWriter& tensors, const std::string& prefix) const {
+  nlohmann::json j = {{"channels", channels}};
+  write_layer_tensors(*this, prefix, tensors, j);
+  return j;
+}
+
+MulAdd MulAdd::decode(const JsonField& f, const TensorReader& tensors) {
+  MulAdd mul_add;
+  mul_add.channels = f["channels"].as_int(1, kMaxElements);
+  read_layer_tensors(f, tensors, mul_add);
+  return mul_add;
+}
+
 }  // namespace qg::runtime

@@ -23,7 +23,10 @@
 #include <span>
 #include <vector>
 
+#include "runtime/activation.h"
 #include "runtime/dims.h"
+#include "runtime/op_context.h"
+#include "runtime/op_json.h"
 #include "runtime/output_stage.h"
 #include "runtime/quant_params.h"
 #include "runtime/quantized_weights.h"
@@ -32,6 +35,7 @@ namespace qg::runtime {
 
 struct MulAdd {
   static constexpr const char* kName = "mul_add";
+  static constexpr uint32_t kFormatVersion = 2;  ///< the model-file version that introduced the op
 
   int64_t channels = 0;
   QuantParams input_quant;    ///< the incoming activation's quantization
@@ -44,6 +48,18 @@ struct MulAdd {
   /// Validates the op's own parameters (weight shape [channels], bias size, output stage, the int32
   /// accumulator bound) and that `incoming` equals input_quant; returns the output quantization.
   QuantParams output_quant(const QuantParams& incoming) const;
+
+  /// The activation this op makes of `incoming`, after validating its parameters against it. Throws
+  /// std::invalid_argument with a message that does not yet name the op (the model adds that).
+  Activation output(const Activation& incoming) const;
+  /// One sample: `input` has incoming.shape, `output` the shape output() gave.
+  void forward(const Activation& incoming, std::span<const int32_t> input, std::span<int32_t> output,
+               const OpContext& context) const;
+  /// The op's fields of the model file's header ("type" is added by the caller); its tensors go to `tensors`
+  /// as "<prefix>/weight", "<prefix>/bias".
+  nlohmann::json encode(TensorWriter& tensors, const std::string& prefix) const;
+  /// The inverse of encode; errors name the field's JSON path.
+  static MulAdd decode(const JsonField& f, const TensorReader& tensors);
 };
 
 /// The definition above, element by element. `input_shape` is [channels, H, W]; `output` has its size.

@@ -12,4 +12,21 @@ void relu_reference(const QuantParams& input_quant, std::span<const int32_t> inp
     output[i] = std::max(input[i], input_quant.zero_point);
 }
 
+Activation ReLU::output(const Activation& incoming) const {
+  return {output_shape(incoming.shape), incoming.quant};
+}
+
+void ReLU::forward(const Activation& incoming, std::span<const int32_t> input, std::span<int32_t> output,
+                   const OpContext&) const {
+  relu_reference(incoming.quant, input, output);
+}
+
+nlohmann::json ReLU::encode(TensorWriter&, const std::string&) const {
+  return nlohmann::json::object();  // no parameters
+}
+
+ReLU ReLU::decode(const JsonField&, const TensorReader&) {
+  return {};
+}
+
 }  // namespace qg::runtime

@@ -254,7 +254,8 @@ TEST_P(QatResume, RefusesACheckpointOfAnotherBitWidth) {
   EXPECT_TRUE(unused.losses.empty());
 }
 
-TinyConfig with_observer(const std::string& observer, bool per_channel, const std::string& method = "tutorial") {
+TinyConfig with_observer(const std::string& observer, bool per_channel,
+                         const std::string& method = "tutorial") {
   TinyConfig c;
   c.method = method;
   c.observer = observer;
@@ -264,17 +265,14 @@ TinyConfig with_observer(const std::string& observer, bool per_channel, const st
 
 // The learned methods add trained step sizes and zero points (saved as parameters, with their optimizer
 // state) and a cosine learning-rate schedule (a function of the step), and freeze the BatchNorm.
-INSTANTIATE_TEST_SUITE_P(Observers, QatResume,
-                         ::testing::Values(with_observer("minmax", false),
-                                           with_observer("moving_average_minmax", true),
-                                           with_observer("percentile", false),
-                                           with_observer("moving_average_minmax", true, "ema"),
-                                           with_observer("minmax", true, "lsq"),
-                                           with_observer("minmax", true, "binary")),
-                         [](const auto& info) {
-                           return info.param.method + "_" + info.param.observer +
-                                  (info.param.per_channel ? "_per_channel" : "");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Observers, QatResume,
+    ::testing::Values(with_observer("minmax", false), with_observer("moving_average_minmax", true),
+                      with_observer("percentile", false), with_observer("moving_average_minmax", true, "ema"),
+                      with_observer("minmax", true, "lsq"), with_observer("minmax", true, "binary")),
+    [](const auto& info) {
+      return info.param.method + "_" + info.param.observer + (info.param.per_channel ? "_per_channel" : "");
+    });
 
 // train_qat without --from trains the float model first; a run stopped there resumes from that float
 // checkpoint, finishes the float training and then QAT, exactly as an uninterrupted run.

@@ -95,8 +95,9 @@ inline std::string tiny_config_json(const TinyConfig& c, const std::string& data
          data_root + R"("},
     "quant": {"method": ")" +
          c.method + R"(", "bits": 8, "observer": ")" + c.observer + R"(", "per_channel": )" +
-         (c.per_channel ? "true" : "false") + R"(, "ptq_batches": 4, "qat_epochs": )" + std::to_string(c.qat_epochs) +
-         R"(, "qat_lr": )" + std::to_string(c.qat_lr) + R"(, "percentile": )" + std::to_string(c.percentile) + R"(}
+         (c.per_channel ? "true" : "false") + R"(, "ptq_batches": 4, "qat_epochs": )" +
+         std::to_string(c.qat_epochs) + R"(, "qat_lr": )" + std::to_string(c.qat_lr) + R"(, "percentile": )" +
+         std::to_string(c.percentile) + R"(}
   })";
 }
 

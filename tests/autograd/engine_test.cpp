@@ -87,7 +87,8 @@ TEST(Engine, GraphIsFreedWithTheLoss) {
 TEST(Engine, DeepChainDoesNotOverflowTheStack) {
   Tensor x = Tensor::scalar(1.0f).set_requires_grad(true);
   Tensor y = x;
-  for (int i = 0; i < 10000; ++i) y = y + 0.0f;
+  for (int i = 0; i < 10000; ++i)
+    y = y + 0.0f;
   y.backward();
   EXPECT_FLOAT_EQ(x.grad().item(), 1.0f);
 }

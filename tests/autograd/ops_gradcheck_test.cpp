@@ -17,7 +17,9 @@ struct OpCase {
   float low = -2.0f, high = 2.0f;  // input range (kept away from kinks/poles where needed)
 };
 
-void PrintTo(const OpCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const OpCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class OpGradcheck : public ::testing::TestWithParam<OpCase> {};
 
@@ -25,7 +27,8 @@ TEST_P(OpGradcheck, AnalyticMatchesNumeric) {
   const OpCase& c = GetParam();
   Generator gen(99);
   std::vector<Tensor> inputs;
-  for (const Shape& s : c.input_shapes) inputs.push_back(Tensor::uniform(s, c.low, c.high, gen).set_requires_grad(true));
+  for (const Shape& s : c.input_shapes)
+    inputs.push_back(Tensor::uniform(s, c.low, c.high, gen).set_requires_grad(true));
   const GradcheckResult r = gradcheck(c.fn, inputs);
   EXPECT_TRUE(r.ok) << c.name << ": " << r.message;
 }
@@ -33,26 +36,40 @@ TEST_P(OpGradcheck, AnalyticMatchesNumeric) {
 using V = std::vector<Tensor>;
 INSTANTIATE_TEST_SUITE_P(
     Ops, OpGradcheck,
-    ::testing::Values(
-        OpCase{"add_broadcast", {{3, 4}, {4}}, [](const V& v) { return v[0] + v[1]; }},
-        OpCase{"sub_broadcast", {{3, 1}, {1, 4}}, [](const V& v) { return v[0] - v[1]; }},
-        OpCase{"mul_broadcast", {{2, 3, 4}, {3, 1}}, [](const V& v) { return v[0] * v[1]; }},
-        OpCase{"div", {{3, 4}, {3, 4}}, [](const V& v) { return v[0] / v[1]; }, 0.5f, 2.0f},
-        OpCase{"neg_scalar_ops", {{5}}, [](const V& v) { return -(v[0] * 3.0f + 1.0f) / 2.0f; }},
-        OpCase{"exp", {{6}}, [](const V& v) { return exp(v[0]); }},
-        OpCase{"log", {{6}}, [](const V& v) { return log(v[0]); }, 0.5f, 3.0f},
-        OpCase{"sqrt", {{6}}, [](const V& v) { return sqrt(v[0]); }, 0.5f, 3.0f},
-        OpCase{"pow", {{6}}, [](const V& v) { return pow(v[0], 3.0f); }},
-        OpCase{"sum_axes", {{2, 3, 4}}, [](const V& v) { return sum(v[0], {0, 2}); }},
-        OpCase{"sum_all", {{2, 3}}, [](const V& v) { return sum(v[0]); }},
-        OpCase{"mean_keepdim", {{2, 3, 4}}, [](const V& v) { return mean(v[0], {1}, true); }},
-        OpCase{"max_axis", {{3, 5}}, [](const V& v) { return max(v[0], 1); }},
-        OpCase{"reshape", {{2, 6}}, [](const V& v) { return reshape(v[0], {3, 4}) * Tensor::arange(0, 4); }},
-        OpCase{"permute", {{2, 3, 4}}, [](const V& v) { return contiguous(permute(v[0], {2, 0, 1})); }},
-        OpCase{"transpose_matmul", {{3, 4}, {3, 5}}, [](const V& v) { return matmul(transpose(v[0], 0, 1), v[1]); }},
-        OpCase{"matmul", {{3, 4}, {4, 2}}, [](const V& v) { return matmul(v[0], v[1]); }},
-        OpCase{"narrow", {{5, 3}}, [](const V& v) { return narrow(v[0], 0, 1, 3); }},
-        OpCase{"flatten", {{2, 3, 2, 2}}, [](const V& v) { return flatten(v[0]); }}),
+    ::testing::Values(OpCase{"add_broadcast", {{3, 4}, {4}}, [](const V& v) { return v[0] + v[1]; }},
+                      OpCase{"sub_broadcast", {{3, 1}, {1, 4}}, [](const V& v) { return v[0] - v[1]; }},
+                      OpCase{"mul_broadcast", {{2, 3, 4}, {3, 1}}, [](const V& v) { return v[0] * v[1]; }},
+                      OpCase{"div", {{3, 4}, {3, 4}}, [](const V& v) { return v[0] / v[1]; }, 0.5f, 2.0f},
+                      OpCase{
+                          "neg_scalar_ops", {{5}}, [](const V& v) { return -(v[0] * 3.0f + 1.0f) / 2.0f; }},
+                      OpCase{"exp", {{6}}, [](const V& v) { return exp(v[0]); }},
+                      OpCase{"log", {{6}}, [](const V& v) { return log(v[0]); }, 0.5f, 3.0f},
+                      OpCase{"sqrt", {{6}}, [](const V& v) { return sqrt(v[0]); }, 0.5f, 3.0f},
+                      OpCase{"pow", {{6}}, [](const V& v) { return pow(v[0], 3.0f); }},
+                      OpCase{"sum_axes",
+                             {{2, 3, 4}},
+                             [](const V& v) {
+                               return sum(v[0], {0, 2});
+                             }},
+                      OpCase{"sum_all", {{2, 3}}, [](const V& v) { return sum(v[0]); }},
+                      OpCase{"mean_keepdim", {{2, 3, 4}}, [](const V& v) { return mean(v[0], {1}, true); }},
+                      OpCase{"max_axis", {{3, 5}}, [](const V& v) { return max(v[0], 1); }},
+                      OpCase{"reshape",
+                             {{2, 6}},
+                             [](const V& v) {
+                               return reshape(v[0], {3, 4}) * Tensor::arange(0, 4);
+                             }},
+                      OpCase{"permute",
+                             {{2, 3, 4}},
+                             [](const V& v) {
+                               return contiguous(permute(v[0], {2, 0, 1}));
+                             }},
+                      OpCase{"transpose_matmul",
+                             {{3, 4}, {3, 5}},
+                             [](const V& v) { return matmul(transpose(v[0], 0, 1), v[1]); }},
+                      OpCase{"matmul", {{3, 4}, {4, 2}}, [](const V& v) { return matmul(v[0], v[1]); }},
+                      OpCase{"narrow", {{5, 3}}, [](const V& v) { return narrow(v[0], 0, 1, 3); }},
+                      OpCase{"flatten", {{2, 3, 2, 2}}, [](const V& v) { return flatten(v[0]); }}),
     [](const ::testing::TestParamInfo<OpCase>& info) { return info.param.name; });
 
 TEST(Gradcheck, CatchesAWrongGradient) {

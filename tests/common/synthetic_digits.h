@@ -25,7 +25,8 @@ struct SyntheticDigits {
   SyntheticDigits(int64_t n, uint64_t seed) {
     Generator prototypes_gen(12345);  // the same ten prototypes for every set
     std::vector<float> prototypes(kClasses * kPixels);
-    for (float& p : prototypes) p = prototypes_gen.uniform(0.0f, 1.0f) < 0.2f ? 1.0f : 0.0f;
+    for (float& p : prototypes)
+      p = prototypes_gen.uniform(0.0f, 1.0f) < 0.2f ? 1.0f : 0.0f;
     Generator gen(seed);
     for (int64_t i = 0; i < n; ++i) {
       const int64_t label = static_cast<int64_t>(gen.below(kClasses));
@@ -41,9 +42,10 @@ struct SyntheticDigits {
 
   /// Images [end - begin, 1, 28, 28], normalised as the DataLoader does.
   Tensor images(int64_t begin, int64_t end) const {
-    Tensor t = Tensor::empty({end - begin, 1, kSide, kSide});
+    Tensor t = Tensor::zeros({end - begin, 1, kSide, kSide});
     float* out = t.data();
-    for (int64_t i = begin * kPixels; i < end * kPixels; ++i) *out++ = (pixels[i] / 255.0f - kMean) / kStd;
+    for (int64_t i = begin * kPixels; i < end * kPixels; ++i)
+      *out++ = (pixels[i] / 255.0f - kMean) / kStd;
     return t;
   }
   std::vector<int64_t> batch_labels(int64_t begin, int64_t end) const {
@@ -60,7 +62,8 @@ inline std::shared_ptr<nn::Sequential> tutorial_net(bool with_bn, uint64_t seed)
   if (with_bn) net->add(std::make_shared<BatchNorm2d>(40));
   net->add(std::make_shared<ReLU>());
   net->add(std::make_shared<MaxPool2d>(functional::Pool2dOptions{2, 2, 0}));
-  net->add(std::make_shared<Conv2d>(40, 40, 3, functional::Conv2dOptions{1, 0, 1, with_bn ? 1 : 20}, true, gen));
+  net->add(
+      std::make_shared<Conv2d>(40, 40, 3, functional::Conv2dOptions{1, 0, 1, with_bn ? 1 : 20}, true, gen));
   if (with_bn) net->add(std::make_shared<BatchNorm2d>(40));
   net->add(std::make_shared<ReLU>());
   net->add(std::make_shared<MaxPool2d>(functional::Pool2dOptions{2, 2, 0}));

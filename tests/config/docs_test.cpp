@@ -62,7 +62,8 @@ TEST(Docs, DocumentEverySetting) {
   }
   // The methods' defaults are printed from the one table that defines them (config/quant_recipe.cpp).
   EXPECT_NE(docs().find(method_defaults_markdown()), std::string::npos)
-      << "docs/config.md must contain, verbatim:\n" << method_defaults_markdown();
+      << "docs/config.md must contain, verbatim:\n"
+      << method_defaults_markdown();
   for (const auto& [key, value] : document.items()) {
     EXPECT_NE(docs().find("| `" + key + "` |"), std::string::npos) << key;
   }

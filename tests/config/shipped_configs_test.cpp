@@ -52,8 +52,8 @@ void expect_default_quant(const QuantConfig& quant) {
   EXPECT_EQ(quant.qat_epochs, 1);
   EXPECT_FALSE(quant.observer || quant.per_channel || quant.symmetric || quant.is_signed || quant.ste ||
                quant.qat_lr || quant.qat_momentum || quant.qat_optimizer || quant.lr_schedule ||
-               quant.freeze_bn_epoch || quant.freeze_observers_epoch || quant.input_bits || quant.warmup_epochs ||
-               quant.first_layer_bits || quant.last_layer_bits);
+               quant.freeze_bn_epoch || quant.freeze_observers_epoch || quant.input_bits ||
+               quant.warmup_epochs || quant.first_layer_bits || quant.last_layer_bits);
   EXPECT_DOUBLE_EQ(quant.observer_momentum, 0.1);
   EXPECT_DOUBLE_EQ(quant.percentile, 99.99);
   const QuantRecipe r = resolve_quant(quant);
@@ -84,7 +84,10 @@ TEST(QuantRecipe, TheTutorialMethodIsTodaysBehaviour) {
 
 TEST(QuantRecipe, GivenKeysOverrideTheMethodsDefaults) {
   nlohmann::json document = testing::net_document();
-  document["quant"] = {{"method", "ema"}, {"qat_lr", 0.003}, {"per_channel", false}, {"freeze_bn_epoch", nullptr},
+  document["quant"] = {{"method", "ema"},
+                       {"qat_lr", 0.003},
+                       {"per_channel", false},
+                       {"freeze_bn_epoch", nullptr},
                        {"lr_schedule", "step"}};
   const QuantRecipe r = resolve_quant(parse_config(document, "x.json").quant);
   EXPECT_DOUBLE_EQ(r.qat_lr, 0.003);
@@ -223,14 +226,16 @@ TEST(ShippedConfigs, KeysOfAnotherChoiceAreAcceptedSoSwitchingIsOneWord) {
   nlohmann::json document = testing::net_document();
   document["train"] = {
       {"optimizer", "adam"}, {"lr", 0.001}, {"momentum", 0.5}, {"beta1", 0.8}, {"eps", 1e-6}};
-  document["quant"] = {{"method", "lsq"},       {"observer", "percentile"}, {"percentile", 99.9},
-                       {"observer_momentum", 0.2}, {"bits", 4},              {"ste", "clipped"}};
+  document["quant"] = {{"method", "lsq"},    {"observer", "percentile"},
+                       {"percentile", 99.9}, {"observer_momentum", 0.2},
+                       {"bits", 4},          {"ste", "clipped"}};
   const ModelConfig config = parse_config(document, "x.json");
   EXPECT_EQ(config.train.optimizer, "adam");
   EXPECT_DOUBLE_EQ(config.train.beta1, 0.8);
   EXPECT_DOUBLE_EQ(config.train.beta2, 0.999);
   EXPECT_DOUBLE_EQ(config.train.eps, 1e-6);
-  EXPECT_EQ(config.quant.observer, std::optional<std::string>("percentile"));  // kept for the observer methods
+  EXPECT_EQ(config.quant.observer,
+            std::optional<std::string>("percentile"));  // kept for the observer methods
   EXPECT_DOUBLE_EQ(config.quant.percentile, 99.9);
   EXPECT_EQ(config.quant.bits, 4);
 }

@@ -71,14 +71,14 @@ TEST(ParallelFor, RejectsAZeroThreadCount) {
   EXPECT_GE(parallel::num_threads(), 1);
 }
 
-TEST(BufferCache, RecyclesLargeBlocksAndEmptyStillZeroes) {
+TEST(BufferCache, RecyclesLargeBlocksAndZerosStillZeroes) {
   const Shape shape{64, 40, 26, 26};  // about 7 MB: cached
   const buffer_cache::Stats before = buffer_cache::stats();
   {
     Tensor dirty = Tensor::full(shape, 7.0f);
     EXPECT_EQ(dirty.data()[12345], 7.0f);
   }
-  const Tensor again = Tensor::empty(shape);  // the same block comes back: it must be zeroed again
+  const Tensor again = Tensor::zeros(shape);  // the same block comes back: it must be zeroed again
   EXPECT_GT(buffer_cache::stats().hits, before.hits);
   const std::vector<float> values = again.to_vector();
   size_t nonzero = 0;
@@ -89,13 +89,13 @@ TEST(BufferCache, RecyclesLargeBlocksAndEmptyStillZeroes) {
 
 TEST(BufferCache, BlocksAreAlignedForVectors) {
   for (const int64_t n : {int64_t{1}, int64_t{100}, int64_t{1} << 20}) {
-    const Tensor t = Tensor::uninitialized({n});
+    const Tensor t = Tensor::empty({n});
     EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data()) % 64, 0u) << n;
   }
 }
 
 TEST(BufferCache, ReleaseEmptiesTheCache) {
-  { const Tensor t = Tensor::uninitialized({1 << 20}); }
+  { const Tensor t = Tensor::empty({1 << 20}); }
   EXPECT_GT(buffer_cache::stats().cached_bytes, 0u);
   buffer_cache::release();
   EXPECT_EQ(buffer_cache::stats().cached_bytes, 0u);
@@ -109,11 +109,11 @@ TEST(BufferCache, BufferValueInitialisationIsSkippedButFillIsNot) {
   EXPECT_EQ(sized.size(), 10u);
 }
 
-TEST(Tensor, UninitializedHasTheShapeAndIsContiguous) {
-  const Tensor t = Tensor::uninitialized({3, 4, 5});
+TEST(Tensor, EmptyHasTheShapeAndIsContiguous) {
+  const Tensor t = Tensor::empty({3, 4, 5});
   EXPECT_EQ(t.shape(), (Shape{3, 4, 5}));
   EXPECT_TRUE(t.is_contiguous());
-  EXPECT_THROW(Tensor::uninitialized({2, -1}), std::invalid_argument);
+  EXPECT_THROW(Tensor::empty({2, -1}), std::invalid_argument);
 }
 
 // gemm splits a large product into blocks of C, one per thread: the same values as one single product.

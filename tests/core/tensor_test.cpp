@@ -129,7 +129,8 @@ TEST(Matmul, MatchesNaiveProductAndHandlesTransposedViews) {
   for (int64_t i = 0; i < 5; ++i) {
     for (int64_t j = 0; j < 3; ++j) {
       float expected = 0;
-      for (int64_t k = 0; k < 4; ++k) expected += a.at({i, k}) * b.at({k, j});
+      for (int64_t k = 0; k < 4; ++k)
+        expected += a.at({i, k}) * b.at({k, j});
       EXPECT_NEAR(c.at({i, j}), expected, 1e-5f);
     }
   }

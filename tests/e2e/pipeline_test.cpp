@@ -22,7 +22,8 @@ using data::testing::TempDir;
 void write_split(const qg::testing::SyntheticDigits& digits, const TempDir& dir, const std::string& prefix) {
   using namespace data::testing;
   const auto n = static_cast<uint32_t>(digits.size());
-  write_idx_file(dir.file(prefix + "-images-idx3-ubyte"), idx_bytes(kImagesMagic, {n, 28, 28}, digits.pixels), false);
+  write_idx_file(dir.file(prefix + "-images-idx3-ubyte"), idx_bytes(kImagesMagic, {n, 28, 28}, digits.pixels),
+                 false);
   Bytes labels(digits.labels.begin(), digits.labels.end());
   write_idx_file(dir.file(prefix + "-labels-idx1-ubyte.gz"), idx_bytes(kLabelsMagic, {n}, labels), true);
 }
@@ -44,7 +45,8 @@ std::string tiny_config(const std::string& data_root) {
       {"type": "linear", "out_features": 10}
     ],
     "train": {"epochs": 2, "batch_size": 32, "test_batch_size": 100, "lr": 0.05, "momentum": 0.5, "seed": 3},
-    "data": {"dataset": "mnist", "root": ")" + data_root + R"("},
+    "data": {"dataset": "mnist", "root": ")" +
+         data_root + R"("},
     "quant": {"bits": 8, "ptq_batches": 8, "qat_epochs": 1, "qat_lr": 0.01}
   })";
 }
@@ -72,7 +74,8 @@ TEST_F(Pipeline, TrainThenQatThenPtqThenQinfer) {
   EXPECT_EQ(trained.epochs, 2);
   EXPECT_GT(trained.test.accuracy, 0.95) << "the synthetic digits are easy; the loop must learn them";
   const nlohmann::json train_report = nlohmann::json::parse(util::read_file(*train.report));
-  for (const char* key : {"test_accuracy", "test_loss", "epochs", "train_seconds", "images_per_second", "peak_rss_mb"}) {
+  for (const char* key :
+       {"test_accuracy", "test_loss", "epochs", "train_seconds", "images_per_second", "peak_rss_mb"}) {
     EXPECT_TRUE(train_report.contains(key)) << key;
   }
   EXPECT_DOUBLE_EQ(train_report["test_accuracy"].get<double>(), trained.test.accuracy);
@@ -90,8 +93,8 @@ TEST_F(Pipeline, TrainThenQatThenPtqThenQinfer) {
   EXPECT_GT(q.integer.accuracy, 0.9);
   EXPECT_GE(q.agreement, 0.99);
   const nlohmann::json qat_report = nlohmann::json::parse(util::read_file(*qat.report));
-  for (const char* key : {"bits", "float_test_accuracy", "fake_quant_test_accuracy", "test_accuracy", "agreement",
-                          "train_seconds", "images_per_second", "model_bytes"}) {
+  for (const char* key : {"bits", "float_test_accuracy", "fake_quant_test_accuracy", "test_accuracy",
+                          "agreement", "train_seconds", "images_per_second", "model_bytes"}) {
     EXPECT_TRUE(qat_report.contains(key)) << key;
   }
   EXPECT_EQ(qat_report["bits"], 6);
@@ -99,7 +102,8 @@ TEST_F(Pipeline, TrainThenQatThenPtqThenQinfer) {
     EXPECT_GE(qat_report[key].get<double>(), 0.0) << key;
     EXPECT_LE(qat_report[key].get<double>(), 1.0) << key;
   }
-  EXPECT_EQ(qat_report["model_bytes"].get<int64_t>(), static_cast<int64_t>(std::filesystem::file_size(qat.out)));
+  EXPECT_EQ(qat_report["model_bytes"].get<int64_t>(),
+            static_cast<int64_t>(std::filesystem::file_size(qat.out)));
 
   // qinfer: the saved file gives the same predictions as the model in memory
   const runtime::Model loaded = runtime::load_model(qat.out);

@@ -8,7 +8,8 @@ namespace {
 
 TEST(ProgressBar, RendersRateAndEta) {
   // 30,000 of 60,000 images in 3 s: 10,000 img/s, 3 s to go.
-  EXPECT_EQ(ProgressBar::render("Train", 30000, 60000, 3.0, 10), "Train [=====>    ] 30000/60000  10000 img/s  ETA 3s");
+  EXPECT_EQ(ProgressBar::render("Train", 30000, 60000, 3.0, 10),
+            "Train [=====>    ] 30000/60000  10000 img/s  ETA 3s");
   EXPECT_EQ(ProgressBar::render("Train", 0, 100, 0.0, 4), "Train [>   ] 0/100");
   EXPECT_EQ(ProgressBar::render("QAT", 100, 100, 2.0, 4), "QAT [====] 100/100  50 img/s  ETA 0s");
 }
@@ -29,7 +30,8 @@ TEST(SvgPlot, DrawsEverySeriesAndEscapesText) {
   EXPECT_NE(svg.find("accuracy &amp; bits"), std::string::npos);
   EXPECT_NE(svg.find("stroke-dasharray"), std::string::npos);
   size_t polylines = 0;
-  for (size_t p = svg.find("<polyline"); p != std::string::npos; p = svg.find("<polyline", p + 1)) ++polylines;
+  for (size_t p = svg.find("<polyline"); p != std::string::npos; p = svg.find("<polyline", p + 1))
+    ++polylines;
   EXPECT_EQ(polylines, 2u);
 }
 

@@ -34,7 +34,8 @@ class CheckpointTest : public ::testing::Test {
   static void expect_same_state(const Module& a, const Module& b) {
     const NamedTensors sa = a.state(), sb = b.state();
     ASSERT_EQ(sa.size(), sb.size());
-    for (size_t i = 0; i < sa.size(); ++i) EXPECT_EQ(sa[i].second.to_vector(), sb[i].second.to_vector()) << sa[i].first;
+    for (size_t i = 0; i < sa.size(); ++i)
+      EXPECT_EQ(sa[i].second.to_vector(), sb[i].second.to_vector()) << sa[i].first;
   }
 
   std::string expect_load_error(const std::string& file, Module& into) {
@@ -68,8 +69,8 @@ TEST_F(CheckpointTest, TruncatedFileIsRejectedAndModelUntouched) {
     util::write_file_atomically(path("t.ckpt"), std::string_view(bytes).substr(0, keep));
     const std::string message = expect_load_error(path("t.ckpt"), *b);
     EXPECT_NE(message.find("t.ckpt"), std::string::npos) << message;
-    EXPECT_TRUE(message.find("truncated") != std::string::npos || message.find("checksum") != std::string::npos ||
-                message.find("magic") != std::string::npos)
+    EXPECT_TRUE(message.find("truncated") != std::string::npos ||
+                message.find("checksum") != std::string::npos || message.find("magic") != std::string::npos)
         << message;
     expect_same_state(*b, *b_before);
   }
@@ -100,13 +101,15 @@ TEST_F(CheckpointTest, MissingUnexpectedAndMisshapenTensors) {
   auto wide = model(1, 8), narrow = model(1, 4);
   save_module(path("wide.ckpt"), *wide);
   const std::string shape_msg = expect_load_error(path("wide.ckpt"), *narrow);
-  EXPECT_NE(shape_msg.find("\"0.weight\" has shape [8,1,3,3] but the model expects [4,1,3,3]"), std::string::npos)
+  EXPECT_NE(shape_msg.find("\"0.weight\" has shape [8,1,3,3] but the model expects [4,1,3,3]"),
+            std::string::npos)
       << shape_msg;
 
   Sequential smaller;
   smaller.add(std::make_shared<Conv2d>(1, 4, 3));
   save_module(path("small.ckpt"), smaller);
-  EXPECT_NE(expect_load_error(path("small.ckpt"), *narrow).find("missing tensor \"1.weight\""), std::string::npos);
+  EXPECT_NE(expect_load_error(path("small.ckpt"), *narrow).find("missing tensor \"1.weight\""),
+            std::string::npos);
   save_module(path("big.ckpt"), *narrow);
   try {
     load_module(path("big.ckpt"), smaller);

@@ -9,7 +9,8 @@ namespace {
 
 std::vector<std::string> names_of(const NamedTensors& tensors) {
   std::vector<std::string> names;
-  for (const auto& [name, t] : tensors) names.push_back(name);
+  for (const auto& [name, t] : tensors)
+    names.push_back(name);
   return names;
 }
 
@@ -33,8 +34,10 @@ TEST(Module, NamesParametersAndBuffersLikeTorchSequential) {
             (std::vector<std::string>{"1.running_mean", "1.running_var", "1.num_batches_tracked"}));
   EXPECT_EQ(net.state().size(), 9u);
   EXPECT_EQ(net.parameter_count(), 4 * 9 + 4 + 4 + 4 + 36 * 10 + 10);
-  for (const Tensor& p : net.parameters()) EXPECT_TRUE(p.requires_grad());
-  for (const auto& [name, b] : net.named_buffers()) EXPECT_FALSE(b.requires_grad()) << name;
+  for (const Tensor& p : net.parameters())
+    EXPECT_TRUE(p.requires_grad());
+  for (const auto& [name, b] : net.named_buffers())
+    EXPECT_FALSE(b.requires_grad()) << name;
 }
 
 TEST(Module, TrainAndEvalPropagateToChildren) {
@@ -66,9 +69,11 @@ TEST(Init, DistributedAsPytorchDefaults) {
   }
   // The variance of U(-b, b) is b^2/3; 720 samples estimate it to within ~10%.
   EXPECT_NEAR(sum_sq / conv.weight.numel(), bound * bound / 3, 0.15 * bound * bound / 3);
-  for (float b : conv.bias.to_vector()) EXPECT_LE(std::abs(b), bound);
+  for (float b : conv.bias.to_vector())
+    EXPECT_LE(std::abs(b), bound);
   Linear fc(1000, 10, true, gen);
-  for (float w : fc.weight.to_vector()) EXPECT_LE(std::abs(w), 1.0f / std::sqrt(1000.0f));
+  for (float w : fc.weight.to_vector())
+    EXPECT_LE(std::abs(w), 1.0f / std::sqrt(1000.0f));
 }
 
 TEST(Module, ConstructorArgumentsAreValidated) {
@@ -79,7 +84,8 @@ TEST(Module, ConstructorArgumentsAreValidated) {
 }
 
 TEST(Module, DescribeReadsLikePytorch) {
-  EXPECT_EQ(Conv2d(40, 40, 3, {1, 0, 1, 20}).describe(), "Conv2d(40, 40, kernel_size=3, stride=1, groups=20)");
+  EXPECT_EQ(Conv2d(40, 40, 3, {1, 0, 1, 20}).describe(),
+            "Conv2d(40, 40, kernel_size=3, stride=1, groups=20)");
   EXPECT_EQ(Linear(1000, 10).describe(), "Linear(in_features=1000, out_features=10)");
   EXPECT_EQ(MaxPool2d({2, 2, 0}).describe(), "MaxPool2d(kernel_size=2, stride=2, padding=0)");
 }

@@ -24,7 +24,8 @@ std::shared_ptr<Sequential> small_cnn(Generator& gen) {
   return net;
 }
 
-float overfit(Optimizer& optimizer, Sequential& net, const Tensor& x, const std::vector<int64_t>& labels, int steps) {
+float overfit(Optimizer& optimizer, Sequential& net, const Tensor& x, const std::vector<int64_t>& labels,
+              int steps) {
   float loss_value = 0;
   net.train();
   for (int step = 0; step < steps; ++step) {
@@ -42,7 +43,8 @@ TEST(Overfit, SgdDrivesTheLossOfOneBatchToNearZero) {
   auto net = small_cnn(gen);
   const Tensor x = Tensor::randn({32, 1, 12, 12}, gen);
   std::vector<int64_t> labels;
-  for (int i = 0; i < 32; ++i) labels.push_back(i % 10);
+  for (int i = 0; i < 32; ++i)
+    labels.push_back(i % 10);
   Sgd sgd(net->parameters(), {.lr = 0.1, .momentum = 0.9});
   const float initial = functional::cross_entropy((*net)(x), labels).item();
   const float final_loss = overfit(sgd, *net, x, labels, 300);
@@ -55,7 +57,8 @@ TEST(Overfit, AdamToo) {
   auto net = small_cnn(gen);
   const Tensor x = Tensor::randn({32, 1, 12, 12}, gen);
   std::vector<int64_t> labels;
-  for (int i = 0; i < 32; ++i) labels.push_back((i * 7) % 10);
+  for (int i = 0; i < 32; ++i)
+    labels.push_back((i * 7) % 10);
   Adam adam(net->parameters(), {.lr = 0.01});
   EXPECT_LT(overfit(adam, *net, x, labels, 300), 0.02f);
 }

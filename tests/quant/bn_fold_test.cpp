@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "autograd/gradcheck.h"
 #include "autograd/grad_mode.h"
+#include "autograd/gradcheck.h"
 #include "nn/layers.h"
 #include "quant/bn_fold.h"
 
@@ -21,11 +21,13 @@ TEST(BnFold, FoldedConvEqualsConvThenBatchNormInEval) {
   NoGradGuard no_grad;
   const Tensor x = Tensor::randn({4, 3, 9, 9}, gen);
   const std::vector<float> expected = bn(conv(x)).to_vector();
-  const FoldedConv f = fold_batch_norm(conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.weight, bn.bias, bn.eps);
+  const FoldedConv f =
+      fold_batch_norm(conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.weight, bn.bias, bn.eps);
   const std::vector<float> folded = nn::functional::conv2d(x, f.weight, f.bias, conv.options).to_vector();
   ASSERT_EQ(folded.size(), expected.size());
   double max_diff = 0;
-  for (size_t i = 0; i < folded.size(); ++i) max_diff = std::max(max_diff, double(std::abs(folded[i] - expected[i])));
+  for (size_t i = 0; i < folded.size(); ++i)
+    max_diff = std::max(max_diff, double(std::abs(folded[i] - expected[i])));
   EXPECT_LT(max_diff, 1e-5) << "max |folded - conv+bn| = " << max_diff;
 }
 

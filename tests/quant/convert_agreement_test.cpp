@@ -5,10 +5,10 @@
 
 #include <cmath>
 
+#include "common/synthetic_digits.h"
 #include "quant/convert.h"
 #include "quant/qat_model.h"
 #include "runtime/run.h"
-#include "common/synthetic_digits.h"
 
 namespace qg::quant {
 namespace {
@@ -24,8 +24,8 @@ struct Case {
 
 std::string Name(const ::testing::TestParamInfo<Case>& info) {
   const Case& c = info.param;
-  return std::string(c.with_bn ? "NetBN" : "Net") + "_" + std::to_string(c.bits) + "bit_" + (c.qat ? "QAT" : "PTQ") +
-         (c.per_channel ? "_perchannel" : "");
+  return std::string(c.with_bn ? "NetBN" : "Net") + "_" + std::to_string(c.bits) + "bit_" +
+         (c.qat ? "QAT" : "PTQ") + (c.per_channel ? "_perchannel" : "");
 }
 
 class ConvertAgreement : public ::testing::TestWithParam<Case> {};
@@ -47,12 +47,14 @@ TEST_P(ConvertAgreement, IntegerModelMatchesFakeQuantModel) {
     qat->eval();
     qat->set_observing(true);
     NoGradGuard no_grad;
-    for (int64_t b = 0; b < 8; ++b) (*qat)(train.images(b * 64, b * 64 + 64));
+    for (int64_t b = 0; b < 8; ++b)
+      (*qat)(train.images(b * 64, b * 64 + 64));
   }
   qat->freeze();
   qat->eval();
 
-  const runtime::Model model = convert(*qat, {{1, 28, 28}, SyntheticDigits::kMean, SyntheticDigits::kStd, {}});
+  const runtime::Model model =
+      convert(*qat, {{1, 28, 28}, SyntheticDigits::kMean, SyntheticDigits::kStd, {}});
   const QParams out = qat->layers().back()->output_point()->qparams();
 
   NoGradGuard no_grad;

@@ -78,7 +78,8 @@ struct RoundFn {
   Tensor forward(const Tensor& in) {
     shape = in.shape();
     Tensor out = in.clone();
-    for (int64_t i = 0; i < out.numel(); ++i) out.data()[i] = std::nearbyint(out.data()[i]);
+    for (int64_t i = 0; i < out.numel(); ++i)
+      out.data()[i] = std::nearbyint(out.data()[i]);
     return out;
   }
   std::vector<Tensor> backward(const Tensor&) { return {Tensor::zeros(shape)}; }

@@ -1,5 +1,6 @@
-// quant/output_requantize.cpp's vectorised row loop against the integer runtime's scalar functions: every
-// output code must be the one runtime::multiply_by_quantized_multiplier gives for the recovered accumulator.
+// quant/output_requantize.cpp's vectorised row loop against requantize_outputs_reference, the integer
+// runtime's scalar functions element by element: every output code must be the one
+// runtime::multiply_by_quantized_multiplier gives for the recovered accumulator.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,31 +16,6 @@
 
 namespace qg::quant {
 namespace {
-
-// The definition, one element at a time (the loop the fast path replaced).
-std::vector<float> requantize_by_definition(const Tensor& y, float input_scale, const QParams& weight,
-                                            const QParams& output, std::vector<float>* in_range) {
-  const runtime::QuantParams out_q{output.scale[0], output.zero_point[0], output.spec.bits,
-                                   output.spec.is_signed};
-  const std::vector<double> weight_scales(weight.scale.begin(), weight.scale.end());
-  const auto stage = runtime::OutputStage::make(input_scale, weight_scales, out_q, false);
-  const int64_t channels = y.shape()[1], inner = y.numel() / (y.shape()[0] * channels);
-  const std::vector<float> v = y.to_vector();
-  std::vector<float> out(v.size());
-  for (size_t i = 0; i < v.size(); ++i) {
-    const size_t c =
-        weight.per_channel() ? static_cast<size_t>((static_cast<int64_t>(i) / inner) % channels) : 0;
-    const double unit = static_cast<double>(input_scale) * weight_scales[c];
-    const double acc = std::clamp(std::nearbyint(v[i] / unit), -2147483647.0, 2147483647.0);
-    const int64_t code =
-        int64_t{runtime::multiply_by_quantized_multiplier(static_cast<int32_t>(acc), stage.multipliers[c])} +
-        out_q.zero_point;
-    const int64_t clamped = std::clamp<int64_t>(code, out_q.qmin(), out_q.qmax());
-    out[i] = static_cast<float>(clamped - out_q.zero_point) * output.scale[0];
-    if (in_range) in_range->push_back(clamped == code ? 1.0f : 0.0f);
-  }
-  return out;
-}
 
 struct Case {
   int bits;
@@ -63,7 +39,7 @@ TEST_P(FakeRequantizeRows, EveryCodeIsTheRuntimes) {
   for (const Ste ste : {Ste::Identity, Ste::Clipped}) {
     std::vector<float> mask;
     const std::vector<float> expected =
-        requantize_by_definition(y, input_scale, weight, output, ste == Ste::Clipped ? &mask : nullptr);
+        requantize_outputs_reference(y, input_scale, weight, output, ste == Ste::Clipped ? &mask : nullptr);
     Tensor x = y.clone();
     x.set_requires_grad(true);
     const Tensor got = fake_requantize(x, input_scale, weight, output, ste);

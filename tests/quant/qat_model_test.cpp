@@ -1,28 +1,31 @@
 #include <gtest/gtest.h>
 
+#include "common/synthetic_digits.h"
 #include "quant/qat/passthrough.h"
 #include "quant/qat/qconv2d.h"
 #include "quant/qat/qconv_bn_relu.h"
 #include "quant/qat/qlinear.h"
 #include "quant/qat_model.h"
-#include "common/synthetic_digits.h"
 
 namespace qg::quant {
 namespace {
 
 std::vector<std::string> types(const QatModel& m) {
   std::vector<std::string> out;
-  for (const auto& l : m.layers()) out.push_back(l->type_name());
+  for (const auto& l : m.layers())
+    out.push_back(l->type_name());
   return out;
 }
 
 TEST(PrepareQat, MatchesTheTutorialsModules) {
   auto net = qg::testing::tutorial_net(false, 1);
-  EXPECT_EQ(types(*prepare_qat(*net, QuantSettings{})), (std::vector<std::string>{"QConv2d", "QReLU", "QMaxPool2d", "QConv2d",
-                                                                      "QReLU", "QMaxPool2d", "QFlatten", "QLinear"}));
+  EXPECT_EQ(types(*prepare_qat(*net, QuantSettings{})),
+            (std::vector<std::string>{"QConv2d", "QReLU", "QMaxPool2d", "QConv2d", "QReLU", "QMaxPool2d",
+                                      "QFlatten", "QLinear"}));
   auto bn = qg::testing::tutorial_net(true, 1);
-  EXPECT_EQ(types(*prepare_qat(*bn, QuantSettings{})), (std::vector<std::string>{"QConvBNReLU", "QMaxPool2d", "QConvBNReLU",
-                                                                     "QMaxPool2d", "QFlatten", "QLinear"}));
+  EXPECT_EQ(types(*prepare_qat(*bn, QuantSettings{})),
+            (std::vector<std::string>{"QConvBNReLU", "QMaxPool2d", "QConvBNReLU", "QMaxPool2d", "QFlatten",
+                                      "QLinear"}));
 }
 
 TEST(PrepareQat, OnlyTheFirstLayerQuantizesTheInput) {
@@ -39,7 +42,8 @@ TEST(PrepareQat, SharesParametersWithTheFloatModel) {
   const auto float_params = net->parameters();
   const auto qat_params = qat->parameters();
   ASSERT_EQ(float_params.size(), qat_params.size());
-  for (size_t i = 0; i < float_params.size(); ++i) EXPECT_TRUE(float_params[i].shares_storage_with(qat_params[i]));
+  for (size_t i = 0; i < float_params.size(); ++i)
+    EXPECT_TRUE(float_params[i].shares_storage_with(qat_params[i]));
 }
 
 TEST(PrepareQat, RejectsUnquantizableModels) {
@@ -92,11 +96,13 @@ TEST(QConvBNReLU, TrainModeUpdatesRunningStatisticsLikePytorch) {
     double mean = 0, sq = 0;
     for (int64_t n = 0; n < 32; ++n)
       for (int64_t h = 0; h < 26; ++h)
-        for (int64_t w = 0; w < 26; ++w) mean += y.at({n, c, h, w});
+        for (int64_t w = 0; w < 26; ++w)
+          mean += y.at({n, c, h, w});
     mean /= count;
     for (int64_t n = 0; n < 32; ++n)
       for (int64_t h = 0; h < 26; ++h)
-        for (int64_t w = 0; w < 26; ++w) sq += std::pow(y.at({n, c, h, w}) - mean, 2);
+        for (int64_t w = 0; w < 26; ++w)
+          sq += std::pow(y.at({n, c, h, w}) - mean, 2);
     EXPECT_NEAR(layer->bn->running_mean.at({c}), 0.1 * mean, 1e-5);
     EXPECT_NEAR(layer->bn->running_var.at({c}), 0.9 + 0.1 * sq / (count - 1), 1e-4);
   }
@@ -113,7 +119,8 @@ TEST(QatModel, QatTrainingReducesTheLoss) {
   for (int step = 0; step < 30; ++step) {
     const int64_t b = (step * 64) % 448;
     sgd.zero_grad();
-    const Tensor loss = nn::functional::cross_entropy((*qat)(data.images(b, b + 64)), data.batch_labels(b, b + 64));
+    const Tensor loss =
+        nn::functional::cross_entropy((*qat)(data.images(b, b + 64)), data.batch_labels(b, b + 64));
     loss.backward();
     sgd.step();
     if (step == 0) first = loss.item();

@@ -91,7 +91,7 @@ std::shared_ptr<nn::BatchNorm2d> random_bn(int64_t channels, uint64_t seed) {
 
 Tensor random_input(int64_t n, int64_t channels, uint64_t seed) {
   Generator gen(seed);
-  Tensor x = Tensor::empty({n, channels, 5, 6});
+  Tensor x = Tensor::zeros({n, channels, 5, 6});
   for (int64_t i = 0; i < x.numel(); ++i)
     x.data()[i] = gen.uniform(-2.0f, 3.0f);
   return x;
@@ -224,7 +224,7 @@ TEST(LoneBatchNorm, GradientIsTheStraightThroughEstimateOfTheAffineMap) {
     layer.freeze();
 
     Generator gen(3);
-    Tensor x = Tensor::empty({2, kChannels, 2, 2});
+    Tensor x = Tensor::zeros({2, kChannels, 2, 2});
     const float s_in = source->qparams().scale[0];
     for (int64_t i = 0; i < x.numel(); ++i) {  // a quarter step off the grid: no kink within eps
       x.data()[i] = (std::round(gen.uniform(-3.0f, 3.0f) / s_in) + 0.25f) * s_in;
@@ -239,7 +239,7 @@ TEST(LoneBatchNorm, GradientIsTheStraightThroughEstimateOfTheAffineMap) {
     };
     GradcheckOptions options;
     options.surrogate = [&](const std::vector<Tensor>& in) {
-      Tensor out = Tensor::empty(y0.shape());
+      Tensor out = Tensor::zeros(y0.shape());
       for (int64_t i = 0; i < out.numel(); ++i) {
         const int64_t c = (i / 4) % kChannels;
         const double residual = y0v[i] - affine(x0[i], g0[c], b0[c], c);

@@ -28,15 +28,17 @@ TEST(TutorialReference, TheTutorialsPipelineIsBitIdenticalToTheRecordedOne) {
       if (name == core) cases = &entry.at("cases");
     }
   }
-  ASSERT_NE(cases, nullptr) << "no digests recorded for OpenBLAS kernel set " << core << " (recorded:" << recorded
-                            << "); record them with tests/fixtures/make_tutorial_reference.sh on a CPU that runs it";
+  ASSERT_NE(cases, nullptr)
+      << "no digests recorded for OpenBLAS kernel set " << core << " (recorded:" << recorded
+      << "); record them with tests/fixtures/make_tutorial_reference.sh on a CPU that runs it";
   ASSERT_EQ(cases->size(), 4u);
   for (const nlohmann::json& c : *cases) {
     const bool bn = c.at("with_bn"), per_channel = c.at("per_channel");
     const int bits = c.at("bits");
     EXPECT_EQ(qg::testing::tutorial_pipeline_digest(bn, bits, per_channel), c.at("digest").get<std::string>())
         << (bn ? "NetBN" : "Net") << " " << bits << " bits" << (per_channel ? " per channel" : "")
-        << ", OpenBLAS kernel set " << core << ", against commit " << doc.at("reference_commit").get<std::string>();
+        << ", OpenBLAS kernel set " << core << ", against commit "
+        << doc.at("reference_commit").get<std::string>();
   }
 }
 

@@ -14,9 +14,10 @@
 #include "error_text.h"
 #include "random_models.h"
 #include "runtime/bit_packing.h"
-#include "runtime/crc32.h"
 #include "runtime/model_json.h"
 #include "runtime/run.h"
+#include "util/binary_io.h"
+#include "util/checksum.h"
 
 namespace qg::runtime {
 namespace {
@@ -27,15 +28,7 @@ using testing::error_of;
 using testing::LayerBits;
 using Bytes = std::vector<uint8_t>;
 
-// ---- CRC-32 and packing --------------------------------------------------------------------------
-
-TEST(Crc32, StandardCheckValueAndIncrementalUse) {
-  const std::string text = "123456789";
-  const Bytes bytes(text.begin(), text.end());
-  EXPECT_EQ(crc32(bytes), 0xCBF43926u);  // the published check value of CRC-32/IEEE
-  EXPECT_EQ(crc32(Bytes{}), 0u);
-  EXPECT_EQ(crc32(std::span(bytes).subspan(4), crc32(std::span(bytes).first(4))), 0xCBF43926u);
-}
+// ---- bit packing (the CRC-32: tests/util/container_test.cpp) ----------------------------------------------
 
 TEST(BitPacking, KnownLayouts) {
   Bytes out;
@@ -128,7 +121,7 @@ TEST(ModelFile, RoundTripIsBitExactForEveryBitWidth) {
     for (const bool is_signed : {false, true}) {
       LayerBits b;
       b.weight_bits = b.out_bits = bits;
-      b.weight_signed = is_signed;  // at 1 bit, binary weights
+      b.weight_signed = is_signed;           // at 1 bit, binary weights
       b.out_signed = is_signed && bits > 1;  // an activation cannot be binary
       b.per_channel = bits % 2 == 0;
       const Model model = testing::small_cnn(rng, b, std::max(bits, 2));
@@ -140,7 +133,7 @@ TEST(ModelFile, RoundTripIsBitExactForEveryBitWidth) {
       EXPECT_EQ(run(loaded, input).data, run(model, input).data);
       // Weights are packed at their width: the first conv's 4*2*3*3 = 72 codes take ceil(72 * bits / 8)
       // bytes.
-      const uint64_t header_size = get_le(bytes, 16, 8);
+      const uint64_t header_size = util::read_le<uint64_t>(bytes, 16);
       const json header =
           json::parse(bytes.begin() + 32, bytes.begin() + 32 + static_cast<int64_t>(header_size));
       EXPECT_EQ(header["tensors"][0]["length"], (72 * bits + 7) / 8);
@@ -242,26 +235,27 @@ Bytes valid_file() {
 /// Recomputes the trailing CRC after an edit of the bytes before it.
 Bytes with_fresh_checksum(Bytes bytes) {
   bytes.resize(bytes.size() - 4);
-  put_le(bytes, crc32(bytes), 4);
+  util::append_le<uint32_t>(bytes, util::crc32(bytes));
   return bytes;
 }
 
 /// The file with its header text replaced (lengths and checksum recomputed).
 Bytes with_header_text(const Bytes& file, const std::string& text) {
-  const uint64_t header_size = get_le(file, 16, 8), data_size = get_le(file, 24, 8);
+  const uint64_t header_size = util::read_le<uint64_t>(file, 16),
+                 data_size = util::read_le<uint64_t>(file, 24);
   Bytes out(file.begin(), file.begin() + 16);
-  put_le(out, text.size(), 8);
-  put_le(out, data_size, 8);
+  util::append_le<uint64_t>(out, text.size());
+  util::append_le<uint64_t>(out, data_size);
   out.insert(out.end(), text.begin(), text.end());
   const auto data = file.begin() + 32 + static_cast<int64_t>(header_size);
   out.insert(out.end(), data, data + static_cast<int64_t>(data_size));
-  put_le(out, crc32(out), 4);
+  util::append_le<uint32_t>(out, util::crc32(out));
   return out;
 }
 
 /// The file with its header JSON edited by `edit`.
 Bytes with_header(const Bytes& file, const std::function<void(json&)>& edit) {
-  const uint64_t header_size = get_le(file, 16, 8);
+  const uint64_t header_size = util::read_le<uint64_t>(file, 16);
   json header = json::parse(file.begin() + 32, file.begin() + 32 + static_cast<int64_t>(header_size));
   edit(header);
   return with_header_text(file, header.dump());
@@ -324,7 +318,7 @@ TEST(BrokenModelFile, LyingSizesAreCaughtBeforeAnyAllocation) {
 
 TEST(BrokenModelFile, AnyFlippedByteFailsTheChecksum) {
   const Bytes file = valid_file();
-  const uint64_t header_size = get_le(file, 16, 8);
+  const uint64_t header_size = util::read_le<uint64_t>(file, 16);
   const size_t in_header = 32 + header_size / 2, in_data = file.size() - 10, in_checksum = file.size() - 1;
   for (const size_t at : {in_header, in_data, in_checksum}) {
     Bytes bad = file;
@@ -376,7 +370,7 @@ TEST(BrokenModelFile, FieldErrorsNameTheJsonPath) {
 // every number read goes through JsonField::as_double, which refuses a non-finite one naming its field.
 TEST(BrokenModelFile, NonFiniteParametersAreRefused) {
   const Bytes file = valid_file();
-  const uint64_t header_size = get_le(file, 16, 8);
+  const uint64_t header_size = util::read_le<uint64_t>(file, 16);
   const json header = json::parse(file.begin() + 32, file.begin() + 32 + static_cast<int64_t>(header_size));
   for (const char* pointer : {"/ops/0/weight/scales/0", "/input/mean/0", "/input/quant/scale"}) {
     json edited = header;
@@ -397,7 +391,7 @@ TEST(BrokenModelFile, TensorTableErrors) {
   const auto edited = [&](const std::function<void(json&)>& edit) {
     return load_error(with_header(file, edit));
   };
-  const uint64_t data_size = get_le(file, 24, 8);
+  const uint64_t data_size = util::read_le<uint64_t>(file, 24);
   EXPECT_EQ(edited([](json& h) { h["tensors"][1]["offset"] = 1000000; }),
             "load_model: m.qgm: header field /tensors/1: bytes [1000000, 1000000 + 16) lie outside the " +
                 std::to_string(data_size) + "-byte data section");

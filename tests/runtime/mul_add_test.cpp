@@ -9,10 +9,10 @@
 
 #include "error_text.h"
 #include "random_models.h"
-#include "runtime/crc32.h"
 #include "runtime/model_file.h"
 #include "runtime/model_json.h"
 #include "runtime/run.h"
+#include "util/checksum.h"
 
 namespace qg::runtime {
 namespace {
@@ -218,7 +218,7 @@ TEST(MulAdd, AModelWithoutItStaysVersion1AndAVersion1FileCannotHoldIt) {
   std::vector<uint8_t> bytes = serialize_model(mul_add_model(rng));
   bytes[8] = 1;  // claim version 1, and make the checksum right again
   const size_t body = bytes.size() - 4;
-  const uint32_t crc = crc32(std::span<const uint8_t>(bytes).first(body));
+  const uint32_t crc = util::crc32(std::span<const uint8_t>(bytes).first(body));
   for (int i = 0; i < 4; ++i)
     bytes[body + i] = static_cast<uint8_t>(crc >> (8 * i));
   EXPECT_EQ(

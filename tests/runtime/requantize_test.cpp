@@ -179,7 +179,8 @@ TEST(MultiplyByQuantizedMultiplier, MatchesTheRoundedProductOrSaturates) {
                                      std::ldexp(0.999, -32),
                                      std::ldexp(1.0, -40)};
   std::uniform_real_distribution<double> log2_m(-36.0, 12.0);
-  while (multipliers.size() < 3000) multipliers.push_back(std::exp2(log2_m(rng)));
+  while (multipliers.size() < 3000)
+    multipliers.push_back(std::exp2(log2_m(rng)));
   std::uniform_int_distribution<int32_t> any(kMin, kMax);
   std::uniform_int_distribution<int> magnitude(0, 31);
   std::map<int64_t, int64_t> errors;  // error -> count
@@ -206,9 +207,10 @@ TEST(MultiplyByQuantizedMultiplier, MatchesTheRoundedProductOrSaturates) {
       }
     }
   }
-  std::cout << "[ distribution ] fixed-point minus round(M*acc) over " << compared << " products (" << saturated
-            << " saturated):";
-  for (const auto& [error, count] : errors) std::cout << "  " << error << ": " << count;
+  std::cout << "[ distribution ] fixed-point minus round(M*acc) over " << compared << " products ("
+            << saturated << " saturated):";
+  for (const auto& [error, count] : errors)
+    std::cout << "  " << error << ": " << count;
   std::cout << "\n";
   ASSERT_GT(compared, 500000);
 }

@@ -75,11 +75,13 @@ class ToolWorld {
     // Links to inputs (issue 10, item 5): another name for the config, and a hard link to the float
     // checkpoint.
     if (key == "config_symlink") {
-      if (!fs::exists(world_.file("link.json"), ignored_)) fs::create_symlink(world_.config_path(), world_.file("link.json"));
+      if (!fs::exists(world_.file("link.json"), ignored_))
+        fs::create_symlink(world_.config_path(), world_.file("link.json"));
       return world_.file("link.json");
     }
     if (key == "float_ckpt_hardlink") {
-      if (!fs::exists(world_.file("float_link.ckpt"))) fs::create_hard_link(path("float_ckpt"), world_.file("float_link.ckpt"));
+      if (!fs::exists(world_.file("float_link.ckpt")))
+        fs::create_hard_link(path("float_ckpt"), world_.file("float_link.ckpt"));
       return world_.file("float_link.ckpt");
     }
     if (key == "train_images") return world_.data.file("train-images-idx3-ubyte");
@@ -90,7 +92,8 @@ class ToolWorld {
     }
     if (key == "config_in_results") {
       path("results");
-      fs::copy_file(world_.config_path(), world_.file("results/tiny_cnn_bn_sweep.md"), fs::copy_options::skip_existing);
+      fs::copy_file(world_.config_path(), world_.file("results/tiny_cnn_bn_sweep.md"),
+                    fs::copy_options::skip_existing);
       return world_.file("results/tiny_cnn_bn_sweep.md");
     }
     if (key == "readonly") {

@@ -1,8 +1,8 @@
-#include "runtime/crc32.h"
+#include "util/checksum.h"
 
 #include <array>
 
-namespace qg::runtime {
+namespace qg::util {
 
 namespace {
 
@@ -29,4 +29,4 @@ uint32_t crc32(std::span<const uint8_t> bytes, uint32_t crc) {
   return ~r;
 }
 
-}  // namespace qg::runtime
+}  // namespace qg::util

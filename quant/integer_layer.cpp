@@ -1,0 +1,69 @@
+#include "quant/integer_layer.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace qg::quant {
+
+runtime::QuantParams to_runtime(const QParams& p) {
+  if (p.per_channel()) throw std::invalid_argument("convert: activations must be quantized per tensor");
+  return {static_cast<double>(p.scale[0]), p.zero_point[0], p.spec.bits, p.spec.is_signed};
+}
+
+runtime::QuantizedWeights weight_codes(const Tensor& weight, const QParams& qw) {
+  runtime::QuantizedWeights w;
+  w.shape = runtime::Dims(weight.shape().begin(), weight.shape().end());
+  for (float code : quantize_codes(weight, qw).to_vector())
+    w.codes.push_back(static_cast<int16_t>(code));
+  w.bits = qw.spec.bits;
+  w.is_signed = qw.spec.is_signed;
+  w.scales.assign(qw.scale.begin(), qw.scale.end());
+  w.zero_points = qw.zero_point;
+  return w;
+}
+
+QuantizedAffine quantize_affine(const Tensor& weight, const Tensor& bias, const QParams& qw,
+                                const runtime::QuantParams& input, const QParams& qo, bool fused_relu,
+                                const std::string& layer) {
+  const std::vector<float> b =
+      bias.defined() ? bias.to_vector() : std::vector<float>(weight.shape()[0], 0.0f);
+  QuantizedAffine a;
+  a.weight = weight_codes(weight, qw);
+  try {
+    a.bias = runtime::quantize_bias(b, input.scale, a.weight.scales);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("convert: " + layer + ": " + e.what());
+  }
+  a.stage = runtime::OutputStage::make(input.scale, a.weight.scales, to_runtime(qo), fused_relu);
+  return a;
+}
+
+void narrow_clamp(runtime::OutputStage& stage, const std::optional<ClampCodes>& clamp) {
+  if (!clamp) return;
+  stage.clamp_min = std::max(stage.clamp_min, clamp->min);
+  stage.clamp_max = std::min(stage.clamp_max, clamp->max);
+}
+
+runtime::Window2d square_window(int64_t kernel, int64_t stride, int64_t padding, int64_t dilation) {
+  return {{kernel, kernel}, {stride, stride}, {padding, padding}, {dilation, dilation}};
+}
+
+runtime::Conv2d integer_conv2d(const nn::Conv2d& conv, const Tensor& weight, const Tensor& bias,
+                               const QParams& qw, const QParams& qo, bool fused_relu,
+                               const ConvertStep& step) {
+  QuantizedAffine a = quantize_affine(weight, bias, qw, step.input, qo, fused_relu, step.name);
+  narrow_clamp(a.stage, step.fused_clamp);
+  runtime::Conv2d op;
+  op.in_channels = conv.in_channels;
+  op.out_channels = conv.out_channels;
+  op.groups = conv.options.groups;
+  op.window =
+      square_window(conv.kernel_size, conv.options.stride, conv.options.padding, conv.options.dilation);
+  op.input_quant = step.input;
+  op.weight = std::move(a.weight);
+  op.bias = std::move(a.bias);
+  op.output_stage = std::move(a.stage);
+  return op;
+}
+
+}  // namespace qg::quant
