@@ -33,10 +33,14 @@ nlohmann::json grid_json(const quant::QParams& q) {
           {"zero_point", q.zero_point[0]}};
 }
 
+// "S 0.25 Z 3 [-0.75, 1]": the step, the zero point and the float range the codes cover (per channel: the
+// smallest and largest step).
 std::string grid_text(const quant::QParams& q) {
   char buf[96];
   if (!q.per_channel()) {
-    std::snprintf(buf, sizeof buf, "S %.4g Z %d", q.scale[0], q.zero_point[0]);
+    const float lo = q.scale[0] * static_cast<float>(q.spec.qmin() - q.zero_point[0]);
+    const float hi = q.scale[0] * static_cast<float>(q.spec.qmax() - q.zero_point[0]);
+    std::snprintf(buf, sizeof buf, "S %.4g Z %d [%.3g, %.3g]", q.scale[0], q.zero_point[0], lo, hi);
   } else {
     const auto [lo, hi] = std::minmax_element(q.scale.begin(), q.scale.end());
     std::snprintf(buf, sizeof buf, "S %.3g..%.3g x%zu", *lo, *hi, q.channels());
@@ -71,6 +75,21 @@ nlohmann::json point_json(const std::string& name, const quant::QuantPoint& p) {
   return out;
 }
 
+// What the columns mean (docs/05-quantization.md, section 5.8).
+constexpr const char* kInspectionLegend =
+    "  layer: the config's layer number (a fused BatchNorm and ReLU belong to their conv or linear). grid: "
+    "step S,\n"
+    "  zero point Z and the float range the codes cover. SQNR, round, clip: signal-to-quantization-noise "
+    "ratio\n"
+    "  in dB over the epoch, of the whole error, of the rounding error inside the range only, and of the\n"
+    "  clipping error outside it only (higher is better; - means no such error). clamped: share of values\n"
+    "  outside the range. STE=0: share of values whose straight-through gradient was zero (the clipped STE "
+    "and\n"
+    "  learned steps zero it outside the range; the tutorial's identity STE never does). weight codes "
+    "changed:\n"
+    "  weights whose code differs between the epoch's first and last step, and in brackets the code changes\n"
+    "  summed over all steps.\n";
+
 }  // namespace
 
 void set_inspecting(quant::QatModel& model, bool on, bool track_weight_codes) {
@@ -92,11 +111,11 @@ void start_inspection_epoch(quant::QatModel& model) {
 
 nlohmann::json inspection_json(quant::QatModel& model) {
   nlohmann::json layers = nlohmann::json::array();
-  for (size_t i = 0; i < model.layers().size(); ++i) {
-    const auto& layer = model.layers()[i];
+  for (const auto& layer : model.layers()) {
     const auto points = layer->quant_points();
     if (points.empty()) continue;
-    nlohmann::json entry = {{"layer", i}, {"type", layer->type_name()}, {"points", nlohmann::json::array()}};
+    nlohmann::json entry = {
+        {"layer", layer->source_layer()}, {"type", layer->type_name()}, {"points", nlohmann::json::array()}};
     for (const auto& [name, point] : points)
       entry["points"].push_back(point_json(name, *point));
     layers.push_back(entry);
@@ -107,13 +126,12 @@ nlohmann::json inspection_json(quant::QatModel& model) {
 std::string inspection_table(quant::QatModel& model, const std::string& title) {
   std::string out = title + "\n";
   char line[256];
-  std::snprintf(line, sizeof line, "  %-16s %-6s %-6s %4s  %-24s %6s %6s %6s %8s %7s  %s\n", "layer", "point",
+  std::snprintf(line, sizeof line, "  %-16s %-6s %-6s %4s  %-36s %6s %6s %6s %8s %7s  %s\n", "layer", "point",
                 "kind", "bits", "grid", "SQNR", "round", "clip", "clamped", "STE=0",
                 "weight codes changed (step flips)");
   out += line;
-  for (size_t i = 0; i < model.layers().size(); ++i) {
-    const auto& layer = model.layers()[i];
-    const std::string name = std::to_string(i) + " " + layer->type_name();
+  for (const auto& layer : model.layers()) {
+    const std::string name = std::to_string(layer->source_layer()) + " " + layer->type_name();
     for (const auto& [point_name, point] : layer->quant_points()) {
       const nlohmann::json p = point_json(point_name, *point);
       if (!p.contains("grid")) continue;
@@ -131,7 +149,7 @@ std::string inspection_table(quant::QatModel& model, const std::string& title) {
                 std::to_string(p["codes"].get<size_t>()) + " (" +
                 std::to_string(p["code_flips"].get<int64_t>()) + ")";
       }
-      std::snprintf(line, sizeof line, "  %-16s %-6s %-6s %4d  %-24s %6s %6s %6s %8s %7s  %s\n", name.c_str(),
+      std::snprintf(line, sizeof line, "  %-16s %-6s %-6s %4d  %-36s %6s %6s %6s %8s %7s  %s\n", name.c_str(),
                     point_name.c_str(), point->kind().c_str(), p["bits"].get<int>(),
                     grid_text(point->qparams()).c_str(), db("sqnr_db").c_str(),
                     db("rounding_sqnr_db").c_str(), db("clipping_sqnr_db").c_str(),
@@ -139,7 +157,7 @@ std::string inspection_table(quant::QatModel& model, const std::string& title) {
       out += line;
     }
   }
-  return out;
+  return out + kInspectionLegend;
 }
 
 }  // namespace qg::app

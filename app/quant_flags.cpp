@@ -1,6 +1,9 @@
 #include "app/quant_flags.h"
 
+#include <algorithm>
 #include <cstdint>
+
+#include "config/quant_recipe.h"
 
 namespace qg::app {
 
@@ -10,14 +13,21 @@ std::vector<FlagSpec> quant_flag_specs(QuantMethod method) {
       {"bits", "B", "bit width 1..8 of weights and activations (default: the config's quant.bits)"},
       {"from", "CKPT", "float checkpoint from `train` (default: train the float model first)"},
       {"method", "NAME",
-       "tutorial | ema | lsq | binary: how the grids are found (default: quant.method; docs/config.md)"},
-      {"input-bits", "B", "bit width of the model input (default: --bits)"},
+       method == QuantMethod::Qat
+           ? "tutorial | ema | lsq | binary: how the grids are found (default: quant.method; docs/config.md)"
+           : "tutorial | ema: how the observers calibrate (default: quant.method; a config's lsq or binary "
+             "calibrates as ema)"},
+      {"input-bits", "B", "bit width of the model input (default: --bits; 8 under binary)"},
       {"first-layer-bits", "B", "bit width of the first conv/linear layer's weights (default: --bits)"},
-      {"last-layer-bits", "B", "bit width of the last layer's weights and output (default: --bits)"},
+      {"last-layer-bits", "B",
+       "bit width of the last layer's weights and output (default: --bits; 8 under binary)"},
       {"observer", "NAME", "minmax | moving_average_minmax | percentile | histogram (tutorial, ema)"},
-      {"per-channel", "", "quantize weights per output channel"},
-      {"ste", "NAME", "identity (the tutorial's) | clipped (PyTorch's) (tutorial, ema)"},
-      {"inspect", "", "print (and report) each quantizer's grid, error (SQNR), clamping and code changes"},
+      {"per-channel", "", "quantize weights per output channel (the default of ema, lsq and binary)"},
+      {"per-tensor", "", "one weight scale per tensor (the tutorial's default)"},
+      {"inspect", "",
+       method == QuantMethod::Qat
+           ? "print (and report) each quantizer's grid, error (SQNR), clamping and code changes"
+           : "print (and report) each quantizer's grid, error (SQNR) and clamping over the calibration"},
       {"float-epochs", "N", "epochs of float training when there is no --from"},
       {"lr", "X", "learning rate of float training when there is no --from"},
       {"seed", "S", "override train.seed"},
@@ -33,13 +43,20 @@ std::vector<FlagSpec> quant_flag_specs(QuantMethod method) {
     specs.insert(specs.begin() + 6,
                  {"lr-schedule", "NAME",
                   "constant | step | cosine, per step over the QAT epochs (default: the method's)"});
-    specs.insert(specs.begin() + 7, {"warmup-epochs", "X", "linear learning-rate warm-up (default 0)"});
+    specs.insert(specs.begin() + 7,
+                 {"warmup-epochs", "X",
+                  "linear learning-rate warm-up (default: the method's, 0.5 except tutorial 0)"});
     specs.insert(specs.begin() + 8,
                  {"weight-decay", "X", "QAT weight decay, never on learned step sizes (default 0)"});
-    specs.insert(specs.begin() + 9,
-                 {"freeze-bn-epoch", "N|never", "freeze BatchNorm statistics after N QAT epochs"});
-    specs.insert(specs.begin() + 10, {"freeze-observers-epoch", "N|never",
-                                      "freeze the observers after N QAT epochs (tutorial, ema)"});
+    specs.insert(
+        specs.begin() + 9,
+        {"freeze-bn-epoch", "N|never",
+         "freeze BatchNorm statistics after N QAT epochs (default: the method's, 0 except tutorial never)"});
+    specs.insert(specs.begin() + 10,
+                 {"freeze-observers-epoch", "N|never",
+                  "freeze the observers after N QAT epochs (tutorial, ema; default never)"});
+    specs.insert(specs.begin() + 11,
+                 {"ste", "NAME", "identity (the tutorial's) | clipped (PyTorch's) (tutorial, ema)"});
     specs.push_back(
         {"checkpoint", "CKPT",
          "QAT checkpoint, saved after every QAT epoch (default: the --resume one, else --out as .qat.ckpt)"});
@@ -77,6 +94,12 @@ QuantJob quant_job_from_flags(const Flags& flags, QuantMethod method) {
     job.ptq_batches = flags.get_int("batches", 1, 1 << 30);
   }
   job.quant_method = flags.optional("method");
+  if (job.quant_method) {
+    const auto& names = config::method_names();
+    if (std::find(names.begin(), names.end(), *job.quant_method) == names.end())
+      throw UsageError("--method expects one of tutorial, ema, lsq, binary, got \"" + *job.quant_method +
+                       "\"");
+  }
   if (method == QuantMethod::Ptq && job.quant_method &&
       (*job.quant_method == "lsq" || *job.quant_method == "binary")) {
     throw UsageError(
@@ -88,8 +111,11 @@ QuantJob quant_job_from_flags(const Flags& flags, QuantMethod method) {
   if (flags.has("last-layer-bits")) job.last_layer_bits = flags.get_int("last-layer-bits", 1, 8);
   job.inspect = flags.has("inspect");
   job.observer = flags.optional("observer");
-  job.per_channel = flags.has("per-channel");
-  job.ste = flags.optional("ste");
+  if (flags.has("per-channel") && flags.has("per-tensor"))
+    throw UsageError("--per-channel and --per-tensor contradict each other: give one");
+  if (flags.has("per-channel")) job.per_channel = true;
+  if (flags.has("per-tensor")) job.per_channel = false;
+  if (method == QuantMethod::Qat) job.ste = flags.optional("ste");
   if (flags.has("float-epochs")) job.overrides.epochs = flags.get_int("float-epochs", 0, 100000);
   if (flags.has("lr")) job.overrides.lr = flags.get_double("lr", 0.0, 1e6);
   if (flags.has("seed")) job.overrides.seed = flags.get_int("seed", 0, INT64_MAX);

@@ -384,7 +384,7 @@ config::ModelConfig apply_quant_overrides(config::ModelConfig c, const QuantJob&
   if (job.last_layer_bits) c.quant.last_layer_bits = *job.last_layer_bits;
   if (job.observer) c.quant.observer = *job.observer;
   if (job.ste) c.quant.ste = *job.ste;
-  if (job.per_channel) c.quant.per_channel = true;
+  if (job.per_channel) c.quant.per_channel = *job.per_channel;
   if (job.weight_decay) c.quant.weight_decay = *job.weight_decay;
   if (job.warmup_epochs) c.quant.warmup_epochs = *job.warmup_epochs;
   if (job.lr_schedule) c.quant.lr_schedule = *job.lr_schedule;

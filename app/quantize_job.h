@@ -121,7 +121,7 @@ struct QuantJob {
   std::optional<std::string> quant_method;  // --method: tutorial, ema, lsq, binary
   std::optional<std::string> observer, ste, lr_schedule, qat_optimizer;
   std::optional<int64_t> freeze_bn_epoch, freeze_observers_epoch;  // config::QuantConfig::kNever = never
-  bool per_channel = false;
+  std::optional<bool> per_channel;                                 // --per-channel / --per-tensor
   bool inspect = false;  // print and report the quantizers' statistics (app/inspect.h)
   std::optional<int64_t> threads;
   std::string out;  // model file; "" = runs/<name>_<method>_int<bits>.qgm

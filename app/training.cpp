@@ -12,6 +12,7 @@
 #include "core/kernels/value_range.h"
 #include "nn/functional/loss.h"
 #include "quant/observer.h"
+#include "quant/qat/qat_layer.h"
 
 namespace qg::app {
 
@@ -33,8 +34,11 @@ std::string non_finite_name(float value) {
   return value > 0 ? "+Inf" : "-Inf";
 }
 
+// "layer 3 (Conv2d(...))". A QAT layer goes by the number of the config layer it was made from, not by its
+// place in the QAT model (where a fused BatchNorm or ReLU has no place of its own).
 std::string layer_text(const std::string& name, const nn::Module& layer) {
-  return "layer " + name + " (" + layer.describe() + ")";
+  const auto* qat = dynamic_cast<const quant::QatLayer*>(&layer);
+  return "layer " + (qat ? std::to_string(qat->source_layer()) : name) + " (" + layer.describe() + ")";
 }
 
 // "step 12 (epoch 1, batch 11)": the step about to be taken, with its place in the epoch.

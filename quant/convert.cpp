@@ -30,7 +30,7 @@ runtime::Model convert(const QatModel& model, const ConvertOptions& options) {
   for (size_t i = 0; i < layers.size(); ++i) {
     const QatLayer& layer = *layers[i];
     ConvertStep step{out, current, std::nullopt,
-                     "layer " + std::to_string(i) + " (" + layer.describe() + ")"};
+                     "layer " + std::to_string(layer.source_layer()) + " (" + layer.describe() + ")"};
     // An activation right after a layer with an output stage becomes that stage's clamp.
     if (layer.has_output_stage() && i + 1 < layers.size()) {
       step.fused_clamp = layers[i + 1]->clamp_codes(to_runtime(layer.output_point()->qparams()));

@@ -127,6 +127,7 @@ std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model,
         pattern->from_float({std::span(layers).subspan(i, count), per_layer[i], flowing});
     // A layer that does not quantize its input reads the tensor flowing in.
     if (!q->input) q->set_input_source(flowing);
+    q->set_source_layer(i);
     model->add(q);
     // What flows on: the layer's newly quantized output, or the model input it quantized itself (an average
     // pool keeps that grid), or, through ReLU, max pooling and flatten, the same as before.

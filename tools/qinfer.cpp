@@ -101,9 +101,11 @@ int main(int argc, char** argv) {
     const int threads = flags.has("threads") ? static_cast<int>(flags.get_int("threads", 1, 64)) : 1;
     const IntegerEval eval = evaluate_integer(model, test, batch, threads, mode);
     std::printf(
-        "Test set: Quant Model Accuracy: %.2f%%  (%lld images, %.0f images/s, batch %lld, %d thread%s)\n",
-        100.0 * eval.accuracy, static_cast<long long>(test.size()), eval.images_per_second,
-        static_cast<long long>(batch), threads, threads == 1 ? "" : "s");
+        "Test set: Quant Model Accuracy: %.2f%%  (%s; %lld images, %.0f images/s, batch %lld, %d thread%s)\n",
+        100.0 * eval.accuracy,
+        mode == runtime::RequantMode::Integer ? "integer-only" : "float-reference requantization",
+        static_cast<long long>(test.size()), eval.images_per_second, static_cast<long long>(batch), threads,
+        threads == 1 ? "" : "s");
     if (flags.has("report")) {
       write_report(flags.get("report"),
                    {{"tool", "qinfer"},

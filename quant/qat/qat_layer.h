@@ -95,6 +95,12 @@ class QatLayer : public nn::Module {
   /// Freezes (or unfreezes) the BatchNorm statistics of a layer that has them (QConvBNReLU, QBatchNorm2d).
   virtual void set_bn_frozen(bool frozen) { (void)frozen; }
 
+  /// The index of the first float layer (the config's /layers/N) this layer was made from, set by
+  /// prepare_qat: the number that messages, reports and the inspection give the layer, so that a conv with a
+  /// fused BatchNorm and ReLU is "layer 0" and the linear after it keeps its config number.
+  size_t source_layer() const { return source_layer_; }
+  void set_source_layer(size_t index) { source_layer_ = index; }
+
   /// The model input's point: only on the first layer that needs a quantized input (prepare_qat), which
   /// fake-quantizes the model input with it; convert() quantizes the integer model's input with it.
   QuantPointPtr input;
@@ -112,6 +118,7 @@ class QatLayer : public nn::Module {
 
   bool observing_ = false;
   const QuantPoint* input_source_ = nullptr;
+  size_t source_layer_ = 0;
 };
 
 /// A conv or linear layer: an input point (first quantized layer only), a weight point and an output point,

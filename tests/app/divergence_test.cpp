@@ -207,6 +207,25 @@ TEST(Divergence, QatObserverThatSeesNaNNamesItsLayer) {
   expect_contains(message, "inside layer 3 (" + qat->layers()[3]->describe() + ")");
 }
 
+// With a fused ReLU the QAT model has fewer layers than the config (here QFlatten, QLinear+ReLU, QLinear for
+// flatten, linear, relu, linear): the message still names the config's layer 3, not the QAT model's third.
+TEST(Divergence, QatLayersGoByTheirConfigNumberWhenAReluIsFused) {
+  const data::MnistDataset data = uniform_dataset(32, 100, 1);
+  const data::DataLoader loader(data, {.batch_size = 16});
+  auto net = small_mlp(8, 4);
+  quant::QuantSettings settings;
+  settings.fuse_relu = true;
+  auto qat = quant::prepare_qat(*net, settings);
+  ASSERT_EQ(qat->layers().size(), 3u);
+  qat->set_observing(true);
+  dynamic_cast<nn::Linear&>(*net->layers()[3]).weight.data()[0] = std::numeric_limits<float>::quiet_NaN();
+  nn::Sgd sgd(qat->parameters(), {.lr = 0.01});
+  TrainingProgress progress;
+  const std::string message =
+      divergence_message([&] { train_epoch(*qat, sgd, loader, progress, {.quiet = true}); });
+  expect_contains(message, "inside layer 3 (" + qat->layers()[2]->describe() + ")");
+}
+
 // Through the jobs: a learning rate of 1e30 blows the weights up within a few steps. The run stops with
 // the step and the layer, names its last step checkpoint, and that checkpoint is byte for byte the one
 // saved before the fault.

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <random>
+#include <stdexcept>
 
 #include "error_text.h"
 #include "random_models.h"
@@ -234,6 +235,7 @@ Bytes valid_file() {
 
 /// Recomputes the trailing CRC after an edit of the bytes before it.
 Bytes with_fresh_checksum(Bytes bytes) {
+  if (bytes.size() < 4) throw std::logic_error("with_fresh_checksum: no checksum to replace");
   bytes.resize(bytes.size() - 4);
   util::append_le<uint32_t>(bytes, util::crc32(bytes));
   return bytes;

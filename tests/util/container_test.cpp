@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,8 @@ std::string read_error(const std::vector<uint8_t>& bytes) {
 
 // After an edit of the bytes before it, the trailing CRC-32 made right again.
 std::vector<uint8_t> with_fresh_checksum(std::vector<uint8_t> bytes) {
+  if (bytes.size() < kContainerChecksumSize)
+    throw std::logic_error("with_fresh_checksum: no checksum to replace");
   bytes.resize(bytes.size() - kContainerChecksumSize);
   append_le<uint32_t>(bytes, crc32(bytes));
   return bytes;
