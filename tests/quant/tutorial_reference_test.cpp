@@ -16,6 +16,13 @@ namespace qg::quant {
 namespace {
 
 TEST(TutorialReference, TheTutorialsPipelineIsBitIdenticalToTheRecordedOne) {
+#ifndef NDEBUG
+  // The fixture holds what Release builds compute (the recording links the reference tree's Release
+  // libraries). The sanitizer build (Debug, -O1) computes some float results in the last bit differently,
+  // e.g. Net at 4 bits gives 6f79050456de2ea5 instead of d3c8e0a94d50312c with the same OpenBLAS kernels, so
+  // its digests cannot be compared; scripts/test's Release stage runs this test.
+  GTEST_SKIP() << "bit-identity is recorded for Release builds; this is a build with assertions (Debug)";
+#endif
   std::ifstream in(std::string(QG_FIXTURES_DIR) + "/tutorial_reference.json");
   ASSERT_TRUE(in) << "tests/fixtures/tutorial_reference.json";
   const nlohmann::json doc = nlohmann::json::parse(in);
