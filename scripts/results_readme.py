@@ -73,7 +73,9 @@ def qat_vs_ptq(out, model, recommended):
 def main():
     out, started, bits, epochs, long_epochs = sys.argv[1:6]
     commit = git("rev-parse", "--short", "HEAD")
-    dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else ""
+    # The run's own output folder has changed by now; any other tracked change means the code was not the commit's.
+    dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                                                 ":(exclude)" + out) else ""
     md = []
     md.append("# Results\n")
     md.append("Written by `scripts/results` on commit %s%s, started %s, on %s with %d cores (%s threads). "
@@ -148,9 +150,9 @@ def main():
     lsq = [l for l in labels if l.startswith("QAT lsq")]
     at_2 = cells.get((lsq[0], 2)) if lsq else None
     md.append("* the learning rate 0.01: `mnist_cnn_bn` at 2 bits for %d epochs with 0.001 ends at %s, against %s "
-              "with 0.01 (the sweep's lsq row) ([json](qat_mnist_cnn_bn_lsq_2bit_lr0.001.json)).\n"
+              "after %s epochs with 0.01 (the sweep's lsq row) ([json](qat_mnist_cnn_bn_lsq_2bit_lr0.001.json)).\n"
               % (slow["recipe"]["qat_epochs"], pct(slow["test_accuracy"]),
-                 pct(at_2) if isinstance(at_2, float) else str(at_2)))
+                 pct(at_2) if isinstance(at_2, float) else str(at_2), epochs))
 
     md.append("## Why the tutorial's recipe collapses at low bit widths\n")
     md.append("`train_qat --inspect` on `mnist_cnn` at 3 bits, one epoch, for the tutorial's method and for lsq: per "
