@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "config/object_reader.h"
 #include "config/quant_recipe.h"
 
 namespace qg::app {
@@ -97,7 +98,7 @@ QuantJob quant_job_from_flags(const Flags& flags, QuantMethod method) {
   if (job.quant_method) {
     const auto& names = config::method_names();
     if (std::find(names.begin(), names.end(), *job.quant_method) == names.end())
-      throw UsageError("--method expects one of tutorial, ema, lsq, binary, got \"" + *job.quant_method +
+      throw UsageError("--method expects one of " + config::join(names) + ", got \"" + *job.quant_method +
                        "\"");
   }
   if (method == QuantMethod::Ptq && job.quant_method &&
