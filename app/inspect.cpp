@@ -77,18 +77,15 @@ nlohmann::json point_json(const std::string& name, const quant::QuantPoint& p) {
 
 // What the columns mean (docs/05-quantization.md, section 5.8).
 constexpr const char* kInspectionLegend =
-    "  layer: the config's layer number (a fused BatchNorm and ReLU belong to their conv or linear). grid: "
-    "step S,\n"
-    "  zero point Z and the float range the codes cover. SQNR, round, clip: signal-to-quantization-noise "
-    "ratio\n"
-    "  in dB over the epoch, of the whole error, of the rounding error inside the range only, and of the\n"
-    "  clipping error outside it only (higher is better; - means no such error). clamped: share of values\n"
-    "  outside the range. STE=0: share of values whose straight-through gradient was zero (the clipped STE "
-    "and\n"
-    "  learned steps zero it outside the range; the tutorial's identity STE never does). weight codes "
-    "changed:\n"
-    "  weights whose code differs between the epoch's first and last step, and in brackets the code changes\n"
-    "  summed over all steps.\n";
+    R"(  layer: the config's layer number (a fused BatchNorm and ReLU belong to their conv or linear). grid: step S,
+  zero point Z and the float range the codes cover. SQNR, round, clip: signal-to-quantization-noise ratio
+  in dB over the epoch, of the whole error, of the rounding error inside the range only, and of the
+  clipping error outside it only (higher is better; - means no such error). clamped: share of values
+  outside the range. STE=0: share of values whose straight-through gradient was zero (the clipped STE and
+  learned steps zero it outside the range; the tutorial's identity STE never does). weight codes changed:
+  weights whose code differs between the epoch's first and last step, and in brackets the code changes
+  summed over all steps.
+)";
 
 }  // namespace
 
