@@ -13,6 +13,7 @@
 #include "app/training_batches.h"
 #include "autograd/grad_mode.h"
 #include "config/builder.h"
+#include "config/layer_kind.h"
 #include "config/loader.h"
 #include "config/quant_recipe.h"
 #include "config/summary.h"
@@ -173,7 +174,7 @@ std::string quant_plan_text(const config::ModelConfig& config) {
     const std::string input = r.first ? ", input " + std::to_string(r.input_bits) + "-bit" : "";
     char line[160];
     std::snprintf(line, sizeof line, "  layer %zu (%s): %s, weights %lld-bit, output %lld-bit%s\n", r.layer,
-                  config::layer_json_name(config.layers[r.layer].type), r.method.c_str(),
+                  config.layers[r.layer].kind->name.c_str(), r.method.c_str(),
                   static_cast<long long>(r.weight_bits), static_cast<long long>(r.activation_bits),
                   input.c_str());
     out += line;

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "config/layer_kind.h"
 #include "core/kernels/batch_norm.h"
 
 namespace qg::app {
@@ -20,8 +21,8 @@ kernel::ChannelLayout layout_of(const config::LayerSpec& layer, int64_t batch) {
 }
 
 std::string layer_text(const config::ModelConfig& config, size_t i) {
-  return "/layers/" + std::to_string(i) + " (batchnorm2d, input " + to_string(config.layers[i].input_shape) +
-         ")";
+  return "/layers/" + std::to_string(i) + " (" + config.layers[i].kind->name + ", input " +
+         to_string(config.layers[i].input_shape) + ")";
 }
 
 std::string images(int64_t n) {
@@ -33,8 +34,7 @@ std::string images(int64_t n) {
 std::optional<size_t> batch_norm_starved_by(const config::ModelConfig& config, int64_t batch) {
   for (size_t i = 0; i < config.layers.size(); ++i) {
     const config::LayerSpec& layer = config.layers[i];
-    if (layer.type == config::LayerType::kBatchNorm2d && !layout_of(layer, batch).has_batch_statistics())
-      return i;
+    if (layer.kind->batch_statistics && !layout_of(layer, batch).has_batch_statistics()) return i;
   }
   return std::nullopt;
 }

@@ -33,6 +33,7 @@
 #include "autograd/grad_mode.h"
 #include "bench/step_profile.h"
 #include "config/builder.h"
+#include "config/layer_kind.h"
 #include "config/loader.h"
 #include "config/quant_recipe.h"
 #include "core/blas.h"
@@ -65,13 +66,13 @@ double peak_rss_mb() {
 config::ModelConfig widened(config::ModelConfig c, int64_t width) {
   if (width == 1) return c;
   for (config::LayerSpec& layer : c.layers) {
-    if (layer.type == config::LayerType::kConv2d) {
+    if (layer.kind->name == "conv2d") {
       layer.out_channels *= width;
       if (layer.groups > 1) layer.groups *= width;
-      layer.in_channels = 0;
     }
-    if (layer.type == config::LayerType::kBatchNorm2d) layer.num_features = 0;
-    if (layer.type == config::LayerType::kLinear) layer.in_features = 0;
+    for (const config::LayerKey& key : layer.kind->keys) {  // in_channels, num_features, in_features
+      if (key.absent == config::LayerKey::Absent::kInferred) layer.*key.integer = 0;
+    }
   }
   return config::revalidate(c);
 }
@@ -87,11 +88,11 @@ StepCost step_cost(const config::ModelConfig& c) {
   bool first = true;  // the first layer needs no input gradient
   for (const config::LayerSpec& layer : c.layers) {
     double macs = 0;
-    if (layer.type == config::LayerType::kConv2d) {
+    if (layer.kind->name == "conv2d") {
       const Shape& out = layer.output_shape;
       macs = static_cast<double>(out[0] * out[1] * out[2]) * (layer.input_shape[0] / layer.groups) *
              layer.kernel_size * layer.kernel_size;
-    } else if (layer.type == config::LayerType::kLinear) {
+    } else if (layer.kind->name == "linear") {
       macs = static_cast<double>(layer.output_shape[0]) * layer.input_shape[0];
     } else {
       continue;

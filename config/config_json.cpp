@@ -1,5 +1,7 @@
 #include "config/config_json.h"
 
+#include "config/layer_kind.h"
+
 namespace qg::config {
 
 namespace {
@@ -18,36 +20,24 @@ json layer_quant_to_json(const LayerQuantConfig& q) {
   return out;
 }
 
+// The kind's keys, except the inferred sizes (parsing infers them again) and an empty "quant".
 json layer_to_json(const LayerSpec& layer) {
-  json out = {{"type", layer_json_name(layer.type)}};
-  if (!layer.quant.empty()) out["quant"] = layer_quant_to_json(layer.quant);
-  switch (layer.type) {
-    case LayerType::kConv2d:
-      out["out_channels"] = layer.out_channels;
-      out["kernel_size"] = layer.kernel_size;
-      out["stride"] = layer.stride;
-      out["padding"] = layer.padding;
-      out["dilation"] = layer.dilation;
-      out["groups"] = layer.groups;
-      out["bias"] = layer.bias;
-      break;
-    case LayerType::kMaxPool2d:
-    case LayerType::kAvgPool2d:
-      out["kernel_size"] = layer.kernel_size;
-      out["stride"] = layer.stride;
-      out["padding"] = layer.padding;
-      break;
-    case LayerType::kBatchNorm2d:
-      out["eps"] = layer.eps;
-      out["momentum"] = layer.momentum;
-      break;
-    case LayerType::kLinear:
-      out["out_features"] = layer.out_features;
-      out["bias"] = layer.bias;
-      break;
-    case LayerType::kReLU:
-    case LayerType::kFlatten:
-      break;
+  json out = {{"type", layer.kind->name}};
+  for (const LayerKey& key : layer.kind->keys) {
+    switch (key.type) {
+      case LayerKey::Type::kInteger:
+        if (key.absent != LayerKey::Absent::kInferred) out[key.name] = layer.*key.integer;
+        break;
+      case LayerKey::Type::kNumber:
+        out[key.name] = layer.*key.number;
+        break;
+      case LayerKey::Type::kBoolean:
+        out[key.name] = layer.*key.boolean;
+        break;
+      case LayerKey::Type::kLayerQuant:
+        if (!layer.quant.empty()) out[key.name] = layer_quant_to_json(layer.quant);
+        break;
+    }
   }
   return out;
 }

@@ -14,7 +14,9 @@
 
 namespace qg::config {
 
-enum class LayerType { kConv2d, kMaxPool2d, kAvgPool2d, kReLU, kBatchNorm2d, kLinear, kFlatten };
+struct LayerKind;  // config/layer_kind.h: everything about one kind of layer
+/// The kind of a LayerSpec made in code before its kind is set: relu.
+const LayerKind* default_layer_kind();
 
 /// A conv2d or linear layer's own quantization (its "quant" object), overriding the quant section for this
 /// layer: mixed precision (e.g. the classifier at 8 bits) or another method. Absent fields follow the
@@ -28,10 +30,12 @@ struct LayerQuantConfig {
   friend bool operator==(const LayerQuantConfig&, const LayerQuantConfig&) = default;
 };
 
-/// One entry of "layers". Only the fields of its `type` are meaningful; the others keep their defaults.
-/// The fields under "inferred" are filled by shape inference (config/shape_inference.h).
+/// One entry of "layers". Only the fields of its kind are meaningful (the kind's keys, config/layer_kind.h);
+/// the others keep their defaults. The fields under "inferred" are filled by shape inference
+/// (config/shape_inference.h).
 struct LayerSpec {
-  LayerType type = LayerType::kReLU;
+  /// Its "type": one row of the registry of layer kinds (config/layer_kinds.cpp), never null.
+  const LayerKind* kind = default_layer_kind();
 
   // conv2d. in_channels 0 means "infer from the input".
   int64_t in_channels = 0;
@@ -146,12 +150,5 @@ struct ModelConfig {
   int64_t parameter_count() const;
   int64_t buffer_count() const;
 };
-
-/// The JSON name of a layer type, e.g. "conv2d".
-const char* layer_json_name(LayerType type);
-/// The nn module's type name, e.g. "Conv2d" (as nn::Module::type_name() returns).
-const char* layer_module_name(LayerType type);
-/// All layer types in the order the docs list them.
-const std::vector<LayerType>& all_layer_types();
 
 }  // namespace qg::config

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "config/config_error.h"
+#include "config/layer_kind.h"
 
 namespace qg::config {
 
@@ -124,7 +125,7 @@ std::vector<LayerQuantRecipe> resolve_layer_quant(const ModelConfig& config) {
   std::vector<LayerQuantRecipe> out;
   for (size_t i = 0; i < config.layers.size(); ++i) {
     const LayerSpec& spec = config.layers[i];
-    if (spec.type != LayerType::kConv2d && spec.type != LayerType::kLinear) continue;
+    if (!spec.kind->has_layer_quant()) continue;  // conv2d and linear
     LayerQuantRecipe r;
     r.layer = i;
     r.first = out.empty();

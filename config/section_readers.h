@@ -12,9 +12,8 @@
 
 namespace qg::config {
 
-/// The keys a layer of `type` accepts, "type" first.
-const std::vector<std::string>& layer_keys(LayerType type);
-/// Reads `value`, the layer at `pointer` (e.g. "/layers/3"). Leaves the inferred fields empty.
+/// Reads `value`, the layer at `pointer` (e.g. "/layers/3"), with the keys of its kind
+/// (config/layer_kind.h). Leaves the inferred fields empty.
 LayerSpec read_layer(const nlohmann::json& value, const std::string& pointer, const std::string& source);
 
 TrainConfig read_train(const nlohmann::json& value, const std::string& source);

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "config/layer_kind.h"
+
 namespace qg::config {
 
 namespace {
@@ -57,8 +59,8 @@ std::string summary(const ModelConfig& config) {
   int64_t activations = 0;
   for (std::size_t i = 0; i < config.layers.size(); ++i) {
     const LayerSpec& layer = config.layers[i];
-    out += table_row(std::string(layer_module_name(layer.type)) + "-" + std::to_string(i),
-                     torch_shape(layer.output_shape), with_thousands_separators(layer.parameter_count));
+    out += table_row(layer.kind->module + "-" + std::to_string(i), torch_shape(layer.output_shape),
+                     with_thousands_separators(layer.parameter_count));
     activations += numel(layer.output_shape);
   }
   const int64_t params = config.parameter_count();

@@ -3,6 +3,7 @@
 
 #include "autograd/grad_mode.h"
 #include "config/builder.h"
+#include "config/layer_kind.h"
 #include "config/loader.h"
 #include "config_test_helpers.h"
 
@@ -26,7 +27,7 @@ void expect_modules_match_layers(const nn::Sequential& model, const ModelConfig&
   for (std::size_t i = 0; i < model.size(); ++i) {
     SCOPED_TRACE("layer " + std::to_string(i));
     const nn::Module& module = *model[i];
-    EXPECT_EQ(module.type_name(), layer_module_name(config.layers[i].type));
+    EXPECT_EQ(module.type_name(), config.layers[i].kind->module);
     EXPECT_EQ(module.parameter_count(), config.layers[i].parameter_count);
     int64_t buffer_elements = 0;
     for (const auto& [name, buffer] : module.named_buffers())

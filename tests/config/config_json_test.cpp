@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "config/config_json.h"
+#include "config/layer_kind.h"
 #include "config/loader.h"
 #include "config_test_helpers.h"
 
@@ -19,7 +20,7 @@ void expect_same_config(const ModelConfig& a, const ModelConfig& b) {
     SCOPED_TRACE("layer " + std::to_string(i));
     const LayerSpec& x = a.layers[i];
     const LayerSpec& y = b.layers[i];
-    EXPECT_EQ(x.type, y.type);
+    EXPECT_EQ(x.kind, y.kind);
     EXPECT_EQ(x.in_channels, y.in_channels);
     EXPECT_EQ(x.out_channels, y.out_channels);
     EXPECT_EQ(x.kernel_size, y.kernel_size);
@@ -121,6 +122,34 @@ TEST(ConfigJson, WritesEverySettingAndNoInferredSize) {
   EXPECT_FALSE(document["layers"][0].contains("in_channels"));
   EXPECT_FALSE(document["layers"][1].contains("num_features"));
   EXPECT_FALSE(document["layers"][9].contains("in_features"));
+}
+
+// max_pool2d, avg_pool2d and batch_norm2d (the functional's and the runtime's spelling) read as the kinds
+// maxpool2d, avgpool2d and batchnorm2d, which is how they are written.
+TEST(ConfigJson, OtherSpellingsReadAsTheirKindAndAreWrittenByItsName) {
+  nlohmann::json document = testing::net_document();
+  ModelConfig written_as_kinds = parse_config(document, "kinds");
+  for (auto& layer : document["layers"]) {
+    if (layer["type"] == "maxpool2d") layer["type"] = "max_pool2d";
+  }
+  document["layers"].insert(document["layers"].begin() + 1,
+                            nlohmann::json::object({{"type", "batch_norm2d"}}));
+  document["layers"].insert(document["layers"].begin() + 3,
+                            nlohmann::json::object({{"type", "avg_pool2d"}, {"kernel_size", 1}}));
+  const ModelConfig config = parse_config(document, "aliases");
+  EXPECT_EQ(config.layers[1].kind, &layer_kind("batchnorm2d"));
+  EXPECT_EQ(config.layers[3].kind, &layer_kind("avgpool2d"));
+  EXPECT_EQ(config.layers[4].kind, &layer_kind("maxpool2d"));
+  const nlohmann::json json = config_to_json(config);
+  EXPECT_EQ(json["layers"][1]["type"], "batchnorm2d");
+  EXPECT_EQ(json["layers"][3]["type"], "avgpool2d");
+  EXPECT_EQ(json["layers"][4]["type"], "maxpool2d");
+  // Apart from the two layers added, the same model as the one written with the kinds' names.
+  ModelConfig without_added = config;
+  without_added.layers.erase(without_added.layers.begin() + 3);
+  without_added.layers.erase(without_added.layers.begin() + 1);
+  without_added = revalidate(without_added);
+  expect_same_config(without_added, written_as_kinds);
 }
 
 TEST(ConfigJson, RevalidateCarriesAChangedWidthThroughTheModel) {

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "config/config_json.h"
+#include "config/layer_kind.h"
 #include "config/quant_recipe.h"
 #include "config/section_readers.h"
 #include "config_test_helpers.h"
@@ -35,14 +36,32 @@ TEST(Docs, ShowTheShippedConfigsVerbatim) {
 }
 
 TEST(Docs, DocumentEveryLayerTypeAndKey) {
-  for (const LayerType type : all_layer_types()) {
-    EXPECT_NE(docs().find("| `" + std::string(layer_json_name(type)) + "` |"), std::string::npos)
-        << layer_json_name(type);
-    for (const std::string& key : layer_keys(type)) {
+  for (const LayerKind& kind : layer_kinds()) {
+    EXPECT_NE(docs().find("| `" + kind.name + "`"), std::string::npos) << kind.name;
+    for (const std::string& key : layer_keys(kind)) {
       if (key == "type") continue;
-      EXPECT_NE(docs().find("`" + key + "`"), std::string::npos) << layer_json_name(type) << "." << key;
+      EXPECT_NE(docs().find("`" + key + "`"), std::string::npos) << kind.name << "." << key;
     }
   }
+}
+
+// The layer table of section 2.1 is the registry's, row for row (config/layer_kind.h): a kind, alias, key or
+// default added in code and not in the docs, or the reverse, fails here.
+TEST(Docs, LayerTableIsTheRegistry) {
+  const std::string header =
+      "| type | keys (default) | module | input -> output (batch axis N not shown) |\n| --- | --- | --- | "
+      "--- |\n";
+  const size_t start = docs().find(header);
+  ASSERT_NE(start, std::string::npos) << "docs/config.md lost its layer table's header";
+  size_t end = start + header.size();
+  while (end < docs().size() && docs()[end] == '|')
+    end = docs().find('\n', end) + 1;
+  std::string expected = header;
+  for (const LayerKind& kind : layer_kinds())
+    expected += layer_kind_docs_row(kind) + "\n";
+  EXPECT_EQ(docs().substr(start, end - start), expected)
+      << "docs/config.md's layer table must be, verbatim:\n"
+      << expected;
 }
 
 TEST(Docs, DocumentEverySetting) {

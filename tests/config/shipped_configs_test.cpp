@@ -1,6 +1,7 @@
 // The configs in configs/ load and describe the tutorial's models exactly.
 #include <gtest/gtest.h>
 
+#include "config/layer_kind.h"
 #include "config/loader.h"
 #include "config/quant_recipe.h"
 #include "config_test_helpers.h"
@@ -11,7 +12,7 @@ namespace {
 using testing::shipped_config;
 
 struct ExpectedLayer {
-  LayerType type;
+  std::string kind;
   Shape output_shape;
   int64_t parameters;
   int64_t buffers;
@@ -23,7 +24,7 @@ void expect_layers(const ModelConfig& config, const std::vector<ExpectedLayer>& 
   for (std::size_t i = 0; i < expected.size(); ++i) {
     SCOPED_TRACE("layer " + std::to_string(i));
     const LayerSpec& layer = config.layers[i];
-    EXPECT_EQ(layer.type, expected[i].type);
+    EXPECT_EQ(layer.kind->name, expected[i].kind);
     EXPECT_EQ(layer.input_shape, input);
     EXPECT_EQ(layer.output_shape, expected[i].output_shape);
     EXPECT_EQ(layer.parameter_count, expected[i].parameters);
@@ -133,14 +134,14 @@ TEST(ShippedConfigs, NetMatchesTheTutorial) {
   EXPECT_EQ(config.input_shape, (Shape{1, 28, 28}));
   // conv1: 40*1*3*3 + 40 = 400; conv2 (groups 20, so 2 input channels per filter): 40*2*3*3 + 40 = 760;
   // fc: 1000*10 + 10 = 10010.
-  expect_layers(config, {{LayerType::kConv2d, {40, 26, 26}, 400, 0},
-                         {LayerType::kReLU, {40, 26, 26}, 0, 0},
-                         {LayerType::kMaxPool2d, {40, 13, 13}, 0, 0},
-                         {LayerType::kConv2d, {40, 11, 11}, 760, 0},
-                         {LayerType::kReLU, {40, 11, 11}, 0, 0},
-                         {LayerType::kMaxPool2d, {40, 5, 5}, 0, 0},
-                         {LayerType::kFlatten, {1000}, 0, 0},
-                         {LayerType::kLinear, {10}, 10010, 0}});
+  expect_layers(config, {{"conv2d", {40, 26, 26}, 400, 0},
+                         {"relu", {40, 26, 26}, 0, 0},
+                         {"maxpool2d", {40, 13, 13}, 0, 0},
+                         {"conv2d", {40, 11, 11}, 760, 0},
+                         {"relu", {40, 11, 11}, 0, 0},
+                         {"maxpool2d", {40, 5, 5}, 0, 0},
+                         {"flatten", {1000}, 0, 0},
+                         {"linear", {10}, 10010, 0}});
   EXPECT_EQ(config.layers[3].groups, 20);
   EXPECT_EQ(config.layers[3].in_channels, 40);    // inferred
   EXPECT_EQ(config.layers[7].in_features, 1000);  // inferred
@@ -159,16 +160,16 @@ TEST(ShippedConfigs, NetBNMatchesTheTutorial) {
   // conv2 has no groups: 40*40*3*3 + 40 = 14440. Each BatchNorm2d(40): weight and bias (80 parameters),
   // running_mean, running_var and num_batches_tracked (81 buffer elements). Totals checked against
   // torch 1.13: 25010 parameters, 162 buffer elements.
-  expect_layers(config, {{LayerType::kConv2d, {40, 26, 26}, 400, 0},
-                         {LayerType::kBatchNorm2d, {40, 26, 26}, 80, 81},
-                         {LayerType::kReLU, {40, 26, 26}, 0, 0},
-                         {LayerType::kMaxPool2d, {40, 13, 13}, 0, 0},
-                         {LayerType::kConv2d, {40, 11, 11}, 14440, 0},
-                         {LayerType::kBatchNorm2d, {40, 11, 11}, 80, 81},
-                         {LayerType::kReLU, {40, 11, 11}, 0, 0},
-                         {LayerType::kMaxPool2d, {40, 5, 5}, 0, 0},
-                         {LayerType::kFlatten, {1000}, 0, 0},
-                         {LayerType::kLinear, {10}, 10010, 0}});
+  expect_layers(config, {{"conv2d", {40, 26, 26}, 400, 0},
+                         {"batchnorm2d", {40, 26, 26}, 80, 81},
+                         {"relu", {40, 26, 26}, 0, 0},
+                         {"maxpool2d", {40, 13, 13}, 0, 0},
+                         {"conv2d", {40, 11, 11}, 14440, 0},
+                         {"batchnorm2d", {40, 11, 11}, 80, 81},
+                         {"relu", {40, 11, 11}, 0, 0},
+                         {"maxpool2d", {40, 5, 5}, 0, 0},
+                         {"flatten", {1000}, 0, 0},
+                         {"linear", {10}, 10010, 0}});
   EXPECT_EQ(config.layers[4].groups, 1);
   EXPECT_EQ(config.layers[1].num_features, 40);  // inferred
   EXPECT_EQ(config.layers[5].num_features, 40);
@@ -189,7 +190,7 @@ TEST(ShippedConfigs, FashionConfigIsNetBNOnFashionMnist) {
   EXPECT_EQ(fashion.data.root, "/usr/share/datasets/fashion-mnist");
   ASSERT_EQ(fashion.layers.size(), mnist.layers.size());
   for (std::size_t i = 0; i < fashion.layers.size(); ++i) {
-    EXPECT_EQ(fashion.layers[i].type, mnist.layers[i].type);
+    EXPECT_EQ(fashion.layers[i].kind, mnist.layers[i].kind);
     EXPECT_EQ(fashion.layers[i].output_shape, mnist.layers[i].output_shape);
     EXPECT_EQ(fashion.layers[i].parameter_count, mnist.layers[i].parameter_count);
   }
