@@ -1,8 +1,16 @@
 #include "nn/module.h"
 
 #include <stdexcept>
+#include <string>
 
 namespace qg::nn {
+
+Tensor Module::forward_inputs(std::span<const Tensor> inputs) {
+  if (inputs.size() != 1) {
+    throw std::invalid_argument(describe() + " takes one input, not " + std::to_string(inputs.size()));
+  }
+  return forward(inputs.front());
+}
 
 void Module::collect(const std::string& prefix, bool parameters, bool buffers, NamedTensors& out) const {
   if (parameters) {

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +31,10 @@ class Module {
 
   virtual Tensor forward(const Tensor& input) = 0;
   Tensor operator()(const Tensor& input) { return forward(input); }
+  /// Runs the module on the outputs of the layers it reads in a graph (nn::Graph; PyTorch's
+  /// `forward(*args)`). Layers with several inputs (Add, Concat) override it; the default takes exactly one
+  /// input and calls forward(). Throws std::invalid_argument for another number of inputs.
+  virtual Tensor forward_inputs(std::span<const Tensor> inputs);
 
   /// Type name, e.g. "Conv2d".
   virtual std::string type_name() const = 0;
