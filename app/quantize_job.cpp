@@ -281,10 +281,9 @@ void restore_qat_checkpoint(const nn::Checkpoint& checkpoint, const std::string&
   }
 }
 
-QuantOutcome quantize_model(const config::ModelConfig& run_config, nn::Sequential& float_model,
-                            QuantMethod method, const data::MnistDataset& train_set,
-                            const data::MnistDataset& test_set, double float_accuracy, bool quiet,
-                            const QatCheckpointing& checkpointing) {
+QuantOutcome quantize_model(const config::ModelConfig& run_config, nn::Graph& float_model, QuantMethod method,
+                            const data::MnistDataset& train_set, const data::MnistDataset& test_set,
+                            double float_accuracy, bool quiet, const QatCheckpointing& checkpointing) {
   const config::ModelConfig config = method == QuantMethod::Ptq ? ptq_config(run_config) : run_config;
   QuantOutcome outcome;
   outcome.bits = static_cast<int>(config.quant.bits);
@@ -398,6 +397,7 @@ config::ModelConfig apply_quant_overrides(config::ModelConfig c, const QuantJob&
 QuantOutcome run_quant_job(const QuantJob& job) {
   const config::ModelConfig config =
       apply_quant_overrides(load_config_with(job.config_path, job.overrides), job);
+  require_chain(config);
   if (job.threads) set_threads(*job.threads);
   if (job.resume && job.method != QuantMethod::Qat)
     throw UsageError("--resume continues QAT; PTQ has nothing to resume");

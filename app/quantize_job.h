@@ -61,10 +61,9 @@ struct QatCheckpointing {
 /// Quantizes `float_model` (which QAT trains further: pass a copy if the float weights must survive) with
 /// the config's quant section. `float_accuracy` is only copied into the outcome. PTQ calibrates observers:
 /// under a learned method (lsq, binary) it uses ema's observers instead (ptq_config).
-QuantOutcome quantize_model(const config::ModelConfig& config, nn::Sequential& float_model,
-                            QuantMethod method, const data::MnistDataset& train_set,
-                            const data::MnistDataset& test_set, double float_accuracy, bool quiet,
-                            const QatCheckpointing& checkpointing = {});
+QuantOutcome quantize_model(const config::ModelConfig& config, nn::Graph& float_model, QuantMethod method,
+                            const data::MnistDataset& train_set, const data::MnistDataset& test_set,
+                            double float_accuracy, bool quiet, const QatCheckpointing& checkpointing = {});
 
 /// checkpoint_metadata("qat", ...) plus "quant": the quant settings a resumed run must share (bits,
 /// observer, per-channel, ...). save_qat_checkpoint adds "observers".
@@ -90,7 +89,7 @@ void restore_qat_checkpoint(const nn::Checkpoint& checkpoint, const std::string&
 /// The float model of a quantization run: loaded from `from` when given, else trained from scratch with the
 /// config's train section (checkpoint saved to runs/<name>.ckpt).
 struct FloatModel {
-  std::shared_ptr<nn::Sequential> model;
+  std::shared_ptr<nn::Graph> model;
   EvalStats test;
   std::string checkpoint;
 };

@@ -24,7 +24,7 @@ namespace qg::app {
 namespace {
 
 // A fresh float model with `source`'s weights: every quantization run starts from the same float model.
-std::shared_ptr<nn::Sequential> copy_of(const config::ModelConfig& config, const nn::Sequential& source) {
+std::shared_ptr<nn::Graph> copy_of(const config::ModelConfig& config, const nn::Graph& source) {
   Generator gen(config.train.seed);
   auto model = config::build_model(config, gen);
   const nn::NamedTensors from = source.state(), to = model->state();
@@ -274,6 +274,7 @@ std::vector<const SweepRow*> SweepOutcome::failed() const {
 
 SweepOutcome run_sweep_job(const SweepJob& job) {
   const config::ModelConfig config = load_config_with(job.config_path, job.overrides);
+  require_chain(config);
   if (job.threads) set_threads(*job.threads);
   check_outputs_apart(sweep_inputs(job, config), sweep_outputs(job, config));
   std::filesystem::create_directories(job.out_dir);

@@ -29,7 +29,7 @@ data::DataLoader float_loader(const config::ModelConfig& config, const data::Mni
                                       .prefetch = true});
 }
 
-TrainOutcome train_float(const config::ModelConfig& config, nn::Sequential& model, nn::Optimizer& optimizer,
+TrainOutcome train_float(const config::ModelConfig& config, nn::Graph& model, nn::Optimizer& optimizer,
                          const data::MnistDataset& train_set, const data::MnistDataset& test,
                          const FloatTraining& how) {
   const data::DataLoader loader = float_loader(config, train_set);

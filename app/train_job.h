@@ -50,7 +50,7 @@ struct FloatTraining {
 /// training checkpoint after every epoch and every `how.checkpoint_every` steps. If training diverges, the
 /// TrainingDiverged message also names the last good checkpoint. Shared by `train` and by `train_qat` when
 /// it has to train the float model first.
-TrainOutcome train_float(const config::ModelConfig& config, nn::Sequential& model, nn::Optimizer& optimizer,
+TrainOutcome train_float(const config::ModelConfig& config, nn::Graph& model, nn::Optimizer& optimizer,
                          const data::MnistDataset& train_set, const data::MnistDataset& test,
                          const FloatTraining& how);
 

@@ -107,7 +107,7 @@ StepCost step_cost(const config::ModelConfig& c) {
 struct Setup {
   config::ModelConfig config;
   data::MnistDataset train_set;
-  std::shared_ptr<nn::Sequential> model;
+  std::shared_ptr<nn::Graph> model;
   std::string method = "tutorial";  // QAT: --method
   int64_t bits = 8;                 // QAT: --bits
 };

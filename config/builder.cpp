@@ -10,8 +10,8 @@ std::shared_ptr<nn::Module> build_layer(const LayerSpec& layer, Generator& gen) 
   return layer.kind->build(layer, gen);
 }
 
-std::shared_ptr<nn::Sequential> build_model(const ModelConfig& config, Generator& gen) {
-  auto model = std::make_shared<nn::Sequential>();
+std::shared_ptr<nn::Graph> build_model(const ModelConfig& config, Generator& gen) {
+  auto model = std::make_shared<nn::Graph>();
   for (std::size_t i = 0; i < config.layers.size(); ++i) {
     const LayerSpec& layer = config.layers[i];
     if (layer.output_shape.empty()) {
@@ -19,7 +19,8 @@ std::shared_ptr<nn::Sequential> build_model(const ModelConfig& config, Generator
           "build_model: " + config.source + ": layer " + std::to_string(i) +
           " has no inferred shape; build from load_config, parse_config or revalidate");
     }
-    model->add(build_layer(layer, gen));
+    static_assert(LayerSpec::kModelInput == nn::Graph::kGraphInput);
+    model->add(build_layer(layer, gen), layer.input_layers);
   }
   return model;
 }

@@ -23,6 +23,8 @@ json layer_quant_to_json(const LayerQuantConfig& q) {
 // The kind's keys, except the inferred sizes (parsing infers them again) and an empty "quant".
 json layer_to_json(const LayerSpec& layer) {
   json out = {{"type", layer.kind->name}};
+  if (!layer.name.empty()) out["name"] = layer.name;
+  if (!layer.inputs.empty()) out["inputs"] = layer.inputs;  // as written: a chain's layers have none
   for (const LayerKey& key : layer.kind->keys) {
     switch (key.type) {
       case LayerKey::Type::kInteger:

@@ -142,7 +142,7 @@ std::vector<std::string> layer_kind_names() {
 }
 
 std::vector<std::string> layer_keys(const LayerKind& kind) {
-  std::vector<std::string> keys = {"type"};
+  std::vector<std::string> keys = {"type", "name", "inputs"};
   for (const LayerKey& key : kind.keys)
     keys.push_back(key.name);
   return keys;

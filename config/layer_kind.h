@@ -75,9 +75,13 @@ struct LayerKind {
   std::string note;                  ///< extra text for its docs row (may be empty)
   /// A BatchNorm: a training batch must give it at least two values per channel (app/training_batches.h).
   bool batch_statistics = false;
+  /// How many layers it reads ("inputs"): 1 for most kinds; add 2; concat 2 or more (kAnyNumber).
+  int64_t min_inputs = 1;
+  int64_t max_inputs = 1;
+  static constexpr int64_t kAnyNumber = -1;
 
-  /// The output shape (one sample, no batch axis) of `layer` on `inputs` (one shape per input; every kind
-  /// has one input today), filling its inferred sizes, parameter_count and buffer_count. Throws ConfigError
+  /// The output shape (one sample, no batch axis) of `layer` on `inputs` (one shape per input, as many as
+  /// the kind takes: shape inference checks the count first), filling its inferred sizes, parameter_count and buffer_count. Throws ConfigError
   /// at `site` when the layer cannot take its input.
   Shape (*infer)(LayerSpec& layer, std::span<const Shape> inputs, const LayerSite& site) = nullptr;
   /// The nn module of an inferred `layer`, its weights initialised as PyTorch's defaults from `gen`.
@@ -97,7 +101,7 @@ const LayerKind& layer_kind(std::string_view name);
 /// Every kind's name, in order (not the aliases).
 std::vector<std::string> layer_kind_names();
 
-/// The keys a layer of `kind` accepts, "type" first.
+/// The keys a layer of `kind` accepts: "type", "name" and "inputs" (every kind's), then the kind's own.
 std::vector<std::string> layer_keys(const LayerKind& kind);
 
 /// `kind`'s row of docs/config.md's layer table:

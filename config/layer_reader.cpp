@@ -53,6 +53,31 @@ void read_integer_key(const ObjectReader& r, const LayerKind& kind, const LayerK
   layer.*key.integer = key.window ? window_size(r, key.name, value) : value;
 }
 
+// "name" and "inputs", which every kind has (graph configs, docs/config.md 2.2). Whether the names exist and
+// the inputs' count suits the kind is checked by shape inference, which sees the whole model.
+void read_graph_keys(const ObjectReader& r, const json& value, const std::string& source, LayerSpec& layer) {
+  if (r.has("name")) {
+    layer.name = r.string("name", "");
+    if (layer.name.empty()) throw r.error("name", "expected a non-empty layer name");
+    if (layer.name == "input")
+      throw r.error("name", "\"input\" names the model input in \"inputs\"; choose another layer name");
+  }
+  if (!r.has("inputs")) return;
+  const json& inputs = value.at("inputs");
+  if (!inputs.is_array() || inputs.empty()) {
+    throw r.error("inputs",
+                  "expected a non-empty array of layer names such as [\"conv1\", \"input\"], found " +
+                      describe_found(inputs));
+  }
+  for (std::size_t j = 0; j < inputs.size(); ++j) {
+    if (!inputs[j].is_string() || inputs[j].get<std::string>().empty()) {
+      throw ConfigError(source, util::json_pointer_append(r.pointer("inputs"), j),
+                        "expected a layer name (a non-empty string), found " + describe_found(inputs[j]));
+    }
+    layer.inputs.push_back(inputs[j].get<std::string>());
+  }
+}
+
 }  // namespace
 
 LayerSpec read_layer(const json& value, const std::string& pointer, const std::string& source) {
@@ -64,6 +89,7 @@ LayerSpec read_layer(const json& value, const std::string& pointer, const std::s
   layer.kind = &read_layer_kind(value, pointer, source);
   const LayerKind& kind = *layer.kind;
   const ObjectReader r(value, pointer, source, kind.name, layer_keys(kind));
+  read_graph_keys(r, value, source, layer);
   // The layer's own quant object first, then the other keys in the kind's order.
   if (kind.has_layer_quant() && r.has("quant")) {
     layer.quant = read_layer_quant(value.at("quant"), r.pointer("quant"), source);

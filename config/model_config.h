@@ -36,6 +36,11 @@ struct LayerQuantConfig {
 struct LayerSpec {
   /// Its "type": one row of the registry of layer kinds (config/layer_kinds.cpp), never null.
   const LayerKind* kind = default_layer_kind();
+  /// Its "name" (optional): how other layers' "inputs" refer to it. Unique in the model; never "input".
+  std::string name;
+  /// Its "inputs" as written: the names of the layers it reads ("input" is the model input). Empty means
+  /// the default: the previous layer (the model input for the first layer), so a chain needs no names.
+  std::vector<std::string> inputs;
 
   // conv2d. in_channels 0 means "infer from the input".
   int64_t in_channels = 0;
@@ -62,8 +67,12 @@ struct LayerSpec {
   // conv2d and linear.
   LayerQuantConfig quant;
 
-  // inferred: shapes without the batch axis, e.g. [40, 26, 26]; element counts of parameters (trained)
-  // and buffers (saved, not trained: BatchNorm's running statistics and num_batches_tracked).
+  // inferred: the layers it reads (indices into ModelConfig::layers, each below this layer's; kModelInput
+  // for the model input); shapes without the batch axis, e.g. [40, 26, 26] (input_shape: of its first
+  // input); element counts of parameters (trained) and buffers (saved, not trained: BatchNorm's running
+  // statistics and num_batches_tracked).
+  std::vector<int64_t> input_layers;
+  static constexpr int64_t kModelInput = -1;
   Shape input_shape;
   Shape output_shape;
   int64_t parameter_count = 0;
@@ -144,6 +153,9 @@ struct ModelConfig {
   DataConfig data;
   QuantConfig quant;
 
+  /// True when every layer reads the layer before it (the first: the model input): a plain chain, as
+  /// every config was before graphs. Needs inferred input_layers.
+  bool is_chain() const;
   /// The last layer's output shape without the batch axis, e.g. [10]; the input shape if there are no
   /// layers.
   const Shape& output_shape() const;

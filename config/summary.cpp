@@ -41,6 +41,25 @@ int64_t numel(const Shape& shape) {
   return n;
 }
 
+std::string row_label(const ModelConfig& config, int64_t i) {
+  if (i == LayerSpec::kModelInput) return "input";
+  return config.layers[static_cast<std::size_t>(i)].kind->module + "-" + std::to_string(i);
+}
+
+// For a graph: which layers each layer reads, where that is not simply the layer before it.
+std::string graph_inputs_text(const ModelConfig& config) {
+  std::string out = kRule + "\n";
+  for (std::size_t i = 0; i < config.layers.size(); ++i) {
+    const std::vector<int64_t>& inputs = config.layers[i].input_layers;
+    if (inputs == std::vector<int64_t>{static_cast<int64_t>(i) - 1}) continue;
+    std::string line = row_label(config, static_cast<int64_t>(i)) + " reads";
+    for (std::size_t j = 0; j < inputs.size(); ++j)
+      line += (j == 0 ? " " : ", ") + row_label(config, inputs[j]);
+    out += line + "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string with_thousands_separators(int64_t n) {
@@ -63,6 +82,7 @@ std::string summary(const ModelConfig& config) {
                      with_thousands_separators(layer.parameter_count));
     activations += numel(layer.output_shape);
   }
+  if (!config.is_chain()) out += graph_inputs_text(config);
   const int64_t params = config.parameter_count();
   const int64_t buffers = config.buffer_count();
   out += kDoubleRule + "\n";

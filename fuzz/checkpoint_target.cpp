@@ -30,13 +30,13 @@ struct LoadTarget {
         qat(quant::prepare_qat(*model, app::layer_settings(config))),
         optimizer(qat->parameters(), {.lr = 0.01, .momentum = 0.5}) {}
 
-  static std::shared_ptr<nn::Sequential> build(const config::ModelConfig& c) {
+  static std::shared_ptr<nn::Graph> build(const config::ModelConfig& c) {
     Generator gen(c.train.seed);
     return config::build_model(c, gen);
   }
 
   config::ModelConfig config;
-  std::shared_ptr<nn::Sequential> model;
+  std::shared_ptr<nn::Graph> model;
   std::shared_ptr<quant::QatModel> qat;
   nn::Sgd optimizer;
 };

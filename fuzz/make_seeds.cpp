@@ -118,7 +118,7 @@ struct QatSeed {
     optimizer.step();
   }
   config::ModelConfig config;
-  std::shared_ptr<nn::Sequential> model;
+  std::shared_ptr<nn::Graph> model;
   std::shared_ptr<quant::QatModel> qat;
   nn::Sgd optimizer;
 };

@@ -6,6 +6,7 @@
 #include "nn/layers/conv2d.h"
 #include "nn/layers/cross_entropy_loss.h"
 #include "nn/layers/flatten.h"
+#include "nn/layers/graph.h"
 #include "nn/layers/linear.h"
 #include "nn/layers/pooling.h"
 #include "nn/layers/sequential.h"

@@ -103,12 +103,20 @@ const std::vector<QatPattern>& qat_patterns() {
 
 }  // namespace
 
-std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model,
+std::shared_ptr<QatModel> prepare_qat(const nn::Graph& float_model,
                                       const std::vector<QuantSettings>& per_layer) {
   const auto& layers = float_model.layers();
   if (per_layer.size() != layers.size()) {
     throw std::invalid_argument("prepare_qat: " + std::to_string(per_layer.size()) + " layer settings for " +
                                 std::to_string(layers.size()) + " layers");
+  }
+  if (!float_model.is_chain()) {
+    for (size_t i = 0; i < layers.size(); ++i) {
+      if (float_model.inputs(i) == std::vector<int64_t>{static_cast<int64_t>(i) - 1}) continue;
+      throw std::invalid_argument("prepare_qat: layer " + std::to_string(i) + " (" + layers[i]->describe() +
+                                  ") does not read the layer before it; graph models (residual adds, "
+                                  "concatenations) cannot be quantized yet, only chains");
+    }
   }
   auto model = std::make_shared<QatModel>();
   // The parameters of the quantized tensor currently flowing; null while the model input is still float.
@@ -145,7 +153,7 @@ std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model,
   return model;
 }
 
-std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model, const QuantSettings& settings) {
+std::shared_ptr<QatModel> prepare_qat(const nn::Graph& float_model, const QuantSettings& settings) {
   return prepare_qat(float_model, std::vector<QuantSettings>(float_model.layers().size(), settings));
 }
 

@@ -1,4 +1,4 @@
-// A quantization-aware model built from a float nn::Sequential, the tutorial's `model.quantize()`.
+// A quantization-aware model built from a float nn::Graph, the tutorial's `model.quantize()`.
 //
 // prepare_qat walks the float layers and turns each pattern of them into one QAT layer (PyTorch's fusion
 // patterns with its float-to-QAT module mapping; the table is in qat_model.cpp, longer patterns first):
@@ -17,7 +17,7 @@
 #include <memory>
 #include <vector>
 
-#include "nn/layers/sequential.h"
+#include "nn/layers/graph.h"
 #include "quant/qat/qat_layer.h"
 
 namespace qg::quant {
@@ -54,9 +54,9 @@ class QatModel : public nn::Module {
 /// or ReLU follows its layer's. Throws std::invalid_argument when per_layer does not have one entry per
 /// layer, or the model has no layer to quantize (only ReLU, max pooling and flatten) or a layer type that
 /// has no quantized form.
-std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model,
+std::shared_ptr<QatModel> prepare_qat(const nn::Graph& float_model,
                                       const std::vector<QuantSettings>& per_layer);
 /// The same settings for every layer.
-std::shared_ptr<QatModel> prepare_qat(const nn::Sequential& float_model, const QuantSettings& settings);
+std::shared_ptr<QatModel> prepare_qat(const nn::Graph& float_model, const QuantSettings& settings);
 
 }  // namespace qg::quant

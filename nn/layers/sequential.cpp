@@ -7,11 +7,4 @@ Sequential::Sequential(std::vector<std::shared_ptr<Module>> layers) {
     add(layer);
 }
 
-Tensor Sequential::forward(const Tensor& input) {
-  Tensor x = input;
-  for (auto& layer : layers_)
-    x = layer->forward(x);
-  return x;
-}
-
 }  // namespace qg::nn

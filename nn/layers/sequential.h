@@ -3,30 +3,23 @@
 #include <memory>
 #include <vector>
 
-#include "nn/module.h"
+#include "nn/layers/graph.h"
 
 namespace qg::nn {
 
-/// Runs its children in order; they are named "0", "1", ... as in torch.nn.Sequential.
-class Sequential : public Module {
+/// Runs its children in order; they are named "0", "1", ... as in torch.nn.Sequential. A Graph that is
+/// always a chain: its add() appends a layer reading the previous one (Graph's add with inputs is hidden), so
+/// everything that takes a Graph (prepare_qat, the training loop) takes a Sequential.
+class Sequential : public Graph {
  public:
   Sequential() = default;
   explicit Sequential(std::vector<std::shared_ptr<Module>> layers);
   /// Appends a layer and returns it (typed), e.g. `auto conv = seq.add(std::make_shared<Conv2d>(...))`.
   template <class M>
   std::shared_ptr<M> add(std::shared_ptr<M> layer) {
-    layers_.push_back(layer);
-    return register_module(std::to_string(layers_.size() - 1), layer);
+    return Graph::add(std::move(layer));
   }
-  Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Sequential"; }
-
-  size_t size() const { return layers_.size(); }
-  const std::shared_ptr<Module>& operator[](size_t i) const { return layers_.at(i); }
-  const std::vector<std::shared_ptr<Module>>& layers() const { return layers_; }
-
- private:
-  std::vector<std::shared_ptr<Module>> layers_;
 };
 
 }  // namespace qg::nn

@@ -39,7 +39,7 @@ struct FloatModel {
           return config::build_model(config, gen);
         }()) {}
   config::ModelConfig config;
-  std::shared_ptr<nn::Sequential> model;
+  std::shared_ptr<nn::Graph> model;
 };
 
 TEST(OldFileFormats, Version1FloatCheckpointLoadsIntoItsModel) {

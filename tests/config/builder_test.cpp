@@ -1,4 +1,4 @@
-// build_model turns a config into an nn::Sequential whose names, shapes and counts match the config.
+// build_model turns a config into an nn::Graph whose names, shapes and counts match the config.
 #include <gtest/gtest.h>
 
 #include "autograd/grad_mode.h"
@@ -22,7 +22,7 @@ NamedShapes shapes_of(const nn::NamedTensors& tensors) {
 }
 
 /// Each module's type, parameter and buffer counts agree with its LayerSpec.
-void expect_modules_match_layers(const nn::Sequential& model, const ModelConfig& config) {
+void expect_modules_match_layers(const nn::Graph& model, const ModelConfig& config) {
   ASSERT_EQ(model.size(), config.layers.size());
   for (std::size_t i = 0; i < model.size(); ++i) {
     SCOPED_TRACE("layer " + std::to_string(i));

@@ -356,8 +356,8 @@ const ErrorCase kErrorCases[] = {
     {"MisspeltLayerKey",
      R"([{"op": "add", "path": "/layers/0/kernal_size", "value": 3}])",
      "/layers/0/kernal_size",
-     {"unknown key for conv2d (did you mean \"kernel_size\"?); expected one of type, out_channels, "
-      "kernel_size"}},
+     {"unknown key for conv2d (did you mean \"kernel_size\"?); expected one of type, name, inputs, "
+      "out_channels, kernel_size"}},
     {"MisspeltSection",
      R"([{"op": "add", "path": "/trian", "value": {}}])",
      "/trian",

@@ -1,0 +1,50 @@
+#include "nn/layers/graph.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace qg::nn {
+
+void Graph::check_inputs(const std::vector<int64_t>& inputs) const {
+  if (inputs.empty()) throw std::invalid_argument("Graph::add: a layer must read at least one input");
+  const auto next = static_cast<int64_t>(layers_.size());
+  for (const int64_t input : inputs) {
+    if (input < kGraphInput || input >= next) {
+      throw std::invalid_argument("Graph::add: layer " + std::to_string(next) + " cannot read " +
+                                  std::to_string(input) + " (expected an earlier layer, 0.." +
+                                  std::to_string(next - 1) + ", or kGraphInput)");
+    }
+  }
+}
+
+bool Graph::is_chain() const {
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    if (inputs_[i] != std::vector<int64_t>{static_cast<int64_t>(i) - 1}) return false;
+  }
+  return true;
+}
+
+Tensor Graph::forward(const Tensor& input) {
+  if (layers_.empty()) return input;
+  // last_reader[v]: the last layer reading value v (value 0 is the graph input, value i + 1 layer i's output).
+  std::vector<size_t> last_reader(layers_.size() + 1, 0);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    for (const int64_t in : inputs_[i])
+      last_reader[static_cast<size_t>(in + 1)] = i;
+  }
+  std::vector<Tensor> values(layers_.size() + 1);
+  values[0] = input;
+  std::vector<Tensor> args;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    args.clear();
+    for (const int64_t in : inputs_[i])
+      args.push_back(values[static_cast<size_t>(in + 1)]);
+    values[i + 1] = args.size() == 1 ? layers_[i]->forward(args.front()) : layers_[i]->forward_inputs(args);
+    for (const int64_t in : inputs_[i]) {
+      if (last_reader[static_cast<size_t>(in + 1)] == i) values[static_cast<size_t>(in + 1)] = Tensor();
+    }
+  }
+  return values.back();
+}
+
+}  // namespace qg::nn

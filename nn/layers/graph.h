@@ -1,0 +1,66 @@
+// Graph: a model whose layers may read the outputs of any earlier layers (a directed acyclic graph), after
+// torch.fx.GraphModule. A chain is the special case where each layer reads the one before it, which is what
+// nn::Sequential runs; a residual block is not:
+//
+//     nn::Graph g;
+//     g.add(conv1);                // layer 0 reads the graph input
+//     g.add(relu1);                // layer 1 reads layer 0
+//     g.add(conv2);                // layer 2 reads layer 1
+//     g.add(add, {2, Graph::kGraphInput});   // layer 3 reads layer 2 and the graph input: conv2(x) + x
+//
+// Layers are children named "0", "1", ... (as in torch.nn.Sequential), so a chain built as a Graph has the
+// same parameter names, and checkpoints, as the Sequential with the same layers. The layers run in the order
+// they were added, which is a topological order because a layer may only read earlier ones. Layers with
+// several inputs (nn::Add, nn::Concat) get them through Module::forward_inputs, in the order given.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "nn/module.h"
+
+namespace qg::nn {
+
+class Graph : public Module {
+ public:
+  /// In a layer's inputs: the graph's input tensor.
+  static constexpr int64_t kGraphInput = -1;
+
+  /// Appends `layer`, which reads `inputs` (indices of layers added before it, or kGraphInput; at least
+  /// one), and returns it typed. Throws std::invalid_argument for an empty list or an index that is not an
+  /// earlier layer.
+  template <class M>
+  std::shared_ptr<M> add(std::shared_ptr<M> layer, std::vector<int64_t> inputs) {
+    check_inputs(inputs);
+    layers_.push_back(layer);
+    inputs_.push_back(std::move(inputs));
+    return register_module(std::to_string(layers_.size() - 1), layer);
+  }
+  /// Appends `layer` reading the previous layer (the graph input for the first): a chain link.
+  template <class M>
+  std::shared_ptr<M> add(std::shared_ptr<M> layer) {
+    return add(std::move(layer), {static_cast<int64_t>(layers_.size()) - 1});
+  }
+
+  /// Runs every layer in order and returns the last one's output. Each intermediate output is released
+  /// after its last reader has run (autograd keeps what the backward pass needs).
+  Tensor forward(const Tensor& input) override;
+  std::string type_name() const override { return "Graph"; }
+
+  size_t size() const { return layers_.size(); }
+  const std::shared_ptr<Module>& operator[](size_t i) const { return layers_.at(i); }
+  const std::vector<std::shared_ptr<Module>>& layers() const { return layers_; }
+  /// The layers layer `i` reads (indices, or kGraphInput).
+  const std::vector<int64_t>& inputs(size_t i) const { return inputs_.at(i); }
+  /// True when every layer reads only the one before it (the first: the graph input).
+  bool is_chain() const;
+
+ private:
+  void check_inputs(const std::vector<int64_t>& inputs) const;
+
+  std::vector<std::shared_ptr<Module>> layers_;
+  std::vector<std::vector<int64_t>> inputs_;
+};
+
+}  // namespace qg::nn

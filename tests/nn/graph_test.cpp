@@ -1,0 +1,108 @@
+// nn::Graph: layers that read any earlier layer, run in order, with gradients through every branch.
+#include <gtest/gtest.h>
+
+#include "autograd/gradcheck.h"
+#include "autograd/ops.h"
+#include "nn/layers.h"
+
+namespace qg::nn {
+namespace {
+
+/// A two-input layer for these tests (nn::Add is the library's): a + 2 b, so that the order of the inputs
+/// shows in the result.
+class WeightedSum : public Module {
+ public:
+  Tensor forward(const Tensor&) override { throw std::invalid_argument("WeightedSum takes two inputs"); }
+  Tensor forward_inputs(std::span<const Tensor> inputs) override {
+    if (inputs.size() != 2) throw std::invalid_argument("WeightedSum takes two inputs");
+    return add(inputs[0], mul_scalar(inputs[1], 2.0f));
+  }
+  std::string type_name() const override { return "WeightedSum"; }
+};
+
+TEST(Graph, AChainHasTheNamesAndResultsOfTheSequential) {
+  Generator g1(7), g2(7);
+  Sequential seq;
+  seq.add(std::make_shared<Linear>(4, 3, true, g1));
+  seq.add(std::make_shared<ReLU>());
+  seq.add(std::make_shared<Linear>(3, 2, true, g1));
+  Graph graph;
+  graph.add(std::make_shared<Linear>(4, 3, true, g2));
+  graph.add(std::make_shared<ReLU>());
+  graph.add(std::make_shared<Linear>(3, 2, true, g2));
+  EXPECT_TRUE(graph.is_chain());
+  EXPECT_TRUE(seq.is_chain());
+  ASSERT_EQ(graph.state().size(), seq.state().size());
+  for (size_t i = 0; i < graph.state().size(); ++i)
+    EXPECT_EQ(graph.state()[i].first, seq.state()[i].first);
+  Generator gx(3);
+  const Tensor x = Tensor::randn({5, 4}, gx);
+  EXPECT_EQ(graph.forward(x).to_vector(), seq.forward(x).to_vector());
+}
+
+TEST(Graph, AResidualBranchAddsTheSkippedInputInOrder) {
+  Generator gen(11);
+  Graph graph;
+  auto linear = graph.add(std::make_shared<Linear>(3, 3, true, gen));   // 0: reads the input
+  graph.add(std::make_shared<ReLU>());                                  // 1: reads 0
+  graph.add(std::make_shared<WeightedSum>(), {1, Graph::kGraphInput});  // 2: relu(linear(x)) + 2 x
+  EXPECT_FALSE(graph.is_chain());
+  EXPECT_EQ(graph.inputs(2), (std::vector<int64_t>{1, Graph::kGraphInput}));
+  const Tensor x = Tensor::from_vector({1, -2, 3, 0.5f, 0.25f, -1}, {2, 3});
+  const std::vector<float> got = graph.forward(x).to_vector();
+  const std::vector<float> branch = functional::relu(linear->forward(x)).to_vector();
+  const std::vector<float> xs = x.to_vector();
+  ASSERT_EQ(got.size(), xs.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_FLOAT_EQ(got[i], branch[i] + 2 * xs[i]) << i;
+}
+
+TEST(Graph, GradientsFlowThroughEveryBranch) {
+  Generator gen(5);
+  Graph graph;
+  graph.add(std::make_shared<Linear>(3, 4, true, gen));                        // 0
+  graph.add(std::make_shared<Linear>(3, 4, true, gen), {Graph::kGraphInput});  // 1: a second branch
+  graph.add(std::make_shared<WeightedSum>(), {0, 1});                          // 2
+  graph.add(std::make_shared<Linear>(4, 2, true, gen));                        // 3
+  Generator gx(9);
+  Tensor x = Tensor::randn({3, 3}, gx);
+  x.set_requires_grad(true);
+  const GradcheckResult result =
+      gradcheck([&](const std::vector<Tensor>& in) { return sum(graph.forward(in[0])); }, {x});
+  EXPECT_TRUE(result.ok) << result.message;
+  // Every parameter of both branches receives a gradient.
+  graph.zero_grad();
+  sum(graph.forward(x)).backward();
+  for (const auto& [name, p] : graph.named_parameters())
+    EXPECT_TRUE(p.grad().defined()) << name;
+}
+
+TEST(Graph, RefusesAnInputThatIsNotAnEarlierLayer) {
+  Graph graph;
+  EXPECT_THROW(graph.add(std::make_shared<ReLU>(), {0}), std::invalid_argument);  // no layer 0 yet
+  EXPECT_THROW(graph.add(std::make_shared<ReLU>(), std::vector<int64_t>{}), std::invalid_argument);
+  graph.add(std::make_shared<ReLU>());
+  EXPECT_THROW(graph.add(std::make_shared<ReLU>(), {-2}), std::invalid_argument);
+  try {
+    graph.add(std::make_shared<ReLU>(), {1});
+    ADD_FAILURE() << "reading itself was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(),
+                 "Graph::add: layer 1 cannot read 1 (expected an earlier layer, 0..0, or kGraphInput)");
+  }
+}
+
+TEST(Graph, ASingleInputLayerRefusesTwoInputs) {
+  Graph graph;
+  graph.add(std::make_shared<ReLU>());
+  graph.add(std::make_shared<ReLU>(), {0, Graph::kGraphInput});
+  try {
+    graph.forward(Tensor::ones({2, 2}));
+    ADD_FAILURE() << "a ReLU ran on two inputs";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "ReLU() takes one input, not 2");
+  }
+}
+
+}  // namespace
+}  // namespace qg::nn
