@@ -15,10 +15,26 @@
 namespace qg::quant {
 
 Tensor QatModel::forward(const Tensor& input) {
-  Tensor x = input;
-  for (auto& layer : layers_)
-    x = layer->forward(x);
-  return x;
+  // As nn::Graph::forward: value 0 is the input, value i + 1 layer i's output, released after its last
+  // reader.
+  std::vector<size_t> last_reader(layers_.size() + 1, 0);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    for (const int64_t in : inputs_[i])
+      last_reader[static_cast<size_t>(in + 1)] = i;
+  }
+  std::vector<Tensor> values(layers_.size() + 1);
+  values[0] = input;
+  std::vector<Tensor> args;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    args.clear();
+    for (const int64_t in : inputs_[i])
+      args.push_back(values[static_cast<size_t>(in + 1)]);
+    values[i + 1] = args.size() == 1 ? layers_[i]->forward(args.front()) : layers_[i]->forward_inputs(args);
+    for (const int64_t in : inputs_[i]) {
+      if (last_reader[static_cast<size_t>(in + 1)] == i) values[static_cast<size_t>(in + 1)] = Tensor();
+    }
+  }
+  return layers_.empty() ? input : values.back();
 }
 
 void QatModel::set_observing(bool on) {
@@ -34,9 +50,29 @@ void QatModel::freeze() {
   frozen_ = true;
 }
 
-void QatModel::add(std::shared_ptr<QatLayer> layer) {
+void QatModel::add(std::shared_ptr<QatLayer> layer, std::vector<int64_t> inputs) {
+  const auto next = static_cast<int64_t>(layers_.size());
+  for (const int64_t in : inputs) {
+    if (in < kModelInput || in >= next) {
+      throw std::invalid_argument("QatModel::add: layer " + std::to_string(next) + " cannot read " +
+                                  std::to_string(in));
+    }
+  }
+  if (inputs.empty()) throw std::invalid_argument("QatModel::add: a layer must read at least one input");
   layers_.push_back(layer);
+  inputs_.push_back(std::move(inputs));
   register_module(std::to_string(layers_.size() - 1), layer);
+}
+
+void QatModel::add(std::shared_ptr<QatLayer> layer) {
+  add(std::move(layer), {static_cast<int64_t>(layers_.size()) - 1});
+}
+
+int64_t QatModel::reader_count(size_t i) const {
+  int64_t count = i + 1 == layers_.size() ? 1 : 0;
+  for (const auto& inputs : inputs_)
+    count += std::count(inputs.begin(), inputs.end(), static_cast<int64_t>(i));
+  return count;
 }
 
 std::vector<Tensor> QatModel::quantizer_parameters() {
@@ -71,16 +107,34 @@ struct QatPattern {
   bool only_when_fusing_relu = false;
   std::shared_ptr<QatLayer> (*from_float)(const PrepareStep&) = nullptr;
 
-  bool matches(const std::vector<std::shared_ptr<nn::Module>>& model, size_t i,
+  /// Whether the pattern matches the float layers from `i` on: their types, and each layer after the first
+  /// reading only the one before it, which nothing else reads (`readers[k]`: how many read layer k).
+  bool matches(const nn::Graph& model, const std::vector<int64_t>& readers, size_t i,
                const QuantSettings& s) const {
     if (only_when_fusing_relu && !s.fuse_relu) return false;
     if (i + layers.size() > model.size()) return false;
     for (size_t k = 0; k < layers.size(); ++k) {
       if (!layers[k](*model[i + k])) return false;
+      const auto previous = static_cast<int64_t>(i + k) - 1;
+      if (k > 0 && (model.inputs(i + k) != std::vector<int64_t>{previous} || readers[i + k - 1] != 1))
+        return false;
     }
     return true;
   }
 };
+
+/// How many layers read each float layer's output (the last layer's output leaves the model: one more), and
+/// (at [size]) how many read the model input.
+std::vector<int64_t> reader_counts(const nn::Graph& model) {
+  std::vector<int64_t> readers(model.size() + 1, 0);
+  if (!model.size()) return readers;
+  readers[model.size() - 1] = 1;
+  for (size_t i = 0; i < model.size(); ++i) {
+    for (const int64_t in : model.inputs(i))
+      ++readers[in == nn::Graph::kGraphInput ? model.size() : static_cast<size_t>(in)];
+  }
+  return readers;
+}
 
 /// Tried in this order at each position; the first that matches wins, so longer patterns come first.
 const std::vector<QatPattern>& qat_patterns() {
@@ -110,43 +164,48 @@ std::shared_ptr<QatModel> prepare_qat(const nn::Graph& float_model,
     throw std::invalid_argument("prepare_qat: " + std::to_string(per_layer.size()) + " layer settings for " +
                                 std::to_string(layers.size()) + " layers");
   }
-  if (!float_model.is_chain()) {
-    for (size_t i = 0; i < layers.size(); ++i) {
-      if (float_model.inputs(i) == std::vector<int64_t>{static_cast<int64_t>(i) - 1}) continue;
-      throw std::invalid_argument("prepare_qat: layer " + std::to_string(i) + " (" + layers[i]->describe() +
-                                  ") does not read the layer before it; graph models (residual adds, "
-                                  "concatenations) cannot be quantized yet, only chains");
-    }
+  const std::vector<int64_t> readers = reader_counts(float_model);
+  if (readers[layers.size()] > 1) {
+    throw std::invalid_argument("prepare_qat: " + std::to_string(readers[layers.size()]) +
+                                " layers read the model input; a quantized model reads it in one layer (its "
+                                "integer input has one quantization)");
   }
   auto model = std::make_shared<QatModel>();
-  // The parameters of the quantized tensor currently flowing; null while the model input is still float.
-  const QuantPoint* flowing = nullptr;
+  // For each float layer whose output leaves its pattern: the QAT layer that computes it, and the
+  // quantization of that output (null while it is still the float model input, or a pass-through of it).
+  std::vector<int64_t> qat_layer_of(layers.size(), QatModel::kModelInput);
+  std::vector<const QuantPoint*> point_of(layers.size(), nullptr);
+  const auto& patterns = qat_patterns();
   for (size_t i = 0; i < layers.size();) {
-    const auto& patterns = qat_patterns();
     const auto pattern = std::find_if(patterns.begin(), patterns.end(), [&](const QatPattern& p) {
-      return p.matches(layers, i, per_layer[i]);
+      return p.matches(float_model, readers, i, per_layer[i]);
     });
     if (pattern == patterns.end()) {
       throw std::invalid_argument("prepare_qat: layer " + std::to_string(i) + " (" + layers[i]->describe() +
                                   ") has no quantized form");
     }
+    std::vector<const QuantPoint*> sources;
+    std::vector<int64_t> qat_inputs;
+    for (const int64_t in : float_model.inputs(i)) {
+      const bool model_input = in == nn::Graph::kGraphInput;
+      sources.push_back(model_input ? nullptr : point_of[static_cast<size_t>(in)]);
+      qat_inputs.push_back(model_input ? QatModel::kModelInput : qat_layer_of[static_cast<size_t>(in)]);
+    }
     const size_t count = pattern->layers.size();
     const std::shared_ptr<QatLayer> q =
-        pattern->from_float({std::span(layers).subspan(i, count), per_layer[i], flowing});
+        pattern->from_float({std::span(layers).subspan(i, count), per_layer[i], sources.front(), sources});
     // A layer that does not quantize its input reads the tensor flowing in.
-    if (!q->input) q->set_input_source(flowing);
+    if (!q->input) q->set_input_source(sources.front());
     q->set_source_layer(i);
-    model->add(q);
-    // What flows on: the layer's newly quantized output, or the model input it quantized itself (an average
-    // pool keeps that grid), or, through ReLU, max pooling and flatten, the same as before.
-    if (q->output_point()) {
-      flowing = q->output_point();
-    } else if (q->input) {
-      flowing = q->input.get();
-    }
+    model->add(q, qat_inputs);
+    // What its output is quantized with: the layer's newly quantized output, or the model input it quantized
+    // itself (an average pool keeps that grid), or, through ReLU, max pooling and flatten, its input's.
+    const size_t last = i + count - 1;
+    qat_layer_of[last] = static_cast<int64_t>(model->layers().size()) - 1;
+    point_of[last] = q->output_point() ? q->output_point() : q->input ? q->input.get() : sources.front();
     i += count;
   }
-  if (!flowing) {
+  if (!point_of.back()) {
     throw std::invalid_argument(
         "prepare_qat: the model has no layer to quantize (conv2d, linear, batchnorm2d or avgpool2d)");
   }

@@ -37,6 +37,9 @@ struct PrepareStep {
   std::span<const std::shared_ptr<nn::Module>> layers;
   const QuantSettings& settings;
   const QuantPoint* flowing = nullptr;
+  /// For a layer that reads several tensors (add, concat): the quantization of each, in order (flowing is
+  /// the first's).
+  std::span<const QuantPoint* const> sources = {};
 
   /// The i-th matched layer as its nn type (the pattern guarantees the type).
   template <class T>
