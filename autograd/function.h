@@ -21,9 +21,14 @@
 // anything else (ints, structs); backward returns one gradient per *tensor* argument, in order,
 // and may return an undefined Tensor for an input that gets no gradient. Whatever forward stores
 // in members is the "ctx.save_for_backward" of PyTorch.
+//
+// An op with a variable number of inputs (cat) takes them as one `std::span<const Tensor>` argument:
+// every element is a tensor input of its own, in order, and backward returns one gradient per element
+// (autograd/ops/cat.cpp).
 #pragma once
 
 #include <memory>
+#include <span>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -44,6 +49,8 @@ struct FunctionNode final : Node {
 
 template <class T>
 constexpr bool is_tensor_v = std::is_same_v<std::remove_cvref_t<T>, Tensor>;
+template <class T>
+constexpr bool is_tensor_list_v = std::is_same_v<std::remove_cvref_t<T>, std::span<const Tensor>>;
 
 inline Edge edge_to(const Tensor& t) {
   if (!t.defined() || !t.requires_grad()) return {};
@@ -64,11 +71,17 @@ Tensor apply(Args&&... args) {
   if (!GradMode::is_enabled()) return output;
 
   bool any_requires_grad = false;
+  auto record_tensor = [&](const Tensor& t) {
+    node->inputs.push_back(detail::edge_to(t));
+    node->input_shapes.push_back(t.defined() ? t.shape() : Shape{});
+    any_requires_grad = any_requires_grad || node->inputs.back().is_connected();
+  };
   auto record = [&](const auto& arg) {
     if constexpr (detail::is_tensor_v<decltype(arg)>) {
-      node->inputs.push_back(detail::edge_to(arg));
-      node->input_shapes.push_back(arg.defined() ? arg.shape() : Shape{});
-      any_requires_grad = any_requires_grad || node->inputs.back().is_connected();
+      record_tensor(arg);
+    } else if constexpr (detail::is_tensor_list_v<decltype(arg)>) {
+      for (const Tensor& t : arg)
+        record_tensor(t);
     }
   };
   (record(args), ...);

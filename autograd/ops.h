@@ -3,6 +3,7 @@
 // Neural-network operations (conv2d, pooling, batch norm, losses) live in nn/functional.h.
 #pragma once
 
+#include <span>
 #include <vector>
 
 #include "core/tensor.h"
@@ -74,6 +75,13 @@ Tensor narrow(const Tensor& a, int64_t axis, int64_t start, int64_t length);
 Tensor flatten(const Tensor& a, int64_t start_dim = 1);
 /// A contiguous copy that stays in the graph.
 Tensor contiguous(const Tensor& a);
+
+// ---- joining (ops/cat.cpp) ----------------------------------------------------------------------
+/// torch.cat(tensors, axis): the tensors one after another along `axis` (negative counts from the end), e.g.
+/// [N, C_0, H, W] and [N, C_1, H, W] along 1 -> [N, C_0 + C_1, H, W]. All sizes but the axis' must match.
+/// The gradient of input i is its slice of the output gradient. Throws std::invalid_argument for no tensors,
+/// an axis out of range, or shapes that differ in rank or outside the axis (naming both shapes).
+Tensor cat(std::span<const Tensor> tensors, int64_t axis);
 
 // ---- linear algebra (ops/matmul.cpp) ----------------------------------------------------------
 /// [m,k] x [k,n] -> [m,n].

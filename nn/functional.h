@@ -5,6 +5,7 @@
 #include "nn/functional/activation.h"
 #include "nn/functional/batch_norm.h"
 #include "nn/functional/conv2d.h"
+#include "nn/functional/dropout.h"
 #include "nn/functional/linear.h"
 #include "nn/functional/loss.h"
 #include "nn/functional/pooling.h"

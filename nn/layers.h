@@ -2,9 +2,12 @@
 #pragma once
 
 #include "nn/layers/activation.h"
+#include "nn/layers/add.h"
 #include "nn/layers/batch_norm2d.h"
+#include "nn/layers/concat.h"
 #include "nn/layers/conv2d.h"
 #include "nn/layers/cross_entropy_loss.h"
+#include "nn/layers/dropout.h"
 #include "nn/layers/flatten.h"
 #include "nn/layers/graph.h"
 #include "nn/layers/linear.h"

@@ -21,4 +21,16 @@ struct Pool2dOptions {
 Tensor max_pool2d(const Tensor& input, const Pool2dOptions& options);
 Tensor avg_pool2d(const Tensor& input, const Pool2dOptions& options);
 
+/// Global average pooling, [N, C, H, W] -> [N, C, 1, 1]: the mean of each (n, c) plane,
+///   y[n, c] = (1 / (H*W)) * sum over h, w of x[n, c, h, w]
+/// (PyTorch's F.adaptive_avg_pool2d(x, 1), which computes x.mean((-1, -2), keepdim=True)). Backward:
+///   dx[n, c, h, w] = dy[n, c] / (H*W).
+/// Each plane is summed with eight float partial sums (simd::plane_sum), the planes spread over the
+/// threads; the result does not depend on the thread count. Throws std::invalid_argument for a non-4-D
+/// input or H or W of 0.
+Tensor global_avg_pool2d(const Tensor& input);
+/// The same mean as a plain loop summing in double, with no graph: the reference global_avg_pool2d is
+/// tested against.
+Tensor global_avg_pool2d_reference(const Tensor& input);
+
 }  // namespace qg::nn::functional

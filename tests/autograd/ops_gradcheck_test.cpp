@@ -34,6 +34,18 @@ TEST_P(OpGradcheck, AnalyticMatchesNumeric) {
 }
 
 using V = std::vector<Tensor>;
+
+// cat of all the row's inputs along one axis.
+Tensor cat_dim1(const V& v) {
+  return cat(v, 1);
+}
+Tensor cat_dim0(const V& v) {
+  return cat(v, 0);
+}
+Tensor cat_last(const V& v) {
+  return cat(v, -1);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Ops, OpGradcheck,
     ::testing::Values(OpCase{"add_broadcast", {{3, 4}, {4}}, [](const V& v) { return v[0] + v[1]; }},
@@ -69,7 +81,13 @@ INSTANTIATE_TEST_SUITE_P(
                              [](const V& v) { return matmul(transpose(v[0], 0, 1), v[1]); }},
                       OpCase{"matmul", {{3, 4}, {4, 2}}, [](const V& v) { return matmul(v[0], v[1]); }},
                       OpCase{"narrow", {{5, 3}}, [](const V& v) { return narrow(v[0], 0, 1, 3); }},
-                      OpCase{"flatten", {{2, 3, 2, 2}}, [](const V& v) { return flatten(v[0]); }}),
+                      OpCase{"flatten", {{2, 3, 2, 2}}, [](const V& v) { return flatten(v[0]); }},
+                      OpCase{"cat_two_4d_dim1", {{2, 3, 2, 3}, {2, 2, 2, 3}}, cat_dim1},
+                      OpCase{"cat_three_4d_dim1", {{2, 1, 3, 2}, {2, 4, 3, 2}, {2, 2, 3, 2}}, cat_dim1},
+                      OpCase{"cat_two_2d_dim1", {{3, 4}, {3, 2}}, cat_dim1},
+                      OpCase{"cat_three_2d_dim1", {{4, 2}, {4, 1}, {4, 3}}, cat_dim1},
+                      OpCase{"cat_4d_dim0", {{1, 2, 2, 2}, {3, 2, 2, 2}}, cat_dim0},
+                      OpCase{"cat_3d_last_axis", {{2, 3, 2}, {2, 3, 4}}, cat_last}),
     [](const ::testing::TestParamInfo<OpCase>& info) { return info.param.name; });
 
 TEST(Gradcheck, CatchesAWrongGradient) {

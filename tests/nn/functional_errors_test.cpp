@@ -136,6 +136,29 @@ INSTANTIATE_TEST_SUITE_P(
                     avg_pool2d(zeros({1, 1, 4, 4}), {0, 0, 0});
                   },
                   {"avg_pool2d: kernel_size must be >= 1", "kernel_size 0"}},
+        ErrorCase{"global_avg_pool2d_rank",
+                  [] {
+                    global_avg_pool2d(zeros({2, 3}));
+                  },
+                  {"global_avg_pool2d: expected a 4-D input [N,C,H,W] with H, W >= 1, got [2,3]"}},
+        ErrorCase{"global_avg_pool2d_empty_plane",
+                  [] {
+                    global_avg_pool2d(zeros({2, 3, 4, 0}));
+                  },
+                  {"global_avg_pool2d: expected a 4-D input [N,C,H,W] with H, W >= 1, got [2,3,4,0]"}},
+        // ---- dropout
+        ErrorCase{"dropout_p_one",
+                  [] {
+                    Generator gen(1);
+                    dropout(zeros({2, 3}), 1.0f, true, gen);
+                  },
+                  {"dropout: p must be in [0, 1), got 1"}},
+        ErrorCase{"dropout_p_negative_in_eval",
+                  [] {
+                    Generator gen(1);
+                    dropout(zeros({2, 3}), -0.25f, false, gen);
+                  },
+                  {"dropout: p must be in [0, 1), got -0.25"}},
         // ---- batch_norm
         ErrorCase{"batch_norm_rank",
                   [] {

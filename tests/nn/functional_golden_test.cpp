@@ -2,7 +2,8 @@
 //  1. PyTorch's, stored in tests/fixtures/*.json by tests/fixtures/make_fixtures.py (see its header for the
 //     format). Each case's gradients are those of L = sum(output * projection), projection stored too.
 //  2. The naive seven-loop convolution of core/kernels/conv.h, against which the fast im2col + GEMM path
-//     is checked on shapes with stride, padding, dilation and groups, including the tutorial model's.
+//     is checked on shapes with stride, padding, dilation and groups, including the tutorial model's; the
+//     plain loop of global_avg_pool2d_reference, against which the per-plane sums are checked.
 // Every comparison prints its max |diff|.
 #include <gtest/gtest.h>
 
@@ -15,9 +16,11 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "autograd/ops.h"
 #include "common/torch_fixtures.h"
 #include "core/kernels/conv.h"
 #include "nn/functional.h"
+#include "nn/layers.h"
 
 namespace qg::nn::functional {
 namespace {
@@ -102,6 +105,77 @@ TEST(GoldenTorch, Relu) {
   check_fixture_file("activation.json", [](const json& c) {
     return check_against_torch(c, {"input"}, [](const Leaves& l) { return relu(l.at("input")); });
   });
+}
+
+TEST(GoldenTorch, Relu6) {
+  // The fixture has inputs at exactly 0 and 6, where PyTorch's gradient is 0.
+  check_fixture_file("relu6.json", [](const json& c) {
+    return check_against_torch(c, {"input"}, [](const Leaves& l) { return relu6(l.at("input")); });
+  });
+}
+
+TEST(GoldenTorch, Cat) {
+  check_fixture_file("cat.json", [](const json& c) {
+    const int64_t dim = c.at("options").at("dim"), inputs = c.at("options").at("inputs");
+    std::vector<std::string> names;
+    for (int64_t i = 0; i < inputs; ++i)
+      names.push_back("input" + std::to_string(i));
+    return check_against_torch(c, names, [&](const Leaves& l) {
+      std::vector<Tensor> xs;
+      for (const std::string& name : names)
+        xs.push_back(l.at(name));
+      return cat(xs, dim);
+    });
+  });
+}
+
+TEST(GoldenTorch, GlobalAvgPool2d) {
+  check_fixture_file("global_avg_pool2d.json", [](const json& c) {
+    return check_against_torch(c, {"input"},
+                               [](const Leaves& l) { return global_avg_pool2d(l.at("input")); });
+  });
+}
+
+TEST(GoldenTorch, AddModule) {
+  check_fixture_file("add.json", [](const json& c) {
+    return check_against_torch(c, {"input", "other"}, [](const Leaves& l) {
+      nn::Add add;
+      return add.forward_inputs(std::vector<Tensor>{l.at("input"), l.at("other")});
+    });
+  });
+}
+
+// ---- global average pooling against its reference loop ------------------------------------------------
+
+TEST(GlobalAvgPoolKernel, MatchesTheReferenceLoopAndTheGenericMean) {
+  // Small planes, planes of 7x7 (a ResNet's last layer) in numbers that are shared between threads, large
+  // planes with a tail after the eight-lane blocks, and a strided (permuted) input.
+  Generator gen(11);
+  const std::vector<Shape> shapes{{2, 3, 1, 1}, {2, 3, 2, 3}, {64, 512, 7, 7}, {3, 5, 33, 31}};
+  for (const Shape& shape : shapes) {
+    const Tensor x = Tensor::uniform(shape, -1.0f, 3.0f, gen);
+    const std::string name = to_string(shape);
+    const Tensor fast = global_avg_pool2d(x);
+    const Tensor reference = global_avg_pool2d_reference(x);
+    EXPECT_EQ(fast.shape(), (Shape{shape[0], shape[1], 1, 1}));
+    expect_close(fast, reference, name + " against the reference", {1e-6, 1e-5});
+    expect_close(fast, mean(x, {2, 3}, true), name + " against mean over (2, 3)", {1e-6, 1e-5});
+  }
+  const Tensor permuted =
+      permute(Tensor::uniform({4, 6, 5, 3}, -1.0f, 1.0f, gen), {0, 3, 1, 2});  // [4,3,6,5]
+  ASSERT_FALSE(permuted.is_contiguous());
+  expect_close(global_avg_pool2d(permuted), global_avg_pool2d_reference(permuted), "strided input",
+               {1e-6, 1e-5});
+}
+
+TEST(GlobalAvgPoolKernel, BackwardSpreadsTheGradientEvenly) {
+  Tensor x = Tensor::zeros({2, 3, 4, 5}).set_requires_grad(true);
+  Generator gen(12);
+  const Tensor dy = Tensor::uniform({2, 3, 1, 1}, -1.0f, 1.0f, gen);
+  global_avg_pool2d(x).backward(dy);
+  const std::vector<float> dx = x.grad().to_vector(), g = dy.to_vector();
+  for (size_t i = 0; i < dx.size(); ++i)
+    EXPECT_EQ(dx[i], g[i / 20] / 20.0f) << i;
 }
 
 // ---- the fast convolution against its naive twin ------------------------------------------------

@@ -10,6 +10,7 @@
 
 #include "autograd/gradcheck.h"
 #include "nn/functional.h"
+#include "nn/layers.h"
 
 namespace qg::nn::functional {
 namespace {
@@ -22,6 +23,8 @@ enum class Fill {
   Distinct,      // a random permutation of evenly spaced values in [-2, 2]: no two are within 1e-3,
                  // so a max never switches between tied elements under a finite difference
   AwayFromZero,  // |x| in [0.1, 2] with a random sign: relu's kink at 0 is never crossed
+  AroundRelu6,   // in [-2, 8] and at least 0.1 from 0 and from 6: both of relu6's kinks have inputs on
+                 // either side, and none is crossed
 };
 
 struct NnCase {
@@ -48,6 +51,14 @@ Tensor make_input(const Shape& shape, Fill fill, Generator& gen) {
   } else if (fill == Fill::AwayFromZero) {
     for (int64_t i = 0; i < n; ++i)
       p[i] = (p[i] < 0 ? -0.1f : 0.1f) + p[i] * 0.95f;
+  } else if (fill == Fill::AroundRelu6) {
+    // [-2, 2] -> [-2, 8] in three bands: [-2, -0.1], [0.1, 5.9] and [6.1, 8].
+    for (int64_t i = 0; i < n; ++i) {
+      const float u = (p[i] + 2.0f) / 4.0f;  // [0, 1]
+      p[i] = u < 0.2f   ? -2.0f + u / 0.2f * 1.9f
+             : u < 0.8f ? 0.1f + (u - 0.2f) / 0.6f * 5.8f
+                        : 6.1f + (u - 0.8f) / 0.2f * 1.9f;
+    }
   }
   return t;
 }
@@ -97,6 +108,23 @@ Tensor batch_norm_eval(const V& v) {
 
 const std::vector<int64_t> kTargets{2, 0, 4, 4};
 
+// Dropout with a fixed mask: a fresh generator of one seed on every call, so the finite differences see
+// the very mask the analytic gradient was taken with.
+Tensor dropout_fixed_mask(const V& v) {
+  Generator gen(77);
+  return dropout(v[0], 0.4f, true, gen);
+}
+
+// The multi-input layers through Module::forward_inputs, as a graph runs them.
+Tensor add_module(const V& v) {
+  nn::Add add;
+  return add.forward_inputs(v);
+}
+Tensor concat_module(const V& v) {
+  nn::Concat concat;
+  return concat.forward_inputs(v);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Functional, NnGradcheck,
     ::testing::Values(
@@ -138,6 +166,13 @@ INSTANTIATE_TEST_SUITE_P(
         NnCase{
             "avg_pool2d_padding", {{2, 2, 5, 5}}, [](const V& v) { return avg_pool2d(v[0], pool(3, 2, 1)); }},
         NnCase{"relu", {{3, 7}}, [](const V& v) { return relu(v[0]); }, Fill::AwayFromZero},
+        NnCase{"relu6", {{4, 9}}, [](const V& v) { return relu6(v[0]); }, Fill::AroundRelu6},
+        NnCase{"global_avg_pool2d", {{2, 3, 1, 3}}, [](const V& v) { return global_avg_pool2d(v[0]); }},
+        NnCase{"global_avg_pool2d_1x1", {{3, 2, 1, 1}}, [](const V& v) { return global_avg_pool2d(v[0]); }},
+        NnCase{"dropout_train_fixed_mask", {{3, 4, 5}}, dropout_fixed_mask},
+        NnCase{"add_module_4d", {{2, 3, 2, 2}, {2, 3, 2, 2}}, add_module},
+        NnCase{"concat_module_4d", {{2, 1, 2, 3}, {2, 3, 2, 3}, {2, 2, 2, 3}}, concat_module},
+        NnCase{"concat_module_2d", {{3, 4}, {3, 2}}, concat_module},
         NnCase{"batch_norm_train_4d", {{2, 3, 2, 3}, {3}, {3}}, batch_norm_train},
         NnCase{"batch_norm_train_2d", {{5, 3}, {3}, {3}}, batch_norm_train},
         NnCase{"batch_norm_eval", {{2, 3, 2, 2}, {3}, {3}}, batch_norm_eval},
@@ -150,6 +185,24 @@ INSTANTIATE_TEST_SUITE_P(
                {{4, 5}},
                [](const V& v) { return cross_entropy(v[0], kTargets, Reduction::Sum); }}),
     [](const ::testing::TestParamInfo<NnCase>& info) { return info.param.name; });
+
+TEST(DropoutGradcheck, TheFixedMaskDropsSomeElementsAndKeepsOthers) {
+  // The dropout row proves something only if its mask has both zeros and kept (scaled) elements.
+  Generator gen(2024);
+  const Tensor x = make_input({3, 4, 5}, Fill::AwayFromZero, gen);
+  const std::vector<float> y = dropout_fixed_mask({x}).to_vector(), in = x.to_vector();
+  int64_t dropped = 0, kept = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    if (y[i] == 0.0f) {
+      ++dropped;
+    } else {
+      ++kept;
+      EXPECT_FLOAT_EQ(y[i], in[i] / 0.6f) << i;
+    }
+  }
+  EXPECT_GT(dropped, 0);
+  EXPECT_GT(kept, 0);
+}
 
 TEST(BatchNormGradcheck, TrainingUpdatesRunningStatsDuringTheCheck) {
   // The training rows above rely on running statistics changing without affecting the output; make sure

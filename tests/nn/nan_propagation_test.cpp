@@ -82,6 +82,29 @@ TEST(NaNPropagation, ReluGradientPassesAtNaNAsThresholdBackward) {
   EXPECT_EQ(x.grad().to_vector()[2], 0.0f);
 }
 
+TEST(NaNPropagation, Relu6KeepsNaNAndPassesItsGradientOnAsHardtanhBackward) {
+  // torch.nn.functional.relu6(nan) = nan; its gradient is hardtanh_backward's x <= 0 || x >= 6 ? 0 : g,
+  // which passes g at a NaN (and gives 0 at exactly 0 and 6).
+  for (const int64_t n : kLengths) {
+    const std::vector<int64_t> nans = nan_positions(n);
+    Tensor in = kernel::mul_scalar(values_with_nans(n, nans), 4.0f);  // steps of 0.25 in [-8, 8): 0 and 6 too
+    in.set_requires_grad(true);
+    const Tensor y = nn::functional::relu6(in);
+    y.backward(Tensor::full({n}, 3.0f));
+    const std::vector<float> out = y.to_vector(), v = in.to_vector(), dx = in.grad().to_vector();
+    for (int64_t i = 0; i < n; ++i) {
+      const size_t k = static_cast<size_t>(i);
+      if (std::isnan(v[k])) {
+        EXPECT_TRUE(std::isnan(out[k])) << "n " << n << " at " << i;
+        EXPECT_EQ(dx[k], 3.0f) << "n " << n << " at " << i;
+      } else {
+        EXPECT_EQ(out[k], std::fmin(std::fmax(v[k], 0.0f), 6.0f)) << "n " << n << " at " << i;
+        EXPECT_EQ(dx[k], (v[k] <= 0.0f || v[k] >= 6.0f) ? 0.0f : 3.0f) << "n " << n << " at " << i;
+      }
+    }
+  }
+}
+
 TEST(NaNPropagation, ClampKeepsNaN) {
   for (const int64_t n : kLengths) {
     const Tensor x = values_with_nans(n, nan_positions(n));
@@ -188,6 +211,20 @@ TEST(NaNPropagation, AvgPoolAndBatchNormAndConvPassNaNOn) {
   for (int i = 0; i < 4; ++i) {
     EXPECT_FLOAT_EQ(c[static_cast<size_t>(i)], 4.0f);
     EXPECT_TRUE(std::isnan(c[static_cast<size_t>(4 + i)]));
+  }
+}
+
+TEST(NaNPropagation, GlobalAvgPoolGivesNaNForAPlaneHoldingOne) {
+  // Planes of 7x7 (eight-lane blocks plus a tail): a NaN anywhere in a plane makes that plane's mean NaN
+  // and no other.
+  for (const int64_t at : {int64_t{0}, int64_t{20}, int64_t{48}}) {
+    std::vector<float> v(3 * 49, 1.0f);
+    v[static_cast<size_t>(49 + at)] = kNaN;  // plane 1
+    const Tensor x = Tensor::from_vector(v, {1, 3, 7, 7});
+    const std::vector<float> y = nn::functional::global_avg_pool2d(x).to_vector();
+    EXPECT_FALSE(std::isnan(y[0])) << at;
+    EXPECT_TRUE(std::isnan(y[1])) << at;
+    EXPECT_FALSE(std::isnan(y[2])) << at;
   }
 }
 
