@@ -1,11 +1,15 @@
 // The layer kinds of configs: one row each (config/layer_kind.h). A row says everything about its kind: keys,
 // shape inference (PyTorch's formulas, docs/config.md section 3), the module it builds, its docs line.
+#include <algorithm>
 #include <cassert>
 
 #include "config/layer_kind.h"
 #include "nn/layers/activation.h"
+#include "nn/layers/add.h"
 #include "nn/layers/batch_norm2d.h"
+#include "nn/layers/concat.h"
 #include "nn/layers/conv2d.h"
+#include "nn/layers/dropout.h"
 #include "nn/layers/flatten.h"
 #include "nn/layers/linear.h"
 #include "nn/layers/pooling.h"
@@ -154,6 +158,63 @@ std::shared_ptr<nn::Module> build_linear(const LayerSpec& layer, Generator& gen)
   return std::make_shared<nn::Linear>(layer.in_features, layer.out_features, layer.bias, gen);
 }
 
+// ---- add, concat (graph configs: several inputs) --------------------------------------------------
+
+// add: inputs of one shape -> that shape
+Shape infer_add(LayerSpec&, std::span<const Shape> inputs, const LayerSite& site) {
+  if (inputs[0] != inputs[1]) {
+    throw site.error("add inputs must have the same shape: " + batch_shape_string(inputs[0]) + " and " +
+                     batch_shape_string(inputs[1]) +
+                     " (a residual shortcut that changes the shape needs a "
+                     "projection, e.g. a 1x1 conv2d with the block's stride)");
+  }
+  return inputs[0];
+}
+
+std::shared_ptr<nn::Module> build_add(const LayerSpec&, Generator&) {
+  return std::make_shared<nn::Add>();
+}
+
+// concat: [C_0, ...], [C_1, ...] -> [C_0 + C_1 + ..., ...]; every other size agrees
+Shape infer_concat(LayerSpec&, std::span<const Shape> inputs, const LayerSite& site) {
+  Shape out = inputs[0];
+  for (size_t k = 1; k < inputs.size(); ++k) {
+    const Shape& in = inputs[k];
+    if (in.size() != out.size() || !std::equal(in.begin() + 1, in.end(), inputs[0].begin() + 1)) {
+      throw site.error("concat joins channels, so its inputs must agree in every other size: input 0 is " +
+                       batch_shape_string(inputs[0]) + ", input " + std::to_string(k) + " is " +
+                       batch_shape_string(in));
+    }
+    out[0] += in[0];
+  }
+  return out;
+}
+
+std::shared_ptr<nn::Module> build_concat(const LayerSpec&, Generator&) {
+  return std::make_shared<nn::Concat>();
+}
+
+// ---- global_avgpool, relu6, dropout ---------------------------------------------------------------
+
+// [C, H, W] -> [C, 1, 1]
+Shape infer_global_avgpool(LayerSpec&, std::span<const Shape> inputs, const LayerSite& site) {
+  const Shape& in = single_input(inputs);
+  site.require_image_input(in);
+  return {in[0], 1, 1};
+}
+
+std::shared_ptr<nn::Module> build_global_avgpool(const LayerSpec&, Generator&) {
+  return std::make_shared<nn::GlobalAvgPool2d>();
+}
+
+std::shared_ptr<nn::Module> build_relu6(const LayerSpec&, Generator&) {
+  return std::make_shared<nn::ReLU6>();
+}
+
+std::shared_ptr<nn::Module> build_dropout(const LayerSpec& layer, Generator& gen) {
+  return std::make_shared<nn::Dropout>(static_cast<float>(layer.p), gen);  // its mask seed drawn from gen
+}
+
 }  // namespace
 
 const std::vector<LayerKind>& layer_kinds() {
@@ -226,6 +287,51 @@ const std::vector<LayerKind>& layer_kinds() {
        .note = "",
        .infer = infer_flatten,
        .build = build_flatten},
+      {.name = "relu6",
+       .aliases = {},
+       .module = "ReLU6",
+       .keys = {},
+       .shape_docs = "unchanged",
+       .note = "min(max(x, 0), 6)",
+       .infer = same_shape,
+       .build = build_relu6},
+      {.name = "global_avgpool",
+       .aliases = {"global_avg_pool2d"},
+       .module = "GlobalAvgPool2d",
+       .keys = {},
+       .shape_docs = "`[C, H, W]` -> `[C, 1, 1]`",
+       .note = "the mean of each channel (PyTorch's `AdaptiveAvgPool2d(1)`)",
+       .infer = infer_global_avgpool,
+       .build = build_global_avgpool},
+      {.name = "dropout",
+       .aliases = {},
+       .module = "Dropout",
+       .keys = {number_key("p", &LayerSpec::p, NumberRange{0.0, 1.0, false, true}, 0.5)},
+       .shape_docs = "unchanged",
+       .note = "zeroes elements with probability `p` while training and scales the rest by 1/(1-p); the "
+               "identity at inference",
+       .infer = same_shape,
+       .build = build_dropout},
+      {.name = "add",
+       .aliases = {},
+       .module = "Add",
+       .keys = {},
+       .shape_docs = "`[S]`, `[S]` -> `[S]`",
+       .note = "the sum of its two `inputs` (a residual connection)",
+       .min_inputs = 2,
+       .max_inputs = 2,
+       .infer = infer_add,
+       .build = build_add},
+      {.name = "concat",
+       .aliases = {},
+       .module = "Concat",
+       .keys = {},
+       .shape_docs = "`[C_0, H, W]`, `[C_1, H, W]`, ... -> `[C_0 + C_1 + ..., H, W]`",
+       .note = "its two or more `inputs` joined along channels (`[F]` inputs along features)",
+       .min_inputs = 2,
+       .max_inputs = LayerKind::kAnyNumber,
+       .infer = infer_concat,
+       .build = build_concat},
   };
   return kinds;
 }

@@ -64,6 +64,9 @@ struct LayerSpec {
   int64_t in_features = 0;
   int64_t out_features = 0;
 
+  // dropout: the probability of zeroing an element while training.
+  double p = 0.5;
+
   // conv2d and linear.
   LayerQuantConfig quant;
 

@@ -7,7 +7,9 @@
 #include "nn/layers.h"
 #include "quant/points/make_points.h"
 #include "quant/qat/passthrough.h"
+#include "quant/qat/qadd.h"
 #include "quant/qat/qbatch_norm2d.h"
+#include "quant/qat/qconcat.h"
 #include "quant/qat/qconv2d.h"
 #include "quant/qat/qconv_bn_relu.h"
 #include "quant/qat/qlinear.h"
@@ -148,6 +150,12 @@ const std::vector<QatPattern>& qat_patterns() {
       {{is<nn::BatchNorm2d>, is<nn::ReLU>}, true, QBatchNorm2d::from_float},  // a BatchNorm no conv precedes
       {{is<nn::BatchNorm2d>}, false, QBatchNorm2d::from_float},
       {{is<nn::AvgPool2d>}, false, QAvgPool2d::from_float},
+      {{is<nn::GlobalAvgPool2d>}, false, QGlobalAvgPool2d::from_float},
+      {{is<nn::Add>, is<nn::ReLU>}, false, QAdd::from_float},  // PyTorch's add_relu: always fused
+      {{is<nn::Add>}, false, QAdd::from_float},
+      {{is<nn::Concat>}, false, QConcat::from_float},
+      {{is<nn::ReLU6>}, false, QReLU6::from_float},
+      {{is<nn::Dropout>}, false, QDropout::from_float},
       {{is<nn::ReLU>}, false, QReLU::from_float},
       {{is<nn::MaxPool2d>}, false, QMaxPool2d::from_float},
       {{is<nn::Flatten>}, false, QFlatten::from_float},

@@ -56,6 +56,34 @@ class QFlatten final : public QPassThrough {
   void convert(ConvertStep& step) const override;
 };
 
+/// ReLU6: min(max(x, 0), 6) on a quantized x. On the grid (S, Z) it is the clamp of codes to [Z, Z + round(6/S)]
+/// (clamp_codes; capped at qmax), so the fake-quant forward clamps at S round(6/S), the grid value the
+/// integer model clamps at, rather than at 6 itself. After a layer with an output stage the clamp joins it;
+/// elsewhere it is the runtime op clip.
+class QReLU6 final : public QPassThrough {
+ public:
+  explicit QReLU6(std::shared_ptr<nn::Module> relu6) : QPassThrough(std::move(relu6)) {}
+  /// The pattern `relu6`.
+  static std::shared_ptr<QatLayer> from_float(const PrepareStep& step);
+  /// x clamped to [0, S round(6/S)] with S the input's scale (gradient 1 inside, 0 outside).
+  Tensor forward(const Tensor& input) override;
+  std::string type_name() const override { return "QReLU6"; }
+  void convert(ConvertStep& step) const override;
+  std::optional<ClampCodes> clamp_codes(const runtime::QuantParams& q) const override;
+};
+
+/// Dropout: while training the float layer's random zeroing (and 1/(1-p) scaling, which moves values off the
+/// grid; training tolerates it as it tolerates any noise), the identity in evaluation, and no op at all in the
+/// integer model.
+class QDropout final : public QPassThrough {
+ public:
+  explicit QDropout(std::shared_ptr<nn::Module> dropout) : QPassThrough(std::move(dropout)) {}
+  /// The pattern `dropout`.
+  static std::shared_ptr<QatLayer> from_float(const PrepareStep& step);
+  std::string type_name() const override { return "QDropout"; }
+  void convert(ConvertStep& step) const override;
+};
+
 class QAvgPool2d : public QatLayer {
  public:
   /// `source` produces this layer's input (the previous quantized output); it must outlive this layer. Or,
@@ -70,8 +98,24 @@ class QAvgPool2d : public QatLayer {
 
   std::shared_ptr<nn::Module> pool;
 
- private:
-  int64_t window_area() const;
+ protected:
+  /// The number of values each output averages (kernel_size^2; H * W for the global pool).
+  virtual int64_t window_area(const Tensor& input) const;
+};
+
+/// Global average pooling (nn::GlobalAvgPool2d, [C, H, W] -> [C, 1, 1]): the average pool whose window is the
+/// whole plane, requantized as QAvgPool2d; its integer form is the op avg_pool2d with kernel = stride = (H, W).
+class QGlobalAvgPool2d final : public QAvgPool2d {
+ public:
+  using QAvgPool2d::QAvgPool2d;
+  /// The pattern `global_avgpool`; quantizes the model input when nothing before it does.
+  static std::shared_ptr<QatLayer> from_float(const PrepareStep& step);
+  std::string type_name() const override { return "QGlobalAvgPool2d"; }
+  std::string describe() const override { return "QGlobalAvgPool2d()"; }
+  void convert(ConvertStep& step) const override;
+
+ protected:
+  int64_t window_area(const Tensor& input) const override;
 };
 
 }  // namespace qg::quant

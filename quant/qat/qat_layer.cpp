@@ -2,10 +2,24 @@
 
 #include <stdexcept>
 
+#include "autograd/ops.h"
 #include "nn/functional/activation.h"
 #include "quant/points/make_points.h"
 
 namespace qg::quant {
+
+void ConvertStep::emit(runtime::Op op) {
+  if (!emitted && !input_values.empty()) {
+    model.add(std::move(op), input_values);
+  } else {
+    model.add(std::move(op));
+  }
+  emitted = true;
+}
+
+Tensor straight_through(const Tensor& y_hat, const Tensor& exact) {
+  return add(y_hat, sub(exact, y_hat.detach()).detach());
+}
 
 void QatLayer::freeze() {
   for (auto& [name, point] : quant_points())

@@ -56,13 +56,27 @@ struct ClampCodes {
 
 /// What a QAT layer's convert() is given by quant::convert (quant/convert.h).
 struct ConvertStep {
-  runtime::Model& model;       ///< the integer model so far: the layer appends its op(s)
-  runtime::QuantParams input;  ///< the quantization of the activation flowing into the layer
+  runtime::Model& model;       ///< the integer model so far: the layer appends its op(s) with emit()
+  runtime::QuantParams input;  ///< the quantization of the (first) activation flowing into the layer
   /// The clamp of the activation right after the layer, which the layer's output stage takes over (only
   /// offered to layers with has_output_stage()); convert() then skips that activation.
   std::optional<ClampCodes> fused_clamp;
   std::string name;  ///< "layer 3 (QConv2d(...))": for messages
+  /// The model values the layer reads (runtime::Model's value indices) and their quantization and (first)
+  /// shape; empty values: the model's last value.
+  std::vector<int64_t> input_values = {};
+  std::vector<runtime::QuantParams> inputs = {};
+  std::vector<int64_t> input_shape = {};
+  bool emitted = false;  ///< whether emit() has appended an op
+
+  /// Appends `op` to the model: the layer's first op reads input_values, a further one the op before it.
+  void emit(runtime::Op op);
 };
+
+/// A tensor with the values of `exact` and the gradient of `y_hat` (y_hat + (exact - y_hat), the difference
+/// not recorded): how a layer whose integer form rounds differently from its fake quantizer (add, concat)
+/// runs exactly as the integer model while training through its output point.
+Tensor straight_through(const Tensor& y_hat, const Tensor& exact);
 
 /// A QAT layer. Pass-through layers (ReLU, max pool, flatten) have no quantization points.
 class QatLayer : public nn::Module {

@@ -145,7 +145,7 @@ std::shared_ptr<QatLayer> QBatchNorm2d::from_float(const PrepareStep& step) {
 void QBatchNorm2d::convert(ConvertStep& step) const {
   runtime::MulAdd op = to_integer(step.input, fused_relu());
   narrow_clamp(op.output_stage, step.fused_clamp);
-  step.model.add(op);
+  step.emit(op);
 }
 
 Tensor QBatchNorm2d::forward(const Tensor& x_in) {

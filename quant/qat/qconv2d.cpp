@@ -17,8 +17,8 @@ std::shared_ptr<QatLayer> QConv2d::from_float(const PrepareStep& step) {
 }
 
 void QConv2d::convert(ConvertStep& step) const {
-  step.model.add(integer_conv2d(*conv, conv->weight, conv->bias, weight->qparams(), output->qparams(),
-                                fused_relu(), step));
+  step.emit(integer_conv2d(*conv, conv->weight, conv->bias, weight->qparams(), output->qparams(),
+                           fused_relu(), step));
 }
 
 Tensor QConv2d::forward(const Tensor& x_in) {

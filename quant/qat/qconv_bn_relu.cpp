@@ -29,7 +29,7 @@ std::shared_ptr<QatLayer> QConvBNReLU::from_float(const PrepareStep& step) {
 
 void QConvBNReLU::convert(ConvertStep& step) const {
   const auto [w, b] = folded_for_inference();
-  step.model.add(integer_conv2d(*conv, w, b, weight->qparams(), output->qparams(), fused_relu(), step));
+  step.emit(integer_conv2d(*conv, w, b, weight->qparams(), output->qparams(), fused_relu(), step));
 }
 
 std::pair<Tensor, Tensor> QConvBNReLU::batch_statistics(const Tensor& x) {

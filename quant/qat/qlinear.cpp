@@ -27,7 +27,7 @@ void QLinear::convert(ConvertStep& step) const {
   op.weight = std::move(a.weight);
   op.bias = std::move(a.bias);
   op.output_stage = std::move(a.stage);
-  step.model.add(op);
+  step.emit(op);
 }
 
 Tensor QLinear::forward(const Tensor& x_in) {

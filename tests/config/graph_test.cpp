@@ -3,7 +3,9 @@
 
 #include "config/builder.h"
 #include "config/config_json.h"
+#include "config/layer_kind.h"
 #include "config/loader.h"
+#include "config/summary.h"
 #include "config_test_helpers.h"
 
 namespace qg::config {
@@ -127,6 +129,84 @@ TEST(GraphConfig, EveryOutputButTheLastIsRead) {
   expect_document_error(
       document, "/layers/0",
       {"no layer reads the output of layer 0 (conv2d)", "only the last layer's output leaves the model"});
+}
+
+}  // namespace
+}  // namespace qg::config
+
+namespace qg::config {
+namespace {
+
+/// conv "a" -> relu "b"; conv "c" reads a; then the given merge layer reads b and c; flatten, linear.
+nlohmann::json two_branch_document(const nlohmann::json& merge, int64_t c_channels = 4,
+                                   int64_t c_stride = 1) {
+  return nlohmann::json{
+      {"name", "branches"},
+      {"input", {{"shape", {1, 8, 8}}}},
+      {"layers",
+       {{{"type", "conv2d"}, {"out_channels", 4}, {"kernel_size", 3}, {"padding", 1}, {"name", "a"}},
+        {{"type", "relu"}, {"name", "b"}},
+        {{"type", "conv2d"},
+         {"out_channels", c_channels},
+         {"kernel_size", 1},
+         {"stride", c_stride},
+         {"name", "c"},
+         {"inputs", {"a"}}},
+        merge,
+        {{"type", "global_avgpool"}},
+        {{"type", "flatten"}},
+        {{"type", "linear"}, {"out_features", 10}}}}};
+}
+
+TEST(GraphConfig, AddAndConcatCombineBranches) {
+  const ModelConfig add = parse_config(two_branch_document({{"type", "add"}, {"inputs", {"b", "c"}}}), "add");
+  EXPECT_FALSE(add.is_chain());
+  EXPECT_EQ(add.layers[3].input_layers, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(add.layers[3].output_shape, (Shape{4, 8, 8}));
+  EXPECT_EQ(add.layers[4].output_shape, (Shape{4, 1, 1}));
+  const ModelConfig cat =
+      parse_config(two_branch_document({{"type", "concat"}, {"inputs", {"b", "c", "a"}}}, 6), "cat");
+  EXPECT_EQ(cat.layers[3].output_shape, (Shape{14, 8, 8}));
+  EXPECT_EQ(cat.layers[6].in_features, 14);
+  // The float model runs the graph: [N, 1, 8, 8] -> [N, 10].
+  Generator gen(3);
+  const auto model = build_model(cat, gen);
+  EXPECT_EQ(model->inputs(3), (std::vector<int64_t>{1, 2, 0}));
+  EXPECT_EQ(model->forward(Tensor::ones({2, 1, 8, 8})).shape(), (Shape{2, 10}));
+}
+
+TEST(GraphConfig, AddAndConcatRefuseInputsTheyCannotCombine) {
+  expect_document_error(two_branch_document({{"type", "add"}, {"inputs", {"b", "c"}}}, 8), "/layers/3",
+                        {"add inputs must have the same shape: [N,4,8,8] and [N,8,8,8]", "projection"});
+  expect_document_error(two_branch_document({{"type", "concat"}, {"inputs", {"b", "c"}}}, 4, 2), "/layers/3",
+                        {"concat joins channels, so its inputs must agree in every other size: input 0 is "
+                         "[N,4,8,8], input 1 is [N,4,4,4]"});
+  expect_document_error(two_branch_document({{"type", "add"}, {"inputs", {"b", "c", "a"}}}),
+                        "/layers/3/inputs", {"add reads 2 layers but its \"inputs\" name 3"});
+  expect_document_error(two_branch_document({{"type", "concat"}}), "/layers/3",
+                        {"concat reads 2 or more layers but has no \"inputs\""});
+}
+
+TEST(GraphConfig, TheSummaryListsWhatEachLayerReads) {
+  const ModelConfig add = parse_config(two_branch_document({{"type", "add"}, {"inputs", {"b", "c"}}}), "add");
+  const std::string text = summary(add);
+  EXPECT_NE(text.find("Conv2d-2 reads Conv2d-0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("Add-3 reads ReLU-1, Conv2d-2\n"), std::string::npos) << text;
+}
+
+TEST(GraphConfig, TheShippedResNetIsAGraphWithThreeResidualAdds) {
+  const ModelConfig config = load_config(testing::shipped_config("fashion_resnet.json"));
+  EXPECT_FALSE(config.is_chain());
+  int adds = 0;
+  for (const LayerSpec& layer : config.layers)
+    adds += layer.kind->name == "add";
+  EXPECT_EQ(adds, 3);
+  EXPECT_EQ(config.output_shape(), (Shape{10}));
+  // The downsampling block's shortcut: a strided 1x1 conv reading block 1's output.
+  EXPECT_EQ(config.layers[15].kernel_size, 1);
+  EXPECT_EQ(config.layers[15].stride, 2);
+  EXPECT_EQ(config.layers[15].input_layers, (std::vector<int64_t>{9}));
+  EXPECT_EQ(config.layers[17].output_shape, (Shape{32, 14, 14}));
 }
 
 }  // namespace
