@@ -7,6 +7,7 @@
 // way; inputs the fuzzers found interesting later were added to it as they are.
 #include <zlib.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <stdexcept>
@@ -123,6 +124,56 @@ struct QatSeed {
   nn::Sgd optimizer;
 };
 
+// A conv with deterministic weights (a 3x3 kernel, padding 1, per-channel scales) and a fused ReLU.
+runtime::Conv2d seed_conv(const runtime::QuantParams& in, int64_t in_channels, int64_t out_channels,
+                          const runtime::QuantParams& out) {
+  runtime::Conv2d conv;
+  conv.in_channels = in_channels;
+  conv.out_channels = out_channels;
+  conv.window.kernel = {3, 3};
+  conv.window.padding = {1, 1};
+  conv.input_quant = in;
+  const int64_t count = out_channels * in_channels * 9;
+  std::vector<float> w(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i)
+    w[static_cast<size_t>(i)] = 0.1f * static_cast<float>(std::sin(0.7 * static_cast<double>(i)));
+  const std::vector<double> scales(static_cast<size_t>(out_channels), 0.1 / 127);
+  const std::vector<int32_t> zeros(static_cast<size_t>(out_channels), 0);
+  conv.weight = runtime::quantize_weights(w, {out_channels, in_channels, 3, 3}, scales, zeros, 8, true);
+  conv.bias =
+      runtime::quantize_bias(std::vector<float>(static_cast<size_t>(out_channels), 0.05f), in.scale, scales);
+  conv.output_stage = runtime::OutputStage::make(in.scale, scales, out, /*fused_relu=*/true);
+  return conv;
+}
+
+// A graph (format version 3) with every op of version 3: a residual block (two convs and an add with a fused
+// ReLU), a clip, a concat of the clip with the block's first conv, global average pooling, flatten, linear.
+runtime::Model graph_seed() {
+  const runtime::QuantParams in{0.02, 128, 8, false}, mid{0.05, 0, 8, false}, sum{0.08, 0, 8, false};
+  runtime::Model model;
+  model.input = {{1, 8, 8}, in, {0.1307}, {0.3081}};
+  model.add(seed_conv(in, 1, 4, mid));   // value 1
+  model.add(seed_conv(mid, 4, 4, mid));  // value 2
+  model.add(runtime::Add::make(mid, mid, sum, sum.zero_point, sum.qmax()), {1, 2});
+  model.add(runtime::Clip{0, 75});  // a ReLU6 on (0.08, 0): 6 / 0.08 = 75
+  model.add(runtime::Concat::make({sum, mid}, sum), {4, 1});
+  runtime::AvgPool2d global;
+  global.window.kernel = global.window.stride = {8, 8};
+  model.add(global).add(runtime::Flatten{});
+  runtime::Linear linear;
+  linear.in_features = 8;
+  linear.out_features = 3;
+  linear.input_quant = sum;
+  std::vector<float> w(24);
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = 0.05f * static_cast<float>(std::cos(static_cast<double>(i)));
+  linear.weight = runtime::quantize_weights(w, {3, 8}, {0.05 / 127}, {0}, 8, true);
+  linear.output_stage = runtime::OutputStage::make(sum.scale, {0.05 / 127}, {0.01, 128, 8, false}, false);
+  model.add(linear);
+  model.metadata = {{"config", "graph_seed"}};
+  return model;
+}
+
 void checkpoint_and_model_seeds(const fs::path& checkpoints, const fs::path& models) {
   const fs::path tmp = fs::temp_directory_path() / "qg_fuzz_seed.bin";
   for (const char* text : {fuzz::kMinMaxConfig, fuzz::kPercentileConfig, fuzz::kLsqConfig}) {
@@ -149,11 +200,13 @@ void checkpoint_and_model_seeds(const fs::path& checkpoints, const fs::path& mod
     const std::string model_bytes(bytes.begin(), bytes.end());
     write(models, name + ".qgm", model_bytes);
     write(models, name + "_truncated.qgm", model_bytes.substr(0, model_bytes.size() - 9));
-    std::string version_3 = model_bytes;
-    version_3[8] =
-        3;  // an unknown format version; the CRC no longer matches either (the target recomputes it)
-    write(models, name + "_version_3.qgm", version_3);
+    std::string newer = model_bytes;
+    // An unknown format version; the CRC no longer matches either (the target recomputes it).
+    newer[8] = static_cast<char>(runtime::kModelFormatVersion + 1);
+    write(models, name + "_newer_version.qgm", newer);
   }
+  const std::vector<uint8_t> graph = runtime::serialize_model(graph_seed());
+  write(models, "graph.qgm", std::string(graph.begin(), graph.end()));
   write(models, "empty.qgm", "");
   write(models, "a_checkpoint.qgm", util::read_file((checkpoints / "fuzz_minmax_float.ckpt").string()));
   // A checkpoint as nn::save_module writes it: no training metadata at all.

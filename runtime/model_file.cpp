@@ -61,10 +61,30 @@ void fsync_directory_of(const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+// The first op that does not read the value just before it (ops.size() if none): a graph, not a chain.
+size_t first_graph_op(const Model& model) {
+  for (size_t i = 0; i < model.ops.size(); ++i) {
+    if (model.inputs_of(i) != std::vector<int64_t>{static_cast<int64_t>(i)}) return i;
+  }
+  return model.ops.size();
+}
+
+std::string values_to_string(const std::vector<int64_t>& values) {
+  std::string text;
+  for (const int64_t v : values)
+    text += (text.empty() ? "" : ", ") + std::to_string(v);
+  return "[" + text + "]";
+}
+
+}  // namespace
+
 uint32_t required_format_version(const Model& model) {
   uint32_t version = 1;
-  for (const Op& op : model.ops)
+  for (const Node& op : model.ops)
     version = std::max(version, op_format_version(op));
+  if (first_graph_op(model) < model.ops.size()) version = std::max(version, kGraphFormatVersion);
   return version;
 }
 
@@ -79,12 +99,23 @@ Model deserialize_model(std::span<const uint8_t> bytes, const std::string& sourc
   try {
     const util::Container container = util::read_container(bytes, kModelFileFormat);
     Model model = decode_model(container.header, container.data);
-    for (const Op& op : model.ops) {  // a newer op in a file that claims an older format
+    for (const Node& op : model.ops) {  // a newer op in a file that claims an older format
       if (op_format_version(op) > container.version) {
-        throw std::runtime_error("the model has a " + std::string(op_name(op)) +
-                                 " op, which needs format version " + std::to_string(op_format_version(op)) +
-                                 ", but offset 8 declares " + std::to_string(container.version));
+        const std::string name = op_name(op);
+        throw std::runtime_error(std::string("the model has ") +
+                                 (std::string("aeiou").find(name[0]) != std::string::npos ? "an " : "a ") +
+                                 name + " op, which needs format version " +
+                                 std::to_string(op_format_version(op)) + ", but offset 8 declares " +
+                                 std::to_string(container.version));
       }
+    }
+    const size_t graph_op = first_graph_op(model);  // a graph in a file that claims an older format
+    if (graph_op < model.ops.size() && container.version < kGraphFormatVersion) {
+      throw std::runtime_error("op " + std::to_string(graph_op) + " (" + op_name(model.ops[graph_op]) +
+                               ") reads values " + values_to_string(model.inputs_of(graph_op)) +
+                               " instead of the value before it: a graph, which needs format version " +
+                               std::to_string(kGraphFormatVersion) + ", but offset 8 declares " +
+                               std::to_string(container.version));
     }
     return model;
   } catch (const JsonFieldError& e) {

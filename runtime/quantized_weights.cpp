@@ -51,6 +51,17 @@ void QuantizedWeights::validate(const std::string& what) const {
   }
   const int32_t lo = code_min(bits, is_signed);
   const int32_t hi = code_max(bits, is_signed);
+  // run() validates its model on every call: one vectorised pass over the codes decides, and the element by
+  // element search below only names the first bad code.
+  int32_t lowest = lo, highest = hi;
+  for (const int16_t code : codes) {
+    lowest = std::min<int32_t>(lowest, code);
+    highest = std::max<int32_t>(highest, code);
+  }
+  const bool binary = bits == 1 && is_signed;  // -1 and +1: 0 lies in [lo, hi] but is not a code
+  if (lowest >= lo && highest <= hi && !(binary && std::find(codes.begin(), codes.end(), 0) != codes.end())) {
+    return;
+  }
   for (size_t i = 0; i < codes.size(); ++i) {
     if (!is_code(codes[i], bits, is_signed)) {
       throw std::invalid_argument(what + ": weight code " + std::to_string(codes[i]) + " at element " +

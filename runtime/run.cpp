@@ -46,10 +46,59 @@ void check_input(const ModelPlan& plan, const IntTensor& input) {
   }
 }
 
-// Per-thread working memory, kept from one run() to the next: the two ping-pong activation buffers and the
-// kernels' Scratch (which also keeps each conv's packed weights). Steady-state inference allocates nothing.
+// How run() computes the samples of one call: the ops in order, a conv and the 2x2 max pool after it as one
+// fused step where the fast kernels allow it, and where each value lives (a buffer, by liveness).
+struct Schedule {
+  std::vector<bool> fused_with_next;                       // per op: runs with op i + 1 as one step
+  BufferPlan buffers;                                      // plan_buffers with those steps
+  std::vector<std::vector<Activation>> input_activations;  // per op reading several values: what it reads
+  std::vector<size_t> sizes;                               // per value: its elements
+};
+
+// Whether ops[i] and ops[i + 1] run as one fused step: a stride-1 conv followed by a 2x2 max pool that is the
+// only reader of the conv's output (conv2d_dot_pooled: the pool runs on the accumulators, exactly as on the
+// codes; the conv's output is never written).
+bool fuses_with_next(const Model& model, const ModelPlan& plan, size_t i, const RunOptions& options) {
+  if (options.kernels != KernelChoice::Fast || i + 1 >= model.ops.size()) return false;
+  const auto* conv = std::get_if<Conv2d>(&model.ops[i]);
+  const auto* pool = std::get_if<MaxPool2d>(&model.ops[i + 1]);
+  const auto conv_output = static_cast<int64_t>(i + 1);
+  const std::vector<int64_t>& pool_reads = plan.inputs[i + 1];
+  return conv && pool && pool_reads.size() == 1 && pool_reads[0] == conv_output &&
+         plan.last_reader[i + 1] == conv_output && conv2d_dot_applies(*conv) && pool_fuses(*pool);
+}
+
+Schedule schedule_of(const Model& model, const ModelPlan& plan, const RunOptions& options) {
+  Schedule s;
+  const size_t ops = model.ops.size();
+  s.fused_with_next.assign(ops, false);
+  bool any_fused = false;
+  for (size_t i = 0; i < ops; ++i) {
+    if (fuses_with_next(model, plan, i, options)) {
+      s.fused_with_next[i] = any_fused = true;
+      ++i;  // op i + 1 is the pool of this step
+    }
+  }
+  s.buffers = any_fused ? plan_buffers(plan, s.fused_with_next) : plan.buffers;
+  s.input_activations.resize(ops);
+  for (size_t i = 0; i < ops; ++i) {
+    if (plan.inputs[i].size() == 1) continue;  // run_samples passes plan.activations[v] itself
+    for (const int64_t v : plan.inputs[i])
+      s.input_activations[i].push_back(plan.activations[static_cast<size_t>(v)]);
+  }
+  s.sizes.reserve(plan.activations.size());
+  for (const Activation& a : plan.activations)
+    s.sizes.push_back(static_cast<size_t>(checked_numel(a.shape, "activation")));
+  return s;
+}
+
+// Per-thread working memory, kept from one run() to the next: the activation buffers, where each value of a
+// sample lies, and the kernels' Scratch (which also keeps each conv's packed weights). Steady-state inference
+// allocates nothing.
 struct WorkerMemory {
-  std::vector<int32_t> buffers[2];
+  std::vector<std::vector<int32_t>> buffers;
+  std::vector<std::span<const int32_t>> values;  // per value of the current sample
+  std::vector<std::span<const int32_t>> reads;   // the values the current op reads
   Scratch scratch;
 };
 
@@ -58,49 +107,51 @@ WorkerMemory& worker_memory() {
   return memory;
 }
 
-// Whether ops[i] and ops[i + 1] run as one fused step: a stride-1 conv followed by a 2x2 max pool
-// (conv2d_dot_pooled: the pool runs on the accumulators, exactly as on the codes).
-bool fused_with_next(const Model& model, size_t i, const RunOptions& options) {
-  if (options.kernels != KernelChoice::Fast || i + 1 >= model.ops.size()) return false;
-  const auto* conv = std::get_if<Conv2d>(&model.ops[i]);
-  const auto* pool = std::get_if<MaxPool2d>(&model.ops[i + 1]);
-  return conv && pool && conv2d_dot_applies(*conv) && pool_fuses(*pool);
-}
-
-/// Runs samples [begin, end) through all ops, ping-ponging between two buffers sized for the largest
-/// activation; the last op writes straight into `output`.
-void run_samples(const Model& model, const ModelPlan& plan, const IntTensor& input, IntTensor& output,
-                 const RunOptions& options, uint64_t run_id, int64_t begin, int64_t end) {
+/// Runs samples [begin, end) through all ops, each value in the buffer the schedule gives it; the last op
+/// writes straight into `output`.
+void run_samples(const Model& model, const ModelPlan& plan, const Schedule& schedule, const IntTensor& input,
+                 IntTensor& output, const RunOptions& options, uint64_t run_id, int64_t begin, int64_t end) {
   WorkerMemory& memory = worker_memory();
   memory.scratch.run_id = run_id;
-  const auto largest = static_cast<size_t>(plan.largest_activation());
-  for (auto& buffer : memory.buffers) {
-    if (buffer.size() < largest) buffer.resize(largest);
-  }
+  const size_t buffers = schedule.buffers.buffers();
+  if (memory.buffers.size() < buffers) memory.buffers.resize(buffers);
+  for (size_t b = 0; b < buffers; ++b)
+    grow_to(memory.buffers[b], static_cast<size_t>(schedule.buffers.buffer_elements[b]));
+  memory.values.resize(plan.activations.size());
+  const size_t ops = model.ops.size();
   const int64_t in_size = input.sample_size();
   const int64_t out_size = output.sample_size();
+  const OpContext context{.mode = options.mode, .kernels = options.kernels, .scratch = memory.scratch};
   for (int64_t n = begin; n < end; ++n) {
-    std::span<const int32_t> current(input.data.data() + n * in_size, static_cast<size_t>(in_size));
-    if (model.ops.empty()) std::copy(current.begin(), current.end(), output.data.begin() + n * out_size);
-    int flip = 0;
-    for (size_t i = 0; i < model.ops.size(); ++i) {
-      const bool fused = fused_with_next(model, i, options);
-      const size_t produced = fused ? i + 2 : i + 1;  // the activation this step writes
-      const auto size = static_cast<size_t>(checked_numel(plan.activations[produced].shape, "activation"));
-      const bool last = produced == model.ops.size();
-      std::span<int32_t> next = last ? std::span<int32_t>(output.data.data() + n * out_size, size)
-                                     : std::span<int32_t>(memory.buffers[flip].data(), size);
+    memory.values[0] =
+        std::span<const int32_t>(input.data.data() + n * in_size, static_cast<size_t>(in_size));
+    if (ops == 0)
+      std::copy(memory.values[0].begin(), memory.values[0].end(), output.data.begin() + n * out_size);
+    for (size_t i = 0; i < ops; ++i) {
+      const bool fused = schedule.fused_with_next[i];
+      const size_t made = fused ? i + 2 : i + 1;  // the value this step writes
+      const size_t size = schedule.sizes[made];
+      const int buffer = schedule.buffers.buffer_of[made];
+      const std::span<int32_t> next =
+          made == ops ? std::span<int32_t>(output.data.data() + n * out_size, size)
+                      : std::span<int32_t>(memory.buffers[static_cast<size_t>(buffer)].data(), size);
+      const std::vector<int64_t>& reads = plan.inputs[i];
       if (fused) {
+        const auto v = static_cast<size_t>(reads[0]);
         conv2d_dot_pooled(std::get<Conv2d>(model.ops[i]), std::get<MaxPool2d>(model.ops[i + 1]),
-                          plan.activations[i].shape, current, next, options.mode, memory.scratch,
+                          plan.activations[v].shape, memory.values[v], next, options.mode, memory.scratch,
                           int8::best_isa());
         ++i;
+      } else if (reads.size() == 1) {
+        const auto v = static_cast<size_t>(reads[0]);
+        op_forward(model.ops[i], plan.activations[v], memory.values[v], next, context);
       } else {
-        op_forward(model.ops[i], plan.activations[i], current, next,
-                   {.mode = options.mode, .kernels = options.kernels, .scratch = memory.scratch});
+        memory.reads.clear();
+        for (const int64_t v : reads)
+          memory.reads.push_back(memory.values[static_cast<size_t>(v)]);
+        op_forward(model.ops[i], schedule.input_activations[i], memory.reads, next, context);
       }
-      current = next;
-      flip ^= 1;
+      memory.values[made] = next;
     }
   }
 }
@@ -121,6 +172,7 @@ IntTensor run(const Model& model, const IntTensor& input, const RunOptions& opti
   }
   const ModelPlan plan = plan_model(model);
   check_input(plan, input);
+  const Schedule schedule = schedule_of(model, plan, options);
   IntTensor output;
   output.shape = plan.output().shape;
   output.shape.insert(output.shape.begin(), input.batch());
@@ -132,7 +184,7 @@ IntTensor run(const Model& model, const IntTensor& input, const RunOptions& opti
   const int64_t batch = input.batch();
   const int64_t threads = std::min<int64_t>(options.threads, std::max<int64_t>(batch, 1));
   if (threads == 1) {
-    run_samples(model, plan, input, output, options, run_id, 0, batch);
+    run_samples(model, plan, schedule, input, output, options, run_id, 0, batch);
     return output;
   }
   // Samples are independent and each is computed by exactly one thread, so the result does not depend on
@@ -141,7 +193,7 @@ IntTensor run(const Model& model, const IntTensor& input, const RunOptions& opti
   const int64_t per_task = std::max<int64_t>(1, std::min<int64_t>(8, batch / (4 * threads)));
   const int64_t tasks = (batch + per_task - 1) / per_task;
   sample_pool().parallel_for(tasks, static_cast<int>(threads), [&](int64_t task) {
-    run_samples(model, plan, input, output, options, run_id, task * per_task,
+    run_samples(model, plan, schedule, input, output, options, run_id, task * per_task,
                 std::min(batch, (task + 1) * per_task));
   });
   return output;

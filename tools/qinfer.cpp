@@ -106,6 +106,16 @@ int main(int argc, char** argv) {
         mode == runtime::RequantMode::Integer ? "integer-only" : "float-reference requantization",
         static_cast<long long>(test.size()), eval.images_per_second, static_cast<long long>(batch), threads,
         threads == 1 ? "" : "s");
+    const runtime::ModelPlan plan = runtime::plan_model(model);
+    const nlohmann::json memory = {{"peak_bytes_per_sample", plan.peak_activation_bytes()},
+                                   {"peak_bytes_per_batch", plan.peak_activation_bytes(batch)},
+                                   {"buffers", plan.buffers.buffers()},
+                                   {"buffer_bytes_per_thread", plan.buffers.bytes()}};
+    std::printf(
+        "Activation memory: peak %.1f KiB per sample, %.1f MiB for a batch of %lld; run() reuses %zu "
+        "buffers of %.1f KiB per thread\n",
+        plan.peak_activation_bytes() / 1024.0, plan.peak_activation_bytes(batch) / (1024.0 * 1024.0),
+        static_cast<long long>(batch), plan.buffers.buffers(), plan.buffers.bytes() / 1024.0);
     if (flags.has("report")) {
       write_report(flags.get("report"),
                    {{"tool", "qinfer"},
@@ -116,6 +126,7 @@ int main(int argc, char** argv) {
                     {"batch_size", batch},
                     {"threads", threads},
                     {"mode", mode == runtime::RequantMode::Integer ? "integer" : "float-reference"},
+                    {"activation_memory", memory},
                     {"peak_rss_mb", peak_rss_mb()}});
     }
     return 0;

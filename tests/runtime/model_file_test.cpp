@@ -281,12 +281,12 @@ TEST(BrokenModelFile, FramingErrors) {
             "load_model: m.qgm: bad magic at offset 0: expected \"QGMODEL\\0\", this is not a quantgrad "
             "model file");
   bad = file;
-  bad[8] = 3;
+  bad[8] = 4;
   EXPECT_EQ(load_error(bad),
-            "load_model: m.qgm: unsupported format version 3 at offset 8 (this build reads versions 1 to 2)");
+            "load_model: m.qgm: unsupported format version 4 at offset 8 (this build reads versions 1 to 3)");
   bad[8] = 0;
   EXPECT_EQ(load_error(bad),
-            "load_model: m.qgm: unsupported format version 0 at offset 8 (this build reads versions 1 to 2)");
+            "load_model: m.qgm: unsupported format version 0 at offset 8 (this build reads versions 1 to 3)");
   bad = file;
   bad[12] = 1;
   EXPECT_EQ(load_error(bad), "load_model: m.qgm: reserved field at offset 12 must be 0, found 1");
@@ -352,7 +352,7 @@ TEST(BrokenModelFile, FieldErrorsNameTheJsonPath) {
             "load_model: m.qgm: header field /ops/0/groups: expected an integer, found string");
   EXPECT_EQ(edited([](json& h) { h["ops"][1]["type"] = "gelu"; }),
             "load_model: m.qgm: header field /ops/1/type: unknown op type 'gelu' (known: conv2d, linear, "
-            "mul_add, max_pool2d, avg_pool2d, relu, flatten)");
+            "mul_add, max_pool2d, avg_pool2d, relu, flatten, add, concat, clip)");
   EXPECT_EQ(edited([](json& h) { h["ops"][0]["weight"]["tensor"] = 17; }),
             "load_model: m.qgm: header field /ops/0/weight/tensor: expected an integer in [0, 5], found 17");
   EXPECT_TRUE(contains(edited([](json& h) { h["input"]["quant"]["scale"] = -1.0; }),

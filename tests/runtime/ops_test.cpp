@@ -210,6 +210,25 @@ TEST(FlattenReference, KeepsChannelMajorOrder) {
   EXPECT_EQ(out, (std::vector<int32_t>{7, 8, 9}));
 }
 
+// validate() decides with one vectorised pass and names the first bad code only when there is one.
+TEST(QuantizedWeights, ValidateNamesTheFirstCodeOutOfRange) {
+  EXPECT_NO_THROW(weights({4}, {0, 15, 7, 3}, {0}, 4).validate("w"));
+  try {
+    weights({4}, {0, 15, 16, -1}, {0}, 4).validate("w");
+    ADD_FAILURE() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "w: weight code 16 at element 2 is not a 4-bit unsigned code ([0, 15])");
+  }
+  EXPECT_NO_THROW(weights({3}, {-1, 1, 1}, {0}, 1, true).validate("w"));
+  try {
+    weights({3}, {-1, 0, 1}, {0}, 1, true).validate("w");  // binary: 0 is not a code
+    ADD_FAILURE() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(),
+                 "w: weight code 0 at element 1 is not a 1-bit signed code ([-1, 1] without 0: binary)");
+  }
+}
+
 TEST(OutputStage, MakeComputesMultipliersAndReluClamp) {
   const QuantParams out{0.5, 20, 8, false};
   const OutputStage s = OutputStage::make(0.1, {0.2, 0.4}, out, true);

@@ -157,6 +157,115 @@ inline Model small_cnn(std::mt19937& rng, const LayerBits& b, int input_bits = 8
   return model;
 }
 
+/// An activation quantization near `like` (a scale within a factor of 2 either way): what a graph's joins
+/// see, as their inputs come from layers trained on the same data. Sometimes `like` itself.
+inline QuantParams nearby_quant(std::mt19937& rng, const QuantParams& like, int bits, bool is_signed) {
+  if (rng() % 4 == 0 && like.bits == bits && like.is_signed == is_signed) return like;
+  QuantParams q = random_activation_quant(rng, bits, is_signed);
+  q.scale = like.scale * std::exp(std::uniform_real_distribution<double>(-0.7, 0.7)(rng));
+  return q;
+}
+
+/// A random DAG over [C,H,W] values with every kind of op: from the input, each step adds a conv (3x3 padded
+/// or 1x1, on a random earlier value, often the latest), an add of two earlier values of the same shape (a
+/// residual join, sometimes with a fused ReLU), a concat of two or three earlier values with the same height
+/// and width, a clip, a ReLU, a mul_add or a 2x2 max pool; then flatten and linear(3). Values read by no
+/// later op are allowed (their op still runs). Bits of the activations: `bits` (2..8).
+inline Model random_graph(std::mt19937& rng, int bits, int steps) {
+  std::uniform_int_distribution<int64_t> channels(1, 4), size(4, 7);
+  Model model;
+  model.input.shape = {channels(rng), size(rng), size(rng)};
+  model.input.quant = random_activation_quant(rng, bits, rng() % 2 == 0);
+  model.input.mean = {0.5};
+  model.input.stddev = {0.25};
+  std::vector<Activation> values{{model.input.shape, model.input.quant}};
+  const auto pick = [&](const std::vector<int64_t>& candidates) {
+    // The latest value half of the time, else any: long skips and short ones.
+    if (rng() % 2 == 0) return candidates.back();
+    return candidates[std::uniform_int_distribution<size_t>(0, candidates.size() - 1)(rng)];
+  };
+  const auto all_values = [&] {
+    std::vector<int64_t> all(values.size());
+    for (size_t v = 0; v < values.size(); ++v)
+      all[v] = static_cast<int64_t>(v);
+    return all;
+  };
+  const auto push = [&](Op op, std::vector<int64_t> inputs) {
+    model.add(std::move(op), std::move(inputs));
+    values.push_back({plan_model(model).output().shape, model.output.quant});
+  };
+  for (int step = 0; step < steps; ++step) {
+    const int kind = std::uniform_int_distribution<int>(0, 9)(rng);
+    const int64_t v = pick(all_values());
+    const Activation& a = values[static_cast<size_t>(v)];
+    LayerBits b;
+    b.weight_bits = std::uniform_int_distribution<int>(2, 8)(rng);
+    b.weight_signed = rng() % 2 == 0;
+    b.out_bits = bits;
+    b.out_signed = rng() % 2 == 0;
+    b.per_channel = rng() % 2 == 0;
+    b.fused_relu = rng() % 3 == 0;
+    if (kind <= 2) {  // conv
+      const bool one_by_one = rng() % 3 == 0;
+      push(random_conv(rng, a.quant, a.shape[0], channels(rng), 1, one_by_one ? window(1) : window(3, 1, 1),
+                       b),
+           {v});
+    } else if (kind <= 4) {  // add of two values of one shape
+      std::vector<int64_t> same;
+      for (size_t u = 0; u < values.size(); ++u) {
+        if (values[u].shape == a.shape) same.push_back(static_cast<int64_t>(u));
+      }
+      const int64_t w = same[std::uniform_int_distribution<size_t>(0, same.size() - 1)(rng)];  // may be v
+      const QuantParams& qw = values[static_cast<size_t>(w)].quant;
+      const QuantParams out = nearby_quant(rng, a.quant.scale > qw.scale ? a.quant : qw, bits, b.out_signed);
+      push(Add::make(a.quant, qw, out, rng() % 3 == 0 ? out.zero_point : out.qmin(), out.qmax()), {v, w});
+    } else if (kind <= 6) {  // concat of values with the same height and width
+      std::vector<int64_t> inputs{v};
+      const int more = 1 + static_cast<int>(rng() % 2);
+      for (int k = 0; k < more; ++k) {
+        std::vector<int64_t> fitting;
+        for (size_t u = 0; u < values.size(); ++u) {
+          if (values[u].shape[1] == a.shape[1] && values[u].shape[2] == a.shape[2])
+            fitting.push_back(static_cast<int64_t>(u));
+        }
+        inputs.push_back(pick(fitting));
+      }
+      std::vector<QuantParams> quants;
+      for (const int64_t u : inputs)
+        quants.push_back(values[static_cast<size_t>(u)].quant);
+      const QuantParams out = nearby_quant(rng, quants[rng() % quants.size()], bits, b.out_signed);
+      push(Concat::make(quants, out), inputs);
+    } else if (kind == 7) {  // clip, or a ReLU
+      if (rng() % 2 == 0) {
+        std::uniform_int_distribution<int32_t> code(a.quant.qmin(), a.quant.qmax());
+        int32_t lo = code(rng), hi = code(rng);
+        if (lo > hi) std::swap(lo, hi);
+        push(Clip{lo, hi}, {v});
+      } else {
+        push(ReLU{}, {v});
+      }
+    } else if (kind == 8 && a.shape[1] >= 4 && a.shape[2] >= 4) {  // a 2x2 max pool: a smaller grid
+      push(MaxPool2d{window(2, 2)}, {v});
+    } else {  // mul_add: a lone BatchNorm
+      MulAdd op;
+      op.channels = a.shape[0];
+      op.input_quant = a.quant;
+      op.weight = random_weights(rng, {op.channels}, 8, true, true);
+      op.bias = random_bias(rng, op.channels, 500);
+      QuantParams out = random_activation_quant(rng, bits, b.out_signed);
+      out.scale = a.quant.scale * op.weight.scales[0] * 127.0 * 2.0 * (a.quant.qmax() - a.quant.qmin() + 1) /
+                  (out.qmax() - out.qmin() + 1);
+      op.output_stage = OutputStage::make(a.quant.scale, op.weight.scales, out, b.fused_relu);
+      push(op, {v});
+    }
+  }
+  model.add(Flatten{});
+  const int64_t features = plan_model(model).output().shape[0];
+  model.add(random_linear(rng, model.output.quant, features, 3, {}));
+  model.metadata = {{"source_config", "test_random_graph"}, {"bits", bits}};
+  return model;
+}
+
 inline IntTensor random_input(std::mt19937& rng, const Model& model, int64_t batch) {
   IntTensor input;
   input.shape = model.input.shape;

@@ -1,0 +1,109 @@
+// Add: the element-wise sum of two activations of the same shape, each with its own quantization, requantized
+// to the output's, as TFLite's quantized ADD (tensorflow/lite/kernels/add.cc, Prepare; the arithmetic in
+// kernels/internal/reference/integer_ops/add.h, AddFunc). It is what the skip connection of a residual block
+// becomes: the two branches reach the sum on different grids.
+//
+// With the inputs (S_a, Z_a), (S_b, Z_b) and the output (S_out, Z_out), the real sum
+// S_out (q - Z_out) = S_a (a - Z_a) + S_b (b - Z_b) is computed in fixed point on a common grid 2^20 times
+// finer than the coarser input (TFLite's left_shift = 20 for 8-bit codes):
+// clang-format off
+//
+//   twice_max = 2 max(S_a, S_b)
+//   a' = round(((a - Z_a) * 2^20) * M_a),   M_a = S_a / twice_max   (<= 1/2)
+//   b' = round(((b - Z_b) * 2^20) * M_b),   M_b = S_b / twice_max   (<= 1/2)
+//   q  = clamp(Z_out + round((a' + b') * M_out), clamp_min, clamp_max),   M_out = twice_max / (2^20 S_out)
+//
+// clang-format on
+// Each of the three products is one fixed-point multiplier (quantize_multiplier, gemmlowp's M0 * 2^shift) and
+// one multiply_by_quantized_multiplier (runtime/requantize.h), which rounds once, half away from zero, where
+// TFLite's MultiplyByQuantizedMultiplierSmallerThanOneExp rounds twice (docs/runtime.md, "One rounding").
+// |a - Z_a| <= 255, so (a - Z_a) * 2^20 < 2^28 and a' + b' < 2^28: int32 never overflows. The result is
+// within one code of round((S_a (a - Z_a) + S_b (b - Z_b)) / S_out) + Z_out (the rounding of a' and b' is
+// 2^-20 of the coarser input step). The clamp fuses a ReLU ([Z_out, qmax]) or a ReLU6 (clamp_max the code
+// of 6) that follows the sum, as a conv's output stage does.
+//
+// add_code() is the whole computation for one element: the kernels below call it (the fast one in a loop the
+// compiler vectorises), and the fake-quant model in quant/ calls it to be bit-exact with this op.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+
+#include "runtime/activation.h"
+#include "runtime/dims.h"
+#include "runtime/op_context.h"
+#include "runtime/op_json.h"
+#include "runtime/quant_params.h"
+#include "runtime/requantize.h"
+
+namespace qg::runtime {
+
+/// TFLite's left_shift for 8-bit codes: the inputs go onto a grid 2^20 times finer than the coarser one.
+inline constexpr int kAddLeftShift = 20;
+
+/// The integer parameters of one add (TFLite's ArithmeticParams), made offline by make_add_params.
+struct AddParams {
+  std::array<int32_t, 2> input_zero_points{};              ///< Z_a, Z_b
+  std::array<QuantizedMultiplier, 2> input_multipliers{};  ///< M_a, M_b
+  QuantizedMultiplier output_multiplier;                   ///< M_out
+  int32_t output_zero_point = 0;                           ///< Z_out
+  int32_t clamp_min = 0;                                   ///< output codes, within the output's range
+  int32_t clamp_max = 255;
+  int left_shift = kAddLeftShift;
+
+  friend bool operator==(const AddParams&, const AddParams&) = default;
+};
+
+/// Offline: the parameters of an add of inputs `a`, `b` into `output`, clamped to [clamp_min, clamp_max].
+/// Throws std::invalid_argument if a quantization is not a valid activation's, the clamp range is not inside
+/// the output codes, or M_out is too large for a fixed-point multiplier (S_out below 2^-49 max(S_a, S_b)).
+AddParams make_add_params(const QuantParams& a, const QuantParams& b, const QuantParams& output,
+                          int32_t clamp_min, int32_t clamp_max);
+
+/// The output code of input codes `a` and `b` (each within its input's code range): the formula above.
+inline int32_t add_code(int32_t a, int32_t b, const AddParams& p) {
+  const int32_t shifted_a = (a - p.input_zero_points[0]) * (int32_t{1} << p.left_shift);
+  const int32_t shifted_b = (b - p.input_zero_points[1]) * (int32_t{1} << p.left_shift);
+  const int32_t raw_sum = multiply_by_quantized_multiplier(shifted_a, p.input_multipliers[0]) +
+                          multiply_by_quantized_multiplier(shifted_b, p.input_multipliers[1]);
+  return requantize_to_code(raw_sum, p.output_multiplier, p.output_zero_point, p.clamp_min, p.clamp_max);
+}
+
+struct Add {
+  static constexpr const char* kName = "add";
+  static constexpr uint32_t kFormatVersion = 3;  ///< the model-file version that introduced the op
+  static constexpr size_t kMinInputs = 2;        ///< reads exactly two values
+  static constexpr size_t kMaxInputs = 2;
+
+  std::array<QuantParams, 2> input_quant;  ///< of the two values read, in order
+  QuantParams output_quant;
+  AddParams params;  ///< make_add_params of the above and the clamp range (its clamp_min, clamp_max)
+
+  /// The op on inputs `a` and `b` with output `output`, clamped to [clamp_min, clamp_max] (e.g. [Z_out, qmax]
+  /// for a fused ReLU). Throws std::invalid_argument as make_add_params.
+  static Add make(const QuantParams& a, const QuantParams& b, const QuantParams& output, int32_t clamp_min,
+                  int32_t clamp_max);
+
+  /// The activation this op makes of `inputs` (two of the same shape, with the quantizations input_quant),
+  /// after validating its parameters against them (params must equal make_add_params of the rest). Throws
+  /// std::invalid_argument with a message that does not yet name the op (the model adds that).
+  Activation output(std::span<const Activation> inputs) const;
+  /// One sample: `values[k]` has inputs[k].shape, `output` the same shape.
+  void forward(std::span<const Activation> inputs, std::span<const std::span<const int32_t>> values,
+               std::span<int32_t> output, const OpContext& context) const;
+  /// The op's fields of the model file's header ("type" and "inputs" are added by the caller):
+  /// "input_quants", "output_quant", "clamp".
+  nlohmann::json encode(TensorWriter& tensors, const std::string& prefix) const;
+  /// The inverse of encode; errors name the field's JSON path.
+  static Add decode(const JsonField& f, const TensorReader& tensors);
+};
+
+/// add_code element by element.
+void add_reference(const AddParams& params, std::span<const int32_t> a, std::span<const int32_t> b,
+                   std::span<int32_t> output);
+/// The same loop compiled for AVX-512, AVX2 and the x86-64 baseline (the three products vectorise).
+void add_fast(const AddParams& params, std::span<const int32_t> a, std::span<const int32_t> b,
+              std::span<int32_t> output);
+
+}  // namespace qg::runtime
