@@ -9,12 +9,10 @@
 #include <stdexcept>
 
 #include "app/report.h"
-#include "config/config_error.h"
 #include "config/loader.h"
 #include "core/blas.h"
 #include "nn/optim/adam.h"
 #include "nn/optim/sgd.h"
-#include "util/json_pointer.h"
 
 namespace qg::app {
 
@@ -28,16 +26,6 @@ config::ModelConfig load_config_with(const std::string& path, const Overrides& o
   c = config::revalidate(c);
   check_model_size(c);
   return c;
-}
-
-void require_chain(const config::ModelConfig& config) {
-  for (std::size_t i = 0; i < config.layers.size(); ++i) {
-    if (config.layers[i].input_layers == std::vector<int64_t>{static_cast<int64_t>(i) - 1}) continue;
-    throw config::ConfigError(
-        config.source, util::json_pointer_append(util::json_pointer_append("/layers", i), "inputs"),
-        "this layer makes the model a graph, which ptq, train_qat and sweep cannot quantize "
-        "yet (only chains: each layer reading the one before it); train it with train");
-  }
 }
 
 void check_model_size(const config::ModelConfig& config) {

@@ -25,10 +25,6 @@ struct Overrides {
 /// Loads `path`, applies the overrides and re-checks the result (config::revalidate, check_model_size).
 config::ModelConfig load_config_with(const std::string& path, const Overrides& overrides);
 
-/// ptq, train_qat and sweep quantize chains only so far (graph models: issue 12). Throws config::ConfigError at
-/// the first layer that reads another layer than the one before it, before any work.
-void require_chain(const config::ModelConfig& config);
-
 /// The most float32 values a model's parameters and buffers may hold: 2^28 (1 GiB); and one layer's output
 /// for a whole batch: 2^30 (4 GiB). A config is checked against them before anything is allocated, so that a
 /// typo (out_features 10000000) is an error message and not an allocation that takes the machine's memory.

@@ -397,7 +397,6 @@ config::ModelConfig apply_quant_overrides(config::ModelConfig c, const QuantJob&
 QuantOutcome run_quant_job(const QuantJob& job) {
   const config::ModelConfig config =
       apply_quant_overrides(load_config_with(job.config_path, job.overrides), job);
-  require_chain(config);
   if (job.threads) set_threads(*job.threads);
   if (job.resume && job.method != QuantMethod::Qat)
     throw UsageError("--resume continues QAT; PTQ has nothing to resume");

@@ -25,6 +25,7 @@ runtime::Model convert(const QatModel& model, const ConvertOptions& options) {
   out.input.quant = to_runtime(first_input->qparams());
   out.input.mean = {options.input_mean};
   out.input.stddev = {options.input_std};
+  out.output.quant = out.input.quant;  // a model of no ops outputs its input; add() keeps this in step
 
   // value_of[k]: the runtime model's value holding QAT layer k's output (runtime/model.h: value 0 is the
   // input, value j + 1 op j's output). A layer that emits no op (dropout) passes its input's value on.

@@ -44,7 +44,7 @@ TEST(ConfigErrors, UnknownLayerType) {
   EXPECT_EQ(
       message_for(R"([{"op": "add", "path": "/layers/2/type", "value": "conv3d"}])"),
       "x.json: /layers/2/type: unknown layer type \"conv3d\" (expected one of conv2d, maxpool2d, avgpool2d, "
-      "relu, batchnorm2d, linear, flatten)");
+      "relu, batchnorm2d, linear, flatten, relu6, global_avgpool, dropout, add, concat)");
 }
 
 TEST(ConfigErrors, LinearWithoutFlatten) {

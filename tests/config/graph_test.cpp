@@ -137,12 +137,12 @@ TEST(GraphConfig, EveryOutputButTheLastIsRead) {
 namespace qg::config {
 namespace {
 
-/// conv "a" -> relu "b"; conv "c" reads a; then the given merge layer reads b and c; flatten, linear.
+/// [1, 28, 28] -> conv "a" -> relu "b"; conv "c" reads a; then the given merge layer reads b and c; flatten, linear.
 nlohmann::json two_branch_document(const nlohmann::json& merge, int64_t c_channels = 4,
                                    int64_t c_stride = 1) {
   return nlohmann::json{
       {"name", "branches"},
-      {"input", {{"shape", {1, 8, 8}}}},
+      {"input", {{"shape", {1, 28, 28}}}},
       {"layers",
        {{{"type", "conv2d"}, {"out_channels", 4}, {"kernel_size", 3}, {"padding", 1}, {"name", "a"}},
         {{"type", "relu"}, {"name", "b"}},
@@ -162,25 +162,25 @@ TEST(GraphConfig, AddAndConcatCombineBranches) {
   const ModelConfig add = parse_config(two_branch_document({{"type", "add"}, {"inputs", {"b", "c"}}}), "add");
   EXPECT_FALSE(add.is_chain());
   EXPECT_EQ(add.layers[3].input_layers, (std::vector<int64_t>{1, 2}));
-  EXPECT_EQ(add.layers[3].output_shape, (Shape{4, 8, 8}));
+  EXPECT_EQ(add.layers[3].output_shape, (Shape{4, 28, 28}));
   EXPECT_EQ(add.layers[4].output_shape, (Shape{4, 1, 1}));
   const ModelConfig cat =
       parse_config(two_branch_document({{"type", "concat"}, {"inputs", {"b", "c", "a"}}}, 6), "cat");
-  EXPECT_EQ(cat.layers[3].output_shape, (Shape{14, 8, 8}));
+  EXPECT_EQ(cat.layers[3].output_shape, (Shape{14, 28, 28}));
   EXPECT_EQ(cat.layers[6].in_features, 14);
   // The float model runs the graph: [N, 1, 8, 8] -> [N, 10].
   Generator gen(3);
   const auto model = build_model(cat, gen);
   EXPECT_EQ(model->inputs(3), (std::vector<int64_t>{1, 2, 0}));
-  EXPECT_EQ(model->forward(Tensor::ones({2, 1, 8, 8})).shape(), (Shape{2, 10}));
+  EXPECT_EQ(model->forward(Tensor::ones({2, 1, 28, 28})).shape(), (Shape{2, 10}));
 }
 
 TEST(GraphConfig, AddAndConcatRefuseInputsTheyCannotCombine) {
   expect_document_error(two_branch_document({{"type", "add"}, {"inputs", {"b", "c"}}}, 8), "/layers/3",
-                        {"add inputs must have the same shape: [N,4,8,8] and [N,8,8,8]", "projection"});
+                        {"add inputs must have the same shape: [N,4,28,28] and [N,8,28,28]", "projection"});
   expect_document_error(two_branch_document({{"type", "concat"}, {"inputs", {"b", "c"}}}, 4, 2), "/layers/3",
                         {"concat joins channels, so its inputs must agree in every other size: input 0 is "
-                         "[N,4,8,8], input 1 is [N,4,4,4]"});
+                         "[N,4,28,28], input 1 is [N,4,14,14]"});
   expect_document_error(two_branch_document({{"type", "add"}, {"inputs", {"b", "c", "a"}}}),
                         "/layers/3/inputs", {"add reads 2 layers but its \"inputs\" name 3"});
   expect_document_error(two_branch_document({{"type", "concat"}}), "/layers/3",
