@@ -26,7 +26,7 @@ std::shared_ptr<nn::Conv2d> conv(int64_t in, int64_t out, int64_t k, int64_t str
 }
 
 /// 28x28 -> stem conv-bn-relu (8) -> a residual block (conv-bn-relu, conv-bn, add-relu) -> a downsampling
-/// block with a 1x1 projection shortcut (16) -> a concat of the block and a relu6 branch -> dropout ->
+/// block with a 1x1 projection shortcut (16) -> a concat of the block and a relu6 branch -> relu6 -> dropout ->
 /// global average pool -> flatten -> linear 10.
 std::shared_ptr<Graph> residual_net(uint64_t seed) {
   using namespace nn;
@@ -54,6 +54,7 @@ std::shared_ptr<Graph> residual_net(uint64_t seed) {
   g->add(conv(16, 4, 1, 1, gen));                // 19: a side branch
   g->add(std::make_shared<ReLU6>());             // 20
   g->add(std::make_shared<Concat>(), {18, 20});  // 21: [20,7,7]
+  g->add(std::make_shared<ReLU6>());             // 22: no output stage before it: the op clip
   g->add(std::make_shared<Dropout>(0.1f, seed));
   g->add(std::make_shared<GlobalAvgPool2d>());
   g->add(std::make_shared<Flatten>());
@@ -126,6 +127,12 @@ TEST_P(GraphConvert, IntegerGraphMatchesFakeQuantGraph) {
     graph_ops +=
         std::holds_alternative<runtime::Add>(node.op()) || std::holds_alternative<runtime::Concat>(node.op());
   EXPECT_EQ(graph_ops, 3);
+  // The relu6 after the concat is the op clip; the one after the side branch's conv is its output stage's
+  // clamp; dropout is no op at all.
+  int clips = 0;
+  for (const runtime::Node& node : model.ops)
+    clips += std::holds_alternative<runtime::Clip>(node.op());
+  EXPECT_EQ(clips, 1);
   const QParams out = qat->layers().back()->output_point()->qparams();
 
   NoGradGuard no_grad;
