@@ -169,7 +169,7 @@ double agreement(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
 }  // namespace
 
 std::string quant_plan_text(const config::ModelConfig& config) {
-  std::string out;
+  std::vector<std::string> lines(config.layers.size());
   for (const config::LayerQuantRecipe& r : config::resolve_layer_quant(config)) {
     const std::string input = r.first ? ", input " + std::to_string(r.input_bits) + "-bit" : "";
     char line[160];
@@ -177,8 +177,21 @@ std::string quant_plan_text(const config::ModelConfig& config) {
                   config.layers[r.layer].kind->name.c_str(), r.method.c_str(),
                   static_cast<long long>(r.weight_bits), static_cast<long long>(r.activation_bits),
                   input.c_str());
-    out += line;
+    lines[r.layer] = line;
   }
+  // A graph's adds and concats quantize their outputs too (with the settings of the conv/linear before them).
+  const std::vector<quant::QuantSettings> settings = layer_settings(config);
+  for (size_t i = 0; i < config.layers.size(); ++i) {
+    const std::string& kind = config.layers[i].kind->name;
+    if (kind != "add" && kind != "concat") continue;
+    char line[160];
+    std::snprintf(line, sizeof line, "  layer %zu (%s): %s, output %d-bit\n", i, kind.c_str(),
+                  quant::qat_method_name(settings[i].method), settings[i].activation.bits);
+    lines[i] = line;
+  }
+  std::string out;
+  for (const std::string& line : lines)
+    out += line;
   return out;
 }
 
