@@ -17,26 +17,8 @@
 namespace qg::quant {
 
 Tensor QatModel::forward(const Tensor& input) {
-  // As nn::Graph::forward: value 0 is the input, value i + 1 layer i's output, released after its last
-  // reader.
-  std::vector<size_t> last_reader(layers_.size() + 1, 0);
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    for (const int64_t in : inputs_[i])
-      last_reader[static_cast<size_t>(in + 1)] = i;
-  }
-  std::vector<Tensor> values(layers_.size() + 1);
-  values[0] = input;
-  std::vector<Tensor> args;
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    args.clear();
-    for (const int64_t in : inputs_[i])
-      args.push_back(values[static_cast<size_t>(in + 1)]);
-    values[i + 1] = args.size() == 1 ? layers_[i]->forward(args.front()) : layers_[i]->forward_inputs(args);
-    for (const int64_t in : inputs_[i]) {
-      if (last_reader[static_cast<size_t>(in + 1)] == i) values[static_cast<size_t>(in + 1)] = Tensor();
-    }
-  }
-  return layers_.empty() ? input : values.back();
+  return nn::run_graph(
+      layers_.size(), [&](size_t i) -> nn::Module& { return *layers_[i]; }, inputs_, input);
 }
 
 void QatModel::set_observing(bool on) {

@@ -24,27 +24,33 @@ bool Graph::is_chain() const {
   return true;
 }
 
-Tensor Graph::forward(const Tensor& input) {
-  if (layers_.empty()) return input;
+Tensor run_graph(size_t count, const std::function<Module&(size_t)>& layer,
+                 const std::vector<std::vector<int64_t>>& inputs, const Tensor& input) {
+  if (count == 0) return input;
   // last_reader[v]: the last layer reading value v (value 0 is the graph input, value i + 1 layer i's output).
-  std::vector<size_t> last_reader(layers_.size() + 1, 0);
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    for (const int64_t in : inputs_[i])
+  std::vector<size_t> last_reader(count + 1, 0);
+  for (size_t i = 0; i < count; ++i) {
+    for (const int64_t in : inputs[i])
       last_reader[static_cast<size_t>(in + 1)] = i;
   }
-  std::vector<Tensor> values(layers_.size() + 1);
+  std::vector<Tensor> values(count + 1);
   values[0] = input;
   std::vector<Tensor> args;
-  for (size_t i = 0; i < layers_.size(); ++i) {
+  for (size_t i = 0; i < count; ++i) {
     args.clear();
-    for (const int64_t in : inputs_[i])
+    for (const int64_t in : inputs[i])
       args.push_back(values[static_cast<size_t>(in + 1)]);
-    values[i + 1] = args.size() == 1 ? layers_[i]->forward(args.front()) : layers_[i]->forward_inputs(args);
-    for (const int64_t in : inputs_[i]) {
+    values[i + 1] = args.size() == 1 ? layer(i).forward(args.front()) : layer(i).forward_inputs(args);
+    for (const int64_t in : inputs[i]) {
       if (last_reader[static_cast<size_t>(in + 1)] == i) values[static_cast<size_t>(in + 1)] = Tensor();
     }
   }
   return values.back();
+}
+
+Tensor Graph::forward(const Tensor& input) {
+  return run_graph(
+      layers_.size(), [&](size_t i) -> Module& { return *layers_[i]; }, inputs_, input);
 }
 
 }  // namespace qg::nn

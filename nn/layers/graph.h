@@ -15,12 +15,20 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "nn/module.h"
 
 namespace qg::nn {
+
+/// Runs the `count` layers of a graph in order (`layer(i)` the i-th, reading the values `inputs[i]` names:
+/// kGraphInput = -1 is `input`, j >= 0 layer j's output) and returns the last one's output (`input` when
+/// count is 0). Each intermediate output is released after its last reader has run (autograd keeps what the
+/// backward pass needs). Graph::forward and quant::QatModel::forward are this.
+Tensor run_graph(size_t count, const std::function<Module&(size_t)>& layer,
+                 const std::vector<std::vector<int64_t>>& inputs, const Tensor& input);
 
 class Graph : public Module {
  public:
@@ -43,8 +51,7 @@ class Graph : public Module {
     return add(std::move(layer), {static_cast<int64_t>(layers_.size()) - 1});
   }
 
-  /// Runs every layer in order and returns the last one's output. Each intermediate output is released
-  /// after its last reader has run (autograd keeps what the backward pass needs).
+  /// Runs every layer in order and returns the last one's output (run_graph).
   Tensor forward(const Tensor& input) override;
   std::string type_name() const override { return "Graph"; }
 
