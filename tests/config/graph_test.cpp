@@ -20,7 +20,8 @@ TEST(GraphConfig, AChainNeedsNoNamesAndReadsThePreviousLayer) {
   EXPECT_EQ(config.layers[0].input_layers, (std::vector<int64_t>{LayerSpec::kModelInput}));
   EXPECT_EQ(config.layers[5].input_layers, (std::vector<int64_t>{4}));
   // Written without either key, as before graphs.
-  for (const auto& layer : config_to_json(config)["layers"]) {
+  const nlohmann::json written = config_to_json(config);
+  for (const auto& layer : written["layers"]) {
     EXPECT_FALSE(layer.contains("name")) << layer;
     EXPECT_FALSE(layer.contains("inputs")) << layer;
   }
