@@ -1,5 +1,7 @@
 #include "quant/integer_layer.h"
 
+#include <cmath>
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -8,6 +10,10 @@ namespace qg::quant {
 runtime::QuantParams to_runtime(const QParams& p) {
   if (p.per_channel()) throw std::invalid_argument("convert: activations must be quantized per tensor");
   return {static_cast<double>(p.scale[0]), p.zero_point[0], p.spec.bits, p.spec.is_signed};
+}
+
+int32_t code_of(float x, const runtime::QuantParams& q) {
+  return q.zero_point + static_cast<int32_t>(std::lround(static_cast<double>(x) / q.scale));
 }
 
 runtime::QuantizedWeights weight_codes(const Tensor& weight, const QParams& qw) {

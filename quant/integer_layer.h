@@ -28,6 +28,10 @@ namespace qg::quant {
 /// parameters (activations are quantized per tensor).
 runtime::QuantParams to_runtime(const QParams& params);
 
+/// The code of a fake-quantized value x on the grid `q`: Z + round(x / S), exact for x = S (code - Z) computed
+/// in float (what QAdd and QConcat hand to the integer ops' scalar functions). x must be finite.
+int32_t code_of(float x, const runtime::QuantParams& q);
+
 /// Weight codes exactly as FakeQuantize computed them (same float arithmetic and rounding), with `qw`'s
 /// scales and zero points.
 runtime::QuantizedWeights weight_codes(const Tensor& weight, const QParams& qw);

@@ -35,14 +35,8 @@ void QatModel::freeze() {
 }
 
 void QatModel::add(std::shared_ptr<QatLayer> layer, std::vector<int64_t> inputs) {
-  const auto next = static_cast<int64_t>(layers_.size());
-  for (const int64_t in : inputs) {
-    if (in < kModelInput || in >= next) {
-      throw std::invalid_argument("QatModel::add: layer " + std::to_string(next) + " cannot read " +
-                                  std::to_string(in));
-    }
-  }
-  if (inputs.empty()) throw std::invalid_argument("QatModel::add: a layer must read at least one input");
+  static_assert(kModelInput == nn::Graph::kGraphInput);
+  nn::check_graph_inputs("QatModel::add", static_cast<int64_t>(layers_.size()), inputs);
   layers_.push_back(layer);
   inputs_.push_back(std::move(inputs));
   register_module(std::to_string(layers_.size() - 1), layer);

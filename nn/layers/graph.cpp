@@ -5,12 +5,12 @@
 
 namespace qg::nn {
 
-void Graph::check_inputs(const std::vector<int64_t>& inputs) const {
-  if (inputs.empty()) throw std::invalid_argument("Graph::add: a layer must read at least one input");
-  const auto next = static_cast<int64_t>(layers_.size());
+void check_graph_inputs(const char* who, int64_t next, const std::vector<int64_t>& inputs) {
+  if (inputs.empty())
+    throw std::invalid_argument(std::string(who) + ": a layer must read at least one input");
   for (const int64_t input : inputs) {
-    if (input < kGraphInput || input >= next) {
-      throw std::invalid_argument("Graph::add: layer " + std::to_string(next) + " cannot read " +
+    if (input < Graph::kGraphInput || input >= next) {
+      throw std::invalid_argument(std::string(who) + ": layer " + std::to_string(next) + " cannot read " +
                                   std::to_string(input) + " (expected an earlier layer, 0.." +
                                   std::to_string(next - 1) + ", or kGraphInput)");
     }

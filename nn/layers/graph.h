@@ -30,6 +30,10 @@ namespace qg::nn {
 Tensor run_graph(size_t count, const std::function<Module&(size_t)>& layer,
                  const std::vector<std::vector<int64_t>>& inputs, const Tensor& input);
 
+/// Checks that a layer appended as layer `next` may read `inputs`: at least one, each an earlier layer or
+/// kGraphInput (-1). Throws std::invalid_argument starting with `who` ("Graph::add") otherwise.
+void check_graph_inputs(const char* who, int64_t next, const std::vector<int64_t>& inputs);
+
 class Graph : public Module {
  public:
   /// In a layer's inputs: the graph's input tensor.
@@ -40,7 +44,7 @@ class Graph : public Module {
   /// earlier layer.
   template <class M>
   std::shared_ptr<M> add(std::shared_ptr<M> layer, std::vector<int64_t> inputs) {
-    check_inputs(inputs);
+    check_graph_inputs("Graph::add", static_cast<int64_t>(layers_.size()), inputs);
     layers_.push_back(layer);
     inputs_.push_back(std::move(inputs));
     return register_module(std::to_string(layers_.size() - 1), layer);
@@ -64,8 +68,6 @@ class Graph : public Module {
   bool is_chain() const;
 
  private:
-  void check_inputs(const std::vector<int64_t>& inputs) const;
-
   std::vector<std::shared_ptr<Module>> layers_;
   std::vector<std::vector<int64_t>> inputs_;
 };

@@ -36,15 +36,6 @@ Tensor QAdd::forward(const Tensor&) {
   throw std::invalid_argument(describe() + " adds two inputs: call forward_inputs");
 }
 
-namespace {
-
-/// Codes of a tensor on the grid `q`: Z + round(x / S), exact for x = S (code - Z) computed in float.
-int32_t code_of(float x, const runtime::QuantParams& q) {
-  return q.zero_point + static_cast<int32_t>(std::lround(static_cast<double>(x) / q.scale));
-}
-
-}  // namespace
-
 Tensor QAdd::forward_inputs(std::span<const Tensor> inputs) {
   if (inputs.size() != 2) {
     throw std::invalid_argument(describe() + " adds two inputs, not " + std::to_string(inputs.size()));

@@ -68,9 +68,7 @@ Tensor QConcat::forward_inputs(std::span<const Tensor> inputs) {
           out = v;  // a diverging run: keep the float value for the divergence check
           continue;
         }
-        const int32_t code =
-            qk.zero_point + static_cast<int32_t>(std::lround(static_cast<double>(v) / qk.scale));
-        out = static_cast<float>(qo.scale * (runtime::concat_code(code, params) - qo.zero_point));
+        out = static_cast<float>(qo.scale * (runtime::concat_code(code_of(v, qk), params) - qo.zero_point));
       }
     }
     offset += block;
