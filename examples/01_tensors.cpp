@@ -175,7 +175,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--part" && i + 1 < argc) {
-      part = std::atoi(argv[++i]);
+      part = (std::string(argv[++i]).size() == 1 ? argv[i][0] - '0' : -1);
     } else if (arg != "--test") {
       std::fprintf(stderr, "01_tensors: unknown argument '%s' (expected: --test, --part 1..4)\n", argv[i]);
       return 2;

@@ -195,7 +195,7 @@ int main(int argc, char** argv) {
     if (arg == "--dot") {
       dot_only = true;
     } else if (arg == "--part" && i + 1 < argc) {
-      part = std::atoi(argv[++i]);
+      part = (std::string(argv[++i]).size() == 1 ? argv[i][0] - '0' : -1);
     } else if (arg != "--test") {
       std::fprintf(stderr, "02_autograd: unknown argument '%s' (expected: --test, --dot, --part 1..3)\n",
                    argv[i]);

@@ -301,7 +301,7 @@ int main(int argc, char** argv) {
     } else if (arg == "--data" && i + 1 < argc) {
       options.data_dir = argv[++i];
     } else if (arg == "--part" && i + 1 < argc) {
-      options.part = std::atoi(argv[++i]);
+      options.part = (std::string(argv[++i]).size() == 1 ? argv[i][0] - '0' : -1);
     } else {
       std::fprintf(stderr, "04_ptq: unknown argument '%s' (expected: --test, --data DIR, --part 1..3)\n",
                    argv[i]);
