@@ -128,61 +128,74 @@ void backward_part(Example& ex) {
 
 // ---- Part 3: a Function of our own ----------------------------------------------------------------------
 //
-// sigmoid(x) = 1 / (1 + e^(−x)),   d sigmoid / dx = sigmoid(x) · (1 − sigmoid(x))
+// tanh(x) = 1 − 2 / (e^(2x) + 1),   d tanh / dx = 1 − tanh(x)²
 //
+// (the form 1 − 2/(e^(2x) + 1) stays finite for any x: e^(2x) = inf gives 1, e^(2x) = 0 gives −1.)
 // forward and backward side by side; forward saves its output y, which is all backward needs.
-struct SigmoidFn {
-  static constexpr const char* name = "sigmoid";  // the node's name in errors and in to_dot
-  Tensor y;                                       // saved for backward (PyTorch: ctx.save_for_backward)
+struct TanhFn {
+  static constexpr const char* name = "tanh";  // the node's name in errors and in to_dot
+  Tensor y;                                    // saved for backward (PyTorch: ctx.save_for_backward)
 
   Tensor forward(const Tensor& x) {  // plain kernels: nothing in here is recorded
-    const Tensor denominator = qg::kernel::add_scalar(qg::kernel::exp(qg::kernel::neg(x)), 1.0f);
-    y = qg::kernel::div(Tensor::ones(x.shape()), denominator);
+    namespace kernel = qg::kernel;
+    const Tensor denominator = kernel::add_scalar(kernel::exp(kernel::mul_scalar(x, 2.0f)), 1.0f);
+    const Tensor fraction = kernel::div(Tensor::full(x.shape(), 2.0f), denominator);
+    y = kernel::add_scalar(kernel::neg(fraction), 1.0f);
     return y;
   }
   std::vector<Tensor> backward(const Tensor& grad) {  // one gradient per tensor input of forward
-    const Tensor local = qg::kernel::mul(y, qg::kernel::add_scalar(qg::kernel::neg(y), 1.0f));  // y (1 − y)
-    return {qg::kernel::mul(grad, local)};
+    namespace kernel = qg::kernel;
+    const Tensor local = kernel::add_scalar(kernel::neg(kernel::mul(y, y)), 1.0f);  // 1 − y²
+    return {kernel::mul(grad, local)};
   }
 };
 
-Tensor sigmoid(const Tensor& x) {
-  return qg::apply<SigmoidFn>(x);
+Tensor tanh(const Tensor& x) {
+  return qg::apply<TanhFn>(x);
 }
 
-// The same op with a typical mistake: the (1 − y) factor forgotten.
-struct WrongSigmoidFn : SigmoidFn {
-  static constexpr const char* name = "wrong_sigmoid";
-  std::vector<Tensor> backward(const Tensor& grad) { return {qg::kernel::mul(grad, y)}; }
+// The same op with a typical mistake: the derivative written with the input x where it needs the output y,
+// 1 − x² instead of 1 − y².
+struct WrongTanhFn {
+  static constexpr const char* name = "wrong_tanh";
+  TanhFn right;
+  Tensor x;
+  Tensor forward(const Tensor& input) {
+    x = input;
+    return right.forward(input);
+  }
+  std::vector<Tensor> backward(const Tensor& grad) {
+    return {qg::kernel::mul(grad, qg::kernel::add_scalar(qg::kernel::neg(qg::kernel::mul(x, x)), 1.0f))};
+  }
 };
 
 void function_part() {
-  std::printf("== 3. A custom Function: sigmoid\n");
+  std::printf("== 3. A custom Function: tanh\n");
   const Tensor x = Tensor::from_vector({-2.0f, -0.5f, 0.0f, 1.0f, 3.0f}, {5}).set_requires_grad(true);
-  const Tensor y = sigmoid(x);
+  const Tensor y = tanh(x);
   qg::sum(y).backward();
-  std::printf("%8s %10s %10s %14s\n", "x", "sigmoid", "autograd", "y(1-y) by hand");
+  std::printf("%8s %10s %10s %14s\n", "x", "tanh", "autograd", "1 - y^2 by hand");
   for (int64_t i = 0; i < 5; ++i) {
-    const double s = 1.0 / (1.0 + std::exp(-static_cast<double>(x.at({i}))));
-    std::printf("%8g %10.6f %10.6f %14.6f\n", x.at({i}), y.at({i}), x.grad().at({i}), s * (1 - s));
-    check(std::abs(y.at({i}) - s) < 1e-6 && std::abs(x.grad().at({i}) - s * (1 - s)) < 1e-6,
-          "sigmoid and its gradient match the formula");
+    const double t = std::tanh(static_cast<double>(x.at({i})));
+    std::printf("%8g %10.6f %10.6f %14.6f\n", x.at({i}), y.at({i}), x.grad().at({i}), 1 - t * t);
+    check(std::abs(y.at({i}) - t) < 1e-6 && std::abs(x.grad().at({i}) - (1 - t * t)) < 1e-6,
+          "tanh and its gradient match the formula");
   }
-  std::printf("the graph of sum(sigmoid(x)): sigmoid is one node\n%s",
-              qg::to_dot(qg::sum(sigmoid(x)), {{"x", x}}).c_str());
+  std::printf("the graph of sum(tanh(x)): tanh is one node\n%s",
+              qg::to_dot(qg::sum(tanh(x)), {{"x", x}}).c_str());
 
   // The numerical check: central differences of L = <r, f(x)> against backward (autograd/gradcheck.h).
   const Tensor probe =
       Tensor::from_vector({-1.5f, -0.2f, 0.3f, 0.9f, 2.0f, 4.0f}, {2, 3}).set_requires_grad(true);
   const qg::GradcheckResult good =
-      qg::gradcheck([](const std::vector<Tensor>& in) { return sigmoid(in[0]); }, {probe});
-  std::printf("gradcheck(sigmoid):       %s, max |analytic - numeric| = %.1e\n", good.ok ? "ok" : "FAILED",
+      qg::gradcheck([](const std::vector<Tensor>& in) { return tanh(in[0]); }, {probe});
+  std::printf("gradcheck(tanh):       %s, max |analytic - numeric| = %.1e\n", good.ok ? "ok" : "FAILED",
               good.max_abs_error);
   check(good.ok, "gradcheck accepts the correct backward");
   const qg::GradcheckResult bad =
-      qg::gradcheck([](const std::vector<Tensor>& in) { return qg::apply<WrongSigmoidFn>(in[0]); }, {probe});
-  std::printf("gradcheck(wrong_sigmoid): %s\n  %s\n", bad.ok ? "ok" : "FAILED", bad.message.c_str());
-  check(!bad.ok, "gradcheck catches the forgotten (1 - y)");
+      qg::gradcheck([](const std::vector<Tensor>& in) { return qg::apply<WrongTanhFn>(in[0]); }, {probe});
+  std::printf("gradcheck(wrong_tanh): %s\n  %s\n", bad.ok ? "ok" : "FAILED", bad.message.c_str());
+  check(!bad.ok, "gradcheck catches 1 - x^2 in place of 1 - y^2");
 }
 
 }  // namespace
