@@ -74,6 +74,7 @@ Tensor apply(Args&&... args) {
   auto record_tensor = [&](const Tensor& t) {
     node->inputs.push_back(detail::edge_to(t));
     node->input_shapes.push_back(t.defined() ? t.shape() : Shape{});
+    node->input_defined.push_back(t.defined());
     any_requires_grad = any_requires_grad || node->inputs.back().is_connected();
   };
   auto record = [&](const auto& arg) {

@@ -31,6 +31,7 @@ struct Node {
 
   std::vector<Edge> inputs;         // one per tensor argument of the forward call
   std::vector<Shape> input_shapes;  // to check the shapes backward returns
+  std::vector<bool> input_defined;  // false for an undefined Tensor() argument (e.g. no bias): graph dumps
 };
 
 }  // namespace qg
