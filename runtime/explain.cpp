@@ -51,6 +51,18 @@ std::string op_label(size_t op, const ModelPlan& plan, const std::string& name) 
          dims_to_string(plan.activations[op + 1].shape);
 }
 
+// The first 32 codes, space-separated, then how many there are.
+std::string codes_text(const std::vector<int32_t>& codes) {
+  std::string text;
+  const size_t shown = std::min<size_t>(codes.size(), 32);
+  for (size_t k = 0; k < shown; ++k) {
+    if (k > 0) text += ' ';
+    text += std::to_string(codes[k]);
+  }
+  if (shown < codes.size()) text += " ... (" + std::to_string(codes.size()) + " codes)";
+  return text;
+}
+
 // ---- a layer's derivation (conv2d, linear, mul_add) -------------------------------------------------
 
 // The products of one output element that lie inside the input: (q_x, q_w) pairs.
@@ -124,6 +136,8 @@ int32_t derive_layer(const Products& p, const LayerElement& e, RequantMode mode,
   s.push_back({"receptive field", p.field});
   s.push_back({"products inside the input (n); on padding, contributing 0",
                std::to_string(n) + "; " + std::to_string(p.padding)});
+  s.push_back({"q_x (the input codes)", codes_text(p.x)});
+  s.push_back({"q_w (the weight codes)", codes_text(p.w)});
   s.push_back({"Z_x, Z_w", std::to_string(zx) + ", " + std::to_string(zw)});
   s.push_back({"sum q_x*q_w", sum_xw});
   s.push_back({"sum q_x, sum q_w", std::to_string(sum_x) + ", " + std::to_string(sum_w)});
@@ -247,17 +261,6 @@ PoolWindow pool_window(const Window2d& w, const Chw& o, const Dims& in_shape, co
       window.codes.push_back(x[static_cast<size_t>((o.c * in_shape[1] + y) * in_shape[2] + xx)]);
   }
   return window;
-}
-
-std::string codes_text(const std::vector<int32_t>& codes) {
-  std::string text;
-  const size_t shown = std::min<size_t>(codes.size(), 32);
-  for (size_t k = 0; k < shown; ++k) {
-    if (k > 0) text += ' ';
-    text += std::to_string(codes[k]);
-  }
-  if (shown < codes.size()) text += " ... (" + std::to_string(codes.size()) + " codes)";
-  return text;
 }
 
 int32_t derive(const MaxPool2d& op, const Derivation& d) {
