@@ -7,7 +7,9 @@
 
 #include <random>
 
+#include "app/quantize_job.h"
 #include "app/tiny_run.h"
+#include "app/train_job.h"
 #include "datasets/digit_images.h"
 #include "datasets/mnist.h"
 #include "runtime/describe.h"
@@ -114,6 +116,58 @@ TEST_F(QinferLookInside, RawBytesStillWork) {
   ASSERT_TRUE(r.exited && r.exit_code == 0) << r.err;
   EXPECT_EQ(r.out.find("inverted"), std::string::npos) << r.out;  // no preprocessing
   EXPECT_EQ(r.out.rfind("class  integer logit  real value\n", 0), 0u) << r.out;
+}
+
+// --explain of a logit with --config and --from: the float model's logit printed beside the integer one, close
+// to it (a per-channel PTQ model of a tiny float model trained one epoch on synthetic digits).
+TEST(QinferFloatComparison, ALogitBesideTheFloatModels) {
+  TinyWorld world;
+  app::TrainJob train;
+  train.config_path = world.config_path();
+  train.overrides.epochs = 1;
+  train.out = world.file("float.ckpt");
+  train.quiet = true;
+  app::run_train_job(train);
+  app::QuantJob ptq;
+  ptq.method = app::QuantMethod::Ptq;
+  ptq.config_path = world.config_path();
+  ptq.from = world.file("float.ckpt");
+  ptq.per_channel = true;
+  ptq.out = world.file("m.qgm");
+  ptq.quiet = true;
+  app::run_quant_job(ptq);
+  const runtime::Model model = runtime::load_model(world.file("m.qgm"));
+  const size_t last = model.ops.size() - 1;
+  data::testing::TempDir capture;
+  for (const int logit : {0, 4, 9}) {
+    const ProcessResult r = run_tool_process(
+        "qinfer",
+        {"--model", world.file("m.qgm"), "--explain", std::to_string(last) + ":" + std::to_string(logit),
+         "--index", "5", "--data", world.data.path().string(), "--config", world.config_path(), "--from",
+         world.file("float.ckpt")},
+        world.work.path().string(), capture.file("run"));
+    ASSERT_TRUE(r.exited && r.exit_code == 0) << r.err;
+    const std::string marker = "float model (--config, --from) at this output: ";
+    const size_t at = r.out.find(marker);
+    ASSERT_NE(at, std::string::npos) << r.out;
+    const double float_value = std::stod(r.out.substr(at + marker.size()));
+    const size_t real_at = r.out.find("the integer model's real value: ", at);
+    ASSERT_NE(real_at, std::string::npos) << r.out;
+    const double integer_value = std::stod(r.out.substr(real_at + 32));
+    // Within a few output steps of each other: 8-bit PTQ of the same network.
+    EXPECT_NEAR(integer_value, float_value, 4 * model.output.quant.scale) << r.out;
+  }
+  // Not the model output: the float model is not compared.
+  const ProcessResult inner = run_tool_process(
+      "qinfer",
+      {"--model", world.file("m.qgm"), "--explain", "0:#0", "--index", "5", "--data",
+       world.data.path().string(), "--config", world.config_path(), "--from", world.file("float.ckpt")},
+      world.work.path().string(), capture.file("inner"));
+  ASSERT_TRUE(inner.exited && inner.exit_code == 0) << inner.err;
+  EXPECT_NE(
+      inner.out.find("float model: compared at the model output (op " + std::to_string(last) + ") only"),
+      std::string::npos)
+      << inner.out;
 }
 
 }  // namespace
