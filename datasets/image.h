@@ -83,13 +83,16 @@ std::string preprocessing_text(const MnistPreprocessing& p);
 /// when every pixel is 0.
 std::pair<double, double> centre_of_mass(const GrayImage& image);
 
-/// One image for a model that takes `pixels` bytes per sample: a PNG/PGM/PPM file is decoded and
-/// preprocessed MNIST-style (then `pixels` must be 28 * 28), any other file must hold exactly `pixels` raw
-/// bytes, row-major. Throws std::runtime_error naming `path` otherwise.
+/// The pixels of one image for a model, and how they were made.
 struct ImageInput {
-  std::vector<uint8_t> pixels;
+  std::vector<uint8_t> pixels;                      ///< row-major, the model's pixels per sample
   std::optional<MnistPreprocessing> preprocessing;  ///< set for an image file
 };
+
+/// One image for a model that takes `pixels` bytes per sample: a PNG/PGM/PPM file is decoded and
+/// preprocessed MNIST-style (then `pixels` must be 28 * 28), any other file must hold exactly `pixels` raw
+/// bytes, row-major. Throws std::runtime_error naming `path` otherwise (util::read_file's errors for a
+/// missing file or one above 256 MiB).
 ImageInput read_image_input(const std::string& path, int64_t pixels);
 
 }  // namespace qg::data
