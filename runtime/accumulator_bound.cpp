@@ -28,23 +28,41 @@ ChannelSums channel_sums(const QuantizedWeights& weight, int64_t c) {
 
 }  // namespace
 
+int64_t max_input_offset(const QuantParams& input) {
+  return std::max(input.qmax() - input.zero_point, input.zero_point - input.qmin());
+}
+
+AccumulatorBound channel_accumulator_bound(int64_t products, const QuantParams& input,
+                                           const QuantizedWeights& weight, const std::vector<int32_t>& bias,
+                                           int64_t channel) {
+  // A <= 2^16 and the sums <= 2^28 * 2^16 (codes of at most 16 bits): every product below fits int64.
+  const int64_t input_offset = max_input_offset(input);
+  const ChannelSums sums = channel_sums(weight, channel);
+  const int64_t b = bias.empty() ? 0 : std::abs(int64_t{bias[static_cast<size_t>(channel)]});
+  AccumulatorBound bound;
+  bound.channel = channel;
+  bound.accumulator = b + input_offset * sums.offsets;
+  const auto consider = [&](int64_t value, const char* term) {
+    if (value > bound.value) {
+      bound.value = value;
+      bound.term = term;
+    }
+  };
+  consider(bound.accumulator, "the accumulator");
+  consider(b + input_offset * sums.codes, "bias + sum (q1 - Z1) q2");
+  consider(std::abs(int64_t{weight.zero_point(channel)}) * products * input_offset, "Z2 sum (q1 - Z1)");
+  consider(products * input_offset, "sum (q1 - Z1)");
+  return bound;
+}
+
 AccumulatorBound accumulator_bound(int64_t products, const QuantParams& input, const QuantizedWeights& weight,
                                    const std::vector<int32_t>& bias) {
-  // A <= 2^16 and the sums <= 2^28 * 2^16 (codes of at most 16 bits): every product below fits int64.
-  const int64_t input_offset = std::max(input.qmax() - input.zero_point, input.zero_point - input.qmin());
   AccumulatorBound bound;
-  const auto consider = [&](int64_t value, int64_t channel, const char* term) {
-    if (value > bound.value) bound = {value, channel, term, bound.accumulator};
-  };
   for (int64_t c = 0; c < weight.out_channels(); ++c) {
-    const ChannelSums sums = channel_sums(weight, c);
-    const int64_t b = bias.empty() ? 0 : std::abs(int64_t{bias[static_cast<size_t>(c)]});
-    const int64_t accumulator = b + input_offset * sums.offsets;
-    bound.accumulator = std::max(bound.accumulator, accumulator);
-    consider(accumulator, c, "the accumulator");
-    consider(b + input_offset * sums.codes, c, "bias + sum (q1 - Z1) q2");
-    consider(std::abs(int64_t{weight.zero_point(c)}) * products * input_offset, c, "Z2 sum (q1 - Z1)");
-    consider(products * input_offset, c, "sum (q1 - Z1)");
+    const AccumulatorBound channel = channel_accumulator_bound(products, input, weight, bias, c);
+    const int64_t largest_accumulator = std::max(bound.accumulator, channel.accumulator);
+    if (channel.value > bound.value) bound = channel;
+    bound.accumulator = largest_accumulator;
   }
   return bound;
 }

@@ -38,7 +38,17 @@ struct AccumulatorBound {
   int64_t accumulator = 0;  ///< the largest |acc| itself (the first term), over all channels
 };
 
-/// The bound of a layer whose outputs each sum `products` terms (K: weight.row_size()).
+/// A = max |q1 - Z1| over the input code range: the farthest any input code can be from its zero point.
+int64_t max_input_offset(const QuantParams& input);
+
+/// The bound of output channel `channel` alone (bound.channel = channel, bound.accumulator its own |acc|
+/// bound), for a layer whose outputs each sum `products` terms. `bias` is empty or has one entry per channel.
+AccumulatorBound channel_accumulator_bound(int64_t products, const QuantParams& input,
+                                           const QuantizedWeights& weight, const std::vector<int32_t>& bias,
+                                           int64_t channel);
+
+/// The bound of a layer whose outputs each sum `products` terms (K: weight.row_size()): the largest
+/// channel_accumulator_bound over the channels.
 AccumulatorBound accumulator_bound(int64_t products, const QuantParams& input, const QuantizedWeights& weight,
                                    const std::vector<int32_t>& bias);
 

@@ -10,6 +10,14 @@
 
 namespace qg::runtime {
 
+std::array<double, 3> add_real_multipliers(const QuantParams& a, const QuantParams& b,
+                                           const QuantParams& output) {
+  // tensorflow/lite/kernels/add.cc, Prepare: the three multipliers from the three scales, in double.
+  const double twice_max_input_scale = 2 * std::max(a.scale, b.scale);
+  return {a.scale / twice_max_input_scale, b.scale / twice_max_input_scale,
+          twice_max_input_scale / (static_cast<double>(int64_t{1} << kAddLeftShift) * output.scale)};
+}
+
 AddParams make_add_params(const QuantParams& a, const QuantParams& b, const QuantParams& output,
                           int32_t clamp_min, int32_t clamp_max) {
   a.validate_activation("input 0 quantization");
@@ -26,12 +34,8 @@ AddParams make_add_params(const QuantParams& a, const QuantParams& b, const Quan
   p.output_zero_point = output.zero_point;
   p.clamp_min = clamp_min;
   p.clamp_max = clamp_max;
-  // tensorflow/lite/kernels/add.cc, Prepare: the three multipliers from the three scales, in double.
-  const double twice_max_input_scale = 2 * std::max(a.scale, b.scale);
-  p.input_multipliers = {quantize_multiplier(a.scale / twice_max_input_scale),
-                         quantize_multiplier(b.scale / twice_max_input_scale)};
-  const double real_output_multiplier =
-      twice_max_input_scale / (static_cast<double>(int64_t{1} << p.left_shift) * output.scale);
+  const auto [real_a, real_b, real_output_multiplier] = add_real_multipliers(a, b, output);
+  p.input_multipliers = {quantize_multiplier(real_a), quantize_multiplier(real_b)};
   try {
     p.output_multiplier = quantize_multiplier(real_output_multiplier);
   } catch (const std::invalid_argument& e) {

@@ -55,6 +55,11 @@ struct AddParams {
   friend bool operator==(const AddParams&, const AddParams&) = default;
 };
 
+/// The real multipliers {M_a, M_b, M_out} of the formula above (TFLite's Prepare, in double): what
+/// make_add_params turns into fixed point. No validation.
+std::array<double, 3> add_real_multipliers(const QuantParams& a, const QuantParams& b,
+                                           const QuantParams& output);
+
 /// Offline: the parameters of an add of inputs `a`, `b` into `output`, clamped to [clamp_min, clamp_max].
 /// Throws std::invalid_argument if a quantization is not a valid activation's, the clamp range is not inside
 /// the output codes, or M_out is too large for a fixed-point multiplier (S_out below 2^-49 max(S_a, S_b)).

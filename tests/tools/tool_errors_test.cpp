@@ -14,6 +14,7 @@
 #include "app/quantize_job.h"
 #include "app/tiny_run.h"
 #include "app/train_job.h"
+#include "datasets/digit_images.h"
 #include "tools/subprocess.h"
 
 namespace qg::testing {
@@ -67,6 +68,11 @@ class ToolWorld {
       const std::string bytes = util::read_file(qat_outputs().second);
       util::write_file_atomically(world_.file("truncated.qgm"), bytes.substr(0, bytes.size() / 2));
       return world_.file("truncated.qgm");
+    }
+    if (key == "truncated_png") {
+      const std::string png = data::testing::png_bytes(data::testing::drawn_l(240, 20));
+      util::write_file_atomically(world_.file("truncated.png"), png.substr(0, png.size() / 2));
+      return world_.file("truncated.png");
     }
     if (key == "image_783") {
       util::write_file_atomically(world_.file("image.raw"), std::string(783, '\x10'));
@@ -206,6 +212,18 @@ const std::vector<ErrorCase>& error_cases() {
       {"QinferMissingModelFlag", "qinfer", {"--batch-size", "10"}, 2, "missing required flag --model"},
       {"QinferIndexOutOfRange", "qinfer", {"--model", "{model}", "--data", "{data}", "--index", "64"},
        2, "--index expects an integer in [0, 63]"},
+      {"QinferExplainNeedsAnInput", "qinfer", {"--model", "{model}", "--explain", "0:0,0,0"},
+       2, "--explain needs an input: --index N (a test image) or --image FILE"},
+      {"QinferExplainChannelOutOfRange", "qinfer", {"--model", "{model}", "--explain", "0:9,0,0", "--index", "0"},
+       2, "--explain 0:9,0,0: channel 9 is outside [0, 4) of op 0 (conv2d) output [4,26,26]"},
+      {"QinferExplainNotAnIndex", "qinfer", {"--model", "{model}", "--explain", "conv", "--index", "0"},
+       2, "--explain conv: expected LAYER:C,Y,X, LAYER:J or LAYER:#FLAT"},
+      {"QinferDescribeAndExplain", "qinfer", {"--model", "{model}", "--describe", "--explain", "0:0"},
+       2, "--describe and --explain cannot be combined"},
+      {"QinferConfigWithoutFrom", "qinfer", {"--model", "{model}", "--explain", "0:0,0,0", "--index", "0", "--config", "{config}"},
+       2, "--config and --from go together"},
+      {"QinferFloatModelWithoutExplain", "qinfer", {"--model", "{model}", "--config", "{config}", "--from", "{float_ckpt}"},
+       2, "--config and --from are for --explain"},
       {"SweepBadBitList", "sweep", {"--config", "{config}", "--bits", "0-9"},
        2, "--bits expects integers in [1, 8]"},
       {"SweepBadMethods", "sweep", {"--config", "{config}", "--methods", "fancy"}, 2, "--methods: unknown entry \"fancy\""},
@@ -309,6 +327,8 @@ const std::vector<ErrorCase>& error_cases() {
        1, "pixels, but the model takes 784"},
       {"QinferImageOfWrongSize", "qinfer", {"--model", "{model}", "--image", "{image_783}"},
        1, "783 bytes, but the model takes 784 pixels"},
+      {"QinferImageTruncatedPng", "qinfer", {"--model", "{model}", "--image", "{truncated_png}"},
+       1, "/truncated.png: cannot decode the image: "},
       {"SweepSmallImages", "sweep", {"--config", "{config}", "--from", "{float_ckpt}", "--data", "{small_data}", "--out-dir", "results"},
        1, "images are 14x14"},
   };
