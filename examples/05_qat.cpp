@@ -8,6 +8,7 @@
 //      effect) and two learning rates at 2 bits.
 //
 //   build/examples/05_qat            (needs MNIST in data/mnist: scripts/get-data; --data DIR elsewhere)
+//   build/examples/05_qat --part 1   only part 1 (2: only part 2; neither needs MNIST)
 //   build/examples/05_qat --test     small synthetic data, checks its own claims (what ctest runs)
 #include <cmath>
 #include <cstdio>
@@ -299,7 +300,8 @@ int main(int argc, char** argv) {
     app::Flags flags("05_qat", "Chapter 5: the STE, fake-quant placement, QAT against PTQ.",
                      {{"test", "", "small synthetic data; check every claim (exit 1 if one fails)"},
                       {"data", "DIR", "MNIST directory (default data/mnist)"},
-                      {"config", "FILE", "model config (default configs/mnist_cnn.json)"}});
+                      {"config", "FILE", "model config (default configs/mnist_cnn.json)"},
+                      {"part", "N", "only part N (1: round and the STE, 2: placement, 3: the MNIST runs)"}});
     flags.parse(argc, argv);
     if (flags.help_requested()) {
       std::printf("%s", flags.usage().c_str());
@@ -319,12 +321,14 @@ int main(int argc, char** argv) {
                                          "05_qat --test")
              : config::load_config(flags.optional("config").value_or("configs/mnist_cnn.json"));
 
-    gradient_of_round();
-    placement(config);
-    if (test) {
+    const int64_t part = flags.has("part") ? flags.get_int("part", 1, 3) : 0;  // 0: all
+    if (part == 0 || part == 1) gradient_of_round();
+    if (part == 0 || part == 2) placement(config);
+    const bool mnist_part = part == 0 || part == 3;
+    if (mnist_part && test) {
       const data::MnistDataset train = synthetic_digits(4096, 1), test_set = synthetic_digits(500, 2);
       real_run(config, train, train, test_set);
-    } else {
+    } else if (mnist_part) {
       // Subsets keep the run near a minute on one core: 12 000 images train the float model, the first
       // 6000 of them are the QAT epoch, PTQ calibrates on 50 batches, and 2000 test images evaluate.
       const std::string root = flags.optional("data").value_or(data::default_root(data::DatasetKind::kMnist));

@@ -8,6 +8,7 @@
 //      why the tutorial's grid collapses (Z = 1 and the ReLU clamp [1, 1]) and what binary does instead.
 //
 //   build/examples/08_low_bit            (needs MNIST in data/mnist: scripts/get-data; --data DIR elsewhere)
+//   build/examples/08_low_bit --part 1   only part 1 (parts 1-3 need no MNIST)
 //   build/examples/08_low_bit --test     small synthetic data, checks its own claims (what ctest runs)
 #include <algorithm>
 #include <cmath>
@@ -315,9 +316,11 @@ void real_runs(const config::ModelConfig& config, const data::MnistDataset& floa
 
 int main(int argc, char** argv) {
   return app::run_tool("08_low_bit", [&] {
-    app::Flags flags("08_low_bit", "Chapter 8: LSQ, the recipes, binary weights, 2-bit and 1-bit runs.",
-                     {{"test", "", "small synthetic data; check every claim (exit 1 if one fails)"},
-                      {"data", "DIR", "MNIST directory (default data/mnist)"}});
+    app::Flags flags(
+        "08_low_bit", "Chapter 8: LSQ, the recipes, binary weights, 2-bit and 1-bit runs.",
+        {{"test", "", "small synthetic data; check every claim (exit 1 if one fails)"},
+         {"data", "DIR", "MNIST directory (default data/mnist)"},
+         {"part", "N", "only part N (1: LSQ, 2: recipes, 3: binary weights, 4: the MNIST runs)"}});
     flags.parse(argc, argv);
     if (flags.help_requested()) {
       std::printf("%s", flags.usage().c_str());
@@ -326,10 +329,12 @@ int main(int argc, char** argv) {
     const bool test = flags.has("test");
     app::set_threads(1);
 
-    lsq_in_numbers();
-    recipes();
-    binary_weights();
-    if (test) {
+    const int64_t part = flags.has("part") ? flags.get_int("part", 1, 4) : 0;  // 0: all
+    if (part == 0 || part == 1) lsq_in_numbers();
+    if (part == 0 || part == 2) recipes();
+    if (part == 0 || part == 3) binary_weights();
+    const bool mnist_part = part == 0 || part == 4;
+    if (mnist_part && test) {
       const config::ModelConfig config = config::parse_config_text(R"({
           "name": "small_net_bn", "input": {"shape": [1, 28, 28]},
           "layers": [{"type": "conv2d", "out_channels": 8, "kernel_size": 3}, {"type": "batchnorm2d"},
@@ -339,7 +344,7 @@ int main(int argc, char** argv) {
                                                                    "08_low_bit --test");
       const data::MnistDataset train = synthetic_digits(4096, 1);
       real_runs(config, train, train, synthetic_digits(500, 2));
-    } else {
+    } else if (mnist_part) {
       // NetBN (configs/mnist_cnn_bn.json) on subsets: 20 000 images for the float epoch, the first 12 000 of
       // them for each QAT epoch, 5000 test images.
       const std::string root = flags.optional("data").value_or(data::default_root(data::DatasetKind::kMnist));
