@@ -95,7 +95,8 @@ void lsq_in_numbers() {
   const float s = 0.35f;  // a step a few training steps later, a round number to follow by hand
   std::printf("with s = %.2f:\n", double(s));
   std::printf(
-      "       x     x/s  q = clamp(round(x/s))   x_hat   dx_hat/ds by the paper   autograd   dx_hat/dx\n");
+      "       x     x/s   q = clamp(round(x/s))   x_hat   dx_hat/ds: eq. 3 on q   eq. 3 on x/s   autograd   "
+      "dx_hat/dx\n");
   for (float v : x) {
     Tensor xt = Tensor::from_vector({v}, {1}).set_requires_grad(true);
     Tensor st = Tensor::from_vector({s}, {1}).set_requires_grad(true);
@@ -103,12 +104,16 @@ void lsq_in_numbers() {
     y.backward();
     const double u = double(v) / s;
     const double q = std::clamp(std::nearbyint(u), 0.0, qp);
+    // LSQ eq. 3: round(x/s) - x/s inside the range, the clamped code (-Qn or Qp) outside. Which values are
+    // "outside"? The paper tests x/s itself (x/s <= -Qn, x/s >= Qp); PyTorch's _LearnableFakeQuantize and
+    // quantgrad test the rounded code, so that the mask is the one the forward pass clamped with.
     const bool clamped = std::nearbyint(u) > qp || std::nearbyint(u) < 0;
-    // LSQ eq. 3: -x/s + round(x/s) inside the range, the clamped code (Qp or -Qn) outside.
-    const double paper = clamped ? q : q - u;
-    std::printf("  %6.2f  %6.3f  %21.0f  %6.3f  %23.4f  %9.4f  %9.0f\n", double(v), u, q, double(y.item()),
-                paper, double(st.grad().item()), double(xt.grad().item()));
-    check(std::abs(paper - st.grad().item()) < 1e-5, "the autograd step gradient is LSQ's eq. 3");
+    const double on_code = clamped ? q : q - u;
+    const double on_ratio = u >= qp ? qp : (u <= 0 ? 0.0 : q - u);
+    std::printf("  %6.2f  %6.3f  %22.0f  %6.3f  %19.4f  %13.4f  %9.4f  %9.0f\n", double(v), u, q,
+                double(y.item()), on_code, on_ratio, double(st.grad().item()), double(xt.grad().item()));
+    check(std::abs(on_code - st.grad().item()) < 1e-5,
+          "the autograd step gradient is LSQ's eq. 3 on the code");
     check(xt.grad().item() == (clamped ? 0.0f : 1.0f), "the input gradient is the clipped STE");
   }
   std::printf("(the training multiplies the step gradient by g, so the step moves at the weights' pace)\n\n");
