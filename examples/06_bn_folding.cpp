@@ -85,7 +85,7 @@ float at(const Tensor& t, int64_t n, int64_t c, int64_t y, int64_t x) {
 }
 
 // Part 1 and 2: the fold in numbers, and the check that it computes what conv -> BN computes.
-void fold_in_numbers(const nn::Conv2d& conv, const nn::BatchNorm2d& bn, const Tensor& images) {
+void fold_in_numbers(const nn::Conv2d& conv, nn::BatchNorm2d& bn, const Tensor& images) {
   std::printf("== 1. The fold, channel 0 of the first conv + BatchNorm ==\n");
   const int64_t c = 0;
   const double gamma = bn.weight.to_vector()[c], beta = bn.bias.to_vector()[c];
@@ -125,7 +125,7 @@ void fold_in_numbers(const nn::Conv2d& conv, const nn::BatchNorm2d& bn, const Te
   std::printf("== 2. Does the folded conv compute what conv -> BN computes? ==\n");
   const NoGradGuard no_grad;
   const Tensor z = nn::functional::conv2d(images, conv.weight, conv.bias, conv.options);  // the conv alone
-  const Tensor y_ref = const_cast<nn::BatchNorm2d&>(bn)(z);                               // then BN (eval)
+  const Tensor y_ref = bn(z);                                                             // then BN (eval)
   const Tensor y_fold = nn::functional::conv2d(images, folded.weight, folded.bias, conv.options);
   const int64_t y = z.shape()[2] / 2, x = z.shape()[3] / 2;
   const double z0 = at(z, 0, c, y, x);
@@ -272,16 +272,16 @@ int main(int argc, char** argv) {
         "train": {"lr": 0.05, "test_batch_size": 250}, "quant": {"ptq_batches": 8}})",
                                                                   "06_bn_folding --test")
                                       : config::load_config("configs/mnist_cnn_bn.json");
-    data::MnistDataset train = test ? synthetic_digits(1024, 1) : synthetic_digits(1, 1);
-    data::MnistDataset test_set = test ? synthetic_digits(500, 2) : synthetic_digits(1, 2);
-    if (!test) {
-      // 6000 training images train the float model for one epoch (its BN learns its statistics); PTQ
-      // calibrates on 20 batches; 2000 test images.
-      const std::string root = flags.optional("data").value_or(data::default_root(data::DatasetKind::kMnist));
-      train = first_images(data::MnistDataset(data::DatasetKind::kMnist, data::Split::kTrain, root), 6000);
-      test_set = first_images(data::MnistDataset(data::DatasetKind::kMnist, data::Split::kTest, root), 2000);
-      config.quant.ptq_batches = 20;
-    }
+    // --test: synthetic digits. Otherwise 6000 MNIST training images train the float model for one epoch (its
+    // BN learns its statistics), PTQ calibrates on 20 batches of them, and 2000 test images evaluate.
+    const std::string root = flags.optional("data").value_or(data::default_root(data::DatasetKind::kMnist));
+    const data::MnistDataset train =
+        test ? synthetic_digits(1024, 1)
+             : first_images(data::MnistDataset(data::DatasetKind::kMnist, data::Split::kTrain, root), 6000);
+    const data::MnistDataset test_set =
+        test ? synthetic_digits(500, 2)
+             : first_images(data::MnistDataset(data::DatasetKind::kMnist, data::Split::kTest, root), 2000);
+    if (!test) config.quant.ptq_batches = 20;
 
     Generator gen(config.train.seed);
     const auto model = config::build_model(config, gen);
@@ -294,7 +294,7 @@ int main(int argc, char** argv) {
                 (long long)train.size());
 
     const auto& conv = dynamic_cast<const nn::Conv2d&>(*(*model)[0]);
-    const auto& bn = dynamic_cast<const nn::BatchNorm2d&>(*(*model)[1]);
+    auto& bn = dynamic_cast<nn::BatchNorm2d&>(*(*model)[1]);
     fold_in_numbers(conv, bn, data::make_batch(test_set, 0, 100).images);
     batch_statistics(conv, bn, train);
     in_the_library(config, *model, train, test_set);

@@ -280,8 +280,10 @@ int main(int argc, char** argv) {
                : first_images(data::MnistDataset(data::DatasetKind::kMnist, data::Split::kTrain, root), 6000);
       Made made = make_model(config, bits, train, test_set);
       float_model = made.float_model;
-      path = flags.optional("out").value_or(test ? "07_integer_inference_test.qgm"
-                                                 : "runs/tutorial/07_mnist_cnn.qgm");
+      // --test writes to the temporary directory (and removes the file at the end).
+      const std::string test_path =
+          (std::filesystem::temp_directory_path() / "qg_07_integer_inference_test.qgm").string();
+      path = flags.optional("out").value_or(test ? test_path : "runs/tutorial/07_mnist_cnn.qgm");
       if (std::filesystem::path(path).has_parent_path())
         std::filesystem::create_directories(std::filesystem::path(path).parent_path());
       rt::save_model(made.model, path);
