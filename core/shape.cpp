@@ -1,5 +1,6 @@
 #include "core/shape.h"
 
+#include <cassert>
 #include <sstream>
 #include <stdexcept>
 
@@ -20,6 +21,14 @@ Shape contiguous_strides(const Shape& shape) {
     stride *= shape[i];
   }
   return strides;
+}
+
+int64_t element_offset(std::span<const int64_t> index, const Shape& strides, int64_t offset) {
+  assert(index.size() == strides.size());
+  int64_t position = offset;
+  for (size_t k = 0; k < index.size(); ++k)
+    position += index[k] * strides[k];
+  return position;
 }
 
 std::string to_string(const Shape& shape) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,11 @@ int64_t numel(const Shape& shape);
 
 /// Row-major strides for `shape`.
 Shape contiguous_strides(const Shape& shape);
+
+/// Where element `index` of a strided view lives in its storage: offset + sum_k index[k] * strides[k]
+/// (minitorch's index_to_position). `index` has one entry per stride (asserted); checking each entry against
+/// its dimension is the caller's job (Tensor::at does it).
+int64_t element_offset(std::span<const int64_t> index, const Shape& strides, int64_t offset);
 
 /// "[64,1,28,28]": for error messages.
 std::string to_string(const Shape& shape);

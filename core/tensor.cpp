@@ -1,5 +1,6 @@
 #include "core/tensor.h"
 
+#include <algorithm>
 #include <cassert>
 #include <sstream>
 #include <stdexcept>
@@ -129,16 +130,15 @@ float Tensor::at(std::initializer_list<int64_t> index) const {
     throw std::invalid_argument("at: " + std::to_string(index.size()) + " indices for a tensor of shape " +
                                 to_string(shape()));
   }
-  int64_t pos = offset();
   int64_t d = 0;
   for (int64_t i : index) {
     if (i < 0 || i >= shape()[d]) {
       throw std::out_of_range("at: index " + std::to_string(i) + " out of range for dimension " +
                               std::to_string(d) + " of shape " + to_string(shape()));
     }
-    pos += i * strides()[d++];
+    ++d;
   }
-  return (*impl().storage)[pos];
+  return (*impl().storage)[element_offset(std::span(index.begin(), index.size()), strides(), offset())];
 }
 
 std::vector<float> Tensor::to_vector() const {
@@ -162,12 +162,12 @@ Tensor Tensor::as_strided(const Shape& new_shape, const Shape& new_strides, int6
     throw std::invalid_argument("as_strided: shape " + to_string(new_shape) + " and strides " +
                                 to_string(new_strides) + " differ in rank");
   }
-  // The furthest element the view can reach must lie inside the storage.
-  int64_t last = new_offset;
-  for (size_t i = 0; i < new_shape.size(); ++i) {
-    if (new_shape[i] == 0) last = new_offset - 1;  // empty view: nothing is reachable
-    if (new_shape[i] > 0) last += (new_shape[i] - 1) * new_strides[i];
-  }
+  // The furthest element the view can reach must lie inside the storage. A view with a dimension of size 0,
+  // wherever it is ([2, 0, 3] as well as [2, 3, 0]), is empty: it reaches nothing.
+  const bool empty = std::find(new_shape.begin(), new_shape.end(), 0) != new_shape.end();
+  int64_t last = empty ? new_offset - 1 : new_offset;
+  for (size_t i = 0; i < new_shape.size() && !empty; ++i)
+    last += (new_shape[i] - 1) * new_strides[i];
   if (new_offset < 0 || last >= static_cast<int64_t>(impl().storage->size())) {
     throw std::out_of_range("as_strided: view " + to_string(new_shape) + " at offset " +
                             std::to_string(new_offset) + " exceeds storage of " +

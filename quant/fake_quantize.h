@@ -5,7 +5,7 @@
 // backward: round() has zero derivative almost everywhere, which would stop all learning. The
 //           straight-through estimator (STE; Bengio et al. 2013) pretends the quantizer is the identity:
 //             Ste::Identity  dL/dx = dL/dy                          (the tutorial's choice)
-//             Ste::Clipped   dL/dx = dL/dy where qmin <= x/scale + zp <= qmax, else 0   (PyTorch's choice)
+//             Ste::Clipped   dL/dx = dL/dy where qmin <= round(x/scale + zp) <= qmax, else 0  (PyTorch)
 // Rounding is half-to-even (std::nearbyint), as torch.round and PyTorch's fake_quantize kernels.
 #pragma once
 

@@ -1,5 +1,7 @@
 #include "nn/functional/activation.h"
 
+#include <cmath>
+
 #include "autograd/function.h"
 #include "core/kernels/elementwise.h"
 
@@ -39,6 +41,34 @@ struct Relu6Fn {
   }
 };
 
+// y = 1 / (1 + e^-x):  dy/dx = e^-x / (1 + e^-x)^2 = y (1 - y), so backward needs only the output.
+// For x < 0, e^-x can overflow; there y = e^x / (1 + e^x), the same value with e^x <= 1.
+struct SigmoidFn {
+  static constexpr const char* name = "sigmoid";
+  Tensor y;
+  Tensor forward(const Tensor& input) {
+    const Tensor x = input.contiguous();
+    y = Tensor::empty(x.shape());
+    const float* in = x.data();
+    float* out = y.data();
+    for (int64_t i = 0; i < y.numel(); ++i) {
+      const float e = std::exp(-std::abs(in[i]));  // in (0, 1]
+      out[i] = in[i] >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+    }
+    return y;
+  }
+  std::vector<Tensor> backward(const Tensor& grad) {
+    const Tensor g = grad.contiguous();
+    Tensor dx = Tensor::empty(y.shape());
+    const float* gp = g.data();
+    const float* yp = y.data();
+    float* out = dx.data();
+    for (int64_t i = 0; i < dx.numel(); ++i)
+      out[i] = gp[i] * yp[i] * (1.0f - yp[i]);
+    return {dx};
+  }
+};
+
 }  // namespace
 
 Tensor relu(const Tensor& input) {
@@ -47,6 +77,10 @@ Tensor relu(const Tensor& input) {
 
 Tensor relu6(const Tensor& input) {
   return apply<Relu6Fn>(input);
+}
+
+Tensor sigmoid(const Tensor& input) {
+  return apply<SigmoidFn>(input);
 }
 
 }  // namespace qg::nn::functional

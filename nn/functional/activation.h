@@ -14,4 +14,9 @@ Tensor relu(const Tensor& input);
 /// it is passed on, as that comparison is false for NaN.
 Tensor relu6(const Tensor& input);
 
+/// The logistic function 1 / (1 + e^-x), element-wise, any shape, in (0, 1) (0 or 1 once e^-|x| underflows;
+/// PyTorch's torch.sigmoid). Computed without overflow for every x: e^-|x| is never above 1. The gradient
+/// is y (1 - y) from the saved output y. The course's exercise custom_function writes it as a Function.
+Tensor sigmoid(const Tensor& input);
+
 }  // namespace qg::nn::functional

@@ -167,6 +167,7 @@ INSTANTIATE_TEST_SUITE_P(
             "avg_pool2d_padding", {{2, 2, 5, 5}}, [](const V& v) { return avg_pool2d(v[0], pool(3, 2, 1)); }},
         NnCase{"relu", {{3, 7}}, [](const V& v) { return relu(v[0]); }, Fill::AwayFromZero},
         NnCase{"relu6", {{4, 9}}, [](const V& v) { return relu6(v[0]); }, Fill::AroundRelu6},
+        NnCase{"sigmoid", {{3, 5}}, [](const V& v) { return sigmoid(v[0]); }},
         NnCase{"global_avg_pool2d", {{2, 3, 1, 3}}, [](const V& v) { return global_avg_pool2d(v[0]); }},
         NnCase{"global_avg_pool2d_1x1", {{3, 2, 1, 1}}, [](const V& v) { return global_avg_pool2d(v[0]); }},
         NnCase{"dropout_train_fixed_mask", {{3, 4, 5}}, dropout_fixed_mask},
