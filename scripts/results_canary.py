@@ -122,9 +122,9 @@ def check(out):
             failures.append("%s: %s does not show it as %s" % (name, readme, value))
     if failures:
         print("\n".join("check-results: " + f for f in failures), file=sys.stderr)
-        sys.exit("check-results: %d difference(s) in %d canary figures from docs/results (made on commit %s): the code "
+        sys.exit("check-results: %d difference(s) in %d canary figures from %s (made on commit %s): the code "
                  "has drifted from the documented results; rerun scripts/results (or --canary-only if only the "
-                 "canary should change) and commit what it writes" % (len(failures), len(found),
+                 "canary should change) and commit what it writes" % (len(failures), len(found), out,
                                                                       documented.get("commit", "?")))
     print("check-results: all %d canary figures match %s (made on commit %s)" % (len(found), path,
                                                                                  documented.get("commit", "?")))
