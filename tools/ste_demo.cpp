@@ -10,7 +10,7 @@
 // weights would still wander from batch to batch (an earlier version of this demo did that, e.g. 4.55 ->
 // 4.06 while |dL/dW| stayed 0), which looks like learning but is only the data changing.
 //
-//   build/tools/ste_demo [--steps N] [--bits B]
+//   build/tools/ste_demo --steps 200 --bits 4
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
