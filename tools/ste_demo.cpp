@@ -104,17 +104,17 @@ int main(int argc, char** argv) {
     }
     const int64_t steps = flags.has("steps") ? flags.get_int("steps", 5, 100000) : 200;
     const int bits = flags.has("bits") ? static_cast<int>(flags.get_int("bits", 1, 8)) : 4;
-    const Outcome round =
+    const Outcome true_gradient =
         run("weights through round() with its true gradient (zero almost everywhere):", false, steps, bits);
     const Outcome ste =
         run("weights through FakeQuantize with the straight-through estimator:", true, steps, bits);
     // The claims, checked: a demo that contradicts its own text fails instead of printing it.
-    if (!round.weights_unchanged || round.last_loss != round.first_loss)
+    if (!true_gradient.weights_unchanged || true_gradient.last_loss != true_gradient.first_loss)
       throw std::runtime_error("the true gradient of round() moved the weights or the loss; it should not");
     if (ste.weights_unchanged)
       throw std::runtime_error("the straight-through estimator left the weights unchanged; it should not");
     std::printf("true gradient: the weights never changed, so the loss on this batch stayed %.5f\n",
-                round.first_loss);
+                true_gradient.first_loss);
     std::printf("straight-through estimator: the weights moved and the loss %s from %.5f to %.5f%s\n",
                 ste.last_loss < ste.first_loss ? "fell" : "went", ste.first_loss, ste.last_loss,
                 ste.last_loss < ste.first_loss ? "" : " (too few --steps or --bits to learn)");
