@@ -58,6 +58,14 @@ data::MnistDataset load_dataset(const config::DataConfig& config, data::Split sp
   return config.root.empty() ? data::MnistDataset(kind, split) : data::MnistDataset(kind, split, config.root);
 }
 
+data::MnistDataset load_dataset(const config::DataConfig& config, data::Split split,
+                                const Overrides& overrides) {
+  data::MnistDataset full = load_dataset(config, split);
+  const std::optional<int64_t> limit =
+      split == data::Split::kTrain ? overrides.train_limit : overrides.test_limit;
+  return limit ? full.head(*limit) : full;
+}
+
 void check_data_fits(const config::ModelConfig& config, const data::MnistDataset& dataset) {
   const Shape images{1, dataset.rows(), dataset.cols()};  // the IDX datasets are grey-scale
   if (config.input_shape != images) {

@@ -20,6 +20,9 @@ struct Overrides {
   std::optional<int64_t> epochs, batch_size, seed;
   std::optional<double> lr;
   std::optional<std::string> data_root;
+  /// Use only the first N images of the training / test split (--train-limit, --test-limit): a fixed
+  /// subset for quick, reproducible runs such as scripts/results' canary figures. Unset = the whole split.
+  std::optional<int64_t> train_limit, test_limit;
 };
 
 /// Loads `path`, applies the overrides and re-checks the result (config::revalidate, check_model_size).
@@ -35,6 +38,9 @@ void check_model_size(const config::ModelConfig& config);
 
 /// The dataset named by `config.data` (root "" = the dataset's default root).
 data::MnistDataset load_dataset(const config::DataConfig& config, data::Split split);
+/// Same, cut to its first `overrides.train_limit` / `test_limit` images (by `split`) when that is set.
+data::MnistDataset load_dataset(const config::DataConfig& config, data::Split split,
+                                const Overrides& overrides);
 
 /// Checks that `dataset` has the images and classes `config`'s model takes (e.g. 28x28 one-channel images,
 /// 10 classes); throws std::runtime_error naming both shapes, before any training starts.

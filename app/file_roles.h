@@ -26,7 +26,8 @@ struct FileRole {
 };
 
 /// Whether `a` and `b` are the same file: std::filesystem::equivalent when both exist (symbolic and hard
-/// links included), else the same path once `.`, `..` and the symbolic links of its folders are resolved.
+/// links included), else the same path once the "." and ".." steps and the symbolic links of its folders
+/// are resolved.
 bool same_file(const std::string& a, const std::string& b);
 
 /// Throws UsageError (app/flags.h) naming both when an output is the same file as an input, or as another

@@ -33,6 +33,11 @@ std::vector<FlagSpec> quant_flag_specs(QuantMethod method) {
       {"lr", "X", "learning rate of float training when there is no --from"},
       {"seed", "S", "override train.seed"},
       {"data", "DIR", "dataset folder (default: the config's data.root)"},
+      {"train-limit", "N",
+       method == QuantMethod::Qat ? "train (and calibrate) on the first N training images only (default: all)"
+                                  : "calibrate (and train a float model) on the first N training images only "
+                                    "(default: all)"},
+      {"test-limit", "N", "evaluate on the first N test images only (default: all)"},
       {"threads", "T", "OpenBLAS threads (default: all cores)"},
       {"out", "MODEL", "integer model file to write (default: runs/<config>_<method>_int<bits>.qgm)"},
       {"report", "FILE", "write a JSON report"}};
@@ -121,6 +126,8 @@ QuantJob quant_job_from_flags(const Flags& flags, QuantMethod method) {
   if (flags.has("lr")) job.overrides.lr = flags.get_double("lr", 0.0, 1e6);
   if (flags.has("seed")) job.overrides.seed = flags.get_int("seed", 0, INT64_MAX);
   job.overrides.data_root = flags.optional("data");
+  if (flags.has("train-limit")) job.overrides.train_limit = flags.get_int("train-limit", 1, INT64_MAX);
+  if (flags.has("test-limit")) job.overrides.test_limit = flags.get_int("test-limit", 1, INT64_MAX);
   if (flags.has("threads")) job.threads = flags.get_int("threads", 1, 64);
   job.out = flags.optional("out").value_or("");
   job.report = flags.optional("report");

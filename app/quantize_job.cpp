@@ -447,8 +447,8 @@ QuantOutcome run_quant_job(const QuantJob& job) {
   }
   check_quant_job_files(job, config, out, qat_checkpoint, resume_kind);  // no output over an input
 
-  const data::MnistDataset train_set = load_dataset(config.data, data::Split::kTrain);
-  const data::MnistDataset test_set = load_dataset(config.data, data::Split::kTest);
+  const data::MnistDataset train_set = load_dataset(config.data, data::Split::kTrain, job.overrides);
+  const data::MnistDataset test_set = load_dataset(config.data, data::Split::kTest, job.overrides);
   check_data_fits(config, train_set);
   check_data_fits(config, test_set);
   if (job.method == QuantMethod::Qat || !job.from) check_training_batches(config, train_set.size());

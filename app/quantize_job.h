@@ -87,7 +87,7 @@ void restore_qat_checkpoint(const nn::Checkpoint& checkpoint, const std::string&
                             const nn::Optimizer& optimizer);
 
 /// The float model of a quantization run: loaded from `from` when given, else trained from scratch with the
-/// config's train section (checkpoint saved to runs/<name>.ckpt).
+/// config's train section (checkpoint saved to `runs/<name>.ckpt`).
 struct FloatModel {
   std::shared_ptr<nn::Graph> model;
   EvalStats test;

@@ -90,8 +90,8 @@ TrainOutcome run_train_job(const TrainJob& job) {
   if (job.report) outputs.push_back({"--report", *job.report});
   check_outputs_apart(inputs, outputs);
 
-  const data::MnistDataset train_set = load_dataset(config.data, data::Split::kTrain);
-  const data::MnistDataset test_set = load_dataset(config.data, data::Split::kTest);
+  const data::MnistDataset train_set = load_dataset(config.data, data::Split::kTrain, job.overrides);
+  const data::MnistDataset test_set = load_dataset(config.data, data::Split::kTest, job.overrides);
   check_data_fits(config, train_set);
   check_data_fits(config, test_set);
   check_training_batches(config, train_set.size());

@@ -1,5 +1,7 @@
 #include "datasets/mnist.h"
 
+#include <algorithm>
+
 #include <filesystem>
 #include <stdexcept>
 #include <utility>
@@ -132,6 +134,16 @@ MnistDataset::MnistDataset(std::vector<uint8_t> pixels, std::vector<uint8_t> lab
                                 std::to_string(expected) + " pixels, got " + std::to_string(pixels_.size()));
   }
   check_labels(labels_, "MnistDataset", /*from_file=*/false);
+}
+
+MnistDataset MnistDataset::head(int64_t count) const {
+  if (count < 1)
+    throw std::invalid_argument("MnistDataset::head: count must be at least 1, got " + std::to_string(count));
+  const int64_t n = std::min(count, size());
+  MnistDataset subset = *this;
+  subset.labels_.resize(static_cast<size_t>(n));
+  subset.pixels_.resize(static_cast<size_t>(n * pixels_per_image()));
+  return subset;
 }
 
 const uint8_t* MnistDataset::image(int64_t index) const {

@@ -76,6 +76,10 @@ class MnistDataset {
   /// The class of image `index`, in [0, kNumClasses); bounds-checked.
   int64_t label(int64_t index) const;
 
+  /// The first min(count, size()) images with their labels, the same name and normalization: a fixed subset
+  /// for quick runs (the tools' --train-limit and --test-limit). Throws std::invalid_argument if count < 1.
+  MnistDataset head(int64_t count) const;
+
   const Normalization& normalization() const { return normalization_; }
   void set_normalization(const Normalization& normalization) { normalization_ = normalization; }
 

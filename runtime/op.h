@@ -81,7 +81,7 @@ void op_forward(const Op& op, std::span<const Activation> inputs,
 void op_forward(const Op& op, const Activation& incoming, std::span<const int32_t> input,
                 std::span<int32_t> output, const OpContext& context);
 
-/// The op's header JSON, {"type": <name>, ...its fields}; its tensors go to `tensors` under `prefix`
+/// The op's header JSON, `{"type": <name>, ...its fields}`; its tensors go to `tensors` under `prefix`
 /// ("ops/3"). (The model adds "inputs" where an op does not read the value before it.)
 nlohmann::json encode_op(const Op& op, TensorWriter& tensors, const std::string& prefix);
 /// The op that header JSON `f` describes. Throws JsonFieldError naming the path of a bad field, or of an

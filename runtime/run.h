@@ -21,13 +21,13 @@ struct RunOptions {
   KernelChoice kernels = KernelChoice::Fast;  ///< Reference: the naive loops (for tests and debugging)
 };
 
-/// Runs `model` on a batch of input codes [N, <input shape>] and returns the output codes
-/// [N, <output shape>] (e.g. [N, classes]). Validates the model and that every input code is in the
+/// Runs `model` on a batch of input codes `[N, <input shape>]` and returns the output codes
+/// `[N, <output shape>]` (e.g. [N, classes]). Validates the model and that every input code is in the
 /// input's code range first; throws std::invalid_argument naming what is wrong. Results do not depend
 /// on `threads`: samples are independent and each is computed by exactly one thread.
 IntTensor run(const Model& model, const IntTensor& input, const RunOptions& options = {});
 
-/// uint8 pixels of N whole samples laid out like model.input.shape -> input codes [N, <input shape>].
+/// uint8 pixels of N whole samples laid out like model.input.shape -> input codes `[N, <input shape>]`.
 IntTensor quantize_pixels(const Model& model, std::span<const uint8_t> pixels);
 
 /// Already-normalised floats of N whole samples -> input codes (to compare with the float fake-quant model).

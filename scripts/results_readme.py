@@ -1,14 +1,22 @@
 #!/usr/bin/env python3
 """Writes <out>/README.md from what scripts/results produced in <out>: the float models, the sweeps, the
-low-bit target runs (each checked against its target), the inspections. Called by scripts/results; it only
-reads the reports, so every figure in the README comes from a run of the current commit.
+low-bit target runs (each checked against its target), the inspections, the canary figures (canary.json,
+scripts/results_canary.py). Called by scripts/results; it only reads the reports, so every figure in the
+README comes from a run of the current commit.
 
     python3 scripts/results_readme.py <out-dir> <started> <bits> <epochs> <long-epochs>
+    python3 scripts/results_readme.py <out-dir> --keep-stamp
+
+--keep-stamp rewrites the README from the reports already in <out-dir> without any run (e.g. after
+scripts/results --canary-only, or when this generator changes): the main figures keep the stamp of the run
+that made them (commit, start, machine, and the bits and epochs it used), read from the README being replaced.
 """
 import csv
+import datetime
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 
@@ -70,19 +78,78 @@ def qat_vs_ptq(out, model, recommended):
     return lines, worse
 
 
-def main():
-    out, started, bits, epochs, long_epochs = sys.argv[1:6]
+STAMP = re.compile(r"Written by `scripts/results` on commit (\S+?)( \(with uncommitted changes\))?, started (\S+), "
+                   r"on (.+) with (\d+) cores \((\d+) threads\)\.")
+BITS = re.compile(r"from the float checkpoints above, bit widths (\S+):")
+EPOCHS = re.compile(r"ema and lsq QAT \((\d+) epochs each")
+LONG_EPOCHS = re.compile(r"--bits 2 --epochs (\d+) --report")
+
+
+def stamp_of_this_run(out, started):
     commit = git("rev-parse", "--short", "HEAD")
     # The run's own output folder has changed by now; any other tracked change means the code was not the commit's.
     dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no", "--", ".",
                                                  ":(exclude)" + out) else ""
+    return commit, dirty, started, cpu_name(), str(os.cpu_count()), os.environ.get("THREADS", "2")
+
+
+def stamp_kept(out):
+    """The stamp, bits and epochs of the run that wrote <out>/README.md, read back from it."""
+    path = os.path.join(out, "README.md")
+    with open(path) as f:
+        text = f.read()
+    found = [p.search(text) for p in (STAMP, BITS, EPOCHS, LONG_EPOCHS)]
+    if not all(found):
+        sys.exit("results_readme: %s: cannot find the run's stamp, bit widths or epochs to keep; run scripts/results"
+                 % path)
+    stamp, bits, epochs, long_epochs = found
+    return stamp.groups(""), bits.group(1), epochs.group(1), long_epochs.group(1)
+
+
+def canary_section(out):
+    """The canary figures (canary.json) that scripts/check-results re-runs, or nothing before the first canary run."""
+    path = os.path.join(out, "canary.json")
+    if not os.path.exists(path):
+        return []
+    c = load(out, "canary.json")
+    md = ["## Canary figures (checked by `scripts/check-results`)\n",
+          "A cheap re-run of the pipeline that shows when the code has drifted from the figures above: "
+          "`scripts/check-results` runs these commands again (seconds on one core) and fails, naming the "
+          "figure, when one differs. Written by `scripts/results` (alone: `scripts/results --canary-only`) on "
+          "commit %s, started %s; %d thread%s, the first %d training and %d test images of MNIST, so the "
+          "figures are deterministic (on another CPU, OpenBLAS may pick other kernels and change the last "
+          "digits; [canary.json](canary.json)).\n" % (c["commit"], c["started"], c["subset"]["threads"], "" if c["subset"]["threads"] == 1 else "s",
+                                                      c["subset"]["train_images"], c["subset"]["test_images"]),
+          "| figure | value |\n|---|---|"]
+    md += ["| %s | %s |" % (f["name"], f["value"]) for f in c["figures"]]
+    md.append("\nThe commands, in order (`scripts/results_canary.py`):\n")
+    md += ["    " + command for command in c["commands"]]
+    md.append("")
+    return md
+
+
+def main():
+    out = sys.argv[1]
+    if sys.argv[2:] == ["--keep-stamp"]:
+        (commit, dirty, started, cpu, cores, threads), bits, epochs, long_epochs = stamp_kept(out)
+        rewritten = (" This page was rewritten from that run's reports, without re-running them, by "
+                     "`scripts/results_readme.py --keep-stamp` on commit %s, %s." %
+                     (git("rev-parse", "--short", "HEAD"), datetime.date.today().isoformat()))
+    elif len(sys.argv) == 6:
+        started, bits, epochs, long_epochs = sys.argv[2:6]
+        commit, dirty, started, cpu, cores, threads = stamp_of_this_run(out, started)
+        rewritten = ""
+    else:
+        sys.exit(__doc__)
     md = []
     md.append("# Results\n")
-    md.append("Written by `scripts/results` on commit %s%s, started %s, on %s with %d cores (%s threads). "
+    md.append("Written by `scripts/results` on commit %s%s, started %s, on %s with %s cores (%s threads). "
               "Every figure below comes from that run; the accuracies are deterministic (fixed seeds), the "
               "seconds and images/s in the JSON reports are not speed measurements (see "
-              "[../PERFORMANCE.md](../PERFORMANCE.md)).\n" % (commit, dirty, started, cpu_name(), os.cpu_count(),
-                                                             os.environ.get("THREADS", "2")))
+              "[../PERFORMANCE.md](../PERFORMANCE.md)).%s\n" % (commit, dirty, started, cpu, cores, threads, rewritten))
+    md.append("A residual network on Fashion-MNIST through the whole pipeline (float, PTQ, QAT, the integer "
+              "runtime, and PyTorch beside it) has its own page, written by `scripts/results-resnet`: "
+              "[fashion_resnet.md](fashion_resnet.md).\n")
 
     md.append("## Float models (`tools/train` with each config's recipe: SGD, batch 64, seed 1, 5 epochs)\n")
     md.append("| config | test accuracy after each epoch | report |\n|---|---|---|")
@@ -164,6 +231,8 @@ def main():
         md.append("* %s: integer model %s — [inspection](inspect_mnist_cnn_3bit_%s.txt) ([json](inspect_mnist_cnn_3bit_%s.json))"
                   % (method, pct(r["test_accuracy"]), method, method))
     md.append("")
+
+    md += canary_section(out)
 
     md.append("## Commands\n")
     md.append("All of the above: `scripts/results` (it builds, fetches MNIST, and runs each of these). The "

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
          {"seed", "S", "override train.seed"},
          {"threads", "T", "OpenBLAS threads (default: all cores)"},
          {"data", "DIR", "dataset folder (default: the config's data.root)"},
+         {"train-limit", "N", "train on the first N training images only (default: all)"},
+         {"test-limit", "N", "evaluate on the first N test images only (default: all)"},
          {"out", "CKPT", "checkpoint to write (default: the --resume one, else runs/<config name>.ckpt)"},
          {"resume", "CKPT", "continue a stopped run exactly where its checkpoint left it"},
          {"checkpoint-every", "N", "also checkpoint every N training steps (default 0: epoch ends only)"},
@@ -35,6 +37,8 @@ int main(int argc, char** argv) {
     if (flags.has("seed")) job.overrides.seed = flags.get_int("seed", 0, INT64_MAX);
     if (flags.has("threads")) job.threads = flags.get_int("threads", 1, 64);
     job.overrides.data_root = flags.optional("data");
+    if (flags.has("train-limit")) job.overrides.train_limit = flags.get_int("train-limit", 1, INT64_MAX);
+    if (flags.has("test-limit")) job.overrides.test_limit = flags.get_int("test-limit", 1, INT64_MAX);
     job.out = flags.optional("out").value_or("");
     job.resume = flags.optional("resume");
     if (flags.has("checkpoint-every")) job.checkpoint_every = flags.get_int("checkpoint-every", 0, INT64_MAX);

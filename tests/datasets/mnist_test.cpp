@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "test_files.h"
 
@@ -227,6 +228,25 @@ TEST(RealData, Mnist) {
 
 TEST(RealData, FashionMnist) {
   check_real_dataset(DatasetKind::kFashionMnist, default_root(DatasetKind::kFashionMnist));
+}
+
+TEST(MnistDataset, HeadKeepsTheFirstImagesWithTheirLabels) {
+  std::vector<uint8_t> pixels(5 * 4), labels{3, 1, 4, 1, 5};
+  for (size_t i = 0; i < pixels.size(); ++i)
+    pixels[i] = static_cast<uint8_t>(i);
+  const MnistDataset all(pixels, labels, 2, 2, {0.5f, 0.25f});
+  const MnistDataset three = all.head(3);
+  ASSERT_EQ(three.size(), 3);
+  EXPECT_EQ(three.name(), all.name());
+  EXPECT_EQ(three.normalization().mean, 0.5f);
+  for (int64_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(three.label(i), all.label(i));
+    EXPECT_EQ(std::vector<uint8_t>(three.image(i), three.image(i) + 4),
+              std::vector<uint8_t>(all.image(i), all.image(i) + 4));
+  }
+  EXPECT_THROW(three.image(3), std::out_of_range);
+  EXPECT_EQ(all.head(99).size(), 5);  // more than there are: all of them
+  EXPECT_THROW(all.head(0), std::invalid_argument);
 }
 
 }  // namespace
