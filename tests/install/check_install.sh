@@ -2,7 +2,8 @@
 # Installs a built quantgrad into a temporary prefix and builds examples/outside_project against it, as a user
 # would (README.md, "Use as a library"): find_package(quantgrad) with CMAKE_PREFIX_PATH, one file compiled
 # against the installed headers and static libraries, run, its output checked. Registered in CTest as
-# install.package; about half a minute (the outside project compiles main.cpp only).
+# install.package; also configures the course's examples/CMakeLists.txt the same way and builds one of its
+# programs. About a minute.
 #
 #   tests/install/check_install.sh BUILD_DIR [cmake arguments for the outside project...]
 #
@@ -48,4 +49,14 @@ grep -q '^float: *y = -1.0000, dy/dw = \[1, 2, -1\]$' "$work/log" ||
   fail "examples/outside_project printed no 'float: y = -1.0000, dy/dw = [1, 2, -1]'"
 grep -q '^int8 runtime: y = -1.0000 (output code 108)$' "$work/log" ||
   fail "examples/outside_project printed no 'int8 runtime: y = -1.0000 (output code 108)'"
-echo "check_install: ok (installed to a temporary prefix, built and ran examples/outside_project)"
+
+# The course's examples/CMakeLists.txt is a template too: outside the tree it must find the package. One
+# program is enough to show it configures and links (building all eight would double this test's time).
+cmake -S "$source_dir/examples" -B "$work/examples" -DCMAKE_PREFIX_PATH="$prefix" \
+      -DCMAKE_BUILD_TYPE=Release "$@" >"$work/log" 2>&1 ||
+  fail "configuring examples/ with -DCMAKE_PREFIX_PATH=$prefix (find_package(quantgrad))"
+cmake --build "$work/examples" --target 01_tensors >"$work/log" 2>&1 ||
+  fail "building examples/01_tensors.cpp against the install"
+"$work/examples/01_tensors" --test >"$work/log" 2>&1 || fail "examples/01_tensors --test exited with status $?"
+echo "check_install: ok (installed to a temporary prefix, built and ran examples/outside_project and" \
+  "examples/01_tensors)"
