@@ -1,4 +1,4 @@
-// Exercise lsq_backward (chapter 5): the declaration the check calls. Write the definition in your copy of
+// Exercise lsq_backward (chapter 8): the declaration the check calls. Write the definition in your copy of
 // starter.cpp (scripts/exercise start lsq_backward); the task is described there.
 #pragma once
 

@@ -1,4 +1,4 @@
-// exercise lsq_backward (chapter 5): LSQ's gradients: the clipped STE for x and the step size's own gradient
+// exercise lsq_backward (chapter 8): LSQ's gradients: the clipped STE for x and the step size's own gradient
 //
 // LSQ (Esser et al., "Learned Step Size Quantization", ICLR 2020) trains the step size s of a quantizer with
 // the network. Its forward pass is FakeQuantize's with zero point 0 (quant/fake_quantize_learnable.h):
