@@ -1,11 +1,12 @@
 // Chapter 7 (docs/tutorial/07-integer-inference.md): integer-only inference, one output element by hand.
 //
 // The program makes a small integer model (a float model trained for one epoch, PTQ with the tutorial's
-// observers, convert) and saves it as a model file, or takes the model file you give it (--model). It then
-// reads the file back, picks one output element of the first conv and derives it step by step with the
-// runtime's own functions — input codes, the int32 accumulator and gemmlowp's zero-point terms, the bias,
-// the fixed-point multiplier M0 * 2^(shift - 31), its rounding, + Z3, the fused-ReLU clamp — and checks
-// that the result is the code the runtime computed. Then it re-derives every element of that conv output.
+// observers, convert) and saves it as a model file, its float model as a checkpoint beside it, or takes the
+// model file you give it (--model). It then reads the file back, picks one output element of the first conv
+// and derives it step by step with the runtime's own functions — input codes, the int32 accumulator and
+// gemmlowp's zero-point terms, the bias, the fixed-point multiplier M0 * 2^(shift - 31), its rounding, + Z3,
+// the fused-ReLU clamp — and checks that the result is the code the runtime computed. Then it re-derives
+// every element of that conv output.
 //
 //   build/examples/07_integer_inference                 (needs MNIST in data/mnist: scripts/get-data)
 //   build/examples/07_integer_inference --model M.qgm   any model file whose first op is a conv2d
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "app/experiment.h"
 #include "app/flags.h"
 #include "app/quantize_job.h"
 #include "app/training.h"
@@ -76,16 +78,18 @@ data::MnistDataset first_images(const data::MnistDataset& set, int64_t n) {
 // asymmetric weights, so that the weight zero point Z2 is not 0 and every term of the expansion shows.
 struct Made {
   std::shared_ptr<nn::Graph> float_model;
+  app::TrainingProgress progress;  // where training stopped (one epoch), for the float checkpoint
   rt::Model model;
 };
 Made make_model(const config::ModelConfig& config, int bits, const data::MnistDataset& train,
                 const data::MnistDataset& test) {
   Generator gen(config.train.seed);
-  Made made{config::build_model(config, gen), {}};
+  Made made{config::build_model(config, gen), {}, {}};
   const auto optimizer = app::make_optimizer(config.train, made.float_model->parameters(), config.train.lr);
   const data::DataLoader loader(train, {.batch_size = 64, .shuffle = true, .seed = config.train.seed});
-  app::TrainingProgress progress;
-  app::train_epoch(*made.float_model, *optimizer, loader, progress, {.progress_bar = false, .quiet = true});
+  app::train_epoch(*made.float_model, *optimizer, loader, made.progress,
+                   {.progress_bar = false, .quiet = true});
+  made.progress = made.progress.next_epoch();
   config::ModelConfig c = config;
   c.quant.method = "tutorial";
   c.quant.bits = bits;
@@ -239,13 +243,15 @@ int32_t derive(const rt::Model& model, const rt::Conv2d& conv, const std::vector
 
 int main(int argc, char** argv) {
   return app::run_tool("07_integer_inference", [&] {
-    app::Flags flags(
-        "07_integer_inference", "Chapter 7: one output element of an integer model, by hand.",
-        {{"test", "", "small synthetic data; check every claim (exit 1 if one fails)"},
-         {"data", "DIR", "MNIST directory (default data/mnist)"},
-         {"model", "FILE", "a model file (.qgm) to read instead of making one"},
-         {"bits", "B", "bit width of the model made (default 8)"},
-         {"out", "FILE", "where to save the model made (default runs/tutorial/07_mnist_cnn.qgm)"}});
+    app::Flags flags("07_integer_inference", "Chapter 7: one output element of an integer model, by hand.",
+                     {{"test", "", "small synthetic data; check every claim (exit 1 if one fails)"},
+                      {"data", "DIR", "MNIST directory (default data/mnist)"},
+                      {"model", "FILE", "a model file (.qgm) to read instead of making one"},
+                      {"bits", "B", "bit width of the model made (default 8)"},
+                      {"out", "FILE",
+                       "where to save the model made (default runs/tutorial/07_mnist_cnn.qgm); its float "
+                       "model goes beside "
+                       "it, as .ckpt"}});
     flags.parse(argc, argv);
     if (flags.help_requested()) {
       std::printf("%s", flags.usage().c_str());
@@ -261,7 +267,7 @@ int main(int argc, char** argv) {
         test ? synthetic_digits(200, 2)
              : first_images(data::MnistDataset(data::DatasetKind::kMnist, data::Split::kTest, root), 2000);
 
-    std::string path;
+    std::string path, checkpoint_path;
     std::shared_ptr<nn::Graph> float_model;
     if (flags.has("model")) {
       path = flags.get("model");
@@ -289,6 +295,12 @@ int main(int argc, char** argv) {
       rt::save_model(made.model, path);
       std::printf("made %s: %s trained one epoch on %lld images, PTQ (tutorial observers) at %d bits\n",
                   path.c_str(), config.name.c_str(), (long long)train.size(), bits);
+      // The float model beside it, for `qinfer --config ... --from CKPT`, which compares the two.
+      checkpoint_path = std::filesystem::path(path).replace_extension(".ckpt").string();
+      if (checkpoint_path == path) checkpoint_path += ".ckpt";  // --out x.ckpt: never write over the model
+      app::save_training_checkpoint(checkpoint_path, *float_model, nullptr,
+                                    app::checkpoint_metadata("float", config, made.progress, train.size()));
+      std::printf("saved its float model as %s\n", checkpoint_path.c_str());
     }
 
     // From here on only the model file is used, as a deployed program would.
@@ -381,7 +393,10 @@ int main(int argc, char** argv) {
     }
     std::printf("in this conv's %lld outputs the two roundings differ on %lld\n",
                 (long long)runtime_out.numel(), (long long)differ);
-    if (test) std::filesystem::remove(path);
+    if (test) {
+      std::filesystem::remove(path);
+      if (!checkpoint_path.empty()) std::filesystem::remove(checkpoint_path);
+    }
     if (g_failures > 0) throw std::runtime_error(std::to_string(g_failures) + " check(s) failed");
     if (test) std::printf("all checks passed\n");
     return 0;
