@@ -1,5 +1,6 @@
 #include "datasets/mnist.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <stdexcept>
 #include <utility>
@@ -142,6 +143,16 @@ const uint8_t* MnistDataset::image(int64_t index) const {
 int64_t MnistDataset::label(int64_t index) const {
   check_index(index);
   return labels_[static_cast<size_t>(index)];
+}
+
+MnistDataset MnistDataset::head(int64_t n) const {
+  if (n < 0) throw std::invalid_argument(name_ + ": head(n) needs n >= 0, got " + std::to_string(n));
+  n = std::min(n, size());
+  std::vector<uint8_t> pixels(pixels_.begin(), pixels_.begin() + n * pixels_per_image());
+  std::vector<uint8_t> labels(labels_.begin(), labels_.begin() + n);
+  MnistDataset subset(std::move(pixels), std::move(labels), rows_, cols_, normalization_);
+  subset.name_ = name_;
+  return subset;
 }
 
 void MnistDataset::check_index(int64_t index) const {
