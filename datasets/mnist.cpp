@@ -1,7 +1,6 @@
 #include "datasets/mnist.h"
 
 #include <algorithm>
-
 #include <filesystem>
 #include <stdexcept>
 #include <utility>
@@ -136,16 +135,6 @@ MnistDataset::MnistDataset(std::vector<uint8_t> pixels, std::vector<uint8_t> lab
   check_labels(labels_, "MnistDataset", /*from_file=*/false);
 }
 
-MnistDataset MnistDataset::head(int64_t count) const {
-  if (count < 1)
-    throw std::invalid_argument("MnistDataset::head: count must be at least 1, got " + std::to_string(count));
-  const int64_t n = std::min(count, size());
-  MnistDataset subset = *this;
-  subset.labels_.resize(static_cast<size_t>(n));
-  subset.pixels_.resize(static_cast<size_t>(n * pixels_per_image()));
-  return subset;
-}
-
 const uint8_t* MnistDataset::image(int64_t index) const {
   check_index(index);
   return pixels_.data() + index * pixels_per_image();
@@ -154,6 +143,16 @@ const uint8_t* MnistDataset::image(int64_t index) const {
 int64_t MnistDataset::label(int64_t index) const {
   check_index(index);
   return labels_[static_cast<size_t>(index)];
+}
+
+MnistDataset MnistDataset::head(int64_t n) const {
+  if (n < 0) throw std::invalid_argument(name_ + ": head(n) needs n >= 0, got " + std::to_string(n));
+  n = std::min(n, size());
+  std::vector<uint8_t> pixels(pixels_.begin(), pixels_.begin() + n * pixels_per_image());
+  std::vector<uint8_t> labels(labels_.begin(), labels_.begin() + n);
+  MnistDataset subset(std::move(pixels), std::move(labels), rows_, cols_, normalization_);
+  subset.name_ = name_;
+  return subset;
 }
 
 void MnistDataset::check_index(int64_t index) const {

@@ -76,9 +76,11 @@ class MnistDataset {
   /// The class of image `index`, in [0, kNumClasses); bounds-checked.
   int64_t label(int64_t index) const;
 
-  /// The first min(count, size()) images with their labels, the same name and normalization: a fixed subset
-  /// for quick runs (the tools' --train-limit and --test-limit). Throws std::invalid_argument if count < 1.
-  MnistDataset head(int64_t count) const;
+  /// The first min(n, size()) images with their labels, as a dataset of their own (a copy; same name,
+  /// image size and normalisation), like pandas' DataFrame.head: a shorter run on a prefix of the data
+  /// (the tools' --train-limit and --test-limit).
+  /// Throws std::invalid_argument if n < 0.
+  MnistDataset head(int64_t n) const;
 
   const Normalization& normalization() const { return normalization_; }
   void set_normalization(const Normalization& normalization) { normalization_ = normalization; }

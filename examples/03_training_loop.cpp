@@ -21,8 +21,9 @@
 #include "core/kernels/elementwise.h"  // kernel::axpy for the in-place SGD update
 #include "core/random.h"               // Generator
 #include "core/tensor.h"
-#include "datasets/data_loader.h"  // DataLoader, Batch
-#include "datasets/mnist.h"        // MnistDataset
+#include "datasets/data_loader.h"       // DataLoader, Batch
+#include "datasets/mnist.h"             // MnistDataset
+#include "datasets/synthetic_digits.h"  // synthetic_digits: --test's data, made in memory
 #include "nn/functional/activation.h"
 #include "nn/functional/loss.h"  // cross_entropy
 #include "nn/layers.h"           // nn::Sequential, nn::Linear, nn::ReLU, nn::Flatten
@@ -102,28 +103,7 @@ Accuracy evaluate(Forward&& forward, const qg::data::MnistDataset& test_set) {
   return accuracy;
 }
 
-// ---- Data ----------------------------------------------------------------------------------------------
-
-// A small stand-in for MNIST for --test: ten fixed random 28x28 prototypes, each sample one of them plus
-// noise, as uint8 pixels (the same idea as tests/common/synthetic_digits.h).
-qg::data::MnistDataset synthetic_digits(int64_t n, uint64_t seed) {
-  qg::Generator prototype_gen(12345);
-  std::vector<float> prototypes(10 * 784);
-  for (float& p : prototypes)
-    p = prototype_gen.uniform(0.0f, 1.0f) < 0.2f ? 1.0f : 0.0f;
-  qg::Generator gen(seed);
-  std::vector<uint8_t> pixels, labels;
-  for (int64_t i = 0; i < n; ++i) {
-    const auto label = static_cast<uint8_t>(gen.below(10));
-    labels.push_back(label);
-    for (int64_t p = 0; p < 784; ++p) {
-      const float v = 0.8f * prototypes[label * 784 + p] + gen.uniform(0.0f, 0.35f);
-      pixels.push_back(static_cast<uint8_t>(std::min(255.0f, v * 255.0f)));
-    }
-  }
-  return qg::data::MnistDataset(std::move(pixels), std::move(labels), 28, 28,
-                                qg::data::default_normalization(qg::data::DatasetKind::kMnist));
-}
+// ---- The run -------------------------------------------------------------------------------------------
 
 int failures = 0;
 void check(bool ok, const std::string& claim) {

@@ -22,6 +22,7 @@
 #include "core/tensor.h"
 #include "datasets/data_loader.h"
 #include "datasets/mnist.h"
+#include "datasets/synthetic_digits.h"
 #include "nn/functional/loss.h"
 #include "nn/layers.h"
 #include "nn/optim/sgd.h"
@@ -128,26 +129,6 @@ void observers() {
 }
 
 // ---- 3 and 4: calibrate a trained network at each bit width ------------------------------------------------
-
-// A small stand-in for MNIST for --test (the same as in 03_training_loop.cpp).
-qg::data::MnistDataset synthetic_digits(int64_t n, uint64_t seed) {
-  qg::Generator prototype_gen(12345);
-  std::vector<float> prototypes(10 * 784);
-  for (float& p : prototypes)
-    p = prototype_gen.uniform(0.0f, 1.0f) < 0.2f ? 1.0f : 0.0f;
-  qg::Generator gen(seed);
-  std::vector<uint8_t> pixels, labels;
-  for (int64_t i = 0; i < n; ++i) {
-    const auto label = static_cast<uint8_t>(gen.below(10));
-    labels.push_back(label);
-    for (int64_t p = 0; p < 784; ++p) {
-      const float v = 0.8f * prototypes[label * 784 + p] + gen.uniform(0.0f, 0.35f);
-      pixels.push_back(static_cast<uint8_t>(std::min(255.0f, v * 255.0f)));
-    }
-  }
-  return qg::data::MnistDataset(std::move(pixels), std::move(labels), 28, 28,
-                                qg::data::default_normalization(qg::data::DatasetKind::kMnist));
-}
 
 // Chapter 3's network, 784 -> 100 -> ReLU -> 10, trained with SGD.
 std::shared_ptr<qg::nn::Sequential> train_float_model(const qg::data::MnistDataset& train_set,

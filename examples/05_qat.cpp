@@ -26,6 +26,7 @@
 #include "config/loader.h"
 #include "datasets/data_loader.h"
 #include "datasets/mnist.h"
+#include "datasets/synthetic_digits.h"
 #include "quant/fake_quantize.h"
 #include "quant/qat_model.h"
 
@@ -168,35 +169,6 @@ void placement(const config::ModelConfig& config) {
 
 // ---- Part 3: a real run ------------------------------------------------------------------------------------------
 
-// The first `n` images of `set` as a dataset of their own.
-data::MnistDataset first_images(const data::MnistDataset& set, int64_t n) {
-  n = std::min(n, set.size());
-  std::vector<uint8_t> pixels(set.image(0), set.image(0) + n * set.pixels_per_image());
-  std::vector<uint8_t> labels;
-  for (int64_t i = 0; i < n; ++i)
-    labels.push_back(static_cast<uint8_t>(set.label(i)));
-  return data::MnistDataset(std::move(pixels), std::move(labels), set.rows(), set.cols(),
-                            set.normalization());
-}
-
-// --test: ten random prototype "digits" plus noise (as tests/common/synthetic_digits.h).
-data::MnistDataset synthetic_digits(int64_t n, uint64_t seed) {
-  Generator prototypes(12345);
-  std::vector<float> proto(10 * 784);
-  for (float& p : proto)
-    p = prototypes.uniform(0.0f, 1.0f) < 0.2f ? 1.0f : 0.0f;
-  Generator gen(seed);
-  std::vector<uint8_t> pixels, labels;
-  for (int64_t i = 0; i < n; ++i) {
-    const auto label = static_cast<uint8_t>(gen.below(10));
-    labels.push_back(label);
-    for (int p = 0; p < 784; ++p)
-      pixels.push_back(static_cast<uint8_t>(
-          std::min(255.0f, 255.0f * (0.8f * proto[label * 784 + p] + gen.uniform(0.0f, 0.35f)))));
-  }
-  return data::MnistDataset(std::move(pixels), std::move(labels), 28, 28, {0.1307f, 0.3081f});
-}
-
 // A fresh model of `config` holding a copy of `source`'s weights (QAT trains the model it is given).
 std::shared_ptr<nn::Graph> copy_of(const config::ModelConfig& config, const nn::Graph& source) {
   Generator unused(0);
@@ -326,7 +298,8 @@ int main(int argc, char** argv) {
     if (part == 0 || part == 2) placement(config);
     const bool mnist_part = part == 0 || part == 3;
     if (mnist_part && test) {
-      const data::MnistDataset train = synthetic_digits(4096, 1), test_set = synthetic_digits(500, 2);
+      const data::MnistDataset train = data::synthetic_digits(4096, 1),
+                               test_set = data::synthetic_digits(500, 2);
       real_run(config, train, train, test_set);
     } else if (mnist_part) {
       // Subsets keep the run near a minute on one core: 12 000 images train the float model, the first
@@ -335,7 +308,7 @@ int main(int argc, char** argv) {
       const data::MnistDataset train(data::DatasetKind::kMnist, data::Split::kTrain, root);
       const data::MnistDataset test_set(data::DatasetKind::kMnist, data::Split::kTest, root);
       config.quant.ptq_batches = 50;
-      real_run(config, train, first_images(train, 12000), first_images(test_set, 5000));
+      real_run(config, train, train.head(12000), test_set.head(5000));
     }
     if (g_failures > 0) throw std::runtime_error(std::to_string(g_failures) + " check(s) failed");
     if (test) std::printf("all checks passed\n");

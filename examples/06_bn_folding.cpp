@@ -23,6 +23,7 @@
 #include "config/loader.h"
 #include "datasets/data_loader.h"
 #include "datasets/mnist.h"
+#include "datasets/synthetic_digits.h"
 #include "nn/functional/conv2d.h"
 #include "nn/layers.h"
 #include "quant/bn_fold.h"
@@ -40,35 +41,6 @@ void check(bool ok, const std::string& claim) {
     std::fprintf(stderr, "CHECK FAILED: %s\n", claim.c_str());
     ++g_failures;
   }
-}
-
-// --test: ten random prototype "digits" plus noise (as tests/common/synthetic_digits.h).
-data::MnistDataset synthetic_digits(int64_t n, uint64_t seed) {
-  Generator prototypes(12345);
-  std::vector<float> proto(10 * 784);
-  for (float& p : proto)
-    p = prototypes.uniform(0.0f, 1.0f) < 0.2f ? 1.0f : 0.0f;
-  Generator gen(seed);
-  std::vector<uint8_t> pixels, labels;
-  for (int64_t i = 0; i < n; ++i) {
-    const auto label = static_cast<uint8_t>(gen.below(10));
-    labels.push_back(label);
-    for (int p = 0; p < 784; ++p)
-      pixels.push_back(static_cast<uint8_t>(
-          std::min(255.0f, 255.0f * (0.8f * proto[label * 784 + p] + gen.uniform(0.0f, 0.35f)))));
-  }
-  return data::MnistDataset(std::move(pixels), std::move(labels), 28, 28, {0.1307f, 0.3081f});
-}
-
-// The first `n` images of `set` as a dataset of their own.
-data::MnistDataset first_images(const data::MnistDataset& set, int64_t n) {
-  n = std::min(n, set.size());
-  std::vector<uint8_t> pixels(set.image(0), set.image(0) + n * set.pixels_per_image());
-  std::vector<uint8_t> labels;
-  for (int64_t i = 0; i < n; ++i)
-    labels.push_back(static_cast<uint8_t>(set.label(i)));
-  return data::MnistDataset(std::move(pixels), std::move(labels), set.rows(), set.cols(),
-                            set.normalization());
 }
 
 void print_values(const char* label, const std::vector<float>& values) {
@@ -276,11 +248,11 @@ int main(int argc, char** argv) {
     // BN learns its statistics), PTQ calibrates on 20 batches of them, and 2000 test images evaluate.
     const std::string root = flags.optional("data").value_or(data::default_root(data::DatasetKind::kMnist));
     const data::MnistDataset train =
-        test ? synthetic_digits(1024, 1)
-             : first_images(data::MnistDataset(data::DatasetKind::kMnist, data::Split::kTrain, root), 6000);
+        test ? data::synthetic_digits(1024, 1)
+             : data::MnistDataset(data::DatasetKind::kMnist, data::Split::kTrain, root).head(6000);
     const data::MnistDataset test_set =
-        test ? synthetic_digits(500, 2)
-             : first_images(data::MnistDataset(data::DatasetKind::kMnist, data::Split::kTest, root), 2000);
+        test ? data::synthetic_digits(500, 2)
+             : data::MnistDataset(data::DatasetKind::kMnist, data::Split::kTest, root).head(2000);
     if (!test) config.quant.ptq_batches = 20;
 
     Generator gen(config.train.seed);

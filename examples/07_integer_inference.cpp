@@ -1,11 +1,12 @@
 // Chapter 7 (docs/tutorial/07-integer-inference.md): integer-only inference, one output element by hand.
 //
 // The program makes a small integer model (a float model trained for one epoch, PTQ with the tutorial's
-// observers, convert) and saves it as a model file, or takes the model file you give it (--model). It then
-// reads the file back, picks one output element of the first conv and derives it step by step with the
-// runtime's own functions — input codes, the int32 accumulator and gemmlowp's zero-point terms, the bias,
-// the fixed-point multiplier M0 * 2^(shift - 31), its rounding, + Z3, the fused-ReLU clamp — and checks
-// that the result is the code the runtime computed. Then it re-derives every element of that conv output.
+// observers, convert) and saves it as a model file, its float model as a checkpoint beside it, or takes the
+// model file you give it (--model). It then reads the file back, picks one output element of the first conv
+// and derives it step by step with the runtime's own functions — input codes, the int32 accumulator and
+// gemmlowp's zero-point terms, the bias, the fixed-point multiplier M0 * 2^(shift - 31), its rounding, + Z3,
+// the fused-ReLU clamp — and checks that the result is the code the runtime computed. Then it re-derives
+// every element of that conv output.
 //
 //   build/examples/07_integer_inference                 (needs MNIST in data/mnist: scripts/get-data)
 //   build/examples/07_integer_inference --model M.qgm   any model file whose first op is a conv2d
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "app/experiment.h"
 #include "app/flags.h"
 #include "app/quantize_job.h"
 #include "app/training.h"
@@ -26,6 +28,7 @@
 #include "config/loader.h"
 #include "datasets/data_loader.h"
 #include "datasets/mnist.h"
+#include "datasets/synthetic_digits.h"
 #include "nn/functional/conv2d.h"
 #include "nn/layers.h"
 #include "runtime/runtime.h"
@@ -43,49 +46,22 @@ void check(bool ok, const std::string& claim) {
   }
 }
 
-// --test: ten random prototype "digits" plus noise (as tests/common/synthetic_digits.h).
-data::MnistDataset synthetic_digits(int64_t n, uint64_t seed) {
-  Generator prototypes(12345);
-  std::vector<float> proto(10 * 784);
-  for (float& p : proto)
-    p = prototypes.uniform(0.0f, 1.0f) < 0.2f ? 1.0f : 0.0f;
-  Generator gen(seed);
-  std::vector<uint8_t> pixels, labels;
-  for (int64_t i = 0; i < n; ++i) {
-    const auto label = static_cast<uint8_t>(gen.below(10));
-    labels.push_back(label);
-    for (int p = 0; p < 784; ++p)
-      pixels.push_back(static_cast<uint8_t>(
-          std::min(255.0f, 255.0f * (0.8f * proto[label * 784 + p] + gen.uniform(0.0f, 0.35f)))));
-  }
-  return data::MnistDataset(std::move(pixels), std::move(labels), 28, 28, {0.1307f, 0.3081f});
-}
-
-// The first `n` images of `set` as a dataset of their own.
-data::MnistDataset first_images(const data::MnistDataset& set, int64_t n) {
-  n = std::min(n, set.size());
-  std::vector<uint8_t> pixels(set.image(0), set.image(0) + n * set.pixels_per_image());
-  std::vector<uint8_t> labels;
-  for (int64_t i = 0; i < n; ++i)
-    labels.push_back(static_cast<uint8_t>(set.label(i)));
-  return data::MnistDataset(std::move(pixels), std::move(labels), set.rows(), set.cols(),
-                            set.normalization());
-}
-
 // The float model (one epoch) and its integer model after PTQ with the tutorial's observers: unsigned
 // asymmetric weights, so that the weight zero point Z2 is not 0 and every term of the expansion shows.
 struct Made {
   std::shared_ptr<nn::Graph> float_model;
+  app::TrainingProgress progress;  // where training stopped (one epoch), for the float checkpoint
   rt::Model model;
 };
 Made make_model(const config::ModelConfig& config, int bits, const data::MnistDataset& train,
                 const data::MnistDataset& test) {
   Generator gen(config.train.seed);
-  Made made{config::build_model(config, gen), {}};
+  Made made{config::build_model(config, gen), {}, {}};
   const auto optimizer = app::make_optimizer(config.train, made.float_model->parameters(), config.train.lr);
   const data::DataLoader loader(train, {.batch_size = 64, .shuffle = true, .seed = config.train.seed});
-  app::TrainingProgress progress;
-  app::train_epoch(*made.float_model, *optimizer, loader, progress, {.progress_bar = false, .quiet = true});
+  app::train_epoch(*made.float_model, *optimizer, loader, made.progress,
+                   {.progress_bar = false, .quiet = true});
+  made.progress = made.progress.next_epoch();
   config::ModelConfig c = config;
   c.quant.method = "tutorial";
   c.quant.bits = bits;
@@ -239,13 +215,15 @@ int32_t derive(const rt::Model& model, const rt::Conv2d& conv, const std::vector
 
 int main(int argc, char** argv) {
   return app::run_tool("07_integer_inference", [&] {
-    app::Flags flags(
-        "07_integer_inference", "Chapter 7: one output element of an integer model, by hand.",
-        {{"test", "", "small synthetic data; check every claim (exit 1 if one fails)"},
-         {"data", "DIR", "MNIST directory (default data/mnist)"},
-         {"model", "FILE", "a model file (.qgm) to read instead of making one"},
-         {"bits", "B", "bit width of the model made (default 8)"},
-         {"out", "FILE", "where to save the model made (default runs/tutorial/07_mnist_cnn.qgm)"}});
+    app::Flags flags("07_integer_inference", "Chapter 7: one output element of an integer model, by hand.",
+                     {{"test", "", "small synthetic data; check every claim (exit 1 if one fails)"},
+                      {"data", "DIR", "MNIST directory (default data/mnist)"},
+                      {"model", "FILE", "a model file (.qgm) to read instead of making one"},
+                      {"bits", "B", "bit width of the model made (default 8)"},
+                      {"out", "FILE",
+                       "where to save the model made (default runs/tutorial/07_mnist_cnn.qgm); its float "
+                       "model goes beside "
+                       "it, as .ckpt"}});
     flags.parse(argc, argv);
     if (flags.help_requested()) {
       std::printf("%s", flags.usage().c_str());
@@ -258,10 +236,10 @@ int main(int argc, char** argv) {
     // The images: MNIST's test set (or synthetic digits with --test); image 0 is the one derived.
     const std::string root = flags.optional("data").value_or(data::default_root(data::DatasetKind::kMnist));
     const data::MnistDataset test_set =
-        test ? synthetic_digits(200, 2)
-             : first_images(data::MnistDataset(data::DatasetKind::kMnist, data::Split::kTest, root), 2000);
+        test ? data::synthetic_digits(200, 2)
+             : data::MnistDataset(data::DatasetKind::kMnist, data::Split::kTest, root).head(2000);
 
-    std::string path;
+    std::string path, checkpoint_path;
     std::shared_ptr<nn::Graph> float_model;
     if (flags.has("model")) {
       path = flags.get("model");
@@ -276,8 +254,8 @@ int main(int argc, char** argv) {
                                                                           "07_integer_inference --test")
                                               : config::load_config("configs/mnist_cnn.json");
       const data::MnistDataset train =
-          test ? synthetic_digits(1024, 1)
-               : first_images(data::MnistDataset(data::DatasetKind::kMnist, data::Split::kTrain, root), 6000);
+          test ? data::synthetic_digits(1024, 1)
+               : data::MnistDataset(data::DatasetKind::kMnist, data::Split::kTrain, root).head(6000);
       Made made = make_model(config, bits, train, test_set);
       float_model = made.float_model;
       // --test writes to the temporary directory (and removes the file at the end).
@@ -289,6 +267,12 @@ int main(int argc, char** argv) {
       rt::save_model(made.model, path);
       std::printf("made %s: %s trained one epoch on %lld images, PTQ (tutorial observers) at %d bits\n",
                   path.c_str(), config.name.c_str(), (long long)train.size(), bits);
+      // The float model beside it, for `qinfer --config ... --from CKPT`, which compares the two.
+      checkpoint_path = std::filesystem::path(path).replace_extension(".ckpt").string();
+      if (checkpoint_path == path) checkpoint_path += ".ckpt";  // --out x.ckpt: never write over the model
+      app::save_training_checkpoint(checkpoint_path, *float_model, nullptr,
+                                    app::checkpoint_metadata("float", config, made.progress, train.size()));
+      std::printf("saved its float model as %s\n", checkpoint_path.c_str());
     }
 
     // From here on only the model file is used, as a deployed program would.
@@ -381,7 +365,10 @@ int main(int argc, char** argv) {
     }
     std::printf("in this conv's %lld outputs the two roundings differ on %lld\n",
                 (long long)runtime_out.numel(), (long long)differ);
-    if (test) std::filesystem::remove(path);
+    if (test) {
+      std::filesystem::remove(path);
+      if (!checkpoint_path.empty()) std::filesystem::remove(checkpoint_path);
+    }
     if (g_failures > 0) throw std::runtime_error(std::to_string(g_failures) + " check(s) failed");
     if (test) std::printf("all checks passed\n");
     return 0;

@@ -27,6 +27,7 @@
 #include "config/quant_recipe.h"
 #include "datasets/data_loader.h"
 #include "datasets/mnist.h"
+#include "datasets/synthetic_digits.h"
 #include "quant/binarize.h"
 #include "quant/fake_quantize_learnable.h"
 #include "quant/qparams.h"
@@ -42,35 +43,6 @@ void check(bool ok, const std::string& claim) {
     std::fprintf(stderr, "CHECK FAILED: %s\n", claim.c_str());
     ++g_failures;
   }
-}
-
-// --test: ten random prototype "digits" plus noise (as tests/common/synthetic_digits.h).
-data::MnistDataset synthetic_digits(int64_t n, uint64_t seed) {
-  Generator prototypes(12345);
-  std::vector<float> proto(10 * 784);
-  for (float& p : proto)
-    p = prototypes.uniform(0.0f, 1.0f) < 0.2f ? 1.0f : 0.0f;
-  Generator gen(seed);
-  std::vector<uint8_t> pixels, labels;
-  for (int64_t i = 0; i < n; ++i) {
-    const auto label = static_cast<uint8_t>(gen.below(10));
-    labels.push_back(label);
-    for (int p = 0; p < 784; ++p)
-      pixels.push_back(static_cast<uint8_t>(
-          std::min(255.0f, 255.0f * (0.8f * proto[label * 784 + p] + gen.uniform(0.0f, 0.35f)))));
-  }
-  return data::MnistDataset(std::move(pixels), std::move(labels), 28, 28, {0.1307f, 0.3081f});
-}
-
-// The first `n` images of `set` as a dataset of their own.
-data::MnistDataset first_images(const data::MnistDataset& set, int64_t n) {
-  n = std::min(n, set.size());
-  std::vector<uint8_t> pixels(set.image(0), set.image(0) + n * set.pixels_per_image());
-  std::vector<uint8_t> labels;
-  for (int64_t i = 0; i < n; ++i)
-    labels.push_back(static_cast<uint8_t>(set.label(i)));
-  return data::MnistDataset(std::move(pixels), std::move(labels), set.rows(), set.cols(),
-                            set.normalization());
 }
 
 // ---- 1. LSQ -----------------------------------------------------------------------------------------------------
@@ -347,8 +319,8 @@ int main(int argc, char** argv) {
                      {"type": "linear", "out_features": 10}],
           "train": {"lr": 0.05, "test_batch_size": 250}, "quant": {"ptq_batches": 8}})",
                                                                    "08_low_bit --test");
-      const data::MnistDataset train = synthetic_digits(4096, 1);
-      real_runs(config, train, train, synthetic_digits(500, 2));
+      const data::MnistDataset train = data::synthetic_digits(4096, 1);
+      real_runs(config, train, train, data::synthetic_digits(500, 2));
     } else if (mnist_part) {
       // NetBN (configs/mnist_cnn_bn.json) on subsets: 20 000 images for the float epoch, the first 12 000 of
       // them for each QAT epoch, 5000 test images.
@@ -357,7 +329,7 @@ int main(int argc, char** argv) {
       const data::MnistDataset test_set(data::DatasetKind::kMnist, data::Split::kTest, root);
       config::ModelConfig config = config::load_config("configs/mnist_cnn_bn.json");
       config.quant.ptq_batches = 50;
-      real_runs(config, first_images(train, 20000), first_images(train, 12000), first_images(test_set, 5000));
+      real_runs(config, train.head(20000), train.head(12000), test_set.head(5000));
     }
     if (g_failures > 0) throw std::runtime_error(std::to_string(g_failures) + " check(s) failed");
     if (test) std::printf("all checks passed\n");

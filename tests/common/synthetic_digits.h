@@ -1,6 +1,7 @@
-// A small synthetic stand-in for MNIST used by the quantization tests: ten fixed random 28x28 "prototype"
-// images, and samples that are a prototype plus noise, as uint8 pixels. A small CNN learns it in a
-// few dozen steps, which gives the conversion tests a *trained* model with confident, realistic logits.
+// The synthetic digit set (datasets/synthetic_digits.h) in the shape the quantization tests use it: pixels
+// and labels in plain vectors, batches as normalised tensors. A small CNN learns it in a few dozen steps,
+// which gives the conversion tests a *trained* model with confident, realistic logits. Also the tutorial's
+// Net and a few SGD steps on these digits.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include "autograd/grad_mode.h"
 #include "core/random.h"
 #include "core/tensor.h"
+#include "datasets/synthetic_digits.h"
 #include "nn/functional/loss.h"
 #include "nn/layers.h"
 #include "nn/optim/sgd.h"
@@ -22,19 +24,12 @@ struct SyntheticDigits {
   std::vector<uint8_t> pixels;  // n * 784
   std::vector<int64_t> labels;
 
+  /// data::synthetic_digits(n, seed), image by image.
   SyntheticDigits(int64_t n, uint64_t seed) {
-    Generator prototypes_gen(12345);  // the same ten prototypes for every set
-    std::vector<float> prototypes(kClasses * kPixels);
-    for (float& p : prototypes)
-      p = prototypes_gen.uniform(0.0f, 1.0f) < 0.2f ? 1.0f : 0.0f;
-    Generator gen(seed);
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t label = static_cast<int64_t>(gen.below(kClasses));
-      labels.push_back(label);
-      for (int64_t p = 0; p < kPixels; ++p) {
-        const float v = 0.8f * prototypes[label * kPixels + p] + gen.uniform(0.0f, 0.35f);
-        pixels.push_back(static_cast<uint8_t>(std::min(255.0f, v * 255.0f)));
-      }
+    const data::MnistDataset set = data::synthetic_digits(n, seed);
+    for (int64_t i = 0; i < set.size(); ++i) {
+      pixels.insert(pixels.end(), set.image(i), set.image(i) + kPixels);
+      labels.push_back(set.label(i));
     }
   }
 
