@@ -3,8 +3,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <unordered_map>
-#include <unordered_set>
 
+#include "autograd/graph_order.h"
 #include "autograd/node.h"
 
 namespace qg {
@@ -19,25 +19,6 @@ std::string escaped(const std::string& text) {
     out += c;
   }
   return out;
-}
-
-// Nodes in forward order: every node after all the nodes that made its inputs (the engine's depth-first
-// search, autograd/engine.cpp, without reversing its post-order).
-std::vector<Node*> forward_order(Node* root) {
-  std::vector<Node*> order;
-  std::unordered_set<Node*> visited{root};
-  std::vector<std::pair<Node*, size_t>> stack{{root, 0}};
-  while (!stack.empty()) {
-    auto& [node, next_input] = stack.back();
-    if (next_input < node->inputs.size()) {
-      Node* child = node->inputs[next_input++].node.get();
-      if (child && visited.insert(child).second) stack.push_back({child, 0});
-    } else {
-      order.push_back(node);
-      stack.pop_back();
-    }
-  }
-  return order;
 }
 
 class DotWriter {

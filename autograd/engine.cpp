@@ -2,9 +2,9 @@
 
 #include <stdexcept>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "autograd/grad_mode.h"
+#include "autograd/graph_order.h"
 #include "autograd/node.h"
 #include "core/kernels/elementwise.h"
 
@@ -12,23 +12,11 @@ namespace qg {
 
 namespace {
 
-// Reverse topological order by an iterative depth-first search (deep graphs must not overflow the
-// stack): a node is emitted after everything it feeds into, so the root comes first.
+// Reverse topological order: a node comes after everything it feeds into, so the root comes first and a
+// node's gradient is complete before it is propagated.
 std::vector<Node*> topological_order(Node* root) {
-  std::vector<Node*> post_order;
-  std::unordered_set<Node*> visited{root};
-  std::vector<std::pair<Node*, size_t>> stack{{root, 0}};
-  while (!stack.empty()) {
-    auto& [node, next_input] = stack.back();
-    if (next_input < node->inputs.size()) {
-      Node* child = node->inputs[next_input++].node.get();
-      if (child && visited.insert(child).second) stack.push_back({child, 0});
-    } else {
-      post_order.push_back(node);
-      stack.pop_back();
-    }
-  }
-  return {post_order.rbegin(), post_order.rend()};
+  std::vector<Node*> order = forward_order(root);
+  return {order.rbegin(), order.rend()};
 }
 
 // A gradient that nothing else can see (its handle and its storage have no other owner) and that is laid

@@ -13,21 +13,14 @@
 #include <vector>
 
 #include "autograd/ops.h"  // reshape, transpose, narrow, contiguous, +, *: the user-facing tensor ops
-#include "core/tensor.h"   // qg::Tensor and its factories
+#include "check.h"
+#include "core/tensor.h"  // qg::Tensor and its factories
 
 using qg::Tensor;
 
 namespace {
 
-int failures = 0;
-
-// Prints a failed claim and remembers it; main() returns non-zero if any failed.
-void check(bool ok, const std::string& claim) {
-  if (!ok) {
-    std::printf("CHECK FAILED: %s\n", claim.c_str());
-    ++failures;
-  }
-}
+using course::check;
 
 // "shape [3,4]  strides [4,1]  offset 0  contiguous yes"
 void describe(const char* name, const Tensor& t) {
@@ -191,8 +184,8 @@ int main(int argc, char** argv) {
     if (part == 0 && p > 1) std::printf("\n");
     parts[p - 1]();
   }
-  if (failures) {
-    std::fprintf(stderr, "01_tensors: %d check(s) failed\n", failures);
+  if (course::failures()) {
+    std::fprintf(stderr, "01_tensors: %d check(s) failed\n", course::failures());
     return 1;
   }
   return 0;

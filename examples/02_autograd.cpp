@@ -13,10 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "autograd/dot.h"              // to_dot: the graph in Graphviz DOT
-#include "autograd/function.h"         // apply<Fn>: the Function API
-#include "autograd/gradcheck.h"        // gradcheck: analytic vs numerical gradient
-#include "autograd/ops.h"              // the differentiable ops: +, *, pow, sum, ...
+#include "autograd/dot.h"        // to_dot: the graph in Graphviz DOT
+#include "autograd/function.h"   // apply<Fn>: the Function API
+#include "autograd/gradcheck.h"  // gradcheck: analytic vs numerical gradient
+#include "autograd/ops.h"        // the differentiable ops: +, *, pow, sum, ...
+#include "check.h"
 #include "core/kernels/elementwise.h"  // kernel::exp, kernel::mul, ...: plain math for a Function's insides
 #include "core/tensor.h"
 
@@ -24,14 +25,7 @@ using qg::Tensor;
 
 namespace {
 
-int failures = 0;
-
-void check(bool ok, const std::string& claim) {
-  if (!ok) {
-    std::printf("CHECK FAILED: %s\n", claim.c_str());
-    ++failures;
-  }
-}
+using course::check;
 
 // One line about a tensor's place in the graph.
 void describe(const char* name, const Tensor& t) {
@@ -229,8 +223,8 @@ int main(int argc, char** argv) {
   if (part == 0 || part == 2) backward_part(example);
   if (part == 0) std::printf("\n");
   if (part == 0 || part == 3) function_part();
-  if (failures) {
-    std::fprintf(stderr, "02_autograd: %d check(s) failed\n", failures);
+  if (course::failures()) {
+    std::fprintf(stderr, "02_autograd: %d check(s) failed\n", course::failures());
     return 1;
   }
   return 0;

@@ -16,8 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "autograd/grad_mode.h"        // NoGradGuard
-#include "autograd/ops.h"              // matmul, transpose, flatten, argmax, +
+#include "autograd/grad_mode.h"  // NoGradGuard
+#include "autograd/ops.h"        // matmul, transpose, flatten, argmax, +
+#include "check.h"
 #include "core/kernels/elementwise.h"  // kernel::axpy for the in-place SGD update
 #include "core/random.h"               // Generator
 #include "core/tensor.h"
@@ -105,13 +106,7 @@ Accuracy evaluate(Forward&& forward, const qg::data::MnistDataset& test_set) {
 
 // ---- The run -------------------------------------------------------------------------------------------
 
-int failures = 0;
-void check(bool ok, const std::string& claim) {
-  if (!ok) {
-    std::printf("CHECK FAILED: %s\n", claim.c_str());
-    ++failures;
-  }
-}
+using course::check;
 
 int run(const Options& options) {
   using namespace qg::data;
@@ -192,7 +187,7 @@ int run(const Options& options) {
   check(max_difference < 1e-4, "the nn version computes the hand-written version's losses");
   check(last_loss < 0.5 * first_loss, "training lowers the loss");
   check(hand_accuracy.percent() > 90.0 && nn_accuracy.percent() > 90.0, "test accuracy above 90%");
-  return failures ? 1 : 0;
+  return course::failures() ? 1 : 0;
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 
 #include "autograd/grad_mode.h"  // NoGradGuard
 #include "autograd/ops.h"        // argmax
+#include "check.h"
 #include "core/random.h"
 #include "core/tensor.h"
 #include "datasets/data_loader.h"
@@ -42,13 +43,7 @@ struct Options {
   std::string data_dir = "data/mnist";
 };
 
-int failures = 0;
-void check(bool ok, const std::string& claim) {
-  if (!ok) {
-    std::printf("CHECK FAILED: %s\n", claim.c_str());
-    ++failures;
-  }
-}
+using course::check;
 
 // ---- 1. Scale and zero point, by hand and by the library -------------------------------------------------
 //
@@ -221,7 +216,7 @@ void print_grids(quant::QatModel& qat) {
 int run(const Options& options) {
   if (options.part == 0 || options.part == 1) scale_and_zero_point();
   if (options.part == 0 || options.part == 2) observers();
-  if (options.part == 1 || options.part == 2) return failures ? 1 : 0;
+  if (options.part == 1 || options.part == 2) return course::failures() ? 1 : 0;
 
   using namespace qg::data;
   const MnistDataset train_set = options.test
@@ -268,7 +263,7 @@ int run(const Options& options) {
   // The synthetic digits of --test are too easy to lose accuracy on; MNIST is not.
   if (!options.test)
     check(minmax_accuracy.back() < minmax_accuracy.front() - 5.0, "2-bit PTQ loses accuracy");
-  return failures ? 1 : 0;
+  return course::failures() ? 1 : 0;
 }
 
 }  // namespace

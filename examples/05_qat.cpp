@@ -22,6 +22,7 @@
 #include "app/training.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops.h"
+#include "check.h"
 #include "config/builder.h"
 #include "config/loader.h"
 #include "datasets/data_loader.h"
@@ -34,14 +35,7 @@ namespace {
 
 using namespace qg;
 
-// ---- Checks: in --test mode every claim the chapter makes is verified; a failed one ends the program. ----
-int g_failures = 0;
-void check(bool ok, const std::string& claim) {
-  if (!ok) {
-    std::fprintf(stderr, "CHECK FAILED: %s\n", claim.c_str());
-    ++g_failures;
-  }
-}
+using course::check;
 
 // ---- Part 1: the gradient of round ------------------------------------------------------------------------
 
@@ -310,7 +304,8 @@ int main(int argc, char** argv) {
       config.quant.ptq_batches = 50;
       real_run(config, train, train.head(12000), test_set.head(5000));
     }
-    if (g_failures > 0) throw std::runtime_error(std::to_string(g_failures) + " check(s) failed");
+    if (course::failures() > 0)
+      throw std::runtime_error(std::to_string(course::failures()) + " check(s) failed");
     if (test) std::printf("all checks passed\n");
     return 0;
   });

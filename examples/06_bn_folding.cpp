@@ -19,6 +19,7 @@
 #include "app/quantize_job.h"
 #include "app/training.h"
 #include "autograd/grad_mode.h"
+#include "check.h"
 #include "config/builder.h"
 #include "config/loader.h"
 #include "datasets/data_loader.h"
@@ -35,13 +36,7 @@ namespace {
 
 using namespace qg;
 
-int g_failures = 0;
-void check(bool ok, const std::string& claim) {
-  if (!ok) {
-    std::fprintf(stderr, "CHECK FAILED: %s\n", claim.c_str());
-    ++g_failures;
-  }
-}
+using course::check;
 
 void print_values(const char* label, const std::vector<float>& values) {
   std::printf("  %-9s", label);
@@ -270,7 +265,8 @@ int main(int argc, char** argv) {
     fold_in_numbers(conv, bn, data::make_batch(test_set, 0, 100).images);
     batch_statistics(conv, bn, train);
     in_the_library(config, *model, train, test_set);
-    if (g_failures > 0) throw std::runtime_error(std::to_string(g_failures) + " check(s) failed");
+    if (course::failures() > 0)
+      throw std::runtime_error(std::to_string(course::failures()) + " check(s) failed");
     if (test) std::printf("all checks passed\n");
     return 0;
   });

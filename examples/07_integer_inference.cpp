@@ -24,6 +24,7 @@
 #include "app/quantize_job.h"
 #include "app/training.h"
 #include "autograd/grad_mode.h"
+#include "check.h"
 #include "config/builder.h"
 #include "config/loader.h"
 #include "datasets/data_loader.h"
@@ -38,13 +39,7 @@ namespace {
 using namespace qg;
 namespace rt = qg::runtime;
 
-int g_failures = 0;
-void check(bool ok, const std::string& claim) {
-  if (!ok) {
-    std::fprintf(stderr, "CHECK FAILED: %s\n", claim.c_str());
-    ++g_failures;
-  }
-}
+using course::check;
 
 // The float model (one epoch) and its integer model after PTQ with the tutorial's observers: unsigned
 // asymmetric weights, so that the weight zero point Z2 is not 0 and every term of the expansion shows.
@@ -369,7 +364,8 @@ int main(int argc, char** argv) {
       std::filesystem::remove(path);
       if (!checkpoint_path.empty()) std::filesystem::remove(checkpoint_path);
     }
-    if (g_failures > 0) throw std::runtime_error(std::to_string(g_failures) + " check(s) failed");
+    if (course::failures() > 0)
+      throw std::runtime_error(std::to_string(course::failures()) + " check(s) failed");
     if (test) std::printf("all checks passed\n");
     return 0;
   });

@@ -22,6 +22,7 @@
 #include "app/quantize_job.h"
 #include "app/training.h"
 #include "autograd/grad_mode.h"
+#include "check.h"
 #include "config/builder.h"
 #include "config/loader.h"
 #include "config/quant_recipe.h"
@@ -37,13 +38,7 @@ namespace {
 
 using namespace qg;
 
-int g_failures = 0;
-void check(bool ok, const std::string& claim) {
-  if (!ok) {
-    std::fprintf(stderr, "CHECK FAILED: %s\n", claim.c_str());
-    ++g_failures;
-  }
-}
+using course::check;
 
 // ---- 1. LSQ -----------------------------------------------------------------------------------------------------
 
@@ -331,7 +326,8 @@ int main(int argc, char** argv) {
       config.quant.ptq_batches = 50;
       real_runs(config, train.head(20000), train.head(12000), test_set.head(5000));
     }
-    if (g_failures > 0) throw std::runtime_error(std::to_string(g_failures) + " check(s) failed");
+    if (course::failures() > 0)
+      throw std::runtime_error(std::to_string(course::failures()) + " check(s) failed");
     if (test) std::printf("all checks passed\n");
     return 0;
   });
