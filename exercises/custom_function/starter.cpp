@@ -13,7 +13,9 @@
 //   the output y is enough). The input may be a view: input.contiguous().data() is row-major, data() of a
 //   view is not. Tensor::empty(shape) makes the output.
 // - backward gets dL/dy (`grad`, the shape of y) and returns one gradient per tensor input: {dL/dx}.
-// - Keep every x finite: for x = -1000, e^-x overflows to infinity. For x < 0 use y = e^x / (1 + e^x).
+// - For x = -1000, e^-x overflows to infinity; IEEE float still gives 1 / (1 + inf) = 0, so the plain formula
+//   stays finite, but an intermediate infinity is easy to turn into a NaN (inf / inf, inf * 0) in backward.
+//   For x < 0, y = e^x / (1 + e^x) never overflows.
 //
 // The check compares your values and gradients with the library's sigmoid on random and strided inputs and
 // at x = +-1e30, requires a graph node named "sigmoid" (one Function, not a composition of exp and div), and
