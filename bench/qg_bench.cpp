@@ -5,6 +5,7 @@
 //   qg_bench profile --config C [--qat] [--batch 64] [--steps 100] [--threads 2]
 //   qg_bench infer   --config C [--batch 64] [--images 20000] [--threads 2]
 //   qg_bench int8    --config C [--batch 64] [--images 20000] [--latency-images 2000] [--qat-steps 100] [--threads 2]
+//                    [--save-model M.qgm]
 //   qg_bench sgemm   [--threads 2] [--size 1536]
 //
 // `train` runs the same step as tools/train (app::train_epoch): zero_grad, forward, cross-entropy, item(),
@@ -246,6 +247,8 @@ json job_int8(const app::Flags& flags) {
   const int threads = flags.has("threads") ? static_cast<int>(flags.get_int("threads", 1, 64)) : 2;
   const int64_t qat_steps = flags.has("qat-steps") ? flags.get_int("qat-steps", 1, 100000) : 100;
   const runtime::Model model = integer_model(s, qat_steps);
+  // The model measured, for bench/run to export to ONNX and time in ONNX Runtime beside it.
+  if (flags.has("save-model")) runtime::save_model(model, flags.get("save-model"));
   const int64_t pixels = s.train_set.pixels_per_image();
   auto pixels_of = [&](int64_t begin, int64_t count) {
     return std::span<const uint8_t>(s.train_set.image(begin), static_cast<size_t>(count * pixels));
@@ -335,7 +338,8 @@ int main(int argc, char** argv) {
                       {"threads", "T", "threads (default 2)"},
                       {"width", "K", "multiply conv channels by K"},
                       {"size", "N", "sgemm matrix size"},
-                      {"qat-steps", "N", "int8: QAT steps before convert (default 100)"}});
+                      {"qat-steps", "N", "int8: QAT steps before convert (default 100)"},
+                      {"save-model", "FILE", "int8: also write the integer model measured (for ONNX Runtime)"}});
     flags.parse(argc - 1, argv + 1);
     if (flags.help_requested()) {
       std::printf("%s", flags.usage().c_str());
