@@ -12,6 +12,7 @@
 #include "onnx_io/export_integer.h"
 #include "onnx_io/onnx_agreement.h"
 #include "onnx_io/ort_test_support.h"
+#include "runtime/random_models.h"
 
 namespace qg::onnx_io {
 namespace {
@@ -69,6 +70,34 @@ INSTANTIATE_TEST_SUITE_P(Configs, ReferenceNetworks,
                            return info.param.config + "_" + std::to_string(info.param.bits) + "bit" +
                                   (info.param.per_channel ? "_per_channel" : "");
                          });
+
+// The check can fail: the export of one model compared with another model (the same layers, other weights)
+// disagrees on most images, and codes differ by more than one.
+TEST(Agreement, FailsForAModelThatIsNotTheExportedOne) {
+  testing::require_onnx_runtime();
+  std::mt19937 rng(11);
+  const runtime::Model exported = runtime::testing::small_cnn(rng, {});
+  const runtime::Model other = runtime::testing::small_cnn(rng, {});
+  data::testing::TempDir dir;
+  const std::string path = dir.file("m.onnx");
+  export_integer_model(exported, path);
+  const std::vector<uint8_t> pixels = testing::random_pixels(rng, exported, 300);
+  const AgreementReport same = compare_with_onnx_runtime(exported, path, pixels, {});
+  EXPECT_TRUE(same.passes(0.999)) << same.text();
+  const AgreementReport r = compare_with_onnx_runtime(other, path, pixels, {});
+  EXPECT_FALSE(r.passes(0.999)) << r.text();
+  EXPECT_GT(r.codes_off_more, 0) << r.text();
+}
+
+TEST(Agreement, RefusesPixelsThatAreNotWholeSamplesAndAWrongLabelCount) {
+  std::mt19937 rng(11);
+  const runtime::Model model = runtime::testing::small_cnn(rng, {});
+  const std::vector<uint8_t> pixels(2 * 9 * 9 * 2 + 1);
+  EXPECT_THROW(compare_with_onnx_runtime(model, "unused.onnx", pixels, {}), std::invalid_argument);
+  const std::vector<uint8_t> two(2 * 9 * 9 * 2);
+  const std::vector<int64_t> labels{1};
+  EXPECT_THROW(compare_with_onnx_runtime(model, "unused.onnx", two, labels), std::invalid_argument);
+}
 
 }  // namespace
 }  // namespace qg::onnx_io
