@@ -30,7 +30,7 @@ void PrintTo(const Reference& r, std::ostream* os) {
 class ReferenceNetworks : public ::testing::TestWithParam<Reference> {};
 
 TEST_P(ReferenceNetworks, OnnxRuntimeAgreesWithTheIntegerRuntime) {
-  testing::require_onnx_runtime();
+  ASSERT_NO_FATAL_FAILURE(testing::require_onnx_runtime());
   const Reference& ref = GetParam();
   config::ModelConfig config =
       app::load_config_with(std::string(QG_SOURCE_DIR) + "/configs/" + ref.config + ".json", {});
@@ -74,7 +74,7 @@ INSTANTIATE_TEST_SUITE_P(Configs, ReferenceNetworks,
 // The check can fail: the export of one model compared with another model (the same layers, other weights)
 // disagrees on most images, and codes differ by more than one.
 TEST(Agreement, FailsForAModelThatIsNotTheExportedOne) {
-  testing::require_onnx_runtime();
+  ASSERT_NO_FATAL_FAILURE(testing::require_onnx_runtime());
   std::mt19937 rng(11);
   const runtime::Model exported = runtime::testing::small_cnn(rng, {});
   const runtime::Model other = runtime::testing::small_cnn(rng, {});

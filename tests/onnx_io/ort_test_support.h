@@ -14,7 +14,8 @@
 
 namespace qg::onnx_io::testing {
 
-/// Fails the calling test (never skips it) when Node.js or onnxruntime-node is missing.
+/// Fails the calling test (never skips it) when Node.js or onnxruntime-node is missing. Call it as
+/// ASSERT_NO_FATAL_FAILURE(require_onnx_runtime()) (or in SetUp) so that the test stops there.
 inline void require_onnx_runtime() {
   std::string why;
   ASSERT_TRUE(onnx_runtime_available(&why)) << "ONNX Runtime is needed by this test and is not available ("

@@ -68,7 +68,7 @@ TEST_F(Qexport, WritesAFileTheCheckerAccepts) {
 }
 
 TEST_F(Qexport, CheckPassesOnAGoodModelAndWritesItsReport) {
-  testing::require_onnx_runtime();
+  ASSERT_NO_FATAL_FAILURE(testing::require_onnx_runtime());
   const std::string out = work_.file("m.onnx"), report = work_.file("report.json");
   const auto r = run({"--model", model_path(), "--out", out, "--check", "--data", data_.path().string(),
                       "--test-limit", "200", "--batch-size", "64", "--threads", "2", "--report", report});
