@@ -33,6 +33,11 @@ struct OpCase {
   std::vector<std::string> must_use;  // ONNX op types the export must contain (the mapping under test)
 };
 
+// How gtest (and ctest's test names) show a case: its name, not its bytes.
+void PrintTo(const OpCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
 // A [C, 8, 8] input quantized to cover the normalised pixels, x in [-2, 2] (mean 0.5, std 0.25). The scale is
 // not 4 / (2^bits - 1): that grid would put every pixel exactly at a rounding tie (x / S = p - 127.5), where
 // the order of float operations decides the code (quantgrad: round(x / S + Z), ONNX: round(x / S) + Z).
