@@ -62,7 +62,8 @@ struct IntegerExportOptions {
 /// inference accept it). Graph input "input": float32 [N, <model.input.shape>], the normalised values; graph
 /// outputs "logits" (float32 [N, <output shape>]) and "codes" (uint8 or int8, the same shape). The model's
 /// metadata and normalisation go to the ModelProto's metadata_props. Throws OnnxError naming `onnx_path` and
-/// the op (index and name) when the model is invalid (runtime::plan_model's message) or cannot be written.
+/// the op (index and name) when the model is invalid (runtime::plan_model's message) or ONNX's checker refuses
+/// the graph, and std::runtime_error naming the path when the file cannot be written (nothing is left behind).
 IntegerExport export_integer_model(const runtime::Model& model, const std::string& onnx_path,
                                    const IntegerExportOptions& options = {});
 
