@@ -1,6 +1,7 @@
 #include "onnx_io/export_integer.h"
 
 #include <algorithm>
+#include <cassert>
 #include <climits>
 #include <cstdio>
 #include <stdexcept>
@@ -99,6 +100,7 @@ class IntegerExporter {
     names_[0] = quantize_input();
     for (size_t i = 0; i < model_.ops.size(); ++i) {
       current_ = ExportedOp{i, runtime::op_name(model_.ops[i]), {}, ""};
+      record_ = &current_.onnx;
       base_ = "op" + std::to_string(i) + "_" + current_.op;
       names_[i + 1] = std::visit([&](const auto& op) { return emit(op, i); }, model_.ops[i].op());
       result_.ops.push_back(current_);
@@ -113,12 +115,7 @@ class IntegerExporter {
 
   std::string node(const std::string& op_type, const std::vector<std::string>& inputs, const std::string& out,
                    const std::vector<Attribute>& attributes = {}) {
-    if (recording_input_)
-      result_.input.push_back(op_type);
-    else if (recording_output_)
-      result_.output.push_back(op_type);
-    else
-      current_.onnx.push_back(op_type);
+    record_->push_back(op_type);
     return builder_.add_node1(op_type, inputs, base_ + "/" + out, base_ + "/" + op_type, attributes);
   }
 
@@ -160,19 +157,16 @@ class IntegerExporter {
   // ---- the input and the outputs ----
 
   std::string quantize_input() {
-    recording_input_ = true;
+    record_ = &result_.input;
     base_ = "input";
     const QuantParams& q = model_.input.quant;
     g_.set_doc_string(doc_string());
     builder_.add_input("input", kFloat, model_.input.shape);
-    std::string codes = quantize("input", q.scale, q.zero_point, code_type(q));
-    codes = clip_if_narrower(codes, q.qmin(), q.qmax(), code_type(q));
-    recording_input_ = false;
-    return codes;
+    const std::string codes = quantize("input", q.scale, q.zero_point, code_type(q));
+    return clip_if_narrower(codes, q.qmin(), q.qmax(), code_type(q));
   }
 
   void write_outputs() {
-    recording_output_ = true;
     base_ = "output";
     const Activation& out = plan_.output();
     const std::string last = value_name(static_cast<int64_t>(model_.ops.size()));
@@ -183,11 +177,10 @@ class IntegerExporter {
         "DequantizeLinear", {codes, scale(static_cast<float>(q.scale)), zero(q.zero_point, code_type(q))},
         "logits", "output/DequantizeLinear");
     result_.output.push_back("DequantizeLinear");
-    if (codes != "codes" || logits != "logits")
-      throw std::logic_error("export: the output names \"codes\" and \"logits\" were taken");
+    // Tensor names inside the graph all start with "input/", "op<i>_" or "output/": these two are free.
+    assert(codes == "codes" && logits == "logits");
     builder_.add_output("logits", kFloat, out.shape);
     builder_.add_output("codes", code_type(out.quant), out.shape);
-    recording_output_ = false;
   }
 
   std::string doc_string() const {
@@ -379,7 +372,8 @@ class IntegerExporter {
   IntegerExport result_;
   ExportedOp current_;
   std::string base_;
-  bool recording_input_ = false, recording_output_ = false;
+  std::vector<std::string>* record_ =
+      nullptr;  ///< where node() records op types: the input's, then each op's
 };
 
 std::string metadata_text(const nlohmann::json& value) {
