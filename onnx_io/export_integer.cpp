@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cassert>
 #include <climits>
-#include <cstdio>
 #include <stdexcept>
 #include <type_traits>
 
@@ -239,7 +238,7 @@ class IntegerExporter {
   /// QuantizeLinear: for weights whose zero points cannot be made one.
   std::string conv_qdq(const std::string& x, const ConvLike& c) {
     ++result_.qdq_layers;
-    current_.note = "QDQ form: the per-channel zero points differ by more than an 8-bit type holds";
+    current_.note = "QDQ form: the weight zero points are too far apart to share one";
     const runtime::QuantizedWeights& wq = *c.weight;
     const int32_t w_type = wq.is_signed ? kInt8 : kUint8;
     const int64_t out_channels = c.weight_dims[0];
@@ -415,21 +414,20 @@ IntegerExport export_integer_model(const runtime::Model& model, const std::strin
 }
 
 std::string export_summary_text(const IntegerExport& exported) {
-  auto join = [](const std::vector<std::string>& ops) {
-    std::string s;
-    for (const std::string& op : ops) {
-      if (!s.empty()) s += ", ";
-      s += op;
+  auto line = [](const std::string& label, const std::vector<std::string>& ops, const std::string& note) {
+    std::string text = label;
+    text.resize(std::max<size_t>(text.size(), 18), ' ');
+    text += " -> ";
+    for (size_t k = 0; k < ops.size(); ++k) {
+      if (k) text += ", ";
+      text += ops[k];
     }
-    return s;
+    return text + (note.empty() ? "" : "  (" + note + ")") + "\n";
   };
-  std::string text = "input          -> " + join(exported.input) + "\n";
-  char line[64];
-  for (const ExportedOp& op : exported.ops) {
-    std::snprintf(line, sizeof line, "op %-3zu %-10s -> ", op.index, op.op.c_str());
-    text += line + join(op.onnx) + (op.note.empty() ? "" : "  (" + op.note + ")") + "\n";
-  }
-  text += "output         -> " + join(exported.output) + " (graph outputs \"codes\" and \"logits\")\n";
+  std::string text = line("input", exported.input, "");
+  for (const ExportedOp& op : exported.ops)
+    text += line("op " + std::to_string(op.index) + " " + op.op, op.onnx, op.note);
+  text += line("output", exported.output, "graph outputs \"codes\" and \"logits\"");
   text += std::to_string(exported.nodes) + " ONNX nodes";
   if (exported.qdq_layers) text += ", " + std::to_string(exported.qdq_layers) + " layer(s) in the QDQ form";
   return text + "\n";

@@ -62,8 +62,8 @@ TEST_F(Qexport, WritesAFileTheCheckerAccepts) {
   const std::string out = work_.file("m.onnx");
   const auto r = run({"--model", model_path(), "--out", out});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("conv2d     -> QLinearConv"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("linear     -> Reshape, QLinearConv, Flatten"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("op 0 conv2d        -> QLinearConv"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("op 3 linear        -> Reshape, QLinearConv, Flatten"), std::string::npos) << r.out;
   EXPECT_NO_THROW(check_model_proto(read_model_proto(out), out));
 }
 
