@@ -6,6 +6,8 @@
 #include <optional>
 #include <stdexcept>
 
+#include "app/data_parallel.h"
+#include "app/distributed.h"
 #include "app/progress.h"
 #include "autograd/grad_mode.h"
 #include "core/kernels/reduce.h"
@@ -74,13 +76,14 @@ Tensor checked_loss(nn::Module& model, const data::Batch& batch, const TrainingP
 }
 
 // The batches of epoch `p.epoch` that are left: the loader's order for that epoch without the first
-// p.batches_done batches.
-data::Epoch remaining_batches(const data::DataLoader& loader, const TrainingProgress& p) {
+// p.batches_done batches; of each, this process's shard (all of it unless the run is data-parallel).
+data::Epoch remaining_batches(const data::DataLoader& loader, const TrainingProgress& p,
+                              const data::BatchShard& shard) {
   const data::DataLoaderOptions& o = loader.options();
   std::vector<int64_t> order = loader.order(p.epoch - 1);
   const auto skip = static_cast<size_t>(std::min<int64_t>(p.batches_done * o.batch_size, std::ssize(order)));
   order.erase(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(skip));
-  return data::Epoch(loader.dataset(), std::move(order), o.batch_size, o.drop_last, o.prefetch);
+  return data::Epoch(loader.dataset(), std::move(order), o.batch_size, o.drop_last, o.prefetch, shard);
 }
 
 int64_t json_int(const nlohmann::json& json, const char* key) {
@@ -159,19 +162,34 @@ EpochStats train_epoch(nn::Module& model, nn::Optimizer& optimizer, const data::
   const int64_t total = loader.dataset().size();
   const int64_t batch_size = loader.options().batch_size;
   ProgressBar bar(log.title, total);
-  if (!log.progress_bar || log.quiet) bar.finish();
+  // mpirun gives every rank a pseudo-terminal, even when its own output goes to a file: no bar then.
+  if (!log.progress_bar || log.quiet || distributed::started_by_mpirun()) bar.finish();
   EpochStats stats;
+  // Data parallel (app/data_parallel.h) when the job runs as several processes; one process skips it all.
+  const distributed::Communicator& comm = distributed::world();
+  const bool parallel = comm.size() > 1;
+  const CommunicatorStatisticsSync observer_sync(comm);
+  std::optional<quant::ScopedStatisticsSync> sync_observers;
+  if (parallel) sync_observers.emplace(observer_sync);
   const auto start = std::chrono::steady_clock::now();
-  for (const data::Batch& batch : remaining_batches(loader, progress)) {
+  for (const data::Batch& batch : remaining_batches(loader, progress, batch_shard(comm))) {
     if (before_step) before_step(progress);
     optimizer.zero_grad();
     const Tensor loss = checked_loss(model, batch, progress);
-    const float value = loss.item();
+    float value = loss.item();
+    int64_t images = batch.size();
     loss.backward();
+    if (parallel) {  // this shard's loss and gradients -> the global batch's, on every rank
+      const GlobalBatch global = all_reduce_loss(comm, value, batch.size());
+      all_reduce_gradients(model, comm, batch.size(), global.images);
+      value = global.mean_loss;
+      images = global.images;
+    }
     if (const std::string where = locate_non_finite_gradient(model); !where.empty()) {
       throw diverged(progress, "the backward pass first produced a non-finite gradient in " + where);
     }
     optimizer.step();
+    if (parallel) sync_batch_norm_statistics(model, comm, batch.size(), images);
     if (!log.quiet && progress.batches_done % log.log_interval == 0) {
       bar.clear();
       std::printf(
@@ -179,11 +197,11 @@ EpochStats train_epoch(nn::Module& model, nn::Optimizer& optimizer, const data::
           static_cast<long long>(progress.batches_done * batch_size), static_cast<long long>(total), value);
       std::fflush(stdout);
     }
-    progress.loss_sum += static_cast<double>(value) * batch.size();
-    progress.images += batch.size();
+    progress.loss_sum += static_cast<double>(value) * images;
+    progress.images += images;
     ++progress.batches_done;
     ++progress.step;
-    stats.images += batch.size();
+    stats.images += images;
     bar.update(std::min(total, progress.batches_done * batch_size));
     if (after_step) after_step(progress, value, model);
   }
