@@ -40,8 +40,8 @@ GlobalBatch all_reduce_loss(const distributed::Communicator& comm, float shard_m
   return {static_cast<float>(sums[0] / sums[1]), global_images};
 }
 
-void all_reduce_gradients(nn::Module& model, const distributed::Communicator& comm, int64_t shard_images,
-                          int64_t global_images) {
+int64_t all_reduce_gradients(nn::Module& model, const distributed::Communicator& comm, int64_t shard_images,
+                             int64_t global_images) {
   // One flat buffer: every gradient, in the model's parameter order (the same on every rank).
   std::vector<Tensor> parameters;
   for (const auto& [name, p] : model.named_parameters()) {
@@ -66,15 +66,16 @@ void all_reduce_gradients(nn::Module& model, const distributed::Communicator& co
                                    p.shape()));
     at += static_cast<size_t>(n);
   }
+  return static_cast<int64_t>(flat.size() * sizeof(float));
 }
 
-void sync_batch_norm_statistics(nn::Module& model, const distributed::Communicator& comm,
-                                int64_t shard_images, int64_t global_images) {
+int64_t sync_batch_norm_statistics(nn::Module& model, const distributed::Communicator& comm,
+                                   int64_t shard_images, int64_t global_images) {
   std::vector<Tensor> statistics;
   for (const auto& [name, buffer] : model.named_buffers()) {
     if (is_batch_norm_statistic(name)) statistics.push_back(buffer);
   }
-  if (statistics.empty()) return;
+  if (statistics.empty()) return 0;
   // n_r x_r is exact in double (a float times an integer below 2^29), and so is the sum of equal values.
   std::vector<double> flat;
   for (const Tensor& s : statistics) {
@@ -89,6 +90,7 @@ void sync_batch_norm_statistics(nn::Module& model, const distributed::Communicat
     for (int64_t i = 0; i < s.numel(); ++i)
       s.data()[i] = static_cast<float>(flat[at++] / static_cast<double>(global_images));
   }
+  return static_cast<int64_t>(flat.size() * sizeof(double));
 }
 
 void check_shards(const config::ModelConfig& config, int64_t train_images, bool drop_last,

@@ -38,20 +38,23 @@ struct GlobalBatch {
   int64_t images = 0;      // in the global batch
 };
 
-/// Step 3a: the global batch's mean loss and size from each rank's mean loss over its `shard_images`.
+/// Step 3a: the global batch's mean loss and size from each rank's mean loss over its `shard_images` (an
+/// all-reduce of 2 doubles: kLossBytes).
+constexpr int64_t kLossBytes = 2 * sizeof(double);
 GlobalBatch all_reduce_loss(const distributed::Communicator& comm, float shard_mean_loss,
                             int64_t shard_images);
 
 /// Step 3b: replaces the gradient of every parameter (of the shard's mean loss) by the gradient of the global
 /// batch's mean loss, sum_r (n_r / B) g_r. Parameters without a gradient keep none (they have none on every
-/// rank: the ranks run the same code).
-void all_reduce_gradients(nn::Module& model, const distributed::Communicator& comm, int64_t shard_images,
-                          int64_t global_images);
+/// rank: the ranks run the same code). Returns the bytes all-reduced (4 per gradient value).
+int64_t all_reduce_gradients(nn::Module& model, const distributed::Communicator& comm, int64_t shard_images,
+                             int64_t global_images);
 
 /// Step 5: every BatchNorm running_mean and running_var becomes sum_r n_r x_r / B, added in double in rank
-/// order (equal values on every rank stay exactly as they are, e.g. while BatchNorm is frozen).
-void sync_batch_norm_statistics(nn::Module& model, const distributed::Communicator& comm,
-                                int64_t shard_images, int64_t global_images);
+/// order (equal values on every rank stay exactly as they are, e.g. while BatchNorm is frozen). Returns the
+/// bytes all-reduced (8 per value).
+int64_t sync_batch_norm_statistics(nn::Module& model, const distributed::Communicator& comm,
+                                   int64_t shard_images, int64_t global_images);
 
 /// The observers' reductions (quant/statistics_sync.h) over `comm`.
 class CommunicatorStatisticsSync : public quant::StatisticsSync {

@@ -180,8 +180,11 @@ EpochStats train_epoch(nn::Module& model, nn::Optimizer& optimizer, const data::
     int64_t images = batch.size();
     loss.backward();
     if (parallel) {  // this shard's loss and gradients -> the global batch's, on every rank
+      const auto begin = std::chrono::steady_clock::now();
       const GlobalBatch global = all_reduce_loss(comm, value, batch.size());
-      all_reduce_gradients(model, comm, batch.size(), global.images);
+      stats.allreduce_bytes_per_step =
+          kLossBytes + all_reduce_gradients(model, comm, batch.size(), global.images);
+      stats.allreduce_seconds += seconds_since(begin);
       value = global.mean_loss;
       images = global.images;
     }
@@ -189,7 +192,11 @@ EpochStats train_epoch(nn::Module& model, nn::Optimizer& optimizer, const data::
       throw diverged(progress, "the backward pass first produced a non-finite gradient in " + where);
     }
     optimizer.step();
-    if (parallel) sync_batch_norm_statistics(model, comm, batch.size(), images);
+    if (parallel) {
+      const auto begin = std::chrono::steady_clock::now();
+      stats.allreduce_bytes_per_step += sync_batch_norm_statistics(model, comm, batch.size(), images);
+      stats.allreduce_seconds += seconds_since(begin);
+    }
     if (!log.quiet && progress.batches_done % log.log_interval == 0) {
       bar.clear();
       std::printf(
