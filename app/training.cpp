@@ -122,6 +122,8 @@ TrainingProgress progress_from_json(const nlohmann::json& json) {
 
 std::string locate_non_finite_output(nn::Module& model, const Tensor& input) {
   NoGradGuard no_grad;
+  // Only this process runs it (its shard went wrong): its observers must not wait for the other ranks.
+  const quant::ScopedStatisticsSync local_only(nullptr);
   if (first_non_finite(input)) return "the input batch";
   Tensor x = input;
   for (const auto& [name, layer] : model.children()) {
@@ -170,7 +172,7 @@ EpochStats train_epoch(nn::Module& model, nn::Optimizer& optimizer, const data::
   const bool parallel = comm.size() > 1;
   const CommunicatorStatisticsSync observer_sync(comm);
   std::optional<quant::ScopedStatisticsSync> sync_observers;
-  if (parallel) sync_observers.emplace(observer_sync);
+  if (parallel) sync_observers.emplace(&observer_sync);
   const auto start = std::chrono::steady_clock::now();
   for (const data::Batch& batch : remaining_batches(loader, progress, batch_shard(comm))) {
     if (before_step) before_step(progress);

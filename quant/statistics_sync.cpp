@@ -6,8 +6,8 @@ namespace {
 const StatisticsSync* g_sync = nullptr;  // the training loop's, while it runs (one per process)
 }  // namespace
 
-ScopedStatisticsSync::ScopedStatisticsSync(const StatisticsSync& sync) : previous_(g_sync) {
-  g_sync = &sync;
+ScopedStatisticsSync::ScopedStatisticsSync(const StatisticsSync* sync) : previous_(g_sync) {
+  g_sync = sync;
 }
 
 ScopedStatisticsSync::~ScopedStatisticsSync() {

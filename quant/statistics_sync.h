@@ -30,10 +30,11 @@ class StatisticsSync {
   virtual void sum(std::span<double> values) const = 0;  // element-wise sum, in a fixed order
 };
 
-/// Installs `sync` for every observer of this process until the guard goes away.
+/// Installs `sync` for every observer of this process until the guard goes away; nullptr installs none (the
+/// observers keep to this process, e.g. while one process alone runs a forward pass to diagnose an error).
 class ScopedStatisticsSync {
  public:
-  explicit ScopedStatisticsSync(const StatisticsSync& sync);
+  explicit ScopedStatisticsSync(const StatisticsSync* sync);
   ~ScopedStatisticsSync();
   ScopedStatisticsSync(const ScopedStatisticsSync&) = delete;
   ScopedStatisticsSync& operator=(const ScopedStatisticsSync&) = delete;

@@ -247,6 +247,17 @@ TEST(DataParallelTrain, ABatchTooSmallForTheRanksIsRefusedOnEveryRank) {
   EXPECT_FALSE(fs::exists(world.file("small.ckpt")));
 }
 
+TEST(DataParallelTrain, ADivergingRunStopsEveryRankWithTheMessage) {
+  TinyConfig config = tiny_net();
+  config.lr = 1e30;  // blows the weights up within a few steps (as tests/app/divergence_test.cpp)
+  const TinyWorld world(config, kTrainImages, kTestImages);
+  const ProcessResult r = train(2, world, "diverged");
+  ASSERT_TRUE(r.exited) << "the job hung";
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("training diverged at step"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stopping every rank of the job"), std::string::npos) << r.err;
+}
+
 TEST(DataParallelTrain, AKilledRankEndsTheJobAndLeavesTheLastCheckpointIntact) {
   TinyConfig config = tiny_net();
   config.name = "wide_mlp";
