@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -19,6 +20,10 @@ bool is_batch_norm_statistic(const std::string& name) {
     return name == suffix || name.ends_with("." + suffix);
   };
   return ends_with("running_mean") || ends_with("running_var");
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 std::string images(int64_t n) {
@@ -91,6 +96,28 @@ int64_t sync_batch_norm_statistics(nn::Module& model, const distributed::Communi
       s.data()[i] = static_cast<float>(flat[at++] / static_cast<double>(global_images));
   }
   return static_cast<int64_t>(flat.size() * sizeof(double));
+}
+
+DataParallel::DataParallel(const distributed::Communicator& comm) : comm_(comm), observer_sync_(comm) {
+  if (comm_.size() > 1) observers_synced_.emplace(&observer_sync_);
+}
+
+GlobalBatch DataParallel::all_reduce_loss_and_gradients(nn::Module& model, float shard_mean_loss,
+                                                        int64_t shard_images) {
+  if (comm_.size() == 1) return {shard_mean_loss, shard_images};
+  const auto begin = std::chrono::steady_clock::now();
+  const GlobalBatch global = all_reduce_loss(comm_, shard_mean_loss, shard_images);
+  loss_and_gradient_bytes_ = kLossBytes + all_reduce_gradients(model, comm_, shard_images, global.images);
+  seconds_ += seconds_since(begin);
+  return global;
+}
+
+void DataParallel::sync_batch_norm_statistics(nn::Module& model, int64_t shard_images,
+                                              int64_t global_images) {
+  if (comm_.size() == 1) return;
+  const auto begin = std::chrono::steady_clock::now();
+  statistics_bytes_ = app::sync_batch_norm_statistics(model, comm_, shard_images, global_images);
+  seconds_ += seconds_since(begin);
 }
 
 void check_shards(const config::ModelConfig& config, int64_t train_images, bool drop_last,

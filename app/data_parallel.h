@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "app/distributed.h"
@@ -66,6 +67,44 @@ class CommunicatorStatisticsSync : public quant::StatisticsSync {
 
  private:
   distributed::Communicator comm_;
+};
+
+/// The data-parallel steps of one train_epoch call, timed. With one process each step does nothing and the
+/// shard is the global batch, so the training loop reads the same either way:
+///
+///   DataParallel parallel(distributed::world());
+///   for (const data::Batch& batch : the batches of parallel.shard()) {
+///     ... forward, loss, backward on the shard ...
+///     const GlobalBatch global = parallel.all_reduce_loss_and_gradients(model, loss, batch.size());
+///     optimizer.step();
+///     parallel.sync_batch_norm_statistics(model, batch.size(), global.images);
+///   }
+///
+/// While it lives, the observers of this process reduce their statistics over the ranks (N > 1).
+class DataParallel {
+ public:
+  explicit DataParallel(const distributed::Communicator& comm);
+  DataParallel(const DataParallel&) = delete;
+  DataParallel& operator=(const DataParallel&) = delete;
+
+  /// Step 1.
+  data::BatchShard shard() const { return batch_shard(comm_); }
+  /// Steps 3a and 3b: all_reduce_loss, then all_reduce_gradients.
+  GlobalBatch all_reduce_loss_and_gradients(nn::Module& model, float shard_mean_loss, int64_t shard_images);
+  /// Step 5.
+  void sync_batch_norm_statistics(nn::Module& model, int64_t shard_images, int64_t global_images);
+
+  /// Seconds spent in the steps above so far, and the bytes the last step all-reduced (0 for one process).
+  double allreduce_seconds() const { return seconds_; }
+  int64_t allreduce_bytes_per_step() const { return loss_and_gradient_bytes_ + statistics_bytes_; }
+
+ private:
+  const distributed::Communicator comm_;
+  const CommunicatorStatisticsSync observer_sync_;
+  std::optional<quant::ScopedStatisticsSync> observers_synced_;  // while this object lives (N > 1)
+  double seconds_ = 0.0;
+  int64_t loss_and_gradient_bytes_ = 0;
+  int64_t statistics_bytes_ = 0;
 };
 
 /// Checks before any training that `config`'s batches of `train_images` images can be sharded over the

@@ -144,6 +144,15 @@ MpiSession::MpiSession(int& argc, char**& argv, std::string program) : program_(
 #else
   (void)argc;
   (void)argv;
+  // Started by mpirun with several ranks, but without MPI: each would train alone and write the same files.
+  const char* ranks = std::getenv("OMPI_COMM_WORLD_SIZE");
+  if (ranks != nullptr && std::string(ranks) != "1") {
+    g_world.abort(program_,
+                  "started by mpirun with " + std::string(ranks) +
+                      " ranks, but this build has no MPI (QG_MPI off): install Debian's openmpi-bin and "
+                      "libopenmpi-dev and rebuild (docs/distributed.md)",
+                  2);
+  }
 #endif
 }
 

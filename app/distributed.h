@@ -69,7 +69,8 @@ bool started_by_mpirun();
 /// MPI for the lifetime of a tool's main(): MPI_Init_thread in the constructor, MPI_Finalize in the
 /// destructor, when the program was started by mpirun (OpenMPI sets OMPI_COMM_WORLD_SIZE); otherwise it
 /// does nothing and world() stays one process. Ranks other than 0 send their stdout to /dev/null: only
-/// rank 0 prints progress, every rank prints its errors (on stderr). At most one session per process.
+/// rank 0 prints progress, every rank prints its errors (on stderr). At most one session per process. A build
+/// without MPI started by mpirun with several ranks stops at once with a message saying so.
 ///
 ///   int main(int argc, char** argv) {
 ///     MpiSession mpi(argc, argv, "train");

@@ -167,38 +167,24 @@ EpochStats train_epoch(nn::Module& model, nn::Optimizer& optimizer, const data::
   // mpirun gives every rank a pseudo-terminal, even when its own output goes to a file: no bar then.
   if (!log.progress_bar || log.quiet || distributed::started_by_mpirun()) bar.finish();
   EpochStats stats;
-  // Data parallel (app/data_parallel.h) when the job runs as several processes; one process skips it all.
-  const distributed::Communicator& comm = distributed::world();
-  const bool parallel = comm.size() > 1;
-  const CommunicatorStatisticsSync observer_sync(comm);
-  std::optional<quant::ScopedStatisticsSync> sync_observers;
-  if (parallel) sync_observers.emplace(&observer_sync);
+  // Data parallel when the job runs as several processes (app/data_parallel.h): this process trains on its
+  // shard of every batch, and the ranks agree on the loss, the gradients and the BatchNorm statistics. With
+  // one process the shard is the whole batch and the two steps below do nothing.
+  DataParallel parallel(distributed::world());
   const auto start = std::chrono::steady_clock::now();
-  for (const data::Batch& batch : remaining_batches(loader, progress, batch_shard(comm))) {
+  for (const data::Batch& batch : remaining_batches(loader, progress, parallel.shard())) {
     if (before_step) before_step(progress);
     optimizer.zero_grad();
     const Tensor loss = checked_loss(model, batch, progress);
-    float value = loss.item();
-    int64_t images = batch.size();
     loss.backward();
-    if (parallel) {  // this shard's loss and gradients -> the global batch's, on every rank
-      const auto begin = std::chrono::steady_clock::now();
-      const GlobalBatch global = all_reduce_loss(comm, value, batch.size());
-      stats.allreduce_bytes_per_step =
-          kLossBytes + all_reduce_gradients(model, comm, batch.size(), global.images);
-      stats.allreduce_seconds += seconds_since(begin);
-      value = global.mean_loss;
-      images = global.images;
-    }
+    const GlobalBatch global = parallel.all_reduce_loss_and_gradients(model, loss.item(), batch.size());
+    const float value = global.mean_loss;
+    const int64_t images = global.images;
     if (const std::string where = locate_non_finite_gradient(model); !where.empty()) {
       throw diverged(progress, "the backward pass first produced a non-finite gradient in " + where);
     }
     optimizer.step();
-    if (parallel) {
-      const auto begin = std::chrono::steady_clock::now();
-      stats.allreduce_bytes_per_step += sync_batch_norm_statistics(model, comm, batch.size(), images);
-      stats.allreduce_seconds += seconds_since(begin);
-    }
+    parallel.sync_batch_norm_statistics(model, batch.size(), images);
     if (!log.quiet && progress.batches_done % log.log_interval == 0) {
       bar.clear();
       std::printf(
@@ -216,6 +202,8 @@ EpochStats train_epoch(nn::Module& model, nn::Optimizer& optimizer, const data::
   }
   bar.finish();
   stats.seconds = seconds_since(start);
+  stats.allreduce_seconds = parallel.allreduce_seconds();
+  stats.allreduce_bytes_per_step = parallel.allreduce_bytes_per_step();
   stats.mean_loss = progress.images > 0 ? progress.loss_sum / progress.images : 0.0;
   return stats;
 }
