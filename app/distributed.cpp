@@ -115,7 +115,11 @@ void Communicator::all_reduce_max([[maybe_unused]] std::span<float> values) cons
 
 void Communicator::abort(const std::string& program, const std::string& message, int exit_code) const {
   std::fflush(stdout);
-  std::fprintf(stderr, "%s: rank %d of %d: %s\n", program.c_str(), rank_, size_, message.c_str());
+  if (size_ > 1) {
+    std::fprintf(stderr, "%s: rank %d of %d: %s\n", program.c_str(), rank_, size_, message.c_str());
+  } else {
+    std::fprintf(stderr, "%s: error: %s\n", program.c_str(), message.c_str());
+  }
   std::fflush(stderr);
 #ifdef QG_MPI
   if (size_ > 1) MPI_Abort(MPI_COMM_WORLD, exit_code);

@@ -45,7 +45,8 @@ class Communicator {
   void all_reduce_max(std::span<float> values) const;
 
   /// Ends every rank of the job with `exit_code` (MPI_Abort), after printing
-  /// "<program>: rank R of N: <message>" on stderr. Without MPI it prints the message and exits.
+  /// "<program>: rank R of N: <message>" on stderr. With one process it prints "<program>: error: <message>"
+  /// and exits.
   [[noreturn]] void abort(const std::string& program, const std::string& message, int exit_code) const;
 
  private:
