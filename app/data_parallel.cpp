@@ -57,7 +57,8 @@ int64_t all_reduce_gradients(nn::Module& model, const distributed::Communicator&
     const Tensor g = p.grad().contiguous();
     flat.insert(flat.end(), g.data(), g.data() + g.numel());
   }
-  // The shard's mean loss weighs 1 per image of the shard; in the global mean each image weighs 1 / B.
+  // g_r is the gradient of the shard's mean, (1 / n_r) sum over its images; the global batch's mean has
+  // (1 / B) sum over all images = sum_r (n_r / B) g_r.
   const auto weight =
       static_cast<float>(static_cast<double>(shard_images) / static_cast<double>(global_images));
   for (float& v : flat)
