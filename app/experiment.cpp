@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "app/distributed.h"
 #include "app/report.h"
 #include "config/loader.h"
 #include "core/blas.h"
@@ -104,6 +105,7 @@ void set_threads(int64_t threads) {
 
 void save_training_checkpoint(const std::string& path, const nn::Module& model,
                               const nn::Optimizer* optimizer, const nlohmann::json& metadata) {
+  if (!distributed::world().is_writer()) return;  // one writer in a data-parallel run: rank 0
   nn::Checkpoint checkpoint;
   for (auto& [name, t] : model.state())
     checkpoint.tensors.emplace_back("model." + name, t);
@@ -238,6 +240,7 @@ void check_output_path(const std::string& path, bool folder_will_be_created) {
 }
 
 void remove_stale_temp_files(const std::string& path) {
+  if (!distributed::world().is_writer()) return;  // one writer in a data-parallel run: rank 0
   namespace fs = std::filesystem;
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");

@@ -54,7 +54,8 @@ std::unique_ptr<nn::Optimizer> make_optimizer(const config::TrainConfig& train,
 void set_threads(int64_t threads);
 
 /// A training checkpoint: the model's state under "model.", the optimizer's under "optimizer.", and
-/// metadata (checkpoint_metadata) so that --resume continues where the run stopped. Written atomically.
+/// metadata (checkpoint_metadata) so that --resume continues where the run stopped. Written atomically, by
+/// rank 0 alone in a data-parallel run (app/distributed.h; the other ranks return at once).
 void save_training_checkpoint(const std::string& path, const nn::Module& model,
                               const nn::Optimizer* optimizer, const nlohmann::json& metadata);
 
@@ -97,7 +98,8 @@ void check_output_folder(const std::string& dir);
 void check_output_path(const std::string& path, bool folder_will_be_created);
 
 /// Deletes the "<path>.tmp.<pid>" files that a process killed while saving `path` left behind (those whose
-/// pid is no longer running). They are never read; this only keeps the folder tidy.
+/// pid is no longer running). They are never read; this only keeps the folder tidy. Rank 0 alone does it in a
+/// data-parallel run (another host's pids mean nothing here).
 void remove_stale_temp_files(const std::string& path);
 
 }  // namespace qg::app

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "app/data_parallel.h"
+#include "app/distributed.h"
 #include "app/file_roles.h"
 #include "app/flags.h"
 #include "app/inspect.h"
@@ -219,6 +221,7 @@ nlohmann::json qat_checkpoint_metadata(const config::ModelConfig& config, const 
 
 void save_qat_checkpoint(const std::string& path, quant::QatModel& model, const nn::Optimizer& optimizer,
                          const nlohmann::json& metadata) {
+  if (!distributed::world().is_writer()) return;  // one writer in a data-parallel run: rank 0
   nn::Checkpoint checkpoint;
   for (auto& [name, t] : model.state())
     checkpoint.tensors.emplace_back("model." + name, t);
@@ -486,8 +489,9 @@ QuantOutcome run_quant_job(const QuantJob& job) {
                                        .inspect = job.inspect};
   QuantOutcome o = quantize_model(config, *f.model, job.method, train_set, test_set, f.test.accuracy,
                                   job.quiet, checkpointing);
-  runtime::save_model(o.model, out);
-  const int64_t model_bytes = static_cast<int64_t>(std::filesystem::file_size(out));
+  const bool writer = distributed::world().is_writer();  // one writer in a data-parallel run: rank 0
+  if (writer) runtime::save_model(o.model, out);
+  const int64_t model_bytes = writer ? static_cast<int64_t>(std::filesystem::file_size(out)) : 0;
   std::printf("Test set: Fake-Quant Model Accuracy: %.2f%%\n", 100.0 * o.fake_quant_accuracy);
   std::printf(
       "Test set: Quant Model Accuracy: %.2f%%  (integer-only; agrees with fake-quant on %.2f%% of images)\n",

@@ -71,7 +71,8 @@ nlohmann::json qat_checkpoint_metadata(const config::ModelConfig& config, const 
                                        int64_t train_images);
 /// A "qat" training checkpoint: the QAT model's state under "model.", the optimizer's under "optimizer.",
 /// each quantization point's observer state in metadata["observers"]["<layer>.<point>"] (e.g. "0.weight")
-/// with its bulk values, if any, in the tensor "observer.<layer>.<point>".
+/// with its bulk values, if any, in the tensor "observer.<layer>.<point>". Rank 0 alone writes it in a
+/// data-parallel run.
 void save_qat_checkpoint(const std::string& path, quant::QatModel& model, const nn::Optimizer& optimizer,
                          const nlohmann::json& metadata);
 /// Checks that `checkpoint` is a "qat" checkpoint saved from `config`'s name and quant settings (bits,

@@ -6,11 +6,13 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "app/distributed.h"
 #include "util/atomic_file.h"
 
 namespace qg::app {
 
 void write_report(const std::string& path, const nlohmann::json& report) {
+  if (!distributed::world().is_writer()) return;  // one writer in a data-parallel run: rank 0
   util::write_file_atomically(path, report.dump(2) + "\n");
 }
 

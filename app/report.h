@@ -6,7 +6,8 @@
 
 namespace qg::app {
 
-/// Writes `report` as indented JSON atomically; throws std::runtime_error naming the path on failure.
+/// Writes `report` as indented JSON atomically; throws std::runtime_error naming the path on failure. In a
+/// data-parallel run rank 0 alone writes it (app/distributed.h); the other ranks return at once.
 void write_report(const std::string& path, const nlohmann::json& report);
 /// Peak resident set size of this process so far, in MiB (getrusage).
 double peak_rss_mb();

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "app/distributed.h"
 #include "app/file_roles.h"
 #include "app/report.h"
 #include "app/training_batches.h"
@@ -57,6 +58,8 @@ TrainOutcome train_float(const config::ModelConfig& config, nn::Graph& model, nn
                              (last_good.empty() ? "none: nothing was saved yet" : last_good));
     }
     outcome.train_seconds += stats.seconds;
+    outcome.allreduce_seconds += stats.allreduce_seconds;
+    outcome.allreduce_bytes_per_step = stats.allreduce_bytes_per_step;
     images += stats.images;
     outcome.epoch_loss.push_back(stats.mean_loss);
     outcome.test = evaluate(model, test, config.train.test_batch_size);
@@ -129,17 +132,23 @@ TrainOutcome run_train_job(const TrainJob& job) {
   }
   std::printf("%s\nSaved checkpoint to %s\n", format_test_line(outcome.test).c_str(), out.c_str());
   if (job.report) {
-    write_report(*job.report, {{"tool", "train"},
-                               {"config", config.name},
-                               {"test_accuracy", outcome.test.accuracy},
-                               {"test_loss", outcome.test.loss},
-                               {"epochs", outcome.epochs},
-                               {"epoch_test_accuracy", outcome.epoch_accuracy},
-                               {"epoch_train_loss", outcome.epoch_loss},
-                               {"train_seconds", outcome.train_seconds},
-                               {"images_per_second", outcome.images_per_second},
-                               {"peak_rss_mb", peak_rss_mb()},
-                               {"checkpoint", out}});
+    nlohmann::json report = {{"tool", "train"},
+                             {"config", config.name},
+                             {"test_accuracy", outcome.test.accuracy},
+                             {"test_loss", outcome.test.loss},
+                             {"epochs", outcome.epochs},
+                             {"epoch_test_accuracy", outcome.epoch_accuracy},
+                             {"epoch_train_loss", outcome.epoch_loss},
+                             {"train_seconds", outcome.train_seconds},
+                             {"images_per_second", outcome.images_per_second},
+                             {"peak_rss_mb", peak_rss_mb()},
+                             {"checkpoint", out}};
+    if (const distributed::Communicator& comm = distributed::world(); comm.size() > 1) {
+      report["data_parallel"] = {{"ranks", comm.size()},
+                                 {"allreduce_seconds", outcome.allreduce_seconds},
+                                 {"allreduce_bytes_per_step", outcome.allreduce_bytes_per_step}};
+    }
+    write_report(*job.report, report);
     std::printf("Wrote report to %s\n", job.report->c_str());
   }
   return outcome;

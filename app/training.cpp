@@ -6,6 +6,8 @@
 #include <optional>
 #include <stdexcept>
 
+#include "app/data_parallel.h"
+#include "app/distributed.h"
 #include "app/progress.h"
 #include "autograd/grad_mode.h"
 #include "core/kernels/reduce.h"
@@ -74,13 +76,14 @@ Tensor checked_loss(nn::Module& model, const data::Batch& batch, const TrainingP
 }
 
 // The batches of epoch `p.epoch` that are left: the loader's order for that epoch without the first
-// p.batches_done batches.
-data::Epoch remaining_batches(const data::DataLoader& loader, const TrainingProgress& p) {
+// p.batches_done batches; of each, this process's shard (all of it unless the run is data-parallel).
+data::Epoch remaining_batches(const data::DataLoader& loader, const TrainingProgress& p,
+                              const data::BatchShard& shard) {
   const data::DataLoaderOptions& o = loader.options();
   std::vector<int64_t> order = loader.order(p.epoch - 1);
   const auto skip = static_cast<size_t>(std::min<int64_t>(p.batches_done * o.batch_size, std::ssize(order)));
   order.erase(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(skip));
-  return data::Epoch(loader.dataset(), std::move(order), o.batch_size, o.drop_last, o.prefetch);
+  return data::Epoch(loader.dataset(), std::move(order), o.batch_size, o.drop_last, o.prefetch, shard);
 }
 
 int64_t json_int(const nlohmann::json& json, const char* key) {
@@ -119,6 +122,8 @@ TrainingProgress progress_from_json(const nlohmann::json& json) {
 
 std::string locate_non_finite_output(nn::Module& model, const Tensor& input) {
   NoGradGuard no_grad;
+  // Only this process runs it (its shard went wrong): its observers must not wait for the other ranks.
+  const quant::ScopedStatisticsSync local_only(nullptr);
   if (first_non_finite(input)) return "the input batch";
   Tensor x = input;
   for (const auto& [name, layer] : model.children()) {
@@ -159,19 +164,27 @@ EpochStats train_epoch(nn::Module& model, nn::Optimizer& optimizer, const data::
   const int64_t total = loader.dataset().size();
   const int64_t batch_size = loader.options().batch_size;
   ProgressBar bar(log.title, total);
-  if (!log.progress_bar || log.quiet) bar.finish();
+  // mpirun gives every rank a pseudo-terminal, even when its own output goes to a file: no bar then.
+  if (!log.progress_bar || log.quiet || distributed::started_by_mpirun()) bar.finish();
   EpochStats stats;
+  // Data parallel when the job runs as several processes (app/data_parallel.h): this process trains on its
+  // shard of every batch, and the ranks agree on the loss, the gradients and the BatchNorm statistics. With
+  // one process the shard is the whole batch and the two steps below do nothing.
+  DataParallel parallel(distributed::world());
   const auto start = std::chrono::steady_clock::now();
-  for (const data::Batch& batch : remaining_batches(loader, progress)) {
+  for (const data::Batch& batch : remaining_batches(loader, progress, parallel.shard())) {
     if (before_step) before_step(progress);
     optimizer.zero_grad();
     const Tensor loss = checked_loss(model, batch, progress);
-    const float value = loss.item();
     loss.backward();
+    const GlobalBatch global = parallel.all_reduce_loss_and_gradients(model, loss.item(), batch.size());
+    const float value = global.mean_loss;
+    const int64_t images = global.images;
     if (const std::string where = locate_non_finite_gradient(model); !where.empty()) {
       throw diverged(progress, "the backward pass first produced a non-finite gradient in " + where);
     }
     optimizer.step();
+    parallel.sync_batch_norm_statistics(model, batch.size(), images);
     if (!log.quiet && progress.batches_done % log.log_interval == 0) {
       bar.clear();
       std::printf(
@@ -179,16 +192,18 @@ EpochStats train_epoch(nn::Module& model, nn::Optimizer& optimizer, const data::
           static_cast<long long>(progress.batches_done * batch_size), static_cast<long long>(total), value);
       std::fflush(stdout);
     }
-    progress.loss_sum += static_cast<double>(value) * batch.size();
-    progress.images += batch.size();
+    progress.loss_sum += static_cast<double>(value) * images;
+    progress.images += images;
     ++progress.batches_done;
     ++progress.step;
-    stats.images += batch.size();
+    stats.images += images;
     bar.update(std::min(total, progress.batches_done * batch_size));
     if (after_step) after_step(progress, value, model);
   }
   bar.finish();
   stats.seconds = seconds_since(start);
+  stats.allreduce_seconds = parallel.allreduce_seconds();
+  stats.allreduce_bytes_per_step = parallel.allreduce_bytes_per_step();
   stats.mean_loss = progress.images > 0 ? progress.loss_sum / progress.images : 0.0;
   return stats;
 }

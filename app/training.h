@@ -59,6 +59,11 @@ struct EpochStats {
   double mean_loss = 0.0;  // over the whole epoch, including batches trained before a resume
   int64_t images = 0;      // trained by this call
   double seconds = 0.0;    // spent in this call
+  // Data parallel only (app/data_parallel.h): time in the all-reduces of the loss, the gradients and the
+  // BatchNorm statistics (including the wait for the slowest rank; not the QAT observers' small ones),
+  // and the bytes they reduce per step.
+  double allreduce_seconds = 0.0;
+  int64_t allreduce_bytes_per_step = 0;
   double images_per_second() const { return seconds > 0 ? images / seconds : 0.0; }
 };
 

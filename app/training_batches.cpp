@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "app/data_parallel.h"
+#include "app/distributed.h"
 #include "config/layer_kind.h"
 #include "core/kernels/batch_norm.h"
 
@@ -58,6 +60,8 @@ void check_training_batches(const config::ModelConfig& config, int64_t train_ima
                              " gives it one value per channel, so its batch variance is 0 " +
                              "and it cannot normalise (PyTorch refuses this too); " + fix);
   }
+  // A data-parallel run cuts every batch into one shard per process: each must hold a usable batch too.
+  check_shards(config, train_images, drop_last_batch(config, train_images), distributed::world());
   if (drop_last_batch(config, train_images)) {
     const int64_t last = train_images % batch;
     const std::optional<size_t> i = batch_norm_starved_by(config, last);

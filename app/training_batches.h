@@ -28,7 +28,7 @@ bool drop_last_batch(const config::ModelConfig& config, int64_t train_images);
 /// Checks, before any training, that every training batch can be normalised. Throws std::runtime_error
 /// naming the config, the layer (as its JSON path), the batch and the fix when even a full batch of
 /// config.train.batch_size images starves a BatchNorm2d layer; prints a note on stdout when the last
-/// batch of each epoch will be dropped.
+/// batch of each epoch will be dropped. In a data-parallel run, also checks the shards (check_shards).
 void check_training_batches(const config::ModelConfig& config, int64_t train_images);
 
 }  // namespace qg::app

@@ -78,16 +78,21 @@ Batch make_batch(const MnistDataset& dataset, int64_t begin, int64_t end) {
 // ---- Epoch --------------------------------------------------------------------------------------
 
 Epoch::Epoch(const MnistDataset& dataset, std::vector<int64_t> order, int64_t batch_size, bool drop_last,
-             bool prefetch)
+             bool prefetch, BatchShard shard)
     : dataset_(dataset),
       order_(std::move(order)),
       batch_size_(batch_size),
       num_batches_(batch_size > 0 ? batch_count(static_cast<int64_t>(order_.size()), batch_size, drop_last)
                                   : 0),
+      shard_(shard),
       prefetch_(prefetch) {
   if (batch_size <= 0) {
     throw std::invalid_argument("data loader: batch_size must be at least 1, got " +
                                 std::to_string(batch_size));
+  }
+  if (shard.count < 1 || shard.index < 0 || shard.index >= shard.count) {
+    throw std::invalid_argument("data loader: shard " + std::to_string(shard.index) + " of " +
+                                std::to_string(shard.count) + " does not exist");
   }
   if (prefetch_) worker_ = std::thread([this] { produce(); });
 }
@@ -104,7 +109,8 @@ Epoch::~Epoch() {
 Batch Epoch::build(int64_t batch_index) const {
   const int64_t begin = batch_index * batch_size_;
   const int64_t end = std::min<int64_t>(begin + batch_size_, static_cast<int64_t>(order_.size()));
-  return make_batch(dataset_, std::span(order_).subspan(begin, end - begin));
+  const auto [from, to] = shard_.slice(end - begin);
+  return make_batch(dataset_, std::span(order_).subspan(begin + from, to - from));
 }
 
 std::optional<Batch> Epoch::next() {

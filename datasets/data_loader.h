@@ -22,6 +22,7 @@
 #include <optional>
 #include <span>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.h"
@@ -40,15 +41,26 @@ Batch make_batch(const MnistDataset& dataset, std::span<const int64_t> indices);
 /// The images [begin, end) as one batch: what an evaluation loop walks through.
 Batch make_batch(const MnistDataset& dataset, int64_t begin, int64_t end);
 
+/// Which part of every batch this process takes in data-parallel training (app/data_parallel.h): the batch
+/// of n images is cut into `count` contiguous slices, slice r = [floor(r n / count), floor((r+1) n / count)),
+/// and this process takes slice `index`. The default, {0, 1}, is the whole batch.
+struct BatchShard {
+  int64_t index = 0;  // this process's rank, in [0, count)
+  int64_t count = 1;  // the number of processes
+  /// [begin, end) of this shard within a batch of n images.
+  std::pair<int64_t, int64_t> slice(int64_t n) const { return {index * n / count, (index + 1) * n / count}; }
+};
+
 /// One pass over the dataset in a given order, `batch_size` images at a time. With `prefetch`, a worker
 /// thread builds batch i+1 while the caller works on batch i; an exception thrown while building a batch
 /// is re-thrown by next() in the caller, after the batches that came before it. The destructor stops and
 /// joins the worker.
 class Epoch {
  public:
+  /// With a `shard`, each batch is this process's slice of the batch of `batch_size` images (see BatchShard).
   Epoch(const MnistDataset& dataset, std::vector<int64_t> order, int64_t batch_size, bool drop_last,
-        bool prefetch);
-  Epoch(MnistDataset&&, std::vector<int64_t>, int64_t, bool, bool) = delete;  // would dangle
+        bool prefetch, BatchShard shard = {});
+  Epoch(MnistDataset&&, std::vector<int64_t>, int64_t, bool, bool, BatchShard = {}) = delete;  // would dangle
   ~Epoch();
   Epoch(const Epoch&) = delete;
   Epoch& operator=(const Epoch&) = delete;
@@ -89,6 +101,7 @@ class Epoch {
   const std::vector<int64_t> order_;
   const int64_t batch_size_;
   const int64_t num_batches_;
+  const BatchShard shard_;
   int64_t handed_out_ = 0;  // batches returned by next() so far
 
   // Prefetch state, shared with the worker under mutex_: a one-batch slot.

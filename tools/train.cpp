@@ -1,14 +1,18 @@
 // train: trains a config's float model on MNIST (or Fashion-MNIST), the tutorial's train.py.
 //
 //   build/tools/train --config configs/mnist_cnn.json --epochs 5 --report runs/train.json
+//   mpirun -np 4 build/tools/train --config configs/mnist_cnn.json --threads 1   (data parallel:
+//                                                                         docs/distributed.md)
 #include <cstdio>
 
+#include "app/distributed.h"
 #include "app/flags.h"
 #include "app/train_job.h"
 
 int main(int argc, char** argv) {
   using namespace qg::app;
-  return run_tool("train", [&] {
+  distributed::MpiSession mpi(argc, argv, "train");  // data parallel when started by mpirun
+  return mpi.finish(run_tool("train", [&] {
     Flags flags(
         "train", "Trains the float model of a JSON config and saves a checkpoint.",
         {{"config", "C", "model config (JSON), e.g. configs/mnist_cnn.json (required)"},
@@ -45,5 +49,5 @@ int main(int argc, char** argv) {
     job.report = flags.optional("report");
     run_train_job(job);
     return 0;
-  });
+  }));
 }

@@ -8,6 +8,7 @@
 #include "core/kernels/value_range.h"
 #include "core/kernels/views.h"
 #include "quant/observers/observer_state.h"
+#include "quant/statistics_sync.h"
 
 namespace qg::quant {
 
@@ -29,6 +30,15 @@ QParams not_observed(const std::string& who) {
 }  // namespace
 
 namespace {
+
+// The min and max of the global batch: of x, reduced over the processes of a data-parallel run
+// (quant/statistics_sync.h; a single process keeps its own).
+std::pair<float, float> batch_min_max(const Tensor& x, const char* who) {
+  auto [lo, hi] = tensor_min_max(x, who);
+  sync_min(std::span(&lo, 1));
+  sync_max(std::span(&hi, 1));
+  return {lo, hi};
+}
 
 // The state of an observer that keeps one running [min, max].
 ObserverState range_state(const std::string& type, bool observed, float min, float max) {
@@ -55,7 +65,7 @@ RangeState read_range_state(const ObserverState& state, const std::string& who) 
 }  // namespace
 
 void MinMaxObserver::observe(const Tensor& x) {
-  const auto [lo, hi] = tensor_min_max(x, "minmax observer");
+  const auto [lo, hi] = batch_min_max(x, "minmax observer");
   min_ = observed_ ? std::min(min_, lo) : lo;
   max_ = observed_ ? std::max(max_, hi) : hi;
   observed_ = true;
@@ -87,7 +97,7 @@ MovingAverageMinMaxObserver::MovingAverageMinMaxObserver(QuantSpec spec, float m
 }
 
 void MovingAverageMinMaxObserver::observe(const Tensor& x) {
-  const auto [lo, hi] = tensor_min_max(x, "moving_average_minmax observer");
+  const auto [lo, hi] = batch_min_max(x, "moving_average_minmax observer");
   if (!observed_) {
     min_ = lo;
     max_ = hi;
@@ -132,13 +142,15 @@ void PerChannelMinMaxObserver::observe(const Tensor& x) {
   }
   const int64_t channels = x.shape()[0];
   const Tensor rows = kernel::reshape(x, {channels, -1});
-  const std::vector<float> maxs = kernel::max(rows, 1).to_vector();
-  const std::vector<float> mins = kernel::min(rows, 1).to_vector();
+  std::vector<float> maxs = kernel::max(rows, 1).to_vector();
+  std::vector<float> mins = kernel::min(rows, 1).to_vector();
   if (!kernel::value_range(x).all_finite) {
     throw NonFiniteObservation(
         "per_channel_minmax observer: observed a non-finite value (NaN or Inf) in a tensor of shape " +
         to_string(x.shape()));
   }
+  sync_min(mins);  // over the processes of a data-parallel run
+  sync_max(maxs);
   if (!mins_.empty() && mins_.size() != static_cast<size_t>(channels)) {
     throw std::invalid_argument("per_channel_minmax observer: saw " + std::to_string(mins_.size()) +
                                 " channels before, now " + std::to_string(channels));

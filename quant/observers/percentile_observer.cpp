@@ -5,6 +5,7 @@
 
 #include "quant/observers/minmax_observer.h"
 #include "quant/observers/observer_state.h"
+#include "quant/statistics_sync.h"
 
 namespace qg::quant {
 
@@ -19,6 +20,11 @@ PercentileObserver::PercentileObserver(QuantSpec spec, double percentile, int64_
 }
 
 void PercentileObserver::observe(const Tensor& x) {
+  if (statistics_sync_installed()) {  // its histogram would need merging over the processes: not done
+    throw std::invalid_argument(
+        "percentile observer: cannot be used in data-parallel training (its histograms are not combined "
+        "across processes); use \"minmax\" or \"moving_average_minmax\", or run one process");
+  }
   if (x.numel() == 0) return;
   const auto [lo, hi] = tensor_min_max(x, "percentile observer");  // refuses NaN and Inf
   histogram_.add(x, lo, hi);

@@ -10,6 +10,7 @@
 #include "quant/observers/minmax_observer.h"
 #include "quant/observers/observer_state.h"
 #include "quant/output_requantize.h"
+#include "quant/statistics_sync.h"
 
 namespace qg::quant {
 
@@ -17,17 +18,24 @@ namespace {
 
 constexpr float kMinScale = std::numeric_limits<float>::epsilon();
 
-// mean |x| of each slice along axis 0 (one slice when channels == 1).
+// mean |x| of each slice along axis 0 (one slice when channels == 1), over the global batch: in a
+// data-parallel run the sums and counts of every process's shard are added first (quant/statistics_sync.h).
 std::vector<double> mean_abs(const Tensor& x, int64_t channels) {
   const Tensor c = x.contiguous();
   const int64_t inner = c.numel() / channels;
-  std::vector<double> means(static_cast<size_t>(channels), 0.0);
+  std::vector<double> sums(static_cast<size_t>(channels) + 1, 0.0);  // then the count of each slice
   for (int64_t ch = 0; ch < channels; ++ch) {
     double sum = 0.0;
     for (int64_t i = 0; i < inner; ++i)
       sum += std::fabs(c.data()[ch * inner + i]);
-    means[static_cast<size_t>(ch)] = inner ? sum / static_cast<double>(inner) : 0.0;
+    sums[static_cast<size_t>(ch)] = sum;
   }
+  sums.back() = static_cast<double>(inner);
+  sync_sum(sums);
+  const double count = sums.back();
+  std::vector<double> means(static_cast<size_t>(channels), 0.0);
+  for (int64_t ch = 0; ch < channels; ++ch)
+    means[static_cast<size_t>(ch)] = count > 0 ? sums[static_cast<size_t>(ch)] / count : 0.0;
   return means;
 }
 
@@ -65,8 +73,9 @@ float LearnedPoint::grad_scale(const Tensor& x) const {
 void LearnedPoint::initialize(const Tensor& x) {
   if (x.numel() == 0)
     throw std::invalid_argument("LearnedPoint: cannot initialise a step size from an empty tensor");
-  const auto [lo, hi] = tensor_min_max(x, "LearnedPoint");  // refuses NaN/Inf like an observer
+  auto [lo, hi] = tensor_min_max(x, "LearnedPoint");  // refuses NaN/Inf like an observer
   (void)hi;
+  sync_min(std::span(&lo, 1));  // the global batch's minimum in a data-parallel run
   const std::vector<double> means = mean_abs(x, options_.channels);
   const double root = std::sqrt(positive_levels());
   for (int64_t c = 0; c < options_.channels; ++c) {
