@@ -49,7 +49,8 @@ onnx::TensorProto& GraphBuilder::new_initializer(const std::string& base, const 
   onnx::TensorProto& t = *graph_.add_initializer();
   t.set_name(unique(base));
   t.set_data_type(type);
-  for (const int64_t d : dims) t.add_dims(d);
+  for (const int64_t d : dims)
+    t.add_dims(d);
   return t;
 }
 
@@ -57,7 +58,8 @@ namespace {
 
 [[maybe_unused]] int64_t count(const std::vector<int64_t>& dims) {
   int64_t n = 1;
-  for (const int64_t d : dims) n *= d;
+  for (const int64_t d : dims)
+    n *= d;
   return n;
 }
 
@@ -119,13 +121,16 @@ std::string GraphBuilder::add_scalar_code(const std::string& base, int32_t value
   return add_codes(base, {}, std::span<const int32_t>(&value, 1), type);
 }
 
-std::vector<std::string> GraphBuilder::add_node(const std::string& op_type, const std::vector<std::string>& inputs,
-                                                const std::vector<std::string>& outputs, const std::string& name,
+std::vector<std::string> GraphBuilder::add_node(const std::string& op_type,
+                                                const std::vector<std::string>& inputs,
+                                                const std::vector<std::string>& outputs,
+                                                const std::string& name,
                                                 const std::vector<Attribute>& attributes) {
   onnx::NodeProto& node = *graph_.add_node();
   node.set_op_type(op_type);
   node.set_name(unique(name));
-  for (const std::string& in : inputs) node.add_input(in);
+  for (const std::string& in : inputs)
+    node.add_input(in);
   std::vector<std::string> made;
   for (const std::string& out : outputs) {
     made.push_back(unique(out));
@@ -141,7 +146,8 @@ std::vector<std::string> GraphBuilder::add_node(const std::string& op_type, cons
         break;
       case Attribute::Kind::Ints:
         attr.set_type(onnx::AttributeProto::INTS);
-        for (const int64_t v : a.ints) attr.add_ints(v);
+        for (const int64_t v : a.ints)
+          attr.add_ints(v);
         break;
       case Attribute::Kind::Float:
         attr.set_type(onnx::AttributeProto::FLOAT);
@@ -169,7 +175,8 @@ void GraphBuilder::add_value_info(onnx::ValueInfoProto& info, const std::string&
   tensor.set_elem_type(type);
   onnx::TensorShapeProto& shape = *tensor.mutable_shape();
   shape.add_dim()->set_dim_param("N");
-  for (const int64_t d : sample) shape.add_dim()->set_dim_value(d);
+  for (const int64_t d : sample)
+    shape.add_dim()->set_dim_value(d);
 }
 
 void GraphBuilder::add_input(const std::string& name, int32_t type, const std::vector<int64_t>& sample) {

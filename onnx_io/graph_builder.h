@@ -36,12 +36,15 @@ class GraphBuilder {
   std::string unique(const std::string& base);
 
   /// Initializers (constant tensors); each returns its (unique) name.
-  std::string add_float(const std::string& base, const std::vector<int64_t>& dims, std::span<const float> values);
-  std::string add_int32(const std::string& base, const std::vector<int64_t>& dims, std::span<const int32_t> values);
-  std::string add_int64(const std::string& base, const std::vector<int64_t>& dims, std::span<const int64_t> values);
+  std::string add_float(const std::string& base, const std::vector<int64_t>& dims,
+                        std::span<const float> values);
+  std::string add_int32(const std::string& base, const std::vector<int64_t>& dims,
+                        std::span<const int32_t> values);
+  std::string add_int64(const std::string& base, const std::vector<int64_t>& dims,
+                        std::span<const int64_t> values);
   /// 8-bit codes held as int32: `type` is onnx::TensorProto::UINT8 or INT8, every value must fit it.
-  std::string add_codes(const std::string& base, const std::vector<int64_t>& dims, std::span<const int32_t> values,
-                        int32_t type);
+  std::string add_codes(const std::string& base, const std::vector<int64_t>& dims,
+                        std::span<const int32_t> values, int32_t type);
   /// A scalar float or 8-bit code (QuantizeLinear's scale and zero point, Clip's bounds).
   std::string add_scalar_float(const std::string& base, float value);
   std::string add_scalar_code(const std::string& base, int32_t value, int32_t type);

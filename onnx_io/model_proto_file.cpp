@@ -52,10 +52,11 @@ void write_model_proto(const std::string& path, const onnx::ModelProto& model) {
 int64_t tensor_elements(const onnx::TensorProto& tensor, const std::string& what, int64_t max_elements) {
   int64_t elements = 1;
   for (const int64_t d : tensor.dims()) {
-    if (d < 0) throw OnnxError(what + ": tensor \"" + tensor.name() + "\" has a negative dim " + std::to_string(d));
+    if (d < 0)
+      throw OnnxError(what + ": tensor \"" + tensor.name() + "\" has a negative dim " + std::to_string(d));
     if (d != 0 && elements > max_elements / d) {
-      throw OnnxError(what + ": tensor \"" + tensor.name() + "\" has more than " + std::to_string(max_elements) +
-                      " elements");
+      throw OnnxError(what + ": tensor \"" + tensor.name() + "\" has more than " +
+                      std::to_string(max_elements) + " elements");
     }
     elements *= d;
   }

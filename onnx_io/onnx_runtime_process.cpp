@@ -29,15 +29,20 @@ std::string env_or(const char* name, const std::string& fallback) {
   return v && *v ? std::string(v) : fallback;
 }
 
-std::string script_path() { return env_or("QG_ORT_RUN", std::string(QG_SOURCE_DIR) + "/scripts/ort-run.js"); }
-std::string node_path() { return env_or("QG_NODE", "node"); }
+std::string script_path() {
+  return env_or("QG_ORT_RUN", std::string(QG_SOURCE_DIR) + "/scripts/ort-run.js");
+}
+std::string node_path() {
+  return env_or("QG_NODE", "node");
+}
 
 // A folder of its own under TMPDIR, removed with everything in it when the object goes.
 class TempDir {
  public:
   TempDir() {
     std::string pattern = (fs::temp_directory_path() / "qg-ort-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw OnnxError("cannot create a temporary folder: " + std::string(strerror(errno)));
+    if (!mkdtemp(pattern.data()))
+      throw OnnxError("cannot create a temporary folder: " + std::string(strerror(errno)));
     path_ = pattern;
   }
   ~TempDir() {
@@ -70,7 +75,8 @@ ProcessResult run_node(const std::vector<std::string>& args, const fs::path& dir
   std::vector<std::string> argv_strings{node_path()};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
-  for (std::string& a : argv_strings) argv.push_back(a.data());
+  for (std::string& a : argv_strings)
+    argv.push_back(a.data());
   argv.push_back(nullptr);
 
   const std::string out_path = (dir / "stdout").string();
@@ -98,7 +104,8 @@ ProcessResult run_node(const std::vector<std::string>& args, const fs::path& dir
 }
 
 std::string first_line(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+    text.pop_back();
   if (const size_t eol = text.find('\n'); eol != std::string::npos) text.resize(eol);
   if (text.rfind("ort-run: ", 0) == 0) text.erase(0, 9);
   return text.empty() ? "no message" : text;
@@ -110,7 +117,10 @@ void check_exit(const ProcessResult& r) {
 
 std::string join(const std::vector<int64_t>& dims) {
   std::string s;
-  for (size_t i = 0; i < dims.size(); ++i) s += (i ? "," : "") + std::to_string(dims[i]);
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i) s += ',';  // (not `(i ? "," : "") + ...`: GCC 12 warns a false -Wrestrict on it)
+    s += std::to_string(dims[i]);
+  }
   return s;
 }
 
@@ -133,9 +143,11 @@ std::vector<float> OrtOutput::floats() const {
 std::vector<int32_t> OrtOutput::ints() const {
   std::vector<int32_t> v;
   if (type == "uint8") {
-    for (const char c : bytes) v.push_back(static_cast<uint8_t>(c));
+    for (const char c : bytes)
+      v.push_back(static_cast<uint8_t>(c));
   } else if (type == "int8") {
-    for (const char c : bytes) v.push_back(static_cast<int8_t>(c));
+    for (const char c : bytes)
+      v.push_back(static_cast<int8_t>(c));
   } else if (type == "int32") {
     v.resize(bytes.size() / 4);
     std::memcpy(v.data(), bytes.data(), v.size() * 4);
@@ -156,12 +168,13 @@ bool onnx_runtime_available(std::string* why_not) {
   try {
     if (!fs::exists(script_path())) throw OnnxError(script_path() + ": no such file");
     TempDir dir;
-    const std::string probe = "const p = require('path'); require(require.resolve('onnxruntime-node', {paths: [" +
-                              nlohmann::json(env_or("QG_ORT_DIR", std::string(QG_SOURCE_DIR) + "/.deps/onnxruntime"))
-                                  .dump() +
-                              "]}));";
+    const std::string probe =
+        "const p = require('path'); require(require.resolve('onnxruntime-node', {paths: [" +
+        nlohmann::json(env_or("QG_ORT_DIR", std::string(QG_SOURCE_DIR) + "/.deps/onnxruntime")).dump() +
+        "]}));";
     const ProcessResult r = run_node({"-e", probe}, dir.path());
-    if (r.status != 0) throw OnnxError("onnxruntime-node does not load (run scripts/get-ort): " + first_line(r.err));
+    if (r.status != 0)
+      throw OnnxError("onnxruntime-node does not load (run scripts/get-ort): " + first_line(r.err));
     return true;
   } catch (const std::exception& e) {
     if (why_not) *why_not = e.what();
@@ -173,13 +186,14 @@ OrtRun run_onnx_runtime(const std::string& model_path, std::span<const float> in
                         const std::vector<int64_t>& shape, const OrtOptions& options) {
   TempDir dir;
   const fs::path input_path = dir.path() / "input.f32";
-  util::write_file_atomically(input_path.string(),
-                              std::string_view(reinterpret_cast<const char*>(input.data()), input.size_bytes()));
+  util::write_file_atomically(
+      input_path.string(), std::string_view(reinterpret_cast<const char*>(input.data()), input.size_bytes()));
   const fs::path out_dir = dir.path() / "out";
-  const ProcessResult r = run_node({script_path(), "--model", model_path, "--input", input_path.string(), "--shape",
-                                    join(shape), "--out-dir", out_dir.string(), "--batch",
-                                    std::to_string(options.batch), "--threads", std::to_string(options.threads)},
-                                   dir.path());
+  const ProcessResult r =
+      run_node({script_path(), "--model", model_path, "--input", input_path.string(), "--shape", join(shape),
+                "--out-dir", out_dir.string(), "--batch", std::to_string(options.batch), "--threads",
+                std::to_string(options.threads)},
+               dir.path());
   check_exit(r);
   const nlohmann::json manifest = nlohmann::json::parse(read_all(out_dir / "outputs.json"));
   OrtRun run;
@@ -192,7 +206,8 @@ OrtRun run_onnx_runtime(const std::string& model_path, std::span<const float> in
     out.shape = o.at("shape").get<std::vector<int64_t>>();
     out.bytes = read_all(out_dir / o.at("file").get<std::string>());
     int64_t n = 1;
-    for (const int64_t d : out.shape) n *= d;
+    for (const int64_t d : out.shape)
+      n *= d;
     if (out.bytes.size() != static_cast<size_t>(n) * element_bytes(out.type))
       throw OnnxError("ONNX Runtime output \"" + out.name + "\": file size does not match its shape");
     run.outputs.push_back(std::move(out));
@@ -203,10 +218,10 @@ OrtRun run_onnx_runtime(const std::string& model_path, std::span<const float> in
 OrtBench bench_onnx_runtime(const std::string& model_path, const std::vector<int64_t>& sample, int64_t batch,
                             int64_t threads, double seconds) {
   TempDir dir;
-  const ProcessResult r =
-      run_node({script_path(), "--bench", "--model", model_path, "--shape", join(sample), "--batch",
-                std::to_string(batch), "--threads", std::to_string(threads), "--seconds", std::to_string(seconds)},
-               dir.path());
+  const ProcessResult r = run_node(
+      {script_path(), "--bench", "--model", model_path, "--shape", join(sample), "--batch",
+       std::to_string(batch), "--threads", std::to_string(threads), "--seconds", std::to_string(seconds)},
+      dir.path());
   check_exit(r);
   const nlohmann::json report = nlohmann::json::parse(r.out);
   return {report.at("images_per_second").get<double>(), report.at("median_ms").get<double>(),
