@@ -82,7 +82,6 @@ class Importer {
   ImportedModel run(const ImportOptions& options) {
     check_opset();
     check_before_checker();
-    check_model_proto(model_, what_);
     read_initializers();
     const Shape input_shape = read_graph_input();
     count_uses();
@@ -93,6 +92,9 @@ class Importer {
     }
     node_ = nullptr;
     check_graph_output();
+    // ONNX's own checker and strict shape inference last, so that what this importer refuses is refused with
+    // its own message (naming the node); the checker catches what a mapping does not look at.
+    check_model_proto(model_, what_);
     return finish(input_shape, options);
   }
 
