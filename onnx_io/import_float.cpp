@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 
+#include "app/experiment.h"
 #include "config/builder.h"
 #include "config/config_json.h"
 #include "config/loader.h"
@@ -848,7 +849,18 @@ class Importer {
       }
       ck.tensors.emplace_back("model." + state_name, tensor);
     }
-    ck.metadata = {{"kind", "float"}, {"config", config.name}, {"imported_from", what_}};
+    // The optimizer's initial state and "epoch" 0: `train --resume` then fine-tunes the imported weights as a
+    // run stopped before its first epoch (SGD's has_buffer = 0: its first step starts the momentum, as
+    // PyTorch's does).
+    const std::unique_ptr<nn::Optimizer> optimizer =
+        app::make_optimizer(config.train, model->parameters(), config.train.lr);
+    for (auto& [state_name, tensor] : optimizer->state())
+      ck.tensors.emplace_back("optimizer." + state_name, tensor);
+    ck.metadata = {{"kind", "float"},
+                   {"config", config.name},
+                   {"seed", config.train.seed},
+                   {"epoch", 0},
+                   {"imported_from", what_}};
     return ck;
   }
 

@@ -56,8 +56,9 @@ struct ImportedModel {
   /// config_to_json(config): what qimport writes.
   nlohmann::json config_json;
   /// The float model's state as `train` saves it: "model.<name>" for every parameter and buffer of
-  /// config::build_model(config) (BatchNorm's num_batches_tracked = 0), metadata {"kind": "float",
-  /// "config": config.name, "imported_from": the ONNX file}.
+  /// config::build_model(config) (BatchNorm's num_batches_tracked = 0), "optimizer.<name>" for the initial
+  /// state of the config's optimizer, metadata {"kind": "float", "config": config.name, "seed", "epoch": 0,
+  /// "imported_from": the ONNX file}: ptq/train_qat --from take it, and train --resume fine-tunes from it.
   nn::Checkpoint checkpoint;
   /// One per config layer, in order.
   std::vector<ImportedLayer> layers;
