@@ -251,8 +251,29 @@ class Importer {
     throw error(unknown_input(k));
   }
 
-  FloatTensor float_constant(int k, const char* role, size_t rank) const {
-    FloatTensor t = read_float_tensor(constant(k, role), what_ + ": " + here());
+  // Input k as a layer's own weights. Each tensor is read for one layer only, so that a large tensor named
+  // by many nodes (or Identity aliases) is never copied many times: the imported weights never exceed the
+  // file's.
+  FloatTensor float_constant_any(int k, const char* role) {
+    const onnx::TensorProto& t = constant(k, role);
+    if (!weights_read_.insert(&t).second) {
+      throw error(
+          std::string(role) + " \"" + node_->input(k) +
+          "\" is already another layer's (shared weights are not imported: a layer's weights are its own)");
+    }
+    return read_float_tensor(t, what_ + ": " + here());
+  }
+
+  // A small constant (a shape, pads, a scalar bound) of at most `max_elements` values, checked before it is
+  // read.
+  const onnx::TensorProto& small_constant(int k, const char* role, int64_t max_elements) const {
+    const onnx::TensorProto& t = constant(k, role);
+    tensor_elements(t, what_ + ": " + here(), max_elements);  // throws beyond max_elements
+    return t;
+  }
+
+  FloatTensor float_constant(int k, const char* role, size_t rank) {
+    FloatTensor t = float_constant_any(k, role);
     if (t.dims.size() != rank) {
       throw error(std::string(role) + " \"" + node_->input(k) + "\" has shape " + join(t.dims) +
                   ", expected " + std::to_string(rank) + " dims");
@@ -478,7 +499,7 @@ class Importer {
       return a ? std::optional<float>(a->f()) : std::nullopt;
     }
     if (!has_input(k)) return std::nullopt;
-    const onnx::TensorProto& t = constant(k, name);
+    const onnx::TensorProto& t = small_constant(k, name, 1);
     FloatTensor v = read_float_tensor(t, what_ + ": " + here());
     if (v.values.size() != 1) throw error(std::string(name) + " \"" + t.name() + "\" is not a scalar");
     return v.values[0];
@@ -549,9 +570,10 @@ class Importer {
       value = float_attribute("value", 0.0f);
     } else {
       if (!has_input(1)) throw error("input 1 (pads) is missing");
-      pads = read_int64_tensor(constant(1, "pads"), what_ + ": " + here());
+      pads = read_int64_tensor(small_constant(1, "pads", 8), what_ + ": " + here());
       if (has_input(2)) {
-        const FloatTensor v = float_constant_any(2, "constant_value");
+        const FloatTensor v =
+            read_float_tensor(small_constant(2, "constant_value", 1), what_ + ": " + here());
         if (v.values.size() != 1) throw error("constant_value is not a scalar");
         value = v.values[0];
       }
@@ -606,7 +628,8 @@ class Importer {
     allow_attributes({"allowzero"});
     require_int("allowzero", 0, 0, "a 0 in the shape copies the input's dim");
     const int64_t x = computed(0);
-    const std::vector<int64_t> shape = read_int64_tensor(constant(1, "shape"), what_ + ": " + here());
+    const std::vector<int64_t> shape =
+        read_int64_tensor(small_constant(1, "shape", 2), what_ + ": " + here());
     const bool batch_ok = shape.size() == 2 && shape[0] >= -1;
     const bool features_ok = shape.size() == 2 && (shape[1] > 0 || (shape[1] == -1 && shape[0] != -1));
     if (!batch_ok || !features_ok)
@@ -633,10 +656,6 @@ class Importer {
     std::optional<FloatTensor> bias;
     if (has_input(2)) bias = linear_bias(float_constant_any(2, "bias"), w.dims[0]);
     add_linear(x, std::move(w), std::move(bias));
-  }
-
-  FloatTensor float_constant_any(int k, const char* role) const {
-    return read_float_tensor(constant(k, role), what_ + ": " + here());
   }
 
   // A bias of shape [out] or [1, out] (Gemm's and Add's broadcast) as [out].
@@ -872,6 +891,7 @@ class Importer {
   const onnx::NodeProto* node_ = nullptr;                      // null outside a node
   std::map<std::string, const onnx::TensorProto*> constants_;  // initializers and Constant nodes' values
   std::map<std::string, int64_t> values_;                      // computed values -> the layer making them
+  std::set<const onnx::TensorProto*> weights_read_;            // constants read as a layer's weights
   std::map<std::string, int> uses_;  // how many node inputs and graph outputs read each
   std::vector<PendingLayer> layers_;
   // A Pad's output waiting for its AveragePool: what it pads, by how much, and the node.

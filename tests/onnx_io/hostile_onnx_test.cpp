@@ -153,6 +153,24 @@ TEST(HostileOnnx, DuplicateNamesAndMissingInitializers) {
   EXPECT_HAS(missing, "node 8 \"/fc/Gemm\" (Gemm): input 1 \"no_such_weight\" is not made by");
 }
 
+TEST(HostileOnnx, OneTensorIsOneLayersWeights) {
+  // Read twice it would be copied twice: a 1 MB tensor named by 10^4 nodes must not become 10 GB.
+  EXPECT_HAS(refusal(changed(net(),
+                             [](onnx::ModelProto& m) {
+                               m.mutable_graph()->mutable_node(3)->set_input(1, "conv1.weight");
+                             })),
+             "node 3 \"/conv2/Conv\" (Conv): weight \"conv1.weight\" is already another layer's");
+  // The view's shape read by a Reshape must be small before it is read.
+  EXPECT_HAS(refusal(changed(net(),
+                             [](onnx::ModelProto& m) {
+                               onnx::TensorProto& shape =
+                                   *m.mutable_graph()->mutable_node(6)->mutable_attribute(0)->mutable_t();
+                               shape.set_dims(0, 3);
+                               shape.set_raw_data(std::string(24, '\0'));
+                             })),
+             "node 7 \"/Reshape\" (Reshape): tensor");
+}
+
 TEST(HostileOnnx, NonFiniteWeights) {
   for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
     EXPECT_HAS(refusal(changed(net(),
