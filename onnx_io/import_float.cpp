@@ -13,6 +13,7 @@
 #include "config/loader.h"
 #include "onnx_io/model_proto_file.h"
 #include "onnx_io/tensor_proto_data.h"
+#include "util/atomic_file.h"
 
 namespace qg::onnx_io {
 
@@ -38,6 +39,13 @@ std::string join(const std::vector<int64_t>& v) {
     s += std::to_string(v[i]);
   }
   return s + "]";
+}
+
+// A float in a message, with every digit it has: 1, 0.5, 1.00000012.
+std::string float_text(float value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.9g", static_cast<double>(value));
+  return text;
 }
 
 std::string node_label(int index, const onnx::NodeProto& node) {
@@ -82,7 +90,7 @@ class Importer {
 
   ImportedModel run(const ImportOptions& options) {
     check_opset();
-    check_before_checker();
+    check_whole_file();
     read_initializers();
     const Shape input_shape = read_graph_input();
     count_uses();
@@ -103,12 +111,15 @@ class Importer {
   // ---- errors ---------------------------------------------------------------------------------------------
 
   OnnxError error(const std::string& detail) const {
-    return OnnxError(what_ + ": " + (node_ ? node_label(index_, *node_) + ": " : "") + detail);
+    return fail(what_ + ": " + (node_ ? node_label(index_, *node_) + ": " : "") + detail);
   }
 
   std::string here() const { return node_label(index_, *node_); }
 
-  // ---- checks of the whole file, before ONNX's checker --------------------------------------------------
+  // Names in an ONNX file are arbitrary bytes (a newline, a NUL): every message is made printable.
+  static OnnxError fail(const std::string& message) { return OnnxError(printable(message)); }
+
+  // ---- checks of the whole file, before any node is mapped ------------------------------------------------
 
   void check_opset() {
     bool found = false;
@@ -124,9 +135,10 @@ class Importer {
     }
   }
 
-  // What ONNX's checker must not meet first: tensors whose data is elsewhere (the checker would look for the
-  // file) or whose dims disagree with their data, sparse and subgraph attributes, ops this importer refuses.
-  void check_before_checker() {
+  // What nothing may read, neither the mapping nor ONNX's checker: tensors whose data is elsewhere (the checker
+  // would look for the file) or whose dims disagree with their data; sparse and subgraph attributes; other
+  // domains; op types this importer does not map.
+  void check_whole_file() {
     if (graph_.sparse_initializer_size() > 0) throw error("sparse initializers are not supported");
     for (const onnx::TensorProto& t : graph_.initializer())
       check_tensor_data(t, what_);
@@ -512,7 +524,7 @@ class Importer {
     const bool relu_min = lo && *lo == 0.0f;
     const char* type = relu_min && hi && *hi == 6.0f ? "relu6" : relu_min && !hi ? "relu" : nullptr;
     if (!type) {
-      auto text = [](const std::optional<float>& v) { return v ? std::to_string(*v) : std::string("none"); };
+      auto text = [](const std::optional<float>& v) { return v ? float_text(*v) : std::string("none"); };
       throw error("Clip(min " + text(lo) + ", max " + text(hi) +
                   ") is not supported (expected min 0, max 6: ReLU6; or min 0 alone: ReLU)");
     }
@@ -582,7 +594,7 @@ class Importer {
     const bool symmetric = pads.size() == 8 && pads[0] == 0 && pads[1] == 0 && pads[4] == 0 && pads[5] == 0 &&
                            pads[3] == p && pads[6] == p && pads[7] == p && p >= 0;
     if (!symmetric || value != 0.0f) {
-      throw error("pads " + join(pads) + " with value " + std::to_string(value) +
+      throw error("pads " + join(pads) + " with value " + float_text(value) +
                   " are not supported (expected zeros, the same p on both sides of H and W)");
     }
     single_output();
@@ -610,10 +622,10 @@ class Importer {
       if (v < 0) throw error("running variance \"" + node_->input(4) + "\" has a negative value");
     const float onnx_momentum = float_attribute("momentum", 0.9f);
     if (!(onnx_momentum >= 0.0f && onnx_momentum <= 1.0f))
-      throw error("attribute momentum = " + std::to_string(onnx_momentum) + " is not in [0, 1]");
+      throw error("attribute momentum = " + float_text(onnx_momentum) + " is not in [0, 1]");
     const float eps = float_attribute("epsilon", 1e-5f);
     if (!(eps > 0.0f && std::isfinite(eps)))
-      throw error("attribute epsilon = " + std::to_string(eps) + " is not positive");
+      throw error("attribute epsilon = " + float_text(eps) + " is not positive");
     PendingLayer& layer =
         add_layer({{"type", "batchnorm2d"},
                    {"eps", float_setting(eps)},
@@ -643,9 +655,8 @@ class Importer {
     allow_attributes({"alpha", "beta", "transA", "transB"});
     const float alpha = float_attribute("alpha", 1.0f), beta = float_attribute("beta", 1.0f);
     if (alpha != 1.0f)
-      throw error("attribute alpha = " + std::to_string(alpha) + " is not supported (expected 1)");
-    if (beta != 1.0f)
-      throw error("attribute beta = " + std::to_string(beta) + " is not supported (expected 1)");
+      throw error("attribute alpha = " + float_text(alpha) + " is not supported (expected 1)");
+    if (beta != 1.0f) throw error("attribute beta = " + float_text(beta) + " is not supported (expected 1)");
     require_int("transA", 0, 0, "the input is [N, in_features]");
     const int64_t trans_b = int_attribute("transB", 0);
     if (trans_b != 0 && trans_b != 1)
@@ -802,11 +813,13 @@ class Importer {
     } catch (const config::ConfigError& e) {
       const int64_t layer = layer_of(e.pointer());
       if (layer >= 0 && layer < static_cast<int64_t>(layers_.size())) {
-        throw OnnxError(what_ + ": " + layers_[static_cast<size_t>(layer)].origin + ": as a " +
-                        layers_[static_cast<size_t>(layer)].spec["type"].get<std::string>() +
-                        " layer: " + e.detail());
+        const PendingLayer& l = layers_[static_cast<size_t>(layer)];
+        throw fail(what_ + ": " + l.origin + ", config layer " + std::to_string(layer) + " (" +
+                   l.spec["type"].get<std::string>() + "): " + e.detail());
       }
-      throw OnnxError(what_ + ": the imported model is not a valid quantgrad config: " + e.what());
+      if (e.pointer().rfind("/input", 0) == 0) throw fail(what_ + ": graph input: " + e.detail());
+      throw fail(what_ + ": the imported model does not fit a quantgrad config: " +
+                 (e.pointer().empty() ? "" : e.pointer() + ": ") + e.detail());
     }
   }
 
@@ -827,10 +840,10 @@ class Importer {
       const PendingLayer& layer = layers_[i];
       const Shape& out = imported.config.layers[i].output_shape;
       if (layer.flatten_features && (out.size() != 1 || out[0] != *layer.flatten_features)) {
-        throw OnnxError(what_ + ": " + layer.origin + ": reshapes to " +
-                        std::to_string(*layer.flatten_features) + " features, but its input has " +
-                        std::to_string(numel(imported.config.layers[i].input_shape)) +
-                        " per sample (only a flatten is supported)");
+        throw fail(what_ + ": " + layer.origin + ": reshapes to " + std::to_string(*layer.flatten_features) +
+                   " features, but its input has " +
+                   std::to_string(numel(imported.config.layers[i].input_shape)) +
+                   " per sample (only a flatten is supported)");
       }
       imported.layers.push_back({layer.spec["type"].get<std::string>(), layer.origin});
     }
@@ -853,12 +866,12 @@ class Importer {
       const auto it = layer.tensors.find(field);
       if (it == layer.tensors.end()) {
         if (field != "num_batches_tracked")
-          throw OnnxError(what_ + ": " + layer.origin + ": no " + field + " tensor");
+          throw fail(what_ + ": " + layer.origin + ": no " + field + " tensor");
         tensor.fill(0.0f);
       } else {
         const Shape expected = tensor.shape();
         if (it->second.dims != std::vector<int64_t>(expected.begin(), expected.end())) {
-          throw OnnxError(
+          throw fail(
               what_ + ": " + layer.origin + ": " + field + " has shape " + join(it->second.dims) +
               ", but the layer (input " +
               join({config.layers[index].input_shape.begin(), config.layers[index].input_shape.end()}) +
@@ -907,13 +920,22 @@ class Importer {
 
 ImportedModel import_float_bytes(std::string_view bytes, const std::string& what,
                                  const ImportOptions& options) {
-  const onnx::ModelProto model = parse_model_proto(bytes, what);
-  return Importer(model, what).run(options);
+  try {
+    const onnx::ModelProto model = parse_model_proto(bytes, what);
+    return Importer(model, what).run(options);
+  } catch (const OnnxError& e) {
+    throw OnnxError(printable(e.what()));
+  }
 }
 
 ImportedModel import_float(const std::string& onnx_path, const ImportOptions& options) {
-  const onnx::ModelProto model = read_model_proto(onnx_path);
-  return Importer(model, onnx_path).run(options);
+  std::string bytes;
+  try {
+    bytes = util::read_file(onnx_path, kMaxOnnxFileBytes);  // bounded, as read_model_proto reads
+  } catch (const std::exception& e) {
+    throw OnnxError(printable(e.what()));
+  }
+  return import_float_bytes(bytes, onnx_path, options);
 }
 
 }  // namespace qg::onnx_io

@@ -10,7 +10,7 @@ namespace qg::onnx_io {
 namespace {
 
 OnnxError tensor_error(const onnx::TensorProto& tensor, const std::string& what, const std::string& detail) {
-  return OnnxError(what + ": tensor \"" + tensor.name() + "\": " + detail);
+  return OnnxError(printable(what + ": tensor \"" + tensor.name() + "\": " + detail));
 }
 
 // The number of values the tensor's data holds, in raw_data (as bytes / element size) or its typed field.
