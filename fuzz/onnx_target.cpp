@@ -21,6 +21,8 @@ void check_imported(const onnx_io::ImportedModel& imported) {
   require(config::config_to_json(reread) == imported.config_json,
           "the imported config does not read back the same");
   require(imported.layers.size() == reread.layers.size(), "one ImportedLayer per config layer");
+  (void)imported.config_json.dump(2);  // what qimport writes: must be valid JSON text (UTF-8)
+  (void)imported.checkpoint.metadata.dump();
   if (reread.parameter_count() + reread.buffer_count() > 1'000'000)
     return;  // building costs time, not coverage
   Generator gen(reread.train.seed);

@@ -764,7 +764,8 @@ class Importer {
         name.erase(name.begin());
       for (char& c : name)
         if (c == '/') c = '.';
-      if (name.empty() || name.size() > 64 || used.count(name)) name = "layer" + std::to_string(i);
+      if (name.empty() || name.size() > 64 || printable(name) != name || used.count(name))
+        name = "layer" + std::to_string(i);
       for (int n = 1; used.count(name); ++n)
         name = "layer" + std::to_string(i) + "_" + std::to_string(n);
       used.insert(name);
@@ -824,13 +825,16 @@ class Importer {
   }
 
   ImportedModel finish(const Shape& input_shape, const ImportOptions& options) {
-    std::string name = options.name.empty() ? std::filesystem::path(what_).stem().string() : options.name;
+    // Text from the file goes into JSON only as printable ASCII (JSON text must be valid UTF-8).
+    std::string name =
+        printable(options.name.empty() ? std::filesystem::path(what_).stem().string() : options.name);
     if (name.empty()) name = "imported";
     const nlohmann::json document{
         {"name", name},
-        {"description", "Imported from the ONNX file " + std::filesystem::path(what_).filename().string() +
-                            " (producer: " + model_.producer_name() + " " + model_.producer_version() +
-                            ", opset " + std::to_string(opset_) + ") by qimport."},
+        {"description",
+         "Imported from the ONNX file " + printable(std::filesystem::path(what_).filename().string()) +
+             " (producer: " + printable(model_.producer_name() + " " + model_.producer_version()) +
+             ", opset " + std::to_string(opset_) + ") by qimport."},
         {"input", {{"shape", input_shape}}},
         {"layers", layers_json()},
         {"data", {{"dataset", options.dataset}}}};
@@ -892,7 +896,7 @@ class Importer {
                    {"config", config.name},
                    {"seed", config.train.seed},
                    {"epoch", 0},
-                   {"imported_from", what_}};
+                   {"imported_from", printable(what_)}};
     return ck;
   }
 

@@ -179,6 +179,23 @@ TEST(HostileOnnx, NamesWithControlBytesStayOneLine) {
   EXPECT_HAS(m, "node 1 \"evil\\x0aname\" (Relu\\x00\\xff): op type Relu\\x00\\xff is not supported");
 }
 
+TEST(HostileOnnx, NamesThatAreNotTextBecomeAsciiInTheConfig) {
+  // Invalid UTF-8 in the producer and a node name: the config and the checkpoint metadata stay JSON text.
+  const ImportedModel imported = import_float_bytes(
+      [] {
+        onnx::ModelProto m = net();
+        m.set_producer_name("\xff\xfe");
+        m.mutable_graph()->mutable_node(0)->set_name("\xc3\x28");
+        std::string bytes;
+        m.SerializeToString(&bytes);
+        return bytes;
+      }(),
+      "bad\xff.onnx");
+  EXPECT_NO_THROW((void)imported.config_json.dump());
+  EXPECT_NO_THROW((void)imported.checkpoint.metadata.dump());
+  EXPECT_EQ(imported.config.name, "bad\\xff");
+}
+
 TEST(HostileOnnx, NonFiniteWeights) {
   for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
     EXPECT_HAS(refusal(changed(net(),
