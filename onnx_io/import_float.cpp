@@ -309,7 +309,16 @@ class Importer {
                                         onnx::AttributeProto::AttributeType type) const {
     for (const onnx::AttributeProto& a : node_->attribute()) {
       if (a.name() != name) continue;
-      if (a.type() != type) throw error("attribute " + name + " has the wrong type");
+      if (a.type() != type) {
+        auto type_name = [](int t) {
+          return onnx::AttributeProto_AttributeType_IsValid(t)
+                     ? onnx::AttributeProto_AttributeType_Name(
+                           static_cast<onnx::AttributeProto_AttributeType>(t))
+                     : "type " + std::to_string(t);
+        };
+        throw error("attribute " + name + " has type " + type_name(a.type()) + ", expected " +
+                    type_name(type));
+      }
       return &a;
     }
     return nullptr;
