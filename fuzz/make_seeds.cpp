@@ -24,6 +24,9 @@
 #include "nn/checkpoint.h"
 #include "nn/functional/loss.h"
 #include "nn/optim/sgd.h"
+#ifdef QG_FUZZ_ONNX
+#include "onnx_io/export_float.h"
+#endif
 #include "quant/convert.h"
 #include "runtime/model_file.h"
 #include "util/atomic_file.h"
@@ -216,6 +219,41 @@ void checkpoint_and_model_seeds(const fs::path& checkpoints, const fs::path& mod
   fs::remove(tmp);
 }
 
+#ifdef QG_FUZZ_ONNX
+// Float ONNX models: the small PyTorch exports of tests/fixtures/onnx/ (imported and refused ones), the
+// fuzz configs and a graph of every remaining layer kind through the float exporter, and broken copies.
+void onnx_seeds(const fs::path& dir, const fs::path& source_root) {
+  for (const char* name : {"avgpool_padded", "global_pool_relu6", "matmuls", "residual", "refused_ceil_mode",
+                           "refused_sigmoid"}) {
+    const std::string file = std::string(name) + ".onnx";
+    write(dir, file, util::read_file((source_root / "tests" / "fixtures" / "onnx" / file).string()));
+  }
+  const char* graph = R"({
+    "name": "fuzz_graph", "input": {"shape": [1, 28, 28]},
+    "layers": [
+      {"type": "conv2d", "out_channels": 2, "kernel_size": 4, "stride": 4, "padding": 1, "name": "a"},
+      {"type": "relu6", "name": "r"},
+      {"type": "add", "inputs": ["a", "r"], "name": "s"},
+      {"type": "avgpool2d", "kernel_size": 3, "stride": 2, "padding": 1, "inputs": ["s"], "name": "p"},
+      {"type": "concat", "inputs": ["p", "p"]},
+      {"type": "global_avgpool"},
+      {"type": "flatten"},
+      {"type": "linear", "out_features": 10}
+    ]})";
+  const fs::path tmp = fs::temp_directory_path() / "qg_fuzz_seed.onnx";
+  for (const char* text : {fuzz::kMinMaxConfig, fuzz::kLsqConfig, graph}) {
+    const config::ModelConfig config = config::parse_config_text(text, "seed");
+    Generator gen(config.train.seed);
+    onnx_io::export_float_model(config, *config::build_model(config, gen), tmp.string());
+    const std::string bytes = util::read_file(tmp.string());
+    write(dir, config.name + ".onnx", bytes);
+    write(dir, config.name + "_truncated.onnx", bytes.substr(0, bytes.size() * 2 / 3));
+  }
+  fs::remove(tmp);
+  write(dir, "empty.onnx", "");
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -228,6 +266,9 @@ int main(int argc, char** argv) {
     idx_seeds(corpus / "idx");
     config_seeds(corpus / "config", argv[2]);
     checkpoint_and_model_seeds(corpus / "checkpoint", corpus / "model_file");
+#ifdef QG_FUZZ_ONNX
+    onnx_seeds(corpus / "onnx", argv[2]);
+#endif
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fuzz_make_seeds: error: %s\n", e.what());
     return 1;

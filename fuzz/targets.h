@@ -42,6 +42,11 @@ int checkpoint(const uint8_t* data, size_t size);
 /// must save to the same bytes again and, if small, run.
 int model_file(const uint8_t* data, size_t size);
 
+/// onnx_io/import_float.h: import_float_bytes (protobuf, the importer's checks, ONNX's checker); an imported
+/// model's config must read back the same and its checkpoint load into the config's model. Built with QG_ONNX
+/// only (all_targets() lists it then).
+int onnx(const uint8_t* data, size_t size);
+
 struct Target {
   const char* name;  // also the corpus folder: fuzz/corpus/<name>, fuzz/regressions/<name>
   int (*run)(const uint8_t* data, size_t size);

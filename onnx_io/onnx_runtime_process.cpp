@@ -117,8 +117,10 @@ void check_exit(const ProcessResult& r) {
 
 std::string join(const std::vector<int64_t>& dims) {
   std::string s;
-  for (size_t i = 0; i < dims.size(); ++i)
-    s += (i ? "," : "") + std::to_string(dims[i]);
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i) s += ',';  // (not `(i ? "," : "") + ...`: GCC 12 warns a false -Wrestrict on it)
+    s += std::to_string(dims[i]);
+  }
   return s;
 }
 
@@ -166,10 +168,11 @@ bool onnx_runtime_available(std::string* why_not) {
   try {
     if (!fs::exists(script_path())) throw OnnxError(script_path() + ": no such file");
     TempDir dir;
+    // Node's own report of a failed require starts with a source location: print the message instead.
     const std::string probe =
-        "const p = require('path'); require(require.resolve('onnxruntime-node', {paths: [" +
+        "try { require(require.resolve('onnxruntime-node', {paths: [" +
         nlohmann::json(env_or("QG_ORT_DIR", std::string(QG_SOURCE_DIR) + "/.deps/onnxruntime")).dump() +
-        "]}));";
+        "]})); } catch (e) { console.error(e.message.split('\\n')[0]); process.exit(1); }";
     const ProcessResult r = run_node({"-e", probe}, dir.path());
     if (r.status != 0)
       throw OnnxError("onnxruntime-node does not load (run scripts/get-ort): " + first_line(r.err));
