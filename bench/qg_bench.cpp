@@ -325,21 +325,22 @@ int main(int argc, char** argv) {
   return app::run_tool("qg_bench", [&] {
     if (argc < 2) throw app::UsageError("expected a job: train, profile, infer, int8 or sgemm");
     const std::string job = argv[1];
-    app::Flags flags("qg_bench " + job, "one benchmark job; prints one JSON object",
-                     {{"config", "C", "model config"},
-                      {"qat", "", "quantization-aware training (8 bits, the tutorial's method)"},
-                      {"method", "NAME", "QAT method: tutorial (default), ema, lsq, binary"},
-                      {"bits", "B", "QAT bit width (default 8)"},
-                      {"batch", "B", "batch size"},
-                      {"steps", "N", "timed training steps"},
-                      {"warmup", "N", "untimed training steps first"},
-                      {"images", "N", "images to time (inference)"},
-                      {"latency-images", "N", "batch-1 runs for the latency percentiles"},
-                      {"threads", "T", "threads (default 2)"},
-                      {"width", "K", "multiply conv channels by K"},
-                      {"size", "N", "sgemm matrix size"},
-                      {"qat-steps", "N", "int8: QAT steps before convert (default 100)"},
-                      {"save-model", "FILE", "int8: also write the integer model measured (for ONNX Runtime)"}});
+    app::Flags flags(
+        "qg_bench " + job, "one benchmark job; prints one JSON object",
+        {{"config", "C", "model config"},
+         {"qat", "", "quantization-aware training (8 bits, the tutorial's method)"},
+         {"method", "NAME", "QAT method: tutorial (default), ema, lsq, binary"},
+         {"bits", "B", "QAT bit width (default 8)"},
+         {"batch", "B", "batch size"},
+         {"steps", "N", "timed training steps"},
+         {"warmup", "N", "untimed training steps first"},
+         {"images", "N", "images to time (inference)"},
+         {"latency-images", "N", "batch-1 runs for the latency percentiles"},
+         {"threads", "T", "threads (default 2)"},
+         {"width", "K", "multiply conv channels by K"},
+         {"size", "N", "sgemm matrix size"},
+         {"qat-steps", "N", "int8: QAT steps before convert (default 100)"},
+         {"save-model", "FILE", "int8: also write the integer model measured (for ONNX Runtime)"}});
     flags.parse(argc - 1, argv + 1);
     if (flags.help_requested()) {
       std::printf("%s", flags.usage().c_str());

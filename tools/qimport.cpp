@@ -1,4 +1,4 @@
-// qimport: a float ONNX model (e.g. from torch.onnx.export) in as a quantgrad config and float checkpoint,
+// qimport: a float ONNX model, such as torch.onnx.export writes, in as a quantgrad config and float checkpoint,
 // which train_qat, ptq and qinfer then take as if `train` had written them.
 //
 //   build/tools/qimport --onnx net.onnx --out-config runs/net.json --out-ckpt runs/net.ckpt
