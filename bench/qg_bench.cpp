@@ -42,6 +42,7 @@
 #include "nn/functional/loss.h"
 #include "nn/optim/sgd.h"
 #include "quant/convert.h"
+#include "runtime/model_file.h"
 #include "quant/qat_model.h"
 #include "runtime/run.h"
 
