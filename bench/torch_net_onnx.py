@@ -13,7 +13,6 @@ images), "seconds"}. scripts/onnx-roundtrip runs it, then qimport, ptq, and qexp
 import argparse
 import json
 import os
-import struct
 import sys
 import time
 
@@ -22,18 +21,10 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_bench import read_idx  # noqa: E402  (the IDX reader the benchmark uses)
 from tutorial_nets import Net  # noqa: E402
 
 MEAN, STD = 0.1307, 0.3081
-
-
-def read_idx(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    magic, = struct.unpack(">I", data[:4])
-    dims = magic & 0xFF
-    shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
 def load_split(root, prefix):
