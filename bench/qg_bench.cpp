@@ -42,8 +42,8 @@
 #include "nn/functional/loss.h"
 #include "nn/optim/sgd.h"
 #include "quant/convert.h"
-#include "runtime/model_file.h"
 #include "quant/qat_model.h"
+#include "runtime/model_file.h"
 #include "runtime/run.h"
 
 namespace qg::bench {
