@@ -249,15 +249,13 @@ struct PoolWindow {
 };
 
 PoolWindow pool_window(const Window2d& w, const Chw& o, const Dims& in_shape, const std::vector<int32_t>& x) {
-  const int64_t y0 = std::max<int64_t>(o.y * w.stride[0] - w.padding[0], 0);
-  const int64_t y1 = std::min(o.y * w.stride[0] - w.padding[0] + w.kernel[0], in_shape[1]);
-  const int64_t x0 = std::max<int64_t>(o.x * w.stride[1] - w.padding[1], 0);
-  const int64_t x1 = std::min(o.x * w.stride[1] - w.padding[1] + w.kernel[1], in_shape[2]);
+  const Window2d::Range rows = w.clipped(o.y, 0, in_shape[1]), cols = w.clipped(o.x, 1, in_shape[2]);
   PoolWindow window;
-  window.field = "channel " + std::to_string(o.c) + ", rows " + std::to_string(y0) + ".." +
-                 std::to_string(y1 - 1) + ", cols " + std::to_string(x0) + ".." + std::to_string(x1 - 1);
-  for (int64_t y = y0; y < y1; ++y) {
-    for (int64_t xx = x0; xx < x1; ++xx)
+  window.field = "channel " + std::to_string(o.c) + ", rows " + std::to_string(rows.begin) + ".." +
+                 std::to_string(rows.end - 1) + ", cols " + std::to_string(cols.begin) + ".." +
+                 std::to_string(cols.end - 1);
+  for (int64_t y = rows.begin; y < rows.end; ++y) {
+    for (int64_t xx = cols.begin; xx < cols.end; ++xx)
       window.codes.push_back(x[static_cast<size_t>((o.c * in_shape[1] + y) * in_shape[2] + xx)]);
   }
   return window;

@@ -32,6 +32,18 @@ struct Window2d {
   /// "kernel [3,3], stride [1,1], padding [0,0], dilation [1,1]": for error messages.
   std::string describe() const;
 
+  /// The input positions [begin, end) that output position `o` reads along `axis` (dilation 1), clipped to an
+  /// input of `in` positions: a pool's window without its padding. Empty (begin >= end) only for a window
+  /// that lies wholly in the padding, which a valid pool (padding at most half the kernel) never has.
+  struct Range {
+    int64_t begin = 0;
+    int64_t end = 0;
+  };
+  Range clipped(int64_t o, int axis, int64_t in) const {
+    const int64_t first = o * stride[axis] - padding[axis];
+    return {first < 0 ? 0 : first, first + kernel[axis] < in ? first + kernel[axis] : in};
+  }
+
   friend bool operator==(const Window2d&, const Window2d&) = default;
 };
 

@@ -42,16 +42,12 @@ void avg_pool2d_reference(const AvgPool2d& op, const QuantParams& input_quant, c
     const int32_t* plane = input.data() + c * height * width;
     for (int64_t oy = 0; oy < out_height; ++oy) {
       // Padded positions hold Z, i.e. contribute (Z - Z) = 0 to the sum: only the image part is summed.
-      const int64_t y0 = std::max<int64_t>(oy * op.window.stride[0] - op.window.padding[0], 0);
-      const int64_t y1 =
-          std::min(oy * op.window.stride[0] - op.window.padding[0] + op.window.kernel[0], height);
+      const Window2d::Range rows = op.window.clipped(oy, 0, height);
       for (int64_t ox = 0; ox < out_width; ++ox) {
-        const int64_t x0 = std::max<int64_t>(ox * op.window.stride[1] - op.window.padding[1], 0);
-        const int64_t x1 =
-            std::min(ox * op.window.stride[1] - op.window.padding[1] + op.window.kernel[1], width);
+        const Window2d::Range cols = op.window.clipped(ox, 1, width);
         int64_t sum = 0;
-        for (int64_t y = y0; y < y1; ++y) {
-          for (int64_t x = x0; x < x1; ++x)
+        for (int64_t y = rows.begin; y < rows.end; ++y) {
+          for (int64_t x = cols.begin; x < cols.end; ++x)
             sum += plane[y * width + x] - zero;
         }
         output[static_cast<size_t>((c * out_height + oy) * out_width + ox)] =
