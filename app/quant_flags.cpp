@@ -39,7 +39,9 @@ std::vector<FlagSpec> quant_flag_specs(QuantMethod method) {
                                     "(default: all)"},
       {"test-limit", "N", "evaluate on the first N test images only (default: all)"},
       {"threads", "T", "OpenBLAS threads (default: all cores)"},
-      {"out", "MODEL", "integer model file to write (default: runs/<config>_<method>_int<bits>.qgm)"},
+      {"out", "MODEL",
+       "integer model file to write (default: runs/<config>_ptq_int<bits>.qgm from ptq, _qat_ from "
+       "train_qat)"},
       {"report", "FILE", "write a JSON report"}};
   if (method == QuantMethod::Qat) {
     specs.insert(specs.begin() + 3, {"epochs", "N", "QAT epochs (default: the config's quant.qat_epochs)"});

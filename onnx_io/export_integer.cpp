@@ -315,7 +315,14 @@ class IntegerExporter {
     std::vector<Attribute> attributes = window_attributes(op.window, false);
     attributes.push_back(Attribute::of("count_include_pad", int64_t{1}));
     const std::string mean = node("AveragePool", {real}, "mean", attributes);
-    return quantize(mean, 1.0, q.zero_point, code_type(q));
+    // quantgrad rounds the mean half away from zero (divide_round_half_away), QuantizeLinear half to even. The
+    // mean is sum / k for an integer sum and k = the kernel area, so it lies on a tie (n + 1/2) or at least
+    // 1/(2k) from one: a nudge of sign(mean) / (4k) moves the ties away from zero and nothing else across a
+    // rounding boundary (2x2 windows put a quarter of all means on a tie).
+    const float nudge = 1.0f / static_cast<float>(4 * op.window.kernel[0] * op.window.kernel[1]);
+    const std::string away = node(
+        "Mul", {node("Sign", {mean}, "sign"), builder_.add_scalar_float(base_ + "/nudge", nudge)}, "nudge");
+    return quantize(node("Add", {mean, away}, "mean_nudged"), 1.0, q.zero_point, code_type(q));
   }
 
   std::string emit(const runtime::ReLU&, size_t i) {
@@ -404,7 +411,7 @@ IntegerExport export_integer_model(const runtime::Model& model, const std::strin
     throw OnnxError(onnx_path + ": cannot export an invalid model: " + e.what());
   }
   onnx::ModelProto proto =
-      make_model_proto(kExportOpset, model.metadata.value("source_config", std::string("quantgrad_model")));
+      make_model_proto(kExportOpset, model.metadata.value("config", std::string("quantgrad_model")));
   IntegerExporter exporter(model, plan, *proto.mutable_graph());
   const IntegerExport result = exporter.run();
   proto.set_doc_string(proto.graph().doc_string());

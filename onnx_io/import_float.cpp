@@ -1,5 +1,7 @@
 #include "onnx_io/import_float.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -615,6 +617,12 @@ class Importer {
 
   void map_batch_norm() {
     need_inputs(5, 5);
+    // Before opset 14 a BatchNormalization in training mode is one with its running statistics as outputs.
+    for (int k = 1; k < node_->output_size(); ++k) {
+      if (!node_->output(k).empty())
+        throw error("output " + std::to_string(k) +
+                    " is given: a BatchNormalization in training mode (export the model after model.eval())");
+    }
     allow_attributes({"epsilon", "momentum", "training_mode", "spatial"});
     require_int("training_mode", 0, 0, "inference, with the running statistics");
     require_int("spatial", 1, 1, "one statistic per channel");
@@ -835,9 +843,20 @@ class Importer {
 
   ImportedModel finish(const Shape& input_shape, const ImportOptions& options) {
     // Text from the file goes into JSON only as printable ASCII (JSON text must be valid UTF-8).
-    std::string name =
-        printable(options.name.empty() ? std::filesystem::path(what_).stem().string() : options.name);
-    if (name.empty()) name = "imported";
+    // The name becomes part of file names (runs/<name>_ptq_int8.qgm): a given one must be a plain file name
+    // part; one taken from the ONNX file's name has every other character replaced by '_'.
+    const auto file_safe = [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+    };
+    if (!options.name.empty() &&
+        (!std::all_of(options.name.begin(), options.name.end(), file_safe) || options.name[0] == '.'))
+      throw OnnxError(
+          "name \"" + printable(options.name) +
+          "\": a config name may hold letters, digits, '_', '-' and '.' only, not first (it names files)");
+    std::string name = options.name.empty() ? std::filesystem::path(what_).stem().string() : options.name;
+    for (char& c : name)
+      if (!file_safe(c)) c = '_';
+    if (name.empty() || name[0] == '.') name = "imported" + name;
     const nlohmann::json document{
         {"name", name},
         {"description",

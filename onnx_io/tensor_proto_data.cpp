@@ -39,7 +39,8 @@ void check_tensor_data(const onnx::TensorProto& tensor, const std::string& what)
   if (type != onnx::TensorProto::FLOAT && type != onnx::TensorProto::INT64) {
     throw tensor_error(
         tensor, what,
-        "element type " + element_type_name(type) + " is not supported (expected FLOAT or INT64)");
+        "element type " + element_type_name(type) +
+            " is not supported (expected FLOAT or INT64; a quantized model? qimport reads float models)");
   }
   const int64_t elements = tensor_elements(tensor, what, kMaxImportElements);
   const int64_t present = present_elements(tensor, type == onnx::TensorProto::FLOAT ? 4 : 8);

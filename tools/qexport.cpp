@@ -92,6 +92,8 @@ int export_float(const Flags& flags) {
   app::Overrides overrides;
   if (flags.has("data")) overrides.data_root = flags.get("data");
   if (flags.has("test-limit")) overrides.test_limit = flags.get_int("test-limit", 1, INT64_MAX);
+  const onnx_io::AgreementOptions options =
+      agreement_options(flags);  // flag errors before anything is written
   const config::ModelConfig config = app::load_config_with(config_path, overrides);
   Generator gen(config.train.seed);
   const std::shared_ptr<nn::Graph> model = config::build_model(config, gen);
@@ -107,7 +109,6 @@ int export_float(const Flags& flags) {
   }
   const data::MnistDataset test = app::load_dataset(config.data, data::Split::kTest, overrides);
   app::check_data_fits(config, test);
-  const onnx_io::AgreementOptions options = agreement_options(flags);
   const onnx_io::FloatAgreementReport agreement =
       onnx_io::compare_float_with_onnx_runtime(*model, out, test, -1, options);
   std::printf("%s", agreement.text().c_str());
@@ -137,6 +138,9 @@ int export_integer(const Flags& flags) {
   app::check_writable(out);
   if (flags.has("report")) app::check_writable(flags.get("report"));
 
+  // Flag errors before anything is written.
+  const int64_t limit = flags.has("test-limit") ? flags.get_int("test-limit", 1, INT64_MAX) : -1;
+  const onnx_io::AgreementOptions options = agreement_options(flags);
   const runtime::Model model = runtime::load_model(model_path);
   const onnx_io::IntegerExport exported = onnx_io::export_integer_model(model, out, {.source = model_path});
   std::printf("%s -> %s\n%s", model_path.c_str(), out.c_str(),
@@ -151,8 +155,6 @@ int export_integer(const Flags& flags) {
     return 0;
   }
   const data::MnistDataset test = test_set(model, flags);
-  const int64_t limit = flags.has("test-limit") ? flags.get_int("test-limit", 1, INT64_MAX) : -1;
-  const onnx_io::AgreementOptions options = agreement_options(flags);
   const onnx_io::AgreementReport agreement =
       onnx_io::compare_with_onnx_runtime(model, out, test, limit, options);
   std::printf("%s", agreement.text().c_str());

@@ -123,13 +123,14 @@ Model mul_add_model(std::mt19937& rng, bool per_channel, bool relu) {
   return m;
 }
 
-Model pools(std::mt19937& rng, bool avg, int bits_ = 8) {
+Model pools(std::mt19937& rng, bool avg, int bits_ = 8, int64_t kernel = 3) {
   Model m = with_input(3, bits_);
   m.add(random_conv(rng, m.input.quant, 3, 4, 1, window(3, 1, 1), bits(8, true, false, bits_)));
+  const Window2d w = kernel == 3 ? window(3, 2, 1) : window(kernel, kernel);
   if (avg)
-    m.add(AvgPool2d{window(3, 2, 1)});
+    m.add(AvgPool2d{w});
   else
-    m.add(MaxPool2d{window(3, 2, 1)});
+    m.add(MaxPool2d{w});
   return m;
 }
 
@@ -228,6 +229,9 @@ std::vector<OpCase> cases() {
   add("max_pool_padded", [](auto& r) { return pools(r, false); }, {"MaxPool"});
   add("avg_pool_padded", [](auto& r) { return pools(r, true); }, {"AveragePool"});
   add("avg_pool_4bit", [](auto& r) { return pools(r, true, 4); }, {"AveragePool"});
+  // 2x2: a quarter of the means lie on a tie, where QuantizeLinear alone would round to even.
+  add("avg_pool_2x2", [](auto& r) { return pools(r, true, 8, 2); }, {"AveragePool", "Sign"});
+  add("avg_pool_2x2_4bit", [](auto& r) { return pools(r, true, 4, 2); }, {"AveragePool", "Sign"});
   add("relu", [](auto& r) { return relu_clip(r, false, false); }, {"Clip", "Flatten"});
   add("clip_signed", [](auto& r) { return relu_clip(r, true, true); }, {"Clip", "Flatten"});
   add("add_8bit", [](auto& r) { return residual_add(r, 8); }, {"Add"});
@@ -289,6 +293,7 @@ TEST(ExportInteger, MetadataAndGraphInterface) {
   std::mt19937 rng(7);
   Model model = small_cnn(rng, bits(8, false, false));
   model.metadata["dataset"] = "mnist";
+  model.metadata["config"] = "test_small_cnn";  // what ptq and train_qat write
   TempDir dir;
   const std::string path = dir.file("m.onnx");
   export_integer_model(model, path, {.source = "m.qgm"});
@@ -296,7 +301,8 @@ TEST(ExportInteger, MetadataAndGraphInterface) {
   std::map<std::string, std::string> meta;
   for (const auto& e : proto.metadata_props())
     meta[e.key()] = e.value();
-  EXPECT_EQ(meta["source_config"], "test_small_cnn");
+  EXPECT_EQ(meta["config"], "test_small_cnn");
+  EXPECT_EQ(proto.graph().name(), "test_small_cnn");
   EXPECT_EQ(meta["dataset"], "mnist");
   EXPECT_EQ(meta["source_file"], "m.qgm");
   EXPECT_EQ(meta["normalization_mean"], "[0.25,0.5]");

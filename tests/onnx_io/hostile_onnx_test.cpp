@@ -193,7 +193,7 @@ TEST(HostileOnnx, NamesThatAreNotTextBecomeAsciiInTheConfig) {
       "bad\xff.onnx");
   EXPECT_NO_THROW((void)imported.config_json.dump());
   EXPECT_NO_THROW((void)imported.checkpoint.metadata.dump());
-  EXPECT_EQ(imported.config.name, "bad\\xff");
+  EXPECT_EQ(imported.config.name, "bad_");  // from the file name, made a file-name part
 }
 
 TEST(HostileOnnx, NonFiniteWeights) {
@@ -213,6 +213,29 @@ TEST(HostileOnnx, OpsetsOutsideSevenToSeventeen) {
                    net(), [opset](onnx::ModelProto& m) { m.mutable_opset_import(0)->set_version(opset); })),
                "opset " + std::to_string(opset) + " is not supported (expected 7 to 17)");
   }
+}
+
+TEST(HostileOnnx, ATrainingModeBatchNormIsRefused) {
+  // Before opset 14, training mode is a BatchNormalization with its running statistics as outputs.
+  onnx::ModelProto m = parse_model_proto(fixture_bytes("net_bn.onnx"), "net_bn.onnx");
+  ASSERT_EQ(m.graph().node(1).op_type(), "BatchNormalization");
+  m.mutable_graph()->mutable_node(1)->add_output("running_mean_out");
+  EXPECT_HAS(refusal(m),
+             "node 1 \"/bn1/BatchNormalization\" (BatchNormalization): output 1 is given: a "
+             "BatchNormalization in training mode");
+}
+
+TEST(HostileOnnx, AConfigNameMustBeAFileNamePart) {
+  ImportOptions options;
+  options.name = "bad name/../x";
+  try {
+    import_float_bytes(fixture_bytes("net.onnx"), kWhat, options);
+    ADD_FAILURE() << "accepted";
+  } catch (const OnnxError& e) {
+    EXPECT_HAS(std::string(e.what()), "a config name may hold letters, digits");
+  }
+  options.name = "net-2.v1";
+  EXPECT_EQ(import_float_bytes(fixture_bytes("net.onnx"), kWhat, options).config.name, "net-2.v1");
 }
 
 TEST(HostileOnnx, UnsupportedAttributesNameTheNode) {

@@ -44,7 +44,7 @@ Model mnist_like_model() {
   m.add(MaxPool2d{window(2, 2)});
   m.add(Flatten{});
   m.add(random_linear(rng, m.output.quant, 4 * 13 * 13, 10, {}));
-  m.metadata = {{"source_config", "mnist_like"}, {"dataset", "mnist"}};
+  m.metadata = {{"config", "mnist_like"}, {"dataset", "mnist"}};
   return m;
 }
 
