@@ -7,7 +7,9 @@
 //
 // The planes (n, c) are shared between threads. Max pooling with kernel 2, stride 2 and no padding (the
 // tutorial's) has its own loops: every input element belongs to at most one window, so the backward pass
-// writes each element of the input gradient exactly once instead of zero-filling and scattering.
+// writes each element of the input gradient exactly once instead of zero-filling and scattering. Every
+// other window takes a row at a time, one pass over the row's outputs per window position (pool.cpp); the
+// *_reference functions are the plain one-output-at-a-time loops both are tested against.
 #pragma once
 
 #include <cstdint>
@@ -41,11 +43,22 @@ struct MaxPool2dResult {
   MaxPool2dArgmax argmax;
 };
 MaxPool2dResult max_pool2d_forward(const Tensor& input, const Pool2dGeometry& g);
-/// Routes each output gradient to its argmax (adding where windows overlap).
+/// Routes each output gradient to its argmax (adding where windows overlap, in output order).
 Tensor max_pool2d_backward(const Tensor& grad_output, const MaxPool2dArgmax& argmax, const Pool2dGeometry& g);
 
+/// Output [N, C, H_out, W_out]: the window sums / (kernel*kernel), each sum added from 0 in row-major window
+/// order.
 Tensor avg_pool2d_forward(const Tensor& input, const Pool2dGeometry& g);
-/// Spreads each output gradient / (kernel*kernel) over the in-image positions of its window.
+/// Spreads each output gradient / (kernel*kernel) over the in-image positions of its window (adding where
+/// windows overlap, in output order).
 Tensor avg_pool2d_backward(const Tensor& grad_output, const Pool2dGeometry& g);
+
+/// The reference paths: the definitions above as plain loops, one output at a time. The fast paths are
+/// bit-identical to them (same comparisons and additions in the same order).
+MaxPool2dResult max_pool2d_forward_reference(const Tensor& input, const Pool2dGeometry& g);
+Tensor max_pool2d_backward_reference(const Tensor& grad_output, const MaxPool2dArgmax& argmax,
+                                     const Pool2dGeometry& g);
+Tensor avg_pool2d_forward_reference(const Tensor& input, const Pool2dGeometry& g);
+Tensor avg_pool2d_backward_reference(const Tensor& grad_output, const Pool2dGeometry& g);
 
 }  // namespace qg::kernel

@@ -212,6 +212,60 @@ TEST(MaxPoolFastPath, OtherWindowsAndLargeKernelsMatchTheDefinition) {
   }
 }
 
+// Every window the layers accept (kernel, stride, padding <= kernel/2), on odd and even sizes, against the
+// one-output-at-a-time reference paths: forward values, argmax and both backward passes bit-identical.
+TEST(PoolFastPath, AnyWindowIsBitIdenticalToTheReferencePaths) {
+  Generator gen(10);
+  int checked = 0;
+  for (const int64_t kernel : {1, 2, 3, 4, 5, 7, 17}) {
+    for (const int64_t stride : {1, 2, 3, 4}) {
+      for (int64_t padding = 0; padding <= kernel / 2; ++padding) {
+        for (const Shape& shape : {Shape{2, 3, 13, 14}, Shape{1, 2, 20, 9}, Shape{1, 1, 31, 40}}) {
+          if (shape[2] + 2 * padding < kernel || shape[3] + 2 * padding < kernel) continue;
+          Tensor x = Tensor::uniform(shape, -1, 1, gen);
+          // Ties (a run of equal values, so overlapping windows see equal maxima), -inf, and a NaN.
+          for (int64_t i = 5; i < 12; ++i)
+            x.data()[i] = 0.75f;
+          x.data()[30] = -std::numeric_limits<float>::infinity();
+          x.data()[x.numel() / 2] = std::numeric_limits<float>::quiet_NaN();
+          const Pool2dGeometry g = pool2d_geometry(shape, kernel, stride, padding);
+          const std::string what = "k" + std::to_string(kernel) + " s" + std::to_string(stride) + " p" +
+                                   std::to_string(padding) + " " + to_string(shape);
+          const MaxPool2dResult fast = max_pool2d_forward(x, g), ref = max_pool2d_forward_reference(x, g);
+          expect_identical(fast.output, ref.output, "max " + what);
+          ASSERT_TRUE(std::equal(fast.argmax.small.begin(), fast.argmax.small.end(), ref.argmax.small.begin(),
+                                 ref.argmax.small.end()) &&
+                      std::equal(fast.argmax.large.begin(), fast.argmax.large.end(), ref.argmax.large.begin(),
+                                 ref.argmax.large.end()))
+              << "argmax " << what;
+          const Tensor gy = Tensor::uniform(fast.output.shape(), -1, 1, gen);
+          expect_identical(max_pool2d_backward(gy, fast.argmax, g),
+                           max_pool2d_backward_reference(gy, ref.argmax, g), "max backward " + what);
+          const Tensor finite = Tensor::uniform(shape, -1, 1, gen);
+          expect_identical(avg_pool2d_forward(finite, g), avg_pool2d_forward_reference(finite, g),
+                           "avg " + what);
+          expect_identical(avg_pool2d_backward(gy, g), avg_pool2d_backward_reference(gy, g),
+                           "avg backward " + what);
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 150);
+}
+
+// The reference paths are the definition (the test's own naive loop) on windows with padding and overlap.
+TEST(PoolFastPath, ReferencePathsMatchTheDefinition) {
+  Generator gen(11);
+  const Tensor x = Tensor::uniform({2, 2, 11, 12}, -1, 1, gen);
+  const Pool2dGeometry g = pool2d_geometry(x.shape(), 3, 2, 1);
+  const MaxPool2dResult ref = max_pool2d_forward_reference(x, g);
+  const Tensor gy = Tensor::uniform(ref.output.shape(), -1, 1, gen);
+  const NaivePool naive = naive_max_pool(x, gy, 3, 2, 1);
+  expect_identical(ref.output, naive.output, "reference max pool");
+  expect_close(max_pool2d_backward_reference(gy, ref.argmax, g), naive.grad_input, "reference max backward");
+}
+
 // ---- element-wise ---------------------------------------------------------------------------------------
 
 // a op b by the definition: every output index mapped back to each operand (broadcast dims read index 0).
