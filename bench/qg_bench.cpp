@@ -7,6 +7,7 @@
 //   qg_bench int8    --config C [--batch 64] [--images 20000] [--latency-images 2000] [--qat-steps 100] [--threads 2]
 //                    [--save-model M.qgm]
 //   qg_bench sgemm   [--threads 2] [--size 1536]
+//   qg_bench stream  [--threads 2] [--size 20000000]   (memory bandwidth, bench/memory_bandwidth.h)
 //
 // `train` runs the same step as tools/train (app::train_epoch): zero_grad, forward, cross-entropy, item(),
 // backward, SGD step, batches from the prefetching DataLoader. `--qat` wraps the model with prepare_qat
@@ -32,6 +33,7 @@
 #include "app/qat_recipe.h"
 #include "app/quantize_job.h"
 #include "autograd/grad_mode.h"
+#include "bench/memory_bandwidth.h"
 #include "bench/step_profile.h"
 #include "config/builder.h"
 #include "config/layer_kind.h"
@@ -324,7 +326,7 @@ json job_sgemm(const app::Flags& flags) {
 int main(int argc, char** argv) {
   using namespace qg;
   return app::run_tool("qg_bench", [&] {
-    if (argc < 2) throw app::UsageError("expected a job: train, profile, infer, int8 or sgemm");
+    if (argc < 2) throw app::UsageError("expected a job: train, profile, infer, int8, sgemm or stream");
     const std::string job = argv[1];
     app::Flags flags(
         "qg_bench " + job, "one benchmark job; prints one JSON object",
@@ -339,7 +341,7 @@ int main(int argc, char** argv) {
          {"latency-images", "N", "batch-1 runs for the latency percentiles"},
          {"threads", "T", "threads (default 2)"},
          {"width", "K", "multiply conv channels by K"},
-         {"size", "N", "sgemm matrix size"},
+         {"size", "N", "sgemm matrix size; stream: doubles per array"},
          {"qat-steps", "N", "int8: QAT steps before convert (default 100)"},
          {"save-model", "FILE", "int8: also write the integer model measured (for ONNX Runtime)"}});
     flags.parse(argc - 1, argv + 1);
@@ -359,6 +361,10 @@ int main(int argc, char** argv) {
       result = bench::job_int8(flags);
     else if (job == "sgemm")
       result = bench::job_sgemm(flags);
+    else if (job == "stream")
+      result = bench::measure_memory_bandwidth(
+          flags.has("size") ? flags.get_int("size", 1 << 20, int64_t{1} << 30) : 20'000'000,
+          flags.has("threads") ? static_cast<int>(flags.get_int("threads", 1, 64)) : 2, 10);
     else
       throw app::UsageError("unknown job \"" + job + "\"");
     result["job"] = job;
