@@ -363,7 +363,7 @@ int main(int argc, char** argv) {
       result = bench::job_sgemm(flags);
     else if (job == "stream")
       result = bench::measure_memory_bandwidth(
-          flags.has("size") ? flags.get_int("size", 1 << 20, int64_t{1} << 30) : 20'000'000,
+          flags.has("size") ? flags.get_int("size", 1 << 10, int64_t{1} << 30) : 20'000'000,
           flags.has("threads") ? static_cast<int>(flags.get_int("threads", 1, 64)) : 2, 10);
     else
       throw app::UsageError("unknown job \"" + job + "\"");
