@@ -226,8 +226,9 @@ const PackedConv& packed_weights(const Conv2d& op, const DotPlan& p, int8::Isa i
 // One phase plane of one channel, phase_h x phase_w values: the a-values q - qmin of the input where the
 // plane's (i, j) lies in the image (phase.rows x phase.columns), `pad` elsewhere. `first` is the input code
 // at (phase.rows.begin, phase.columns.begin); the next row is `row_step` further on, the next column
-// `column_step` (1 when kUnitColumnStep: a copy the compiler vectorises, decided once per plane, not per row).
-template <bool kUnitColumnStep>
+// `column_step`. kColumnStep is that step when known at compile time (1 or 2: loops the compiler vectorises,
+// with shuffles for 2), or 0.
+template <int64_t kColumnStep>
 void fill_phase_plane(const int32_t* first, int64_t row_step, int64_t column_step, int32_t qmin, int32_t pad,
                       const Phase& phase, int64_t phase_h, int64_t phase_w, int32_t* plane) {
   const InsideRange& rows = phase.rows;
@@ -238,13 +239,9 @@ void fill_phase_plane(const int32_t* first, int64_t row_step, int64_t column_ste
     int32_t* row = plane + i * phase_w;
     int32_t* inside = row + columns.begin;
     std::fill(row, inside, pad);
-    if constexpr (kUnitColumnStep) {
-      for (int64_t j = 0; j < n; ++j)
-        inside[j] = first[j] - qmin;
-    } else {
-      for (int64_t j = 0; j < n; ++j)
-        inside[j] = first[j * column_step] - qmin;
-    }
+    const int64_t step = kColumnStep > 0 ? kColumnStep : column_step;
+    for (int64_t j = 0; j < n; ++j)
+      inside[j] = first[j * step] - qmin;
     std::fill(inside + n, row + phase_w, pad);
   }
   std::fill(plane + rows.end * phase_w, plane + phase_h * phase_w, pad);
@@ -278,9 +275,11 @@ void fill_values(const Conv2d& op, const DotPlan& p, int64_t group, std::span<co
         const int32_t* first = input.data() + ((group * p.cin + ci) * p.height + y) * p.width + x;
         const int64_t row_step = p.stride_h * p.width;
         if (p.stride_w == 1) {
-          fill_phase_plane<true>(first, row_step, 1, qmin, pad, phase, p.phase_h, p.phase_w, plane);
+          fill_phase_plane<1>(first, row_step, 1, qmin, pad, phase, p.phase_h, p.phase_w, plane);
+        } else if (p.stride_w == 2) {
+          fill_phase_plane<2>(first, row_step, 2, qmin, pad, phase, p.phase_h, p.phase_w, plane);
         } else {
-          fill_phase_plane<false>(first, row_step, p.stride_w, qmin, pad, phase, p.phase_h, p.phase_w, plane);
+          fill_phase_plane<0>(first, row_step, p.stride_w, qmin, pad, phase, p.phase_h, p.phase_w, plane);
         }
       }
       std::fill(plane + plane_size, plane + p.plane_step, 0);
