@@ -55,7 +55,7 @@ struct Schedule {
   std::vector<size_t> sizes;                               // per value: its elements
 };
 
-// Whether ops[i] and ops[i + 1] run as one fused step: a stride-1 conv followed by a 2x2 max pool that is the
+// Whether ops[i] and ops[i + 1] run as one fused step: a dot-path conv followed by a 2x2 max pool that is the
 // only reader of the conv's output (conv2d_dot_pooled: the pool runs on the accumulators, exactly as on the
 // codes; the conv's output is never written).
 bool fuses_with_next(const Model& model, const ModelPlan& plan, size_t i, const RunOptions& options) {

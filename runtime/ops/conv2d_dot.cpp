@@ -15,16 +15,47 @@ int64_t round_up(int64_t value, int64_t step) {
   return (value + step - 1) / step * step;
 }
 
+int64_t ceil_div(int64_t value, int64_t divisor) {
+  return (value + divisor - 1) / divisor;
+}
+
+// The rows (or columns) j < n of a phase plane whose input row j * stride + phase - pad lies in the image,
+// [0, size): [begin, end).
+struct InsideRange {
+  int64_t begin = 0, end = 0;
+};
+
+InsideRange inside_range(int64_t size, int64_t pad, int64_t stride, int64_t phase, int64_t n) {
+  const int64_t begin = std::min(ceil_div(std::max<int64_t>(pad - phase, 0), stride), n);
+  const int64_t end = std::clamp(ceil_div(std::max<int64_t>(size + pad - phase, 0), stride), begin, n);
+  return {begin, end};
+}
+
+// Where tap t reads: plane `phase` from `offset` on (output q reads position q + offset).
+struct TapRead {
+  int64_t phase = 0, offset = 0;
+};
+
+// Phase (r_h, r_w) of the padded input: whether a tap reads it, and its rows and columns inside the image.
+struct Phase {
+  int64_t r_h = 0, r_w = 0;
+  bool used = false;
+  InsideRange rows, columns;
+};
+
 // The geometry of one call.
 struct DotPlan {
   int64_t height = 0, width = 0, out_height = 0, out_width = 0;
   int64_t pad_h = 0, pad_w = 0;
-  int64_t padded_h = 0, padded_w = 0;
-  int64_t span = 0;       // L = (H_out - 1) * Wp + W_out: the gappy output positions
-  int64_t positions = 0;  // L rounded up to the engine's step
-  int64_t stride = 0;     // words or values per plane: positions + the largest tap offset
+  int64_t stride_h = 0, stride_w = 0;  // the conv's stride: the padded input has stride_h * stride_w phases
+  int64_t phase_h = 0, phase_w = 0;    // rows and columns of a phase plane; outputs lie in rows phase_w apart
+  int64_t phases = 0;                  // phase (r_h, r_w) is number r_h * stride_w + r_w
+  std::vector<Phase> phase_planes;     // per phase: whether read, where the image lies in it
+  int64_t span = 0;                    // L = (H_out - 1) * phase_w + W_out: the gappy output positions
+  int64_t positions = 0;               // L rounded up to the engine's step
+  int64_t plane_step = 0;              // words or values per phase plane: positions + the largest tap offset
   int64_t cin = 0, cout = 0, taps = 0, products = 0;  // per group; products = K
-  std::vector<int64_t> offsets;                       // per tap
+  std::vector<TapRead> reads;                         // per tap
   int kpw = 4;                                        // k-values per word
   bool by_channels = false;                           // words hold kpw channels of one tap, else kpw taps
   int64_t channel_blocks = 0;                         // ceil(cin / kpw) when by_channels
@@ -41,21 +72,39 @@ DotPlan plan_of(const Conv2d& op, const Dims& input_shape, int8::Isa isa, bool p
   p.out_width = op.window.output_size(p.width, 1, Conv2d::kName);
   p.pad_h = op.window.padding[0];
   p.pad_w = op.window.padding[1];
-  p.padded_h = p.height + 2 * p.pad_h;
-  p.padded_w = p.width + 2 * p.pad_w;
+  p.stride_h = op.window.stride[0];
+  p.stride_w = op.window.stride[1];
+  p.phase_h = ceil_div(p.height + 2 * p.pad_h, p.stride_h);
+  p.phase_w = ceil_div(p.width + 2 * p.pad_w, p.stride_w);
+  p.phases = p.stride_h * p.stride_w;
   const int64_t rows = pooled ? p.out_height / 2 * 2 : p.out_height;
   const int64_t columns = pooled ? p.out_width / 2 * 2 : p.out_width;
-  p.span = (rows - 1) * p.padded_w + columns;
+  p.span = (rows - 1) * p.phase_w + columns;
   p.positions = round_up(p.span, int8::kPanelStep);
   p.cin = op.in_channels / op.groups;
   p.cout = op.out_channels / op.groups;
   p.taps = op.window.kernel[0] * op.window.kernel[1];
   p.products = p.cin * p.taps;
-  for (int64_t ki = 0; ki < op.window.kernel[0]; ++ki) {
-    for (int64_t kj = 0; kj < op.window.kernel[1]; ++kj)
-      p.offsets.push_back(ki * op.window.dilation[0] * p.padded_w + kj * op.window.dilation[1]);
+  p.phase_planes.reserve(static_cast<size_t>(p.phases));
+  for (int64_t r_h = 0; r_h < p.stride_h; ++r_h) {
+    for (int64_t r_w = 0; r_w < p.stride_w; ++r_w) {
+      p.phase_planes.push_back({r_h, r_w, false, inside_range(p.height, p.pad_h, p.stride_h, r_h, p.phase_h),
+                                inside_range(p.width, p.pad_w, p.stride_w, r_w, p.phase_w)});
+    }
   }
-  p.stride = std::max(p.positions + p.offsets.back(), p.padded_h * p.padded_w);
+  p.reads.reserve(static_cast<size_t>(p.taps));
+  for (int64_t ki = 0; ki < op.window.kernel[0]; ++ki) {
+    for (int64_t kj = 0; kj < op.window.kernel[1]; ++kj) {
+      // Tap (ki, kj) of output (y, x) reads padded (y s_h + ki d_h, x s_w + kj d_w); with
+      // ki d_h = a_h s_h + r_h that is row y + a_h of phase r_h, and the same for columns.
+      const int64_t dy = ki * op.window.dilation[0], dx = kj * op.window.dilation[1];
+      const int64_t phase = dy % p.stride_h * p.stride_w + dx % p.stride_w;
+      p.reads.push_back({phase, dy / p.stride_h * p.phase_w + dx / p.stride_w});
+      p.phase_planes[static_cast<size_t>(phase)].used = true;
+    }
+  }
+  // The last tap reads furthest (a_h and a_w grow with ki and kj).
+  p.plane_step = std::max(p.positions + p.reads.back().offset, p.phase_h * p.phase_w);
   p.kpw = int8::k_per_word(isa);
   p.by_channels = p.cin >= p.kpw;
   p.channel_blocks = (p.cin + p.kpw - 1) / p.kpw;
@@ -174,59 +223,105 @@ const PackedConv& packed_weights(const Conv2d& op, const DotPlan& p, int8::Isa i
   return *scratch.packed.back().conv;
 }
 
-// values[ci * p.stride + y * Wp + x] = a of group `group` at padded position (y, x); padding a = Z1 - qmin;
-// the tail of each row of `stride` values (read by the last, partly unused, outputs) 0; then one more row
-// of zeros.
+// One phase plane of one channel, phase_h x phase_w values: the a-values q - qmin of the input where the
+// plane's (i, j) lies in the image (phase.rows x phase.columns), `pad` elsewhere. `first` is the input code
+// at (phase.rows.begin, phase.columns.begin); the next row is `row_step` further on, the next column
+// `column_step`. kColumnStep is that step when known at compile time (1 or 2: loops the compiler vectorises,
+// with shuffles for 2), or 0.
+template <int64_t kColumnStep>
+void fill_phase_plane(const int32_t* first, int64_t row_step, int64_t column_step, int32_t qmin, int32_t pad,
+                      const Phase& phase, int64_t phase_h, int64_t phase_w, int32_t* plane) {
+  const InsideRange& rows = phase.rows;
+  const InsideRange& columns = phase.columns;
+  const int64_t n = columns.end - columns.begin;
+  std::fill(plane, plane + rows.begin * phase_w, pad);
+  for (int64_t i = rows.begin; i < rows.end; ++i, first += row_step) {
+    int32_t* row = plane + i * phase_w;
+    int32_t* inside = row + columns.begin;
+    std::fill(row, inside, pad);
+    const int64_t step = kColumnStep > 0 ? kColumnStep : column_step;
+    for (int64_t j = 0; j < n; ++j)
+      inside[j] = first[j * step] - qmin;
+    std::fill(inside + n, row + phase_w, pad);
+  }
+  std::fill(plane + rows.end * phase_w, plane + phase_h * phase_w, pad);
+}
+
+// values[(ci * phases + r) * plane_step + i * phase_w + j] = a of group `group` at padded position
+// (i s_h + r_h, j s_w + r_w), r = r_h s_w + r_w: the phase planes of each channel (at stride 1 the padded
+// plane itself). Padding, and the places of a phase plane beyond the padded input, hold a = Z1 - qmin; the
+// tail of each plane_step values (read by the last, partly unused, outputs) 0; then one more plane of zeros.
+// Phases no tap reads are left as they are.
 void fill_values(const Conv2d& op, const DotPlan& p, int64_t group, std::span<const int32_t> input,
-                 std::vector<int32_t>& values) {
+                 AlignedVector<int32_t>& values) {
   const int32_t qmin = op.input_quant.qmin();
   const int32_t pad = op.input_quant.zero_point - qmin;
-  int32_t* const zeros = grow_to(values, static_cast<size_t>((p.cin + 1) * p.stride)) + p.cin * p.stride;
-  std::fill(zeros, zeros + p.stride, 0);  // a row of zeros after the planes
-  for (int64_t ci = 0; ci < p.cin; ++ci) {
-    int32_t* plane = values.data() + ci * p.stride;
-    const int32_t* src = input.data() + (group * p.cin + ci) * p.height * p.width;
-    std::fill(plane, plane + p.pad_h * p.padded_w, pad);
-    for (int64_t y = 0; y < p.height; ++y) {
-      int32_t* row = plane + (y + p.pad_h) * p.padded_w;
-      std::fill(row, row + p.pad_w, pad);
-      const int32_t* src_row = src + y * p.width;
-      for (int64_t x = 0; x < p.width; ++x)
-        row[p.pad_w + x] = src_row[x] - qmin;
-      std::fill(row + p.pad_w + p.width, row + p.padded_w, pad);
+  const int64_t planes = p.cin * p.phases, plane_size = p.phase_h * p.phase_w;
+  int32_t* const zeros =
+      grow_to(values, static_cast<size_t>((planes + 1) * p.plane_step)) + planes * p.plane_step;
+  std::fill(zeros, zeros + p.plane_step, 0);  // a plane of zeros after the planes
+  for (int64_t r = 0; r < p.phases; ++r) {
+    const Phase& phase = p.phase_planes[static_cast<size_t>(r)];
+    if (!phase.used) continue;
+    const bool empty = phase.rows.begin == phase.rows.end || phase.columns.begin == phase.columns.end;
+    // The input position of the phase's first value inside the image.
+    const int64_t y = phase.rows.begin * p.stride_h + phase.r_h - p.pad_h;
+    const int64_t x = phase.columns.begin * p.stride_w + phase.r_w - p.pad_w;
+    for (int64_t ci = 0; ci < p.cin; ++ci) {
+      int32_t* plane = values.data() + (ci * p.phases + r) * p.plane_step;
+      if (empty) {
+        std::fill(plane, plane + plane_size, pad);
+      } else {
+        const int32_t* first = input.data() + ((group * p.cin + ci) * p.height + y) * p.width + x;
+        const int64_t row_step = p.stride_h * p.width;
+        if (p.stride_w == 1) {
+          fill_phase_plane<1>(first, row_step, 1, qmin, pad, phase, p.phase_h, p.phase_w, plane);
+        } else if (p.stride_w == 2) {
+          fill_phase_plane<2>(first, row_step, 2, qmin, pad, phase, p.phase_h, p.phase_w, plane);
+        } else {
+          fill_phase_plane<0>(first, row_step, p.stride_w, qmin, pad, phase, p.phase_h, p.phase_w, plane);
+        }
+      }
+      std::fill(plane + plane_size, plane + p.plane_step, 0);
     }
-    std::fill(plane + (p.pad_h + p.height) * p.padded_w, plane + p.padded_h * p.padded_w, pad);
-    std::fill(plane + p.padded_h * p.padded_w, plane + p.stride, 0);
   }
 }
 
-// Whether the input codes of a group can be packed into words as they are: no padding, and codes that are
-// already the a-values (code minimum 0). Only for words of channels (an im2col of taps reads beyond them).
+// Whether the input codes of a group can be packed into words as they are: stride 1 and no padding (the
+// input is its own padded plane), and codes that are already the a-values (code minimum 0). Only for words
+// of channels (an im2col of taps reads beyond the plane).
 bool codes_are_values(const Conv2d& op, const DotPlan& p) {
-  return p.by_channels && p.pad_h == 0 && p.pad_w == 0 && op.input_quant.qmin() == 0;
+  return p.by_channels && p.phases == 1 && p.pad_h == 0 && p.pad_w == 0 && op.input_quant.qmin() == 0;
 }
 
 // The activation words and, in `rows`, where the words of each k-group start (indexed by position q).
-// The a-values come from `planes` (`plane_stride` apart, `plane_size` valid values each): either
-// fill_values's padded planes, or the input codes themselves (codes_are_values). `zeros` holds p.stride
-// zeros (the source of padding slots).
+// The a-values come from `planes`, the phase planes of fill_values (`plane_stride` apart, `plane_size`
+// valid values each), or the input codes themselves (codes_are_values: one phase, planes H*W apart).
+// `zeros` holds p.plane_step zeros (the source of padding slots).
 void fill_words(const DotPlan& p, int8::Isa isa, const int32_t* planes, int64_t plane_stride,
                 int64_t plane_size, const int32_t* zeros, Scratch& scratch) {
   grow_to(scratch.rows, static_cast<size_t>(p.words));
   if (p.by_channels) {
-    // words[b][q] = the kpw channels of block b at plane position q; tap t of block b starts at o_t.
-    grow_to(scratch.words, static_cast<size_t>(p.channel_blocks * p.stride));
+    // words[b][r][q] = the kpw channels of block b at position q of phase plane r; tap t of block b starts
+    // at o_t in its phase plane.
+    grow_to(scratch.words, static_cast<size_t>(p.channel_blocks * p.phases * p.plane_step));
     for (int64_t b = 0; b < p.channel_blocks; ++b) {
-      const int32_t* sources[4] = {zeros, zeros, zeros, zeros};
-      for (int j = 0; j < p.kpw; ++j) {
-        const int64_t channel = b * p.kpw + j;
-        if (channel < p.cin) sources[j] = planes + channel * plane_stride;
+      for (int64_t r = 0; r < p.phases; ++r) {
+        if (!p.phase_planes[static_cast<size_t>(r)].used) continue;
+        const int32_t* sources[4] = {zeros, zeros, zeros, zeros};
+        for (int j = 0; j < p.kpw; ++j) {
+          const int64_t channel = b * p.kpw + j;
+          if (channel < p.cin) sources[j] = planes + (channel * p.phases + r) * plane_stride;
+        }
+        uint32_t* dst = scratch.words.data() + (b * p.phases + r) * p.plane_step;
+        int8::interleave_words(isa, sources, plane_size, dst);
+        std::fill(dst + plane_size, dst + p.plane_step, 0u);  // read only by outputs that are dropped
       }
-      uint32_t* dst = scratch.words.data() + b * p.stride;
-      int8::interleave_words(isa, sources, plane_size, dst);
-      std::fill(dst + plane_size, dst + p.stride, 0u);  // read only by outputs that are dropped
-      for (int64_t t = 0; t < p.taps; ++t)
-        scratch.rows[static_cast<size_t>(t * p.channel_blocks + b)] = dst + p.offsets[static_cast<size_t>(t)];
+      for (int64_t t = 0; t < p.taps; ++t) {
+        const TapRead& read = p.reads[static_cast<size_t>(t)];
+        scratch.rows[static_cast<size_t>(t * p.channel_blocks + b)] =
+            scratch.words.data() + (b * p.phases + read.phase) * p.plane_step + read.offset;
+      }
     }
     return;
   }
@@ -236,8 +331,9 @@ void fill_words(const DotPlan& p, int8::Isa isa, const int32_t* planes, int64_t 
     const int32_t* sources[4] = {zeros, zeros, zeros, zeros};
     for (int j = 0; j < p.kpw; ++j) {
       const Slot slot = slot_of(p, w, j);
-      if (slot.channel >= 0)
-        sources[j] = planes + slot.channel * plane_stride + p.offsets[static_cast<size_t>(slot.tap)];
+      if (slot.channel < 0) continue;
+      const TapRead& read = p.reads[static_cast<size_t>(slot.tap)];
+      sources[j] = planes + (slot.channel * p.phases + read.phase) * plane_stride + read.offset;
     }
     uint32_t* dst = scratch.words.data() + w * p.positions;
     int8::interleave_words(isa, sources, p.positions, dst);
@@ -250,7 +346,7 @@ void fill_words(const DotPlan& p, int8::Isa isa, const int32_t* planes, int64_t 
 bool conv2d_dot_applies(const Conv2d& op) {
   const int64_t products =
       op.in_channels / std::max<int64_t>(op.groups, 1) * op.window.kernel[0] * op.window.kernel[1];
-  return op.window.stride[0] == 1 && op.window.stride[1] == 1 && products < kMaxDotProducts;
+  return products < kMaxDotProducts;
 }
 
 namespace {
@@ -266,17 +362,17 @@ void for_each_group(const Conv2d& op, const Dims& input_shape, std::span<const i
   grow_to(scratch.dots, static_cast<size_t>((p.cout + 1) * p.positions));
   const bool in_place = codes_are_values(op, p);
   const int64_t plane = p.height * p.width;
-  if (in_place) {  // just the row of zeros
-    int32_t* const zeros = grow_to(scratch.values, static_cast<size_t>(p.stride));
-    std::fill(zeros, zeros + p.stride, 0);
+  if (in_place) {  // just the plane of zeros
+    int32_t* const zeros = grow_to(scratch.values, static_cast<size_t>(p.plane_step));
+    std::fill(zeros, zeros + p.plane_step, 0);
   }
   for (int64_t g = 0; g < op.groups; ++g) {
     if (in_place) {
       fill_words(p, isa, input.data() + g * p.cin * plane, plane, plane, scratch.values.data(), scratch);
     } else {
       fill_values(op, p, g, input, scratch.values);
-      fill_words(p, isa, scratch.values.data(), p.stride, p.stride, scratch.values.data() + p.cin * p.stride,
-                 scratch);
+      fill_words(p, isa, scratch.values.data(), p.plane_step, p.plane_step,
+                 scratch.values.data() + p.cin * p.phases * p.plane_step, scratch);
     }
     int8::dot_panel(isa, scratch.rows.data(), p.words, packed.weights.data() + g * (p.cout + 1) * p.words,
                     p.cout + 1, p.positions, scratch.dots.data(), p.positions);
@@ -327,7 +423,7 @@ void conv2d_dot(const Conv2d& op, const Dims& input_shape, std::span<const int32
                      }
                      int32_t* out = output.data() + oc * out_plane;
                      for (int64_t oh = 0; oh < p.out_height; ++oh)
-                       std::memcpy(out + oh * p.out_width, codes + oh * p.padded_w,
+                       std::memcpy(out + oh * p.out_width, codes + oh * p.phase_w,
                                    static_cast<size_t>(p.out_width) * sizeof(int32_t));
                    }
                  });
@@ -361,11 +457,11 @@ void conv2d_dot_pooled(const Conv2d& op, const MaxPool2d& pool, const Dims& inpu
             const OutputStage& stage = op.output_stage;
             const QuantizedMultiplier m =
                 stage.multipliers[stage.per_channel() ? static_cast<size_t>(oc) : 0];
-            int8::pool_requantize(isa, d, sums, offset, constant, p.padded_w, pooled_h, pooled_w,
-                                  m.multiplier, m.shift, stage.output.zero_point, stage.clamp_min,
-                                  stage.clamp_max, maxima, codes);
+            int8::pool_requantize(isa, d, sums, offset, constant, p.phase_w, pooled_h, pooled_w, m.multiplier,
+                                  m.shift, stage.output.zero_point, stage.clamp_min, stage.clamp_max, maxima,
+                                  codes);
           } else {
-            int8::pool_accumulators(d, sums, offset, constant, p.padded_w, pooled_h, pooled_w, maxima);
+            int8::pool_accumulators(d, sums, offset, constant, p.phase_w, pooled_h, pooled_w, maxima);
             requantize_accumulators(op.output_stage, oc, mode, isa, maxima, codes, pooled_plane);
           }
           std::memcpy(output.data() + oc * pooled_plane, codes,

@@ -1,4 +1,5 @@
-// The dot-product path of the integer conv (stride 1): the conv as a small GEMM of packed 8-bit values.
+// The dot-product path of the integer conv (any stride, padding, dilation, groups): the conv as a small
+// GEMM of packed 8-bit values.
 //
 // With a = q1 - qmin_in (in [0, 255]) and w = q2 - m (m the middle of the weight code range, so w in
 // [-128, 127]), each product of the conv's definition (conv2d.h) expands exactly into
@@ -7,12 +8,19 @@
 // contributing 0 as in the definition),
 //     acc = bias[c] + D + (m - Z2[c]) S + (qmin_in - Z1) Sw[c] + K (qmin_in - Z1)(m - Z2[c]),
 // D = sum a*w (the int8 engine, runtime/ops/int8_kernels.h), S = sum a (one more output row of the engine,
-// with every weight 1) and Sw[c] = sum w (fixed per channel). The engine's rows of positions use the
-// stride-1 trick of the float conv (core/kernels/conv_direct.cpp): number the padded input plane q = y*Wp +
-// x; the tap (ki, kj) of output q reads position q + ki*d*Wp + kj*d, a constant offset, so "the activations
-// of tap t for 16 consecutive outputs" are 16 consecutive words. The k-values are packed into words either 4
-// (or 2) channels at a time, when a group has that many channels, or 4 (or 2) consecutive taps of an explicit
-// im2col otherwise (the first layer of an image model has one channel).
+// with every weight 1) and Sw[c] = sum w (fixed per channel).
+//
+// The engine's rows of positions use the stride-1 trick of the float conv (core/kernels/conv_direct.cpp):
+// number the padded input plane q = y*Wp + x; the tap (ki, kj) of output q reads position
+// q + ki*d*Wp + kj*d, a constant offset, so "the activations of tap t for 16 consecutive outputs" are 16
+// consecutive words. A stride s > 1 is first turned into stride 1 by splitting the padded input into its
+// s_h * s_w phases (space-to-depth): phase (r_h, r_w) is the plane of padded positions (i*s_h + r_h,
+// j*s_w + r_w), ceil(Wp / s_w) wide. With ki*d_h = a_h*s_h + r_h (and likewise for columns), the tap
+// (ki, kj) of output (y, x) reads position (y + a_h, x + a_w) of phase (r_h, r_w): again a constant offset
+// in one plane, and outputs number q = y*ceil(Wp / s_w) + x. (At stride 1 the one phase is the padded
+// plane.) The k-values are packed into words either 4 (or 2) channels at a time, when a group has that
+// many channels, or 4 (or 2) consecutive taps of an explicit im2col otherwise (the first layer of an
+// image model has one channel).
 #pragma once
 
 #include <span>
@@ -22,7 +30,7 @@
 
 namespace qg::runtime {
 
-/// Whether the dot path computes `op`: stride 1, and the engine's int32 sums cannot overflow.
+/// Whether the dot path computes `op`: when the engine's int32 sums cannot overflow (K < 65536).
 bool conv2d_dot_applies(const Conv2d& op);
 
 /// One sample, like conv2d_reference; bit-exact with it.

@@ -10,6 +10,7 @@
 #include "random_models.h"
 #include "runtime/accumulator_bound.h"
 #include "runtime/ops/conv2d.h"
+#include "runtime/ops/conv2d_dot.h"
 #include "runtime/ops/linear.h"
 
 namespace qg::runtime {
@@ -92,32 +93,41 @@ TEST(AccumulatorBound, ALayerAtTheEdgeIsAcceptedAndItsKernelsAgreeThere) {
   }
 }
 
-// The same edge in a conv (1321 channels x 5 x 5 = 33025 products, a 1x1 output): with stride 1 it takes
-// the dot-product path, with stride 2 the int16 im2col path; both agree with the reference at the edge.
+// The same edge in a conv (a 5x5 kernel, a 1x1 output): 1321 channels x 25 = 33025 products take the
+// dot-product path at any stride; 2642 channels x 25 = 66050 products (beyond its K < 65536) the int16 im2col
+// path. Each agrees with the reference at the edge: every product at its largest, the bias making up the
+// rest of 2^31 - 1 (255 * 255 * 33025 + 33022, and 255 * 127 * 66050 + 8454397).
 TEST(AccumulatorBound, ConvKernelsAgreeAtTheEdge) {
-  for (const int64_t stride : {1, 2}) {
-    for (const auto& [zero, code, bias] : {std::tuple{0, 255, 33022}, std::tuple{255, 0, -33022}}) {
-      Conv2d op;
-      op.in_channels = 1321;
-      op.out_channels = 1;
-      op.window = testing::window(5, stride);
-      op.input_quant = QuantParams{0.01, 0, 8, false};
-      op.weight =
-          weights_of({1, 1321, 5, 5}, std::vector<int16_t>(33025, static_cast<int16_t>(code)), {zero});
-      op.bias = {bias};
-      op.output_stage = OutputStage::make(0.01, op.weight.scales, QuantParams{2000.0, 0, 8, true}, false);
-      ASSERT_EQ(error_of([&] { op.output_quant(op.input_quant); }), "(no exception)");
-      const std::vector<int32_t> input(33025, 255);
-      std::vector<int32_t> reference(1), fast(1);
-      Scratch scratch;
-      conv2d_reference(op, {1321, 5, 5}, input, reference, RequantMode::Integer);
-      EXPECT_EQ(reference[0], zero == 0 ? 107 : -107);
-      for (const int8::Isa isa : {int8::Isa::Portable, int8::Isa::Avx2, int8::Isa::Avx512Vnni}) {
-        if (!int8::isa_available(isa)) continue;
-        conv2d_fast(op, {1321, 5, 5}, input, fast, RequantMode::Integer, scratch, isa);
-        EXPECT_EQ(fast, reference) << "stride " << stride << ", zero point " << zero << ", "
-                                   << int8::isa_name(isa);
-      }
+  struct Edge {
+    int64_t channels, stride;
+    int32_t zero, code, bias;
+  };
+  for (const Edge& e :
+       {Edge{1321, 1, 0, 255, 33022}, Edge{1321, 1, 255, 0, -33022}, Edge{1321, 2, 0, 255, 33022},
+        Edge{1321, 2, 255, 0, -33022}, Edge{2642, 1, 0, 127, 8454397}, Edge{2642, 1, 127, 0, -8454397}}) {
+    const int64_t products = e.channels * 25;
+    Conv2d op;
+    op.in_channels = e.channels;
+    op.out_channels = 1;
+    op.window = testing::window(5, e.stride);
+    op.input_quant = QuantParams{0.01, 0, 8, false};
+    op.weight = weights_of({1, e.channels, 5, 5},
+                           std::vector<int16_t>(static_cast<size_t>(products), static_cast<int16_t>(e.code)),
+                           {e.zero});
+    op.bias = {e.bias};
+    op.output_stage = OutputStage::make(0.01, op.weight.scales, QuantParams{2000.0, 0, 8, true}, false);
+    ASSERT_EQ(error_of([&] { op.output_quant(op.input_quant); }), "(no exception)");
+    EXPECT_EQ(conv2d_dot_applies(op), products < 65536) << products << " products";
+    const std::vector<int32_t> input(static_cast<size_t>(products), 255);
+    std::vector<int32_t> reference(1), fast(1);
+    Scratch scratch;
+    conv2d_reference(op, {e.channels, 5, 5}, input, reference, RequantMode::Integer);
+    EXPECT_EQ(reference[0], e.zero == 0 ? 107 : -107);  // 2^31 - 1 at scale 0.01 * 0.01 / 2000
+    for (const int8::Isa isa : {int8::Isa::Portable, int8::Isa::Avx2, int8::Isa::Avx512Vnni}) {
+      if (!int8::isa_available(isa)) continue;
+      conv2d_fast(op, {e.channels, 5, 5}, input, fast, RequantMode::Integer, scratch, isa);
+      EXPECT_EQ(fast, reference) << e.channels << " channels, stride " << e.stride << ", zero point "
+                                 << e.zero << ", " << int8::isa_name(isa);
     }
   }
 }

@@ -1,7 +1,9 @@
 // The integer fast paths added for speed, each bit-exact (EXPECT_EQ) with the naive reference:
-//  * the stride-1 dot-product conv (conv2d_dot.h) in every instruction set this CPU runs (AVX-512 VNNI,
-//    AVX2, portable), on random shapes, bit widths, signedness, padding, dilation and groups;
-//  * the fused conv + 2x2 max pool (pooling the accumulators), and the vectorised max_pool2d_fast;
+//  * the dot-product conv (conv2d_dot.h) in every instruction set this CPU runs (AVX-512 VNNI, AVX2,
+//    portable), on random shapes, bit widths, signedness, padding, dilation, groups and strides (1 to 3,
+//    each axis its own), and on the strided shapes of real networks (depthwise, 1x1 projections);
+//  * the fused conv + 2x2 max pool (pooling the accumulators), at stride 1 and 2, and the vectorised
+//    max_pool2d_fast;
 //  * run() with the fast kernels against run() with the reference kernels, on whole models, batches and
 //    thread counts, and after an op's weights change in place (the packed-weight cache must notice).
 #include <gtest/gtest.h>
@@ -39,23 +41,27 @@ LayerBits random_bits(std::mt19937& rng) {
   return b;
 }
 
-// A random stride-1 conv on a random input, with the window fitting the image.
+// A random conv on a random input, with the window fitting the image: stride 1, or with max_stride > 1 a
+// stride from 1 to max_stride drawn for each axis.
 struct ConvCase {
   Conv2d conv;
   Dims input_shape, output_shape;
   std::vector<int32_t> input;
 };
 
-ConvCase random_stride1_conv(std::mt19937& rng, int64_t max_channels, int64_t max_size = 16) {
+ConvCase random_dot_conv(std::mt19937& rng, int64_t max_channels, int64_t max_size = 16,
+                         int64_t max_stride = 1) {
   std::uniform_int_distribution<int64_t> groups_of(1, 3), channels(1, max_channels), size(4, max_size),
-      kernel(1, 4), padding(0, 2), dilation(1, 2);
+      kernel(1, 4), padding(0, 2), dilation(1, 2), stride(1, max_stride);
   std::uniform_int_distribution<int> bits(1, 8);
   std::bernoulli_distribution coin(0.5);
   while (true) {
     const int64_t groups = groups_of(rng);
     const int64_t in_channels = groups * channels(rng), out_channels = groups * channels(rng);
-    const Window2d window{
+    Window2d window{
         {kernel(rng), kernel(rng)}, {1, 1}, {padding(rng), padding(rng)}, {dilation(rng), dilation(rng)}};
+    if (max_stride > 1)
+      window.stride = {stride(rng), stride(rng)};  // (stride-1 cases draw as they always did)
     const Dims in{in_channels, size(rng), size(rng)};
     const QuantParams input = testing::random_activation_quant(rng, bits(rng), coin(rng));
     ConvCase c{testing::random_conv(rng, input, in_channels, out_channels, groups, window, random_bits(rng)),
@@ -78,7 +84,7 @@ TEST(ConvDotPath, BitExactWithReferenceInEveryInstructionSet) {
   Scratch scratch;
   for (int i = 0; i < 120; ++i) {
     // Up to 12 channels per group: both word layouts (several channels per word, or an im2col of taps).
-    const ConvCase c = random_stride1_conv(rng, 12);
+    const ConvCase c = random_dot_conv(rng, 12);
     ASSERT_TRUE(conv2d_dot_applies(c.conv));
     wide += c.conv.in_channels / c.conv.groups >= 4 ? 1 : 0;
     for (const RequantMode mode : {RequantMode::Integer, RequantMode::FloatReference}) {
@@ -102,6 +108,100 @@ TEST(ConvDotPath, BitExactWithReferenceInEveryInstructionSet) {
             << " outputs not constant\n";
   EXPECT_GT(wide, 20);
   EXPECT_GT(varied, cases / 2);
+}
+
+// conv2d_fast in every instruction set against conv2d_reference on one case; returns the reference output.
+std::vector<int32_t> expect_every_isa_exact(const ConvCase& c, RequantMode mode, Scratch& scratch) {
+  std::vector<int32_t> expected(static_cast<size_t>(checked_numel(c.output_shape, "test")));
+  conv2d_reference(c.conv, c.input_shape, c.input, expected, mode);
+  for (const int8::Isa isa : available_isas()) {
+    std::vector<int32_t> actual(expected.size(), -12345);
+    conv2d_fast(c.conv, c.input_shape, c.input, actual, mode, scratch, isa);
+    EXPECT_EQ(actual, expected) << int8::isa_name(isa) << ", input " << dims_to_string(c.input_shape) << ", "
+                                << c.conv.out_channels << " outputs, groups " << c.conv.groups << ", "
+                                << c.conv.window.describe();
+  }
+  return expected;
+}
+
+// Strided convs take the dot path through the phases of the padded input (conv2d_dot.h); a stride beyond
+// the kernel's reach leaves phases no tap reads.
+TEST(ConvDotPath, StridedBitExactWithReferenceInEveryInstructionSet) {
+  std::mt19937 rng(29);
+  int strided = 0, uneven = 0, dilated = 0, wide = 0, skipped_phases = 0, varied = 0, cases = 0;
+  Scratch scratch;
+  for (int i = 0; i < 160; ++i) {
+    const ConvCase c = random_dot_conv(rng, 12, 21, 3);
+    ASSERT_TRUE(conv2d_dot_applies(c.conv));
+    const Window2d& w = c.conv.window;
+    const bool is_strided = w.stride[0] > 1 || w.stride[1] > 1;
+    strided += is_strided ? 1 : 0;
+    uneven += w.stride[0] != w.stride[1] ? 1 : 0;
+    dilated += is_strided && (w.dilation[0] > 1 || w.dilation[1] > 1) ? 1 : 0;
+    wide += is_strided && c.conv.in_channels / c.conv.groups >= 4 ? 1 : 0;
+    // Some phase is read by no tap when the taps' rows (or columns) miss a residue modulo the stride.
+    const auto misses_a_phase = [](int64_t kernel, int64_t stride, int64_t dilation) {
+      return kernel < stride || (stride > 1 && dilation % stride == 0);
+    };
+    skipped_phases += misses_a_phase(w.kernel[0], w.stride[0], w.dilation[0]) ||
+                              misses_a_phase(w.kernel[1], w.stride[1], w.dilation[1])
+                          ? 1
+                          : 0;
+    for (const RequantMode mode : {RequantMode::Integer, RequantMode::FloatReference}) {
+      varied += testing::distinct_values(expect_every_isa_exact(c, mode, scratch)) > 1 ? 1 : 0;
+      ++cases;
+    }
+    if (HasFailure()) return;
+  }
+  std::cout << "[ coverage ] " << strided << " of 160 convs strided (" << uneven << " with unequal strides, "
+            << dilated << " also dilated, " << wide << " with >= 4 channels per group), " << skipped_phases
+            << " with phases no tap reads; " << varied << " of " << cases << " outputs not constant\n";
+  EXPECT_GT(strided, 100);
+  EXPECT_GT(uneven, 40);
+  EXPECT_GT(dilated, 40);
+  EXPECT_GT(wide, 30);
+  EXPECT_GT(skipped_phases, 20);
+  EXPECT_GT(varied, cases / 2);
+}
+
+// The strided layers of real networks: ResNet downsampling (3x3, stride 2, padding 1) and its 1x1
+// projection, MobileNet's depthwise stride-2 conv, a 5x5 stride-2 first layer, a stride-3 conv; odd and even
+// sizes, per-tensor and per-channel weights.
+TEST(ConvDotPath, StridedNetworkShapesInEveryInstructionSet) {
+  std::mt19937 rng(30);
+  struct Shape {
+    int64_t in, out, groups, size;
+    Window2d window;
+  };
+  const Shape shapes[] = {
+      {32, 64, 1, 28, testing::window(3, 2, 1)},  {64, 64, 1, 14, testing::window(3, 2, 1)},
+      {64, 64, 1, 7, testing::window(3, 2, 1)},   {16, 32, 1, 28, testing::window(1, 2)},
+      {32, 32, 32, 15, testing::window(3, 2, 1)}, {1, 16, 1, 28, testing::window(5, 2, 2)},
+      {8, 8, 1, 17, testing::window(3, 3)},       {3, 5, 1, 13, testing::window(3, 2, 1)}};
+  // Zero points near the middle of the codes, as trained layers have: with random ones the accumulators of
+  // hundreds of products are dominated by K (mean a)(mean w), and every output clamps to the same code.
+  std::uniform_int_distribution<int32_t> near_middle(118, 138);
+  Scratch scratch;
+  for (const Shape& s : shapes) {
+    for (const bool per_channel : {false, true}) {
+      LayerBits b;
+      b.fused_relu = true;
+      b.per_channel = per_channel;
+      QuantParams input = testing::random_quant(rng, 8, false);
+      input.zero_point = near_middle(rng);
+      ConvCase c{testing::random_conv(rng, input, s.in, s.out, s.groups, s.window, b),
+                 {s.in, s.size, s.size},
+                 {},
+                 {}};
+      for (int32_t& zero : c.conv.weight.zero_points)
+        zero = near_middle(rng);
+      c.output_shape = c.conv.output_shape(c.input_shape);
+      c.input = testing::random_codes(rng, checked_numel(c.input_shape, "test"), input);
+      ASSERT_TRUE(conv2d_dot_applies(c.conv));
+      EXPECT_GT(testing::distinct_values(expect_every_isa_exact(c, RequantMode::Integer, scratch)), 1)
+          << s.in << "->" << s.out << ", " << s.window.describe();
+    }
+  }
 }
 
 // The vectorised output stage against OutputStage::apply, on accumulators from 0 to the int32 extremes,
@@ -168,7 +268,7 @@ TEST(ConvDotPath, FusedPoolEqualsConvThenPool) {
   for (int i = 0; i < 200 && tested < 60; ++i) {
     // Every fourth case up to 70 wide: pooled rows of more than 16 outputs take the fused kernel's full and
     // masked blocks.
-    const ConvCase c = random_stride1_conv(rng, 10, i % 4 == 0 ? 70 : 16);
+    const ConvCase c = random_dot_conv(rng, 10, i % 4 == 0 ? 70 : 16);
     if (c.output_shape[1] < 2 || c.output_shape[2] < 2) continue;
     for (const RequantMode mode : {RequantMode::Integer, RequantMode::FloatReference}) {
       std::vector<int32_t> conv_out(static_cast<size_t>(checked_numel(c.output_shape, "test")));
@@ -188,6 +288,36 @@ TEST(ConvDotPath, FusedPoolEqualsConvThenPool) {
   EXPECT_EQ(tested, 60);
   EXPECT_FALSE(pool_fuses(MaxPool2d{testing::window(3, 2)}));
   EXPECT_FALSE(pool_fuses(MaxPool2d{testing::window(2, 1)}));
+}
+
+// A strided conv followed by a 2x2 pool fuses as a stride-1 conv does: the accumulators of a phase
+// decomposition lie on the same kind of gappy grid.
+TEST(ConvDotPath, StridedConvFusedPoolEqualsConvThenPool) {
+  std::mt19937 rng(31);
+  const MaxPool2d pool{testing::window(2, 2)};
+  Scratch scratch;
+  int tested = 0, strided = 0;
+  for (int i = 0; i < 300 && tested < 60; ++i) {
+    const ConvCase c = random_dot_conv(rng, 10, i % 4 == 0 ? 70 : 24, 2);
+    if (c.output_shape[1] < 2 || c.output_shape[2] < 2) continue;
+    for (const RequantMode mode : {RequantMode::Integer, RequantMode::FloatReference}) {
+      std::vector<int32_t> conv_out(static_cast<size_t>(checked_numel(c.output_shape, "test")));
+      conv2d_reference(c.conv, c.input_shape, c.input, conv_out, mode);
+      const Dims pooled_shape = pool.output_shape(c.output_shape);
+      std::vector<int32_t> expected(static_cast<size_t>(checked_numel(pooled_shape, "test")));
+      max_pool2d_reference(pool, c.output_shape, conv_out, expected);
+      for (const int8::Isa isa : available_isas()) {
+        std::vector<int32_t> actual(expected.size(), -12345);
+        conv2d_dot_pooled(c.conv, pool, c.input_shape, c.input, actual, mode, scratch, isa);
+        ASSERT_EQ(actual, expected) << int8::isa_name(isa) << ", input " << dims_to_string(c.input_shape)
+                                    << ", " << c.conv.window.describe();
+      }
+    }
+    ++tested;
+    strided += c.conv.window.stride != std::array<int64_t, 2>{1, 1} ? 1 : 0;
+  }
+  EXPECT_EQ(tested, 60);
+  EXPECT_GT(strided, 30);
 }
 
 TEST(MaxPoolFast, BitExactWithReference) {
@@ -231,6 +361,41 @@ Model tutorial_like(std::mt19937& rng, int64_t groups, const LayerBits& b) {
   return model;
 }
 
+// A net that downsamples by strided convs: a stride-2 conv, a depthwise stride-2 conv followed by a 2x2 pool
+// (run() fuses them), a stride-2 1x1 conv, then a linear layer.
+Model strided_like(std::mt19937& rng, const LayerBits& b) {
+  Model model;
+  model.input.shape = {1, 23, 23};
+  model.input.quant = testing::random_quant(rng, 8, false);
+  model.input.mean = {0.1307};
+  model.input.stddev = {0.3081};
+  LayerBits relu = b;
+  relu.fused_relu = true;
+  model.add(testing::random_conv(rng, model.input.quant, 1, 8, 1, testing::window(3, 2, 1), relu));
+  model.add(testing::random_conv(rng, model.output.quant, 8, 8, 8, testing::window(3, 2, 1), relu));
+  model.add(MaxPool2d{testing::window(2, 2)});
+  model.add(testing::random_conv(rng, model.output.quant, 8, 16, 1, testing::window(1, 2), relu));
+  model.add(Flatten{});
+  model.add(testing::random_linear(rng, model.output.quant, plan_model(model).output().shape[0], 10, b));
+  return model;
+}
+
+TEST(RunFastKernels, StridedModelsEqualTheReferenceOnAnyThreadCount) {
+  std::mt19937 rng(32);
+  for (int i = 0; i < 6; ++i) {
+    LayerBits b;
+    b.weight_bits = 2 + i % 7;
+    b.per_channel = i % 2 == 0;
+    const Model model = strided_like(rng, b);
+    const IntTensor input = testing::random_input(rng, model, 9);
+    const IntTensor expected = run(model, input, {.kernels = KernelChoice::Reference});
+    for (const int threads : {1, 2}) {
+      const IntTensor actual = run(model, input, {.threads = threads});
+      ASSERT_EQ(actual.data, expected.data) << "model " << i << ", " << threads << " threads";
+    }
+  }
+}
+
 TEST(RunFastKernels, WholeModelsEqualTheReferenceOnAnyThreadCount) {
   std::mt19937 rng(25);
   for (int i = 0; i < 12; ++i) {
@@ -267,7 +432,7 @@ TEST(ConvDotPath, NoticesWeightsChangedInPlace) {
   std::mt19937 rng(26);
   Scratch scratch;  // keeps the packed weights of the ops it has seen, keyed by the op's address
   for (int i = 0; i < 10; ++i) {
-    ConvCase c = random_stride1_conv(rng, 8);
+    ConvCase c = random_dot_conv(rng, 8);
     std::vector<int32_t> before(static_cast<size_t>(checked_numel(c.output_shape, "test")));
     conv2d_fast(c.conv, c.input_shape, c.input, before, RequantMode::Integer, scratch);
     // Same op object, new weights and bias: the cache must not serve the old packing.
