@@ -15,13 +15,6 @@ namespace qg::app {
 
 namespace {
 
-bool is_batch_norm_statistic(const std::string& name) {
-  const auto ends_with = [&](const std::string& suffix) {
-    return name == suffix || name.ends_with("." + suffix);
-  };
-  return ends_with("running_mean") || ends_with("running_var");
-}
-
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -36,89 +29,78 @@ data::BatchShard batch_shard(const distributed::Communicator& comm) {
   return {.index = comm.rank(), .count = comm.size()};
 }
 
-GlobalBatch all_reduce_loss(const distributed::Communicator& comm, float shard_mean_loss,
-                            int64_t shard_images) {
-  std::vector<double> sums{static_cast<double>(shard_mean_loss) * static_cast<double>(shard_images),
-                           static_cast<double>(shard_images)};
-  comm.all_reduce_sum(sums);
-  const auto global_images = static_cast<int64_t>(sums[1]);
-  return {static_cast<float>(sums[0] / sums[1]), global_images};
-}
-
-int64_t all_reduce_gradients(nn::Module& model, const distributed::Communicator& comm, int64_t shard_images,
-                             int64_t global_images) {
-  // One flat buffer: every gradient, in the model's parameter order (the same on every rank).
-  std::vector<Tensor> parameters;
-  for (const auto& [name, p] : model.named_parameters()) {
-    if (p.grad().defined()) parameters.push_back(p);
-  }
-  std::vector<float> flat;
-  for (const Tensor& p : parameters) {
-    const Tensor g = p.grad().contiguous();
-    flat.insert(flat.end(), g.data(), g.data() + g.numel());
-  }
-  // g_r is the gradient of the shard's mean, (1 / n_r) sum over its images; the global batch's mean has
-  // (1 / B) sum over all images = sum_r (n_r / B) g_r.
-  const auto weight =
-      static_cast<float>(static_cast<double>(shard_images) / static_cast<double>(global_images));
-  for (float& v : flat)
-    v *= weight;
-  comm.all_reduce_sum(flat);
-  size_t at = 0;
-  for (Tensor& p : parameters) {
-    const int64_t n = p.numel();
-    p.set_grad(Tensor::from_vector(std::vector<float>(flat.begin() + static_cast<std::ptrdiff_t>(at),
-                                                      flat.begin() + static_cast<std::ptrdiff_t>(at + n)),
-                                   p.shape()));
-    at += static_cast<size_t>(n);
-  }
-  return static_cast<int64_t>(flat.size() * sizeof(float));
-}
-
-int64_t sync_batch_norm_statistics(nn::Module& model, const distributed::Communicator& comm,
-                                   int64_t shard_images, int64_t global_images) {
-  std::vector<Tensor> statistics;
-  for (const auto& [name, buffer] : model.named_buffers()) {
-    if (is_batch_norm_statistic(name)) statistics.push_back(buffer);
-  }
-  if (statistics.empty()) return 0;
-  // n_r x_r is exact in double (a float times an integer below 2^29), and so is the sum of equal values.
-  std::vector<double> flat;
-  for (const Tensor& s : statistics) {
-    const Tensor c = s.contiguous();
-    for (int64_t i = 0; i < c.numel(); ++i)
-      flat.push_back(static_cast<double>(c.data()[i]) * static_cast<double>(shard_images));
-  }
-  comm.all_reduce_sum(flat);
-  size_t at = 0;
-  for (Tensor& s : statistics) {
-    assert(s.is_contiguous() && "BatchNorm buffers are contiguous tensors of their own");
-    for (int64_t i = 0; i < s.numel(); ++i)
-      s.data()[i] = static_cast<float>(flat[at++] / static_cast<double>(global_images));
-  }
-  return static_cast<int64_t>(flat.size() * sizeof(double));
-}
-
-DataParallel::DataParallel(const distributed::Communicator& comm) : comm_(comm), observer_sync_(comm) {
+DataParallel::DataParallel(const distributed::Communicator& comm)
+    : comm_(comm), observer_sync_(comm), batch_sums_(comm) {
   if (comm_.size() > 1) observers_synced_.emplace(&observer_sync_);
+  if (distributed::started_by_mpirun()) {
+    invariant_.emplace(true);
+    if (comm_.size() > 1) batch_summed_.emplace(&batch_sums_);
+  }
 }
 
-GlobalBatch DataParallel::all_reduce_loss_and_gradients(nn::Module& model, float shard_mean_loss,
-                                                        int64_t shard_images) {
-  if (comm_.size() == 1) return {shard_mean_loss, shard_images};
+void CommunicatorCrossProcessSum::sum(std::span<float> values) const {
   const auto begin = std::chrono::steady_clock::now();
-  const GlobalBatch global = all_reduce_loss(comm_, shard_mean_loss, shard_images);
-  loss_and_gradient_bytes_ = kLossBytes + all_reduce_gradients(model, comm_, shard_images, global.images);
-  seconds_ += seconds_since(begin);
-  return global;
+  comm_.all_reduce_sum(values);
+  traffic_.seconds += seconds_since(begin);
+  traffic_.bytes += static_cast<int64_t>(values.size_bytes());
+  ++traffic_.collectives;
 }
 
-void DataParallel::sync_batch_norm_statistics(nn::Module& model, int64_t shard_images,
-                                              int64_t global_images) {
-  if (comm_.size() == 1) return;
+void CommunicatorCrossProcessSum::sum(std::span<double> values) const {
   const auto begin = std::chrono::steady_clock::now();
-  statistics_bytes_ = app::sync_batch_norm_statistics(model, comm_, shard_images, global_images);
-  seconds_ += seconds_since(begin);
+  comm_.all_reduce_sum(values);
+  traffic_.seconds += seconds_since(begin);
+  traffic_.bytes += static_cast<int64_t>(values.size_bytes());
+  ++traffic_.collectives;
+}
+
+void check_same_gradients(nn::Module& model, const distributed::Communicator& comm) {
+  // Per parameter, an FNV-1a hash of the gradient's bytes in three 21-bit pieces (exact as floats): the
+  // minimum and the maximum over the ranks are equal exactly when every rank has the same hash.
+  std::vector<std::string> names;
+  std::vector<float> pieces;
+  for (const auto& [name, p] : model.named_parameters()) {
+    if (!p.grad().defined()) continue;
+    const Tensor g = p.grad().contiguous();
+    uint64_t hash = 14695981039346656037ull;
+    const auto* bytes = reinterpret_cast<const unsigned char*>(g.data());
+    for (size_t i = 0; i < static_cast<size_t>(g.numel()) * sizeof(float); ++i)
+      hash = (hash ^ bytes[i]) * 1099511628211ull;
+    names.push_back(name);
+    for (int k = 0; k < 3; ++k)
+      pieces.push_back(static_cast<float>((hash >> (21 * k)) & ((uint64_t{1} << 21) - 1)));
+  }
+  std::vector<float> low = pieces, high = pieces;
+  comm.all_reduce_min(low);
+  comm.all_reduce_max(high);
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    if (low[i] != high[i]) {
+      throw std::logic_error(
+          "data-parallel training: the ranks computed different gradients for " + names[i / 3] +
+          " (a batch sum of its layer is not taken over the processes; please report this)");
+    }
+  }
+}
+
+std::optional<int64_t> DataParallel::global_images(int64_t shard_images) {
+  if (!split_invariant()) return std::nullopt;
+  std::vector<double> count{static_cast<double>(shard_images)};
+  comm_.all_reduce_sum(count);  // exact: integers far below 2^53
+  last_global_images_ = static_cast<int64_t>(count[0]);
+  return last_global_images_;
+}
+
+GlobalBatch DataParallel::finish_backward(nn::Module& model, float loss, int64_t shard_images) {
+  if (comm_.size() == 1) return {loss, shard_images};
+  // The loss and the gradients are the global batch's already (the kernels summed over the ranks).
+  check_same_gradients(model, comm_);
+  // The step's collectives: the kernels' batch sums and the loss's, the global image count and this check's
+  // hashes (two all-reduces of 3 floats per parameter, which a production run could leave out).
+  const CommunicatorCrossProcessSum::Traffic traffic = batch_sums_.take();
+  seconds_ += traffic.seconds;
+  bytes_per_step_ = traffic.bytes + static_cast<int64_t>(sizeof(double));
+  calls_per_step_ = traffic.collectives + 3;
+  return {loss, last_global_images_};
 }
 
 void check_shards(const config::ModelConfig& config, int64_t train_images, bool drop_last,

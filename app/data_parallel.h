@@ -1,29 +1,32 @@
-// Data-parallel training (as Horovod and PyTorch's DistributedDataParallel do it): the named steps that
-// train_epoch (app/training.h) adds when the job runs as N > 1 processes (app/distributed.h).
+// Data-parallel training (as Horovod and PyTorch's DistributedDataParallel do it): what train_epoch
+// (app/training.h) adds when the job runs under mpirun (app/distributed.h).
 //
 // Every process holds the same model and reads the same seeded shuffle. For every global batch of B
 // images (the config's train.batch_size):
-//   1. shard:     rank r trains on the r-th contiguous slice of the batch, n_r images (data::BatchShard);
-//   2. forward and backward on the shard: loss_r (the mean over the shard) and its gradient g_r;
-//   3. all-reduce the loss and the gradients: the global batch's mean loss sum_r n_r loss_r / B and its
-//      gradient g = sum_r (n_r / B) g_r, exactly what one process computes for the whole batch (up to the
-//      order of the float additions). Weighting by n_r keeps a last, partial batch cut into unequal shards
-//      right. The sum runs in rank order (Communicator::all_reduce_sum), so every rank gets the same bits;
-//   4. every rank takes the same optimizer step with the same gradient: the replicas stay identical;
-//   5. sync BatchNorm statistics: each rank's running mean and variance, updated from its own shard, are
-//      replaced by their average weighted by n_r / B. Not SyncBatchNorm: the batch statistics that
-//      normalise the forward pass are the shard's, so a model with BatchNorm trains (slightly) differently
-//      from one process, as under DDP without SyncBatchNorm. A model without BatchNorm trains the same.
+//   1. shard:   rank r trains on the r-th contiguous slice of the batch, n_r images (data::BatchShard);
+//   2. forward: the loss is this shard's part of the global mean, sum / B (the global B from an all-reduce
+//      of the shard sizes), so that every image's gradient is what one process gives it;
+//   3. every sum over the batch is split-invariant and taken over the processes where it is formed
+//      (core/batch_reduction.h): the weight gradients of conv, linear, batch norm and learned step sizes,
+//      the batch-norm statistics (SyncBatchNorm) and the loss. So every rank ends the backward pass with the
+//      global batch's gradient, bit for bit the same on every rank and the same whatever N is (N a power of
+//      two); check_same_gradients verifies it;
+//   4. every rank takes the same optimizer step with the same gradient: the replicas stay identical without
+//      ever being broadcast, and so do the batch-norm running statistics (updated from the same global
+//      statistics).
 // In QAT the observers also reduce their batch statistics over the ranks inside the forward pass
-// (quant/statistics_sync.h), so every rank freezes the same quantization parameters.
+// (quant/statistics_sync.h: min, max and LSQ's first mean |x|), so every rank freezes the same
+// quantization parameters, and the integer model is the same whatever N is.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <utility>
 
 #include "app/distributed.h"
 #include "config/model_config.h"
+#include "core/batch_reduction.h"
 #include "datasets/data_loader.h"
 #include "nn/module.h"
 #include "quant/statistics_sync.h"
@@ -39,24 +42,6 @@ struct GlobalBatch {
   int64_t images = 0;      // in the global batch
 };
 
-/// Step 3a: the global batch's mean loss and size from each rank's mean loss over its `shard_images` (an
-/// all-reduce of 2 doubles: kLossBytes).
-constexpr int64_t kLossBytes = 2 * sizeof(double);
-GlobalBatch all_reduce_loss(const distributed::Communicator& comm, float shard_mean_loss,
-                            int64_t shard_images);
-
-/// Step 3b: replaces the gradient of every parameter (of the shard's mean loss) by the gradient of the global
-/// batch's mean loss, sum_r (n_r / B) g_r. Parameters without a gradient keep none (they have none on every
-/// rank: the ranks run the same code). Returns the bytes all-reduced (4 per gradient value).
-int64_t all_reduce_gradients(nn::Module& model, const distributed::Communicator& comm, int64_t shard_images,
-                             int64_t global_images);
-
-/// Step 5: every BatchNorm running_mean and running_var becomes sum_r n_r x_r / B, added in double in rank
-/// order (equal values on every rank stay exactly as they are, e.g. while BatchNorm is frozen). Returns the
-/// bytes all-reduced (8 per value).
-int64_t sync_batch_norm_statistics(nn::Module& model, const distributed::Communicator& comm,
-                                   int64_t shard_images, int64_t global_images);
-
 /// The observers' reductions (quant/statistics_sync.h) over `comm`.
 class CommunicatorStatisticsSync : public quant::StatisticsSync {
  public:
@@ -69,18 +54,44 @@ class CommunicatorStatisticsSync : public quant::StatisticsSync {
   distributed::Communicator comm_;
 };
 
-/// The data-parallel steps of one train_epoch call, timed. With one process each step does nothing and the
-/// shard is the global batch, so the training loop reads the same either way:
+/// The batch sums of the kernels (core/batch_reduction.h) over `comm`.
+/// Counts what it moves and how long it takes, for the report (collectives, bytes and seconds since the
+/// last take()).
+class CommunicatorCrossProcessSum : public batch_reduction::CrossProcessSum {
+ public:
+  explicit CommunicatorCrossProcessSum(const distributed::Communicator& comm) : comm_(comm) {}
+  void sum(std::span<float> values) const override;
+  void sum(std::span<double> values) const override;
+
+  struct Traffic {
+    int64_t collectives = 0, bytes = 0;
+    double seconds = 0.0;
+  };
+  Traffic take() const { return std::exchange(traffic_, {}); }
+
+ private:
+  distributed::Communicator comm_;
+  mutable Traffic traffic_;
+};
+
+/// Split-invariant steps: whether every rank holds the same gradient bits (they must: every batch sum was
+/// taken over the ranks). Throws std::logic_error naming the first parameter that differs; an all-reduce
+/// of a few floats per parameter.
+void check_same_gradients(nn::Module& model, const distributed::Communicator& comm);
+
+/// The data-parallel steps of one train_epoch call, timed. With one process (a plain run) each step does
+/// nothing and the shard is the global batch, so the training loop reads the same either way:
 ///
 ///   DataParallel parallel(distributed::world());
 ///   for (const data::Batch& batch : the batches of parallel.shard()) {
-///     ... forward, loss, backward on the shard ...
-///     const GlobalBatch global = parallel.all_reduce_loss_and_gradients(model, loss, batch.size());
+///     const std::optional<int64_t> global_images = parallel.global_images(batch.size());
+///     ... forward, the loss (the sum over the shard / *global_images under mpirun), backward ...
+///     const GlobalBatch global = parallel.finish_backward(model, loss, batch.size());
 ///     optimizer.step();
-///     parallel.sync_batch_norm_statistics(model, batch.size(), global.images);
 ///   }
 ///
-/// While it lives, the observers of this process reduce their statistics over the ranks (N > 1).
+/// While it lives, under mpirun, the kernels' batch sums are split-invariant and taken over the ranks, and
+/// the observers of this process reduce their statistics over the ranks.
 class DataParallel {
  public:
   explicit DataParallel(const distributed::Communicator& comm);
@@ -89,22 +100,33 @@ class DataParallel {
 
   /// Step 1.
   data::BatchShard shard() const { return batch_shard(comm_); }
-  /// Steps 3a and 3b: all_reduce_loss, then all_reduce_gradients.
-  GlobalBatch all_reduce_loss_and_gradients(nn::Module& model, float shard_mean_loss, int64_t shard_images);
-  /// Step 5.
-  void sync_batch_norm_statistics(nn::Module& model, int64_t shard_images, int64_t global_images);
+  /// Whether sums over the batch are split-invariant: in every run started by mpirun, whatever N (also
+  /// N = 1, so that its bytes are those of N = 2 and 4).
+  bool split_invariant() const { return invariant_.has_value(); }
+  /// Step 2: the global batch's size (an all-reduce of the shards' sizes) when split-invariant; nothing in a
+  /// plain run (which takes the mean over its batch as always).
+  std::optional<int64_t> global_images(int64_t shard_images);
+  /// After the backward pass: the global batch's mean loss (the loss is the global one already when
+  /// split-invariant) and size; with N > 1, checks that every rank has the same gradients.
+  GlobalBatch finish_backward(nn::Module& model, float loss, int64_t shard_images);
 
-  /// Seconds spent in the steps above so far, and the bytes the last step all-reduced (0 for one process).
+  /// Seconds spent in the collectives of the steps so far, and the bytes and the all-reduce calls of the
+  /// last step (0 for one process).
   double allreduce_seconds() const { return seconds_; }
-  int64_t allreduce_bytes_per_step() const { return loss_and_gradient_bytes_ + statistics_bytes_; }
+  int64_t allreduce_bytes_per_step() const { return bytes_per_step_; }
+  int64_t allreduce_calls_per_step() const { return calls_per_step_; }
 
  private:
   const distributed::Communicator comm_;
   const CommunicatorStatisticsSync observer_sync_;
   std::optional<quant::ScopedStatisticsSync> observers_synced_;  // while this object lives (N > 1)
+  const CommunicatorCrossProcessSum batch_sums_;
+  std::optional<batch_reduction::ScopedSplitInvariant> invariant_;      // under mpirun
+  std::optional<batch_reduction::ScopedCrossProcessSum> batch_summed_;  // under mpirun, N > 1
   double seconds_ = 0.0;
-  int64_t loss_and_gradient_bytes_ = 0;
-  int64_t statistics_bytes_ = 0;
+  int64_t bytes_per_step_ = 0;
+  int64_t calls_per_step_ = 0;
+  int64_t last_global_images_ = 0;  // from global_images()
 };
 
 /// Checks before any training that `config`'s batches of `train_images` images can be sharded over the

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/batch_reduction.h"
+
 #ifdef QG_MPI
 #include <mpi.h>
 #endif
@@ -36,7 +38,7 @@ MPI_Datatype mpi_type<double>() {
 }
 
 // The reduce-scatter + all-gather of Communicator::all_reduce_sum. MPI only copies; the adding is here, in
-// rank order, so its rounding is the same in every run.
+// a fixed order, so its rounding is the same in every run.
 template <typename T>
 void sum_in_rank_order(std::span<T> values, int rank, int size) {
   const int n = static_cast<int>(values.size());
@@ -54,14 +56,12 @@ void sum_in_rank_order(std::span<T> values, int rank, int size) {
     receive_offsets[q] = q * mine;
   MPI_Alltoallv(values.data(), counts.data(), offsets.data(), mpi_type<T>(), received.data(),
                 receive_counts.data(), receive_offsets.data(), mpi_type<T>(), MPI_COMM_WORLD);
-  std::vector<T> sum(received.begin(), received.begin() + mine);  // rank 0's part
-  for (int q = 1; q < size; ++q) {
-    for (int i = 0; i < mine; ++i)
-      sum[i] += received[static_cast<size_t>(q) * mine + i];
-  }
+  // The ranks' parts added in the halving tree over the ranks (core/batch_reduction.h), so that with N a
+  // power of two the processes' partial sums combine exactly as one process's per-image sums do.
+  if (mine > 0) batch_reduction::tree_sum(received.data(), size, mine);
   // 2. All-gather: every rank receives every summed chunk, in place.
-  MPI_Allgatherv(sum.data(), mine, mpi_type<T>(), values.data(), counts.data(), offsets.data(), mpi_type<T>(),
-                 MPI_COMM_WORLD);
+  MPI_Allgatherv(received.data(), mine, mpi_type<T>(), values.data(), counts.data(), offsets.data(),
+                 mpi_type<T>(), MPI_COMM_WORLD);
 }
 #endif
 

@@ -12,8 +12,9 @@
 // Reproducibility: MPI_Allreduce may add the ranks' buffers in any order (the order is the
 // implementation's, and may depend on the message size and the network), and float addition is not
 // associative, so its sums are not bit-reproducible. all_reduce_sum fixes the order itself: it moves the
-// data with MPI (MPI_Alltoall, MPI_Allgather: pure copies) and adds in rank order 0, 1, ..., N-1 on the
-// CPU. A given N therefore gives the same bits run after run, and every rank gets the same bits.
+// data with MPI (MPI_Alltoall, MPI_Allgather: pure copies) and adds on the CPU in the halving tree over the
+// ranks (core/batch_reduction.h), the order in which split-invariant batch sums combine the ranks' shards.
+// A given N therefore gives the same bits run after run, and every rank gets the same bits.
 #pragma once
 
 #include <span>
@@ -32,8 +33,9 @@ class Communicator {
   /// Whether this is rank 0, the one that writes files and prints (docs/distributed.md, "One writer").
   bool is_writer() const { return rank_ == 0; }
 
-  /// Element-wise sum over the ranks, in rank order: on return `values[i]` on every rank holds
-  /// ((v0[i] + v1[i]) + v2[i]) + ... + v(N-1)[i], the same bits on every rank and in every run with this N.
+  /// Element-wise sum over the ranks, in the halving tree: on return `values[i]` on every rank holds
+  /// S(0, N) with S(a, b) = S(a, m) + S(m, b), m = a + (b - a) / 2, S(r, r + 1) = v_r[i] (for 4 ranks
+  /// (v0 + v1) + (v2 + v3)), the same bits on every rank and in every run with this N.
   /// Every rank must call it with a buffer of the same length. Cost per rank: about 2 (N - 1) / N times the
   /// buffer's bytes sent and as many received, as a ring all-reduce (a reduce-scatter through MPI_Alltoallv:
   /// rank r adds up chunk r of every rank's buffer; then an MPI_Allgatherv of the summed chunks).

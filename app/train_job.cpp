@@ -60,6 +60,7 @@ TrainOutcome train_float(const config::ModelConfig& config, nn::Graph& model, nn
     outcome.train_seconds += stats.seconds;
     outcome.allreduce_seconds += stats.allreduce_seconds;
     outcome.allreduce_bytes_per_step = stats.allreduce_bytes_per_step;
+    outcome.allreduce_calls_per_step = stats.allreduce_calls_per_step;
     images += stats.images;
     outcome.epoch_loss.push_back(stats.mean_loss);
     outcome.test = evaluate(model, test, config.train.test_batch_size);
@@ -146,7 +147,8 @@ TrainOutcome run_train_job(const TrainJob& job) {
     if (const distributed::Communicator& comm = distributed::world(); comm.size() > 1) {
       report["data_parallel"] = {{"ranks", comm.size()},
                                  {"allreduce_seconds", outcome.allreduce_seconds},
-                                 {"allreduce_bytes_per_step", outcome.allreduce_bytes_per_step}};
+                                 {"allreduce_bytes_per_step", outcome.allreduce_bytes_per_step},
+                                 {"allreduce_calls_per_step", outcome.allreduce_calls_per_step}};
     }
     write_report(*job.report, report);
     std::printf("Wrote report to %s\n", job.report->c_str());

@@ -33,6 +33,7 @@ struct TrainOutcome {
   double images_per_second = 0.0;
   double allreduce_seconds = 0.0;  // data parallel: of train_seconds, in the all-reduces (EpochStats)
   int64_t allreduce_bytes_per_step = 0;
+  int64_t allreduce_calls_per_step = 0;
   std::string checkpoint;
 };
 

@@ -10,6 +10,8 @@
 #include "app/distributed.h"
 #include "app/progress.h"
 #include "autograd/grad_mode.h"
+#include "autograd/ops.h"
+#include "core/batch_reduction.h"
 #include "core/kernels/reduce.h"
 #include "core/kernels/value_range.h"
 #include "nn/functional/loss.h"
@@ -57,10 +59,18 @@ TrainingDiverged diverged(const TrainingProgress& p, const std::string& what) {
 // Forward and loss of one batch, refusing a non-finite loss. A QAT observer refuses a non-finite tensor
 // before the loss is even computed, and scales that grew beyond the fixed-point range stop the fake
 // requantization; that is the same divergence, reported the same way.
-Tensor checked_loss(nn::Module& model, const data::Batch& batch, const TrainingProgress& p) {
+// With `global_images`, the loss is this shard's part of the mean over a global batch of that many images,
+// sum / global_images: every image's gradient is then the same whichever shard it is in (split-invariant
+// data parallelism, app/data_parallel.h).
+Tensor checked_loss(nn::Module& model, const data::Batch& batch, const TrainingProgress& p,
+                    std::optional<int64_t> global_images) {
   Tensor loss;
   try {
-    loss = nn::functional::cross_entropy(model(batch.images), batch.labels);
+    const Tensor logits = model(batch.images);
+    loss = global_images
+               ? nn::functional::cross_entropy(logits, batch.labels, nn::functional::Reduction::Sum) *
+                     (1.0f / static_cast<float>(*global_images))
+               : nn::functional::cross_entropy(logits, batch.labels);
   } catch (const quant::NonFiniteObservation&) {
     throw diverged(p, "a quantization observer saw a non-finite value; first non-finite value: " +
                           locate_non_finite_output(model, batch.images));
@@ -122,8 +132,10 @@ TrainingProgress progress_from_json(const nlohmann::json& json) {
 
 std::string locate_non_finite_output(nn::Module& model, const Tensor& input) {
   NoGradGuard no_grad;
-  // Only this process runs it (its shard went wrong): its observers must not wait for the other ranks.
+  // Only this process runs it (its shard went wrong): its observers and batch norms must not wait for the
+  // other ranks.
   const quant::ScopedStatisticsSync local_only(nullptr);
+  const batch_reduction::ScopedCrossProcessSum batch_sums_local_only(nullptr);
   if (first_non_finite(input)) return "the input batch";
   Tensor x = input;
   for (const auto& [name, layer] : model.children()) {
@@ -167,24 +179,24 @@ EpochStats train_epoch(nn::Module& model, nn::Optimizer& optimizer, const data::
   // mpirun gives every rank a pseudo-terminal, even when its own output goes to a file: no bar then.
   if (!log.progress_bar || log.quiet || distributed::started_by_mpirun()) bar.finish();
   EpochStats stats;
-  // Data parallel when the job runs as several processes (app/data_parallel.h): this process trains on its
-  // shard of every batch, and the ranks agree on the loss, the gradients and the BatchNorm statistics. With
-  // one process the shard is the whole batch and the two steps below do nothing.
+  // Data parallel when the job runs under mpirun (app/data_parallel.h): this process trains on its shard of
+  // every batch, and the ranks agree on the loss, the gradients and the BatchNorm statistics. In a plain run
+  // the shard is the whole batch and the data-parallel steps below do nothing.
   DataParallel parallel(distributed::world());
   const auto start = std::chrono::steady_clock::now();
   for (const data::Batch& batch : remaining_batches(loader, progress, parallel.shard())) {
     if (before_step) before_step(progress);
     optimizer.zero_grad();
-    const Tensor loss = checked_loss(model, batch, progress);
+    const std::optional<int64_t> global_images = parallel.global_images(batch.size());
+    const Tensor loss = checked_loss(model, batch, progress, global_images);
     loss.backward();
-    const GlobalBatch global = parallel.all_reduce_loss_and_gradients(model, loss.item(), batch.size());
+    const GlobalBatch global = parallel.finish_backward(model, loss.item(), batch.size());
     const float value = global.mean_loss;
     const int64_t images = global.images;
     if (const std::string where = locate_non_finite_gradient(model); !where.empty()) {
       throw diverged(progress, "the backward pass first produced a non-finite gradient in " + where);
     }
     optimizer.step();
-    parallel.sync_batch_norm_statistics(model, batch.size(), images);
     if (!log.quiet && progress.batches_done % log.log_interval == 0) {
       bar.clear();
       std::printf(
@@ -204,6 +216,7 @@ EpochStats train_epoch(nn::Module& model, nn::Optimizer& optimizer, const data::
   stats.seconds = seconds_since(start);
   stats.allreduce_seconds = parallel.allreduce_seconds();
   stats.allreduce_bytes_per_step = parallel.allreduce_bytes_per_step();
+  stats.allreduce_calls_per_step = parallel.allreduce_calls_per_step();
   stats.mean_loss = progress.images > 0 ? progress.loss_sum / progress.images : 0.0;
   return stats;
 }

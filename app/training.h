@@ -64,6 +64,7 @@ struct EpochStats {
   // and the bytes they reduce per step.
   double allreduce_seconds = 0.0;
   int64_t allreduce_bytes_per_step = 0;
+  int64_t allreduce_calls_per_step = 0;
   double images_per_second() const { return seconds > 0 ? images / seconds : 0.0; }
 };
 

@@ -30,7 +30,7 @@ std::pair<Tensor, Tensor> track_batch_statistics(nn::BatchNorm2d& bn, const Tens
   NoGradGuard no_grad;
   const kernel::ChannelLayout layout = kernel::channel_layout(y.shape());
   const kernel::ChannelStats stats = kernel::channel_statistics(y.contiguous(), layout);
-  kernel::update_running_statistics(bn.running_mean, bn.running_var, stats, layout.count(), bn.momentum);
+  kernel::update_running_statistics(bn.running_mean, bn.running_var, stats, stats.count, bn.momentum);
   const Tensor mean = Tensor::from_vector(stats.mean, {static_cast<int64_t>(stats.mean.size())});
   const Tensor var = Tensor::from_vector(stats.var, {static_cast<int64_t>(stats.var.size())});
   bn.num_batches_tracked.data()[0] += 1.0f;

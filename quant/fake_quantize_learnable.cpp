@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 #include <stdexcept>
+#include <vector>
 
 #include "autograd/function.h"
+#include "core/batch_reduction.h"
 #include "quant/output_requantize.h"
 
 namespace qg::quant {
@@ -43,10 +46,45 @@ int32_t rounded_zero_point(const Tensor& zero_point, const QuantSpec& spec) {
 // The sums run over the elements in index order, in double. The loop is written without a branch on the
 // mask: at 2-3 bits a large share of activations is clamped, in no pattern a branch predictor can follow.
 // Subtracting 0.0 from dz for an element in range leaves dz unchanged bit for bit (also -0.0 and NaN).
+//
+// Split-invariant sums (core/batch_reduction.h), for a per-tensor quantizer of an activation [B, ...]: the sums
+// run per image (row of axis 0), each scaled by grad_scale into a float, and the images' floats are added
+// in the halving tree, then over the processes, as every other parameter gradient is.
+std::vector<Tensor> learnable_backward_per_image(const Tensor& g, const Tensor& x, const Tensor& x_hat,
+                                                 const Tensor& in_range, const Tensor& scale,
+                                                 bool with_zero_point, float grad_scale) {
+  const int64_t n = g.numel(), images = g.shape()[0], per_image = images > 0 ? n / images : 0;
+  Tensor dx = Tensor::empty(g.shape());
+  std::vector<float> ds(static_cast<size_t>(std::max<int64_t>(images, 1)), 0.0f), dz(ds.size(), 0.0f);
+  const float s = scale.data()[0];
+  for (int64_t image = 0; image < images; ++image) {
+    double ds_sum = 0.0, dz_sum = 0.0;
+    for (int64_t i = image * per_image; i < (image + 1) * per_image; ++i) {
+      const bool in = in_range.data()[i] != 0.0f;
+      const double gi = g.data()[i];
+      dx.data()[i] = in ? g.data()[i] : 0.0f;
+      const float step_grad = in ? (x_hat.data()[i] - x.data()[i]) / s : x_hat.data()[i] / s;
+      ds_sum += gi * static_cast<double>(step_grad);
+      dz_sum -= in ? 0.0 : gi * s;
+    }
+    ds[static_cast<size_t>(image)] = static_cast<float>(ds_sum * grad_scale);
+    dz[static_cast<size_t>(image)] = static_cast<float>(dz_sum * grad_scale);
+  }
+  batch_reduction::tree_sum(ds.data(), static_cast<int64_t>(ds.size()), 1);
+  batch_reduction::tree_sum(dz.data(), static_cast<int64_t>(dz.size()), 1);
+  float totals[2] = {ds[0], dz[0]};
+  batch_reduction::cross_process_sum(std::span<float>(totals, 2));
+  ds[0] = totals[0];
+  dz[0] = totals[1];
+  return {dx, Tensor::full(scale.shape(), ds[0]), with_zero_point ? Tensor::full({1}, dz[0]) : Tensor()};
+}
+
 std::vector<Tensor> learnable_backward(const Tensor& grad, const Tensor& x, const Tensor& x_hat,
                                        const Tensor& in_range, const Tensor& scale, bool with_zero_point,
-                                       int64_t inner, float grad_scale) {
+                                       int64_t inner, float grad_scale, bool batch_axis) {
   const Tensor g = grad.contiguous();
+  if (batch_axis && scale.numel() == 1 && g.dim() > 0 && batch_reduction::split_invariant())
+    return learnable_backward_per_image(g, x, x_hat, in_range, scale, with_zero_point, grad_scale);
   const int64_t n = g.numel();
   const int64_t channels = scale.numel();
   Tensor dx = Tensor::empty(g.shape());
@@ -89,8 +127,11 @@ struct FakeQuantizeLearnableFn {
   bool with_zero_point = false;
   float grad_scale = 1.0f;
 
+  bool batch_axis = false;
+
   Tensor forward(const Tensor& input, const Tensor& s, const Tensor& zero_point, const QuantSpec& spec,
-                 float g) {
+                 float g, bool over_batch) {
+    batch_axis = over_batch;
     spec.validate();
     if (spec.binary())
       throw std::invalid_argument("fake_quantize_learnable: binary codes have no step size to learn");
@@ -120,7 +161,8 @@ struct FakeQuantizeLearnableFn {
   }
 
   std::vector<Tensor> backward(const Tensor& grad) {
-    return learnable_backward(grad, x, x_hat, in_range, scale, with_zero_point, inner, grad_scale);
+    return learnable_backward(grad, x, x_hat, in_range, scale, with_zero_point, inner, grad_scale,
+                              batch_axis);
   }
 };
 
@@ -147,15 +189,15 @@ struct FakeRequantizeLearnableFn {
   // The gradient w.r.t. y only: input_scale and weight are plain numbers here (the weight's step size
   // gets its gradient through the fake-quantized weight that produced y).
   std::vector<Tensor> backward(const Tensor& grad) {
-    return learnable_backward(grad, y, y_hat, in_range, scale, with_zero_point, y.numel(), grad_scale);
+    return learnable_backward(grad, y, y_hat, in_range, scale, with_zero_point, y.numel(), grad_scale, true);
   }
 };
 
 }  // namespace
 
 Tensor fake_quantize_learnable(const Tensor& x, const Tensor& scale, const Tensor& zero_point,
-                               const QuantSpec& spec, float grad_scale) {
-  return apply<FakeQuantizeLearnableFn>(x, scale, zero_point, spec, grad_scale);
+                               const QuantSpec& spec, float grad_scale, bool batch_axis) {
+  return apply<FakeQuantizeLearnableFn>(x, scale, zero_point, spec, grad_scale, batch_axis);
 }
 
 Tensor fake_requantize_learnable(const Tensor& y, float input_scale, const QParams& weight,

@@ -32,8 +32,10 @@ namespace qg::quant {
 /// [C, ...]) — and `zero_point`: undefined for a fixed Z = 0, else shape [1] (float, rounded in the
 /// forward pass). Records a node when x, scale or zero_point requires grad. Throws std::invalid_argument
 /// when the shapes do not fit, a step size is not positive and finite, or `spec` is binary.
+/// `batch_axis`: axis 0 of x is the batch (an activation, not a weight), so that with split-invariant sums
+/// (core/batch_reduction.h) a per-tensor step size's gradient is added per image and over the processes.
 Tensor fake_quantize_learnable(const Tensor& x, const Tensor& scale, const Tensor& zero_point,
-                               const QuantSpec& spec, float grad_scale);
+                               const QuantSpec& spec, float grad_scale, bool batch_axis = false);
 
 /// The output quantizer of a conv/linear layer with a learnable output step size: the forward pass is
 /// fake_requantize's (the integer model's exact fixed-point requantization of the accumulator y / (S_in S_w),

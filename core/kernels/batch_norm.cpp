@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "core/batch_reduction.h"
 #include "core/parallel.h"
 #include "core/simd.h"
 
@@ -93,13 +94,53 @@ ChannelLayout channel_layout(const Shape& shape) {
   return {shape[0], shape[1], shape.size() == 4 ? shape[2] * shape[3] : 1};
 }
 
+namespace {
+
+// Split-invariant sums (core/batch_reduction.h): plane(n, c, out) writes image n's sums for channel c (one
+// or more values: out[0], out[per_channel - 1]) into `out`; returns the [C, per_channel] totals over the
+// batch (halving tree over the images) and over the processes (when a cross-process sum is installed), in
+// double at every level, followed by the global count of values per channel.
+template <class Plane>
+std::vector<double> split_invariant_sums(const ChannelLayout& l, int64_t per_channel, const Plane& plane,
+                                         std::vector<double>* per_image = nullptr) {
+  const int64_t row = l.channels * per_channel;
+  std::vector<double> images(static_cast<size_t>(l.batch * row));
+  for_each_plane(l, [&](int64_t n, int64_t c) { plane(n, c, images.data() + n * row + c * per_channel); });
+  if (per_image) *per_image = images;
+  batch_reduction::tree_sum(images.data(), l.batch, row);
+  std::vector<double> totals(images.begin(), images.begin() + row);
+  totals.push_back(static_cast<double>(l.count()));
+  batch_reduction::cross_process_sum(totals);
+  return totals;
+}
+
+ChannelStats split_invariant_statistics(const Tensor& x, const ChannelLayout& l) {
+  const std::vector<double> sums = split_invariant_sums(l, 1, [&](int64_t n, int64_t c, double* out) {
+    *out = simd::plane_sum(x.data() + plane_offset(l, n, c), l.spatial);
+  });
+  const double count = sums.back();
+  ChannelStats stats{std::vector<float>(l.channels), std::vector<float>(l.channels),
+                     static_cast<int64_t>(count)};
+  for (int64_t c = 0; c < l.channels; ++c)
+    stats.mean[c] = static_cast<float>(sums[c] / count);
+  const std::vector<double> squares = split_invariant_sums(l, 1, [&](int64_t n, int64_t c, double* out) {
+    *out = plane_centered_squares(x.data() + plane_offset(l, n, c), l.spatial, stats.mean[c]);
+  });
+  for (int64_t c = 0; c < l.channels; ++c)
+    stats.var[c] = static_cast<float>(squares[c] / count);
+  return stats;
+}
+
+}  // namespace
+
 ChannelStats channel_statistics(const Tensor& x, const ChannelLayout& l) {
   assert(x.is_contiguous());
   if (!l.has_batch_statistics()) {
     throw std::invalid_argument("batch statistics need more than one value per channel, but the batch " +
                                 to_string(x.shape()) + " has " + std::to_string(l.count()));
   }
-  ChannelStats stats{std::vector<float>(l.channels), std::vector<float>(l.channels)};
+  if (batch_reduction::split_invariant()) return split_invariant_statistics(x, l);
+  ChannelStats stats{std::vector<float>(l.channels), std::vector<float>(l.channels), l.count()};
   const double count = static_cast<double>(l.count());
   for_each_channel(l, [&](int64_t c) {
     double total = 0.0;
@@ -129,7 +170,32 @@ Tensor channel_affine(const Tensor& x, const std::vector<float>& scale, const st
 ChannelGradSums channel_grad_sums(const Tensor& grad, const Tensor& x, const std::vector<float>& mean,
                                   const ChannelLayout& l) {
   assert(grad.is_contiguous() && x.is_contiguous());
-  ChannelGradSums sums{std::vector<double>(l.channels, 0.0), std::vector<double>(l.channels, 0.0)};
+  if (batch_reduction::split_invariant()) {
+    std::vector<double> per_image;
+    const std::vector<double> totals = split_invariant_sums(
+        l, 2,
+        [&](int64_t n, int64_t c, double* out) {
+          const auto [g, centred] = plane_grad_sums(grad.data() + plane_offset(l, n, c),
+                                                    x.data() + plane_offset(l, n, c), l.spatial, mean[c]);
+          out[0] = g;
+          out[1] = centred;
+        },
+        &per_image);
+    ChannelGradSums sums{std::vector<double>(l.channels), std::vector<double>(l.channels),
+                         static_cast<int64_t>(totals.back()), std::vector<double>(per_image.size() / 2),
+                         std::vector<double>(per_image.size() / 2)};
+    for (int64_t c = 0; c < l.channels; ++c) {
+      sums.grad[c] = totals[2 * c];
+      sums.grad_centered[c] = totals[2 * c + 1];
+    }
+    for (size_t i = 0; i < sums.image_grad.size(); ++i) {
+      sums.image_grad[i] = per_image[2 * i];
+      sums.image_grad_centered[i] = per_image[2 * i + 1];
+    }
+    return sums;
+  }
+  ChannelGradSums sums{
+      std::vector<double>(l.channels, 0.0), std::vector<double>(l.channels, 0.0), l.count(), {}, {}};
   for_each_channel(l, [&](int64_t c) {
     for (int64_t n = 0; n < l.batch; ++n) {
       const auto [g, centred] = plane_grad_sums(grad.data() + plane_offset(l, n, c),

@@ -28,8 +28,13 @@ ChannelLayout channel_layout(const Shape& shape);
 
 /// Per-channel mean and biased variance (divided by M) of a contiguous input. Throws std::invalid_argument
 /// unless layout.has_batch_statistics().
+///
+/// With split-invariant sums on (core/batch_reduction.h) the sums run per image, then over the images in
+/// the halving tree, then over the processes of a data-parallel run when a cross-process sum is installed
+/// (SyncBatchNorm): `count` is then the values per channel of the global batch.
 struct ChannelStats {
   std::vector<float> mean, var;
+  int64_t count = 0;  // M, the values per channel the statistics are over
 };
 ChannelStats channel_statistics(const Tensor& x, const ChannelLayout& layout);
 
@@ -42,9 +47,15 @@ void update_running_statistics(Tensor& running_mean, Tensor& running_var, const 
 Tensor channel_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift,
                       const ChannelLayout& layout);
 
-/// Per-channel sum(g) and sum(g * (x - mean[c])), the two reductions of the batch-norm backward.
+/// Per-channel sum(g) and sum(g * (x - mean[c])), the two reductions of the batch-norm backward. With
+/// split-invariant sums on, they are over the global batch as channel_statistics's (`count` values per
+/// channel), and `image_grad` / `image_grad_centered` hold each image's own sums ([N, C]), from which the
+/// layer's weight and bias gradients are added up the same way the other parameters' are (this process's
+/// images only: the gradient all-reduce adds the processes).
 struct ChannelGradSums {
   std::vector<double> grad, grad_centered;
+  int64_t count = 0;
+  std::vector<double> image_grad, image_grad_centered;
 };
 ChannelGradSums channel_grad_sums(const Tensor& grad, const Tensor& x, const std::vector<float>& mean,
                                   const ChannelLayout& layout);

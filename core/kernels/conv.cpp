@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cassert>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "core/batch_reduction.h"
 #include "core/buffer_cache.h"
 #include "core/kernels/conv_paths.h"
 #include "core/parallel.h"
@@ -144,8 +146,12 @@ Tensor conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& b
     });
     return output;
   }
-  // Chunks of at most conv2d_chunk_samples images, and at least ~8 of them to share between threads.
-  const int64_t chunk = std::min(conv2d_chunk_samples(g), std::max<int64_t>(1, (g.batch + 7) / 8));
+  // Chunks of at most conv2d_chunk_samples images, and at least ~8 of them to share between threads; one
+  // image each for split-invariant sums (an image's output must not depend on the GEMM's width, which BLAS
+  // may block differently).
+  const int64_t chunk = batch_reduction::split_invariant()
+                            ? 1
+                            : std::min(conv2d_chunk_samples(g), std::max<int64_t>(1, (g.batch + 7) / 8));
   parallel::parallel_for(parallel::task_count(g.batch, chunk), [&](int64_t task) {
     const int64_t first = task * chunk;
     conv_paths::gemm_forward(x, w, bias_data, g, {first, std::min(g.batch, first + chunk)}, y);
@@ -158,7 +164,9 @@ Conv2dGrads conv2d_backward(const Tensor& grad_output, const Tensor& input, cons
   assert(input.is_contiguous() && weight.is_contiguous());
   const Tensor grad_out = grad_output.contiguous();
   const ConvPath chosen = choose_path(g, path);
-  const int64_t slices = conv_paths::backward_slices(g.batch);
+  // Split-invariant sums (core/batch_reduction.h): one slice per image, added in the halving tree.
+  const bool per_image = batch_reduction::split_invariant();
+  const int64_t slices = per_image ? g.batch : conv_paths::backward_slices(g.batch);
   const int64_t weight_size = weight.numel();
   Conv2dGrads grads;
   if (request.input) grads.input = Tensor::empty(input.shape());  // every image is overwritten
@@ -183,12 +191,26 @@ Conv2dGrads conv2d_backward(const Tensor& grad_output, const Tensor& input, cons
     }
   });
 
-  // Slice partials, added in slice order.
+  if (per_image) {
+    // In float at every level, then over the processes of a data-parallel run.
+    if (request.weight) {
+      batch_reduction::tree_sum(weight_partials.data(), slices, weight_size);
+      batch_reduction::cross_process_sum(std::span<float>(weight_partials.data(), weight_size));
+    }
+    if (request.bias) {
+      std::vector<float> images(bias_partials.begin(), bias_partials.end());
+      batch_reduction::tree_sum(images.data(), slices, g.out_channels);
+      batch_reduction::cross_process_sum(std::span<float>(images.data(), g.out_channels));
+      std::copy(images.begin(), images.begin() + g.out_channels, bias_partials.begin());
+    }
+  }
+  // Slice partials, added in slice order (after the tree, only the first is left).
+  const int64_t added = per_image ? 1 : slices;
   if (request.weight) {
     grads.weight = Tensor::empty(weight.shape());
     float* dw = grads.weight.data();
     std::copy(weight_partials.data(), weight_partials.data() + weight_size, dw);
-    for (int64_t s = 1; s < slices; ++s) {
+    for (int64_t s = 1; s < added; ++s) {
       const float* partial = weight_partials.data() + s * weight_size;
       for (int64_t i = 0; i < weight_size; ++i)
         dw[i] += partial[i];
@@ -198,7 +220,7 @@ Conv2dGrads conv2d_backward(const Tensor& grad_output, const Tensor& input, cons
     grads.bias = Tensor::empty({g.out_channels});
     for (int64_t c = 0; c < g.out_channels; ++c) {
       double total = 0.0;
-      for (int64_t s = 0; s < slices; ++s)
+      for (int64_t s = 0; s < added; ++s)
         total += bias_partials[static_cast<size_t>(s * g.out_channels + c)];
       grads.bias.data()[c] = static_cast<float>(total);
     }

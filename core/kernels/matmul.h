@@ -9,4 +9,10 @@ namespace qg::kernel {
 /// not copied, so `matmul(transpose(a,0,1), b)` costs no extra memory.
 Tensor matmul(const Tensor& a, const Tensor& b);
 
+/// The same product, one row of `a` at a time (m products of [1, k] x [k, n]). BLAS may add a row's
+/// products in an order that depends on m (OpenBLAS does), so the rows of matmul(a, b) can differ in their
+/// last bits from those of a product over fewer rows; here every row's bits depend on that row alone
+/// (split-invariant batch sums, core/batch_reduction.h).
+Tensor matmul_row_by_row(const Tensor& a, const Tensor& b);
+
 }  // namespace qg::kernel

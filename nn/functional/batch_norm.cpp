@@ -1,11 +1,14 @@
 #include "nn/functional/batch_norm.h"
 
+#include <algorithm>
 #include <cmath>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "autograd/function.h"
+#include "core/batch_reduction.h"
 #include "core/kernels/batch_norm.h"
 
 namespace qg::nn::functional {
@@ -56,6 +59,23 @@ void check_arguments(const Tensor& input, const Tensor& running_mean, const Tens
 //   training (mu, var depend on every x of the channel):
 //     dL/dx = w istd (G - sum(G)/M - x_hat sum(G x_hat)/M)
 // The two subtracted terms are the paths through the mean and through the variance.
+// Split-invariant sums (core/batch_reduction.h): a parameter gradient sum_n float(per_image[n, c] * factor[c])
+// added over the images in the halving tree, in float, then over the processes, as the other parameters'
+// gradients are.
+void per_image_channel_sum(const std::vector<double>& per_image, const std::vector<float>& factor,
+                           Tensor& out) {
+  const int64_t channels = out.numel();
+  const int64_t images = static_cast<int64_t>(per_image.size()) / channels;
+  std::vector<float> leaves(per_image.size());
+  for (int64_t n = 0; n < images; ++n) {
+    for (int64_t c = 0; c < channels; ++c)
+      leaves[n * channels + c] = static_cast<float>(per_image[n * channels + c] * factor[c]);
+  }
+  batch_reduction::tree_sum(leaves.data(), images, channels);
+  batch_reduction::cross_process_sum(std::span<float>(leaves.data(), channels));
+  std::copy(leaves.begin(), leaves.begin() + channels, out.data());
+}
+
 struct BatchNormFn {
   static constexpr const char* name = "batch_norm";
   kernel::ChannelLayout layout;
@@ -78,7 +98,7 @@ struct BatchNormFn {
     if (training) {
       stats = kernel::channel_statistics(x, layout);
       if (running_mean.defined())
-        kernel::update_running_statistics(running_mean, running_var, stats, layout.count(), o.momentum);
+        kernel::update_running_statistics(running_mean, running_var, stats, stats.count, o.momentum);
     } else {
       stats = {running_mean.to_vector(), running_var.to_vector()};
     }
@@ -106,19 +126,27 @@ struct BatchNormFn {
     Tensor dw, db, dx;
     if (needs_weight_grad) {  // sum G x_hat = istd * sum G (x - mu)
       dw = Tensor::zeros({channels});
-      for (int64_t c = 0; c < channels; ++c)
-        dw.data()[c] = static_cast<float>(sums.grad_centered[c] * inv_std[c]);
+      if (!sums.image_grad_centered.empty()) {
+        per_image_channel_sum(sums.image_grad_centered, inv_std, dw);
+      } else {
+        for (int64_t c = 0; c < channels; ++c)
+          dw.data()[c] = static_cast<float>(sums.grad_centered[c] * inv_std[c]);
+      }
     }
     if (needs_bias_grad) {
       db = Tensor::zeros({channels});
-      for (int64_t c = 0; c < channels; ++c)
-        db.data()[c] = static_cast<float>(sums.grad[c]);
+      if (!sums.image_grad.empty()) {
+        per_image_channel_sum(sums.image_grad, std::vector<float>(channels, 1.0f), db);
+      } else {
+        for (int64_t c = 0; c < channels; ++c)
+          db.data()[c] = static_cast<float>(sums.grad[c]);
+      }
     }
     if (needs_input_grad) {
       // dx = w istd (G - a - (x - mu) b) with a = sum(G)/M and b = istd^2 sum(G (x - mu))/M in training
       // (then x_hat sum(G x_hat)/M = (x - mu) b), and a = b = 0 in eval.
       std::vector<float> scale(channels), a(channels, 0.0f), b(channels, 0.0f);
-      const double m = static_cast<double>(layout.count());
+      const double m = static_cast<double>(sums.count);  // the global batch's, under SyncBatchNorm
       for (int64_t c = 0; c < channels; ++c) {
         scale[c] = value_or(weight, c, 1.0f) * inv_std[c];
         if (!training) continue;

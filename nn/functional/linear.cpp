@@ -1,9 +1,12 @@
 #include "nn/functional/linear.h"
 
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "autograd/function.h"
+#include "core/batch_reduction.h"
 #include "core/kernels/matmul.h"
 #include "core/kernels/reduce.h"
 #include "core/kernels/views.h"
@@ -54,15 +57,57 @@ struct LinearFn {
     needs_input_grad = input.requires_grad();
     needs_weight_grad = weight.requires_grad();
     needs_bias_grad = bias.requires_grad();
-    Tensor y = kernel::matmul(x, kernel::transpose(w, 0, 1));
+    // Split-invariant (core/batch_reduction.h): each image's output must not depend on the batch's size.
+    Tensor y = batch_reduction::split_invariant() ? kernel::matmul_row_by_row(x, kernel::transpose(w, 0, 1))
+                                                  : kernel::matmul(x, kernel::transpose(w, 0, 1));
     if (bias.defined()) add_bias_rows(y, bias);
     return y;
   }
   std::vector<Tensor> backward(const Tensor& g) {
+    if (batch_reduction::split_invariant()) {
+      return {needs_input_grad ? kernel::matmul_row_by_row(g, w) : Tensor(), per_image_weight_grad(g),
+              per_image_bias_grad(g)};
+    }
     const Tensor dx = needs_input_grad ? kernel::matmul(g, w) : Tensor();
     const Tensor dw = needs_weight_grad ? kernel::matmul(kernel::transpose(g, 0, 1), x) : Tensor();
     const Tensor db = needs_bias_grad ? kernel::sum(g, {0}) : Tensor();
     return {dx, dw, db};
+  }
+
+  // Split-invariant sums (core/batch_reduction.h): dW as the halving tree of the images' outer products
+  // g_n x_n^T, db as the tree of the rows g_n, in float at every level, then over the processes.
+  Tensor per_image_weight_grad(const Tensor& g) const {
+    if (!needs_weight_grad) return Tensor();
+    const Tensor gc = g.contiguous(), xc = x.contiguous();
+    const int64_t outputs = gc.size(1), inputs = xc.size(1);
+    Tensor dw = Tensor::empty({outputs, inputs});
+    batch_reduction::tree_sum_of(
+        gc.size(0), outputs * inputs,
+        [&](int64_t n, float* out) {
+          const float* gn = gc.data() + n * outputs;
+          const float* xn = xc.data() + n * inputs;
+          for (int64_t o = 0; o < outputs; ++o) {
+            for (int64_t i = 0; i < inputs; ++i)
+              out[o * inputs + i] = gn[o] * xn[i];
+          }
+        },
+        dw.data());
+    batch_reduction::cross_process_sum(std::span<float>(dw.data(), dw.numel()));
+    return dw;
+  }
+  Tensor per_image_bias_grad(const Tensor& g) const {
+    if (!needs_bias_grad) return Tensor();
+    const Tensor gc = g.contiguous();
+    const int64_t outputs = gc.size(1);
+    Tensor db = Tensor::empty({outputs});
+    batch_reduction::tree_sum_of(
+        gc.size(0), outputs,
+        [&](int64_t n, float* out) {
+          std::copy(gc.data() + n * outputs, gc.data() + (n + 1) * outputs, out);
+        },
+        db.data());
+    batch_reduction::cross_process_sum(std::span<float>(db.data(), db.numel()));
+    return db;
   }
 };
 

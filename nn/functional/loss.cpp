@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "autograd/function.h"
+#include "core/batch_reduction.h"
 #include "core/kernels/nan_order.h"
 
 namespace qg::nn::functional {
@@ -115,6 +118,7 @@ struct CrossEntropyFn {
     log_probs = Tensor::zeros(x.shape());
     labels = targets;
     scale = reduction == Reduction::Mean ? 1.0f / static_cast<float>(batch) : 1.0f;
+    if (batch_reduction::split_invariant()) return Tensor::scalar(split_invariant_total(x) * scale);
     double total = 0.0;
     for (int64_t n = 0; n < batch; ++n) {
       float* row = log_probs.data() + n * classes;
@@ -122,6 +126,21 @@ struct CrossEntropyFn {
       total -= row[labels[n]];
     }
     return Tensor::scalar(static_cast<float>(total) * scale);
+  }
+  // Split-invariant sums (core/batch_reduction.h): the images' losses added in the halving tree, then over
+  // the processes of a data-parallel run, so that every process holds the global batch's loss. (Only the
+  // reported value: the gradient is per image.)
+  float split_invariant_total(const Tensor& x) {
+    const int64_t batch = x.size(0), classes = x.size(1);
+    std::vector<double> losses(static_cast<size_t>(batch));
+    for (int64_t n = 0; n < batch; ++n) {
+      float* row = log_probs.data() + n * classes;
+      log_softmax_line(x.data() + n * classes, row, classes, 1);
+      losses[static_cast<size_t>(n)] = -row[labels[n]];
+    }
+    batch_reduction::tree_sum(losses.data(), batch, 1);
+    batch_reduction::cross_process_sum(std::span<double>(losses.data(), 1));
+    return static_cast<float>(losses[0]);
   }
   std::vector<Tensor> backward(const Tensor& grad) {
     const float g = grad.item() * scale;

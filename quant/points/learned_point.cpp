@@ -4,7 +4,9 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <vector>
 
+#include "core/batch_reduction.h"
 #include "quant/fake_quantize.h"
 #include "quant/fake_quantize_learnable.h"
 #include "quant/observers/minmax_observer.h"
@@ -18,17 +20,37 @@ namespace {
 
 constexpr float kMinScale = std::numeric_limits<float>::epsilon();
 
+// sum |p[i]| for i in [0, n), in double, in index order.
+double abs_sum(const float* p, int64_t n) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i)
+    sum += std::fabs(p[i]);
+  return sum;
+}
+
+// sum |x| over a whole activation tensor [B, ...], split-invariant (core/batch_reduction.h): per image,
+// then the halving tree over the images.
+double batch_abs_sum(const Tensor& c) {
+  const int64_t images = c.shape()[0], per_image = images > 0 ? c.numel() / images : 0;
+  if (images == 0) return 0.0;
+  std::vector<double> sums(static_cast<size_t>(images));
+  for (int64_t n = 0; n < images; ++n)
+    sums[static_cast<size_t>(n)] = abs_sum(c.data() + n * per_image, per_image);
+  batch_reduction::tree_sum(sums.data(), images, 1);
+  return sums[0];
+}
+
 // mean |x| of each slice along axis 0 (one slice when channels == 1), over the global batch: in a
 // data-parallel run the sums and counts of every process's shard are added first (quant/statistics_sync.h).
-std::vector<double> mean_abs(const Tensor& x, int64_t channels) {
+std::vector<double> mean_abs(const Tensor& x, int64_t channels, bool batch_axis) {
   const Tensor c = x.contiguous();
   const int64_t inner = c.numel() / channels;
   std::vector<double> sums(static_cast<size_t>(channels) + 1, 0.0);  // then the count of each slice
-  for (int64_t ch = 0; ch < channels; ++ch) {
-    double sum = 0.0;
-    for (int64_t i = 0; i < inner; ++i)
-      sum += std::fabs(c.data()[ch * inner + i]);
-    sums[static_cast<size_t>(ch)] = sum;
+  if (batch_axis && channels == 1 && c.dim() > 0 && batch_reduction::split_invariant()) {
+    sums[0] = batch_abs_sum(c);
+  } else {
+    for (int64_t ch = 0; ch < channels; ++ch)
+      sums[static_cast<size_t>(ch)] = abs_sum(c.data() + ch * inner, inner);
   }
   sums.back() = static_cast<double>(inner);
   sync_sum(sums);
@@ -76,7 +98,7 @@ void LearnedPoint::initialize(const Tensor& x) {
   auto [lo, hi] = tensor_min_max(x, "LearnedPoint");  // refuses NaN/Inf like an observer
   (void)hi;
   sync_min(std::span(&lo, 1));  // the global batch's minimum in a data-parallel run
-  const std::vector<double> means = mean_abs(x, options_.channels);
+  const std::vector<double> means = mean_abs(x, options_.channels, !options_.is_weight);
   const double root = std::sqrt(positive_levels());
   for (int64_t c = 0; c < options_.channels; ++c) {
     const double s = 2.0 * means[static_cast<size_t>(c)] / root;
@@ -100,7 +122,8 @@ Tensor LearnedPoint::operator()(const Tensor& x, bool) {
   if (frozen_) return record(x, fake_quantize(x, *frozen_, Ste::Clipped));
   if (!initialized_) initialize(x.detach());
   clamp_parameters();
-  return record(x, fake_quantize_learnable(x, scale_, zero_point_, options_.spec, grad_scale(x)));
+  return record(
+      x, fake_quantize_learnable(x, scale_, zero_point_, options_.spec, grad_scale(x), !options_.is_weight));
 }
 
 Tensor LearnedPoint::requantize(const Tensor& y, float input_scale, const QParams& weight, bool) {
