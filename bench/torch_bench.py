@@ -5,9 +5,12 @@
                           [--threads 2] [--width 1]
     torch_bench.py infer  --config C [--batch 64] [--images 20000] [--threads 2]
     torch_bench.py int8   --config C [--batch 64] [--images 20000] [--latency-images 2000] [--threads 2]
+                          [--engine E] [--allow-unavailable]
 
-It builds the model of a quantgrad JSON config (configs/*.json) as a torch.nn.Sequential and runs the same
-recipe as bench/qg_bench.cpp:
+It builds the model of a sequential quantgrad JSON config (configs/*.json, bench/suite/*.json: conv2d with
+stride, padding, dilation and groups, batchnorm2d, relu, relu6, maxpool2d and avgpool2d with stride and
+padding, global_avgpool, dropout, flatten, linear) as a torch.nn.Sequential and runs the same recipe as
+bench/qg_bench.cpp:
 
 * data: the MNIST training images kept as uint8, a shuffled batch normalised with (x/255 - mean)/std per
   step (what quantgrad's DataLoader does); SGD lr/momentum from the config; cross-entropy;
@@ -49,8 +52,12 @@ recipe as bench/qg_bench.cpp:
     - the weights start from PyTorch's default initialisation, as in every job here;
     - the learning rate stays constant on both sides of the benchmark, where train_qat follows the recipe's
       cosine schedule (one learning-rate update per step).
-* int8: torch.ao.quantization eager mode, QAT (fused conv+relu / conv+bn+relu) then convert, for every
-  quantized engine this build offers (onednn, qnnpack, x86, fbgemm); each is timed and all are reported.
+* int8: torch.ao.quantization eager mode, QAT (fused conv+relu / conv+bn+relu / linear+relu) then convert,
+  for every quantized engine this build offers (onednn, qnnpack, x86, fbgemm); each is timed and all are
+  reported. Pools, global average pooling, flatten and dropout (the identity in eval mode) run on the
+  quantized tensors. An engine that cannot run the model is reported with its error; when none can, the job
+  fails, or with --allow-unavailable prints {"unavailable": the engines' errors} (bench/run's suite shows
+  "not available").
 
 Run it with Debian's /usr/bin/python3 (python3-torch; `scripts/setup --bench` installs it).
 """
@@ -141,12 +148,20 @@ def build_model(config):
             layers.append(nn.BatchNorm2d(channels))
         elif kind == "relu":
             layers.append(nn.ReLU())
-        elif kind == "maxpool2d":
-            k = spec["kernel_size"]
+        elif kind in ("maxpool2d", "avgpool2d"):
+            k, p = spec["kernel_size"], spec.get("padding", 0)
             s = spec.get("stride", k)
-            layers.append(nn.MaxPool2d(k, s, spec.get("padding", 0)))
-            height = (height - k) // s + 1
-            width = (width - k) // s + 1
+            # avg: the padded zeros count in the mean, as in quantgrad (count_include_pad=True).
+            layers.append(nn.MaxPool2d(k, s, p) if kind == "maxpool2d" else nn.AvgPool2d(k, s, p))
+            height = (height + 2 * p - k) // s + 1
+            width = (width + 2 * p - k) // s + 1
+        elif kind == "global_avgpool":
+            layers.append(nn.AdaptiveAvgPool2d(1))
+            height = width = 1
+        elif kind == "relu6":
+            layers.append(nn.ReLU6())
+        elif kind == "dropout":
+            layers.append(nn.Dropout(spec.get("p", 0.5)))
         elif kind == "flatten":
             layers.append(nn.Flatten())
             features = channels * height * width
@@ -454,10 +469,16 @@ class Quantizable(nn.Module):
 
 
 def fusion_groups(model):
-    """Names to fuse: conv+bn+relu, conv+bn, conv+relu."""
+    """Names to fuse: conv+bn+relu, conv+bn, conv+relu, linear+relu."""
     layers, groups, i = list(model), [], 0
     while i < len(layers):
-        if isinstance(layers[i], nn.Conv2d):
+        if isinstance(layers[i], nn.Linear):
+            if i + 1 < len(layers) and isinstance(layers[i + 1], nn.ReLU):
+                groups.append(["body.%d" % i, "body.%d" % (i + 1)])
+                i += 2
+            else:
+                i += 1
+        elif isinstance(layers[i], nn.Conv2d):
             group = [str(i)]
             if i + 1 < len(layers) and isinstance(layers[i + 1], nn.BatchNorm2d):
                 group.append(str(i + 1))
@@ -583,6 +604,9 @@ def job_int8(args, config, data):
         except Exception as error:  # an engine that cannot run this model (e.g. grouped convs)
             results[engine] = {"error": str(error).splitlines()[0][:200]}
     timed = {e: r for e, r in results.items() if "images_per_second" in r}
+    if not timed and args.allow_unavailable:  # reported as "not available", not as a failed run
+        return {"unavailable": "; ".join("%s: %s" % (e, r["error"]) for e, r in results.items()),
+                "engines": results, "peak_rss_mb": peak_rss_mb()}
     if not timed:
         raise RuntimeError("torch_bench: no quantized engine could run the model: %s" % results)
     best = max(timed, key=lambda e: timed[e]["images_per_second"])
@@ -609,6 +633,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--width", type=int, default=1)
     parser.add_argument("--engine", default=None, help="int8: time only this quantized engine")
+    parser.add_argument("--allow-unavailable", action="store_true",
+                        help="int8: when no engine can run the model, print {\"unavailable\": reasons} and exit 0")
     parser.add_argument("--data", default="data/mnist")
     args = parser.parse_args()
     if args.lsq and not args.qat:
