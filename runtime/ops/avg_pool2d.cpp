@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cassert>
 #include <stdexcept>
+#include <vector>
+
+#include "runtime/ops/separable_pool.h"
 
 namespace qg::runtime {
 
@@ -57,14 +60,49 @@ void avg_pool2d_reference(const AvgPool2d& op, const QuantParams& input_quant, c
   }
 }
 
+namespace {
+
+// The sum of (q - Z) over the image part of a window (padding holds Z: it adds 0), then the rounded mean.
+struct MeanReducer {
+  using Acc = int64_t;
+  int32_t zero;
+  int64_t divisor;
+  static int64_t identity() { return 0; }
+  int64_t of(int32_t code) const { return static_cast<int64_t>(code) - zero; }
+  static int64_t combine(int64_t a, int64_t b) { return a + b; }
+  int32_t finish(int64_t sum) const {
+    return static_cast<int32_t>(zero + divide_round_half_away(sum, divisor));
+  }
+};
+
+}  // namespace
+
+void avg_pool2d_fast(const AvgPool2d& op, const QuantParams& input_quant, const Dims& input_shape,
+                     std::span<const int32_t> input, std::span<int32_t> output) {
+  const int64_t channels = input_shape[0], height = input_shape[1], width = input_shape[2];
+  const int64_t out_height = op.window.output_size(height, 0, AvgPool2d::kName);
+  const int64_t out_width = op.window.output_size(width, 1, AvgPool2d::kName);
+  assert(static_cast<int64_t>(output.size()) == channels * out_height * out_width);
+  const MeanReducer mean{input_quant.zero_point, op.window.kernel[0] * op.window.kernel[1]};
+  std::vector<int64_t> column;
+  for (int64_t c = 0; c < channels; ++c) {
+    separable_pool_plane(input.data() + c * height * width, height, width, op.window, out_height, out_width,
+                         mean, column, output.data() + c * out_height * out_width);
+  }
+}
+
 // The mean of S (q - Z) is S (mean(q - Z)): the same quantization out as in.
 Activation AvgPool2d::output(const Activation& incoming) const {
   return {output_shape(incoming.shape), incoming.quant};
 }
 
 void AvgPool2d::forward(const Activation& incoming, std::span<const int32_t> input, std::span<int32_t> output,
-                        const OpContext&) const {
-  avg_pool2d_reference(*this, incoming.quant, incoming.shape, input, output);
+                        const OpContext& context) const {
+  if (context.kernels == KernelChoice::Fast) {
+    avg_pool2d_fast(*this, incoming.quant, incoming.shape, input, output);
+  } else {
+    avg_pool2d_reference(*this, incoming.quant, incoming.shape, input, output);
+  }
 }
 
 nlohmann::json AvgPool2d::encode(TensorWriter&, const std::string&) const {

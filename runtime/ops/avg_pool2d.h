@@ -48,4 +48,8 @@ int64_t divide_round_half_away(int64_t numerator, int64_t denominator);
 void avg_pool2d_reference(const AvgPool2d& op, const QuantParams& input_quant, const Dims& input_shape,
                           std::span<const int32_t> input, std::span<int32_t> output);
 
+/// The same result in two one-dimensional passes (separable_pool.h).
+void avg_pool2d_fast(const AvgPool2d& op, const QuantParams& input_quant, const Dims& input_shape,
+                     std::span<const int32_t> input, std::span<int32_t> output);
+
 }  // namespace qg::runtime

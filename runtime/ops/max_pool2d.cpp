@@ -4,7 +4,9 @@
 #include <cassert>
 #include <limits>
 #include <stdexcept>
+#include <vector>
 
+#include "runtime/ops/separable_pool.h"
 #include "runtime/ops/simd_clones.h"
 
 namespace qg::runtime {
@@ -71,6 +73,15 @@ QG_RUNTIME_CLONES void max_pool_2x2_plane(const int32_t* __restrict plane, int64
   }
 }
 
+// The max of the image part of a window (padding never wins).
+struct MaxReducer {
+  using Acc = int32_t;
+  static int32_t identity() { return std::numeric_limits<int32_t>::min(); }
+  static int32_t of(int32_t code) { return code; }
+  static int32_t combine(int32_t a, int32_t b) { return std::max(a, b); }
+  static int32_t finish(int32_t a) { return a; }
+};
+
 }  // namespace
 
 void max_pool2d_fast(const MaxPool2d& op, const Dims& input_shape, std::span<const int32_t> input,
@@ -79,11 +90,18 @@ void max_pool2d_fast(const MaxPool2d& op, const Dims& input_shape, std::span<con
   const bool two_by_two = w.kernel == std::array<int64_t, 2>{2, 2} &&
                           w.stride == std::array<int64_t, 2>{2, 2} &&
                           w.padding == std::array<int64_t, 2>{0, 0};
+  const int64_t channels = input_shape[0], height = input_shape[1], width = input_shape[2];
   if (!two_by_two) {
-    max_pool2d_reference(op, input_shape, input, output);
+    const int64_t out_height = w.output_size(height, 0, MaxPool2d::kName);
+    const int64_t out_width = w.output_size(width, 1, MaxPool2d::kName);
+    assert(static_cast<int64_t>(output.size()) == channels * out_height * out_width);
+    std::vector<int32_t> column;
+    for (int64_t c = 0; c < channels; ++c) {
+      separable_pool_plane(input.data() + c * height * width, height, width, w, out_height, out_width,
+                           MaxReducer{}, column, output.data() + c * out_height * out_width);
+    }
     return;
   }
-  const int64_t channels = input_shape[0], height = input_shape[1], width = input_shape[2];
   const int64_t out_height = height / 2, out_width = width / 2;
   assert(static_cast<int64_t>(output.size()) == channels * out_height * out_width);
   for (int64_t c = 0; c < channels; ++c) {

@@ -43,7 +43,7 @@ void max_pool2d_reference(const MaxPool2d& op, const Dims& input_shape, std::spa
                           std::span<int32_t> output);
 
 /// The same result; windows of 2x2 with stride 2 and no padding (the usual one) as vectorised loops, any
-/// other window through max_pool2d_reference.
+/// other window in two one-dimensional passes (separable_pool.h).
 void max_pool2d_fast(const MaxPool2d& op, const Dims& input_shape, std::span<const int32_t> input,
                      std::span<int32_t> output);
 
