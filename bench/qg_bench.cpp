@@ -83,14 +83,25 @@ config::ModelConfig widened(config::ModelConfig c, int64_t width) {
 
 // Multiply-accumulates of one forward pass of one image, and of the weight/input gradients of a training
 // step: conv and linear layers only (they are > 97% of the arithmetic). FLOPs = 2 * MACs.
+// A training step's arithmetic, and its activation traffic as a model: an unfused step where every layer
+// reads its input and writes its output going forward, and reads its output gradient and its saved input and
+// writes its input gradient going back, 4 bytes a value (weights and the optimizer left out: small here).
 struct StepCost {
   double forward_macs = 0, training_macs = 0;
+  double activation_bytes = 0;
 };
 
 StepCost step_cost(const config::ModelConfig& c) {
   StepCost cost;
   bool first = true;  // the first layer needs no input gradient
   for (const config::LayerSpec& layer : c.layers) {
+    const auto values = [](const Shape& s) {
+      double n = 1;
+      for (const int64_t d : s)
+        n *= static_cast<double>(d);
+      return n;
+    };
+    cost.activation_bytes += 4.0 * (3.0 * values(layer.input_shape) + 2.0 * values(layer.output_shape));
     double macs = 0;
     if (layer.kind->name == "conv2d") {
       const Shape& out = layer.output_shape;
@@ -188,6 +199,7 @@ json job_train(const app::Flags& flags) {
   return {{"images_per_second", ips},
           {"gflops", ips * 2.0 * cost.training_macs * 1e-9},
           {"mflop_per_image", 2.0 * cost.training_macs * 1e-6},
+          {"activation_mb_per_image", cost.activation_bytes * 1e-6},
           {"peak_rss_mb", peak_rss_mb()}};
 }
 
