@@ -38,7 +38,8 @@ DataParallel::DataParallel(const distributed::Communicator& comm)
   }
 }
 
-void CommunicatorCrossProcessSum::sum(std::span<float> values) const {
+template <class T>
+void CommunicatorCrossProcessSum::timed_sum(std::span<T> values) const {
   const auto begin = std::chrono::steady_clock::now();
   comm_.all_reduce_sum(values);
   traffic_.seconds += seconds_since(begin);
@@ -46,12 +47,11 @@ void CommunicatorCrossProcessSum::sum(std::span<float> values) const {
   ++traffic_.collectives;
 }
 
+void CommunicatorCrossProcessSum::sum(std::span<float> values) const {
+  timed_sum(values);
+}
 void CommunicatorCrossProcessSum::sum(std::span<double> values) const {
-  const auto begin = std::chrono::steady_clock::now();
-  comm_.all_reduce_sum(values);
-  traffic_.seconds += seconds_since(begin);
-  traffic_.bytes += static_cast<int64_t>(values.size_bytes());
-  ++traffic_.collectives;
+  timed_sum(values);
 }
 
 void check_same_gradients(nn::Module& model, const distributed::Communicator& comm) {

@@ -70,6 +70,9 @@ class CommunicatorCrossProcessSum : public batch_reduction::CrossProcessSum {
   Traffic take() const { return std::exchange(traffic_, {}); }
 
  private:
+  template <class T>
+  void timed_sum(std::span<T> values) const;
+
   distributed::Communicator comm_;
   mutable Traffic traffic_;
 };

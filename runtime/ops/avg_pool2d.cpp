@@ -79,16 +79,9 @@ struct MeanReducer {
 
 void avg_pool2d_fast(const AvgPool2d& op, const QuantParams& input_quant, const Dims& input_shape,
                      std::span<const int32_t> input, std::span<int32_t> output) {
-  const int64_t channels = input_shape[0], height = input_shape[1], width = input_shape[2];
-  const int64_t out_height = op.window.output_size(height, 0, AvgPool2d::kName);
-  const int64_t out_width = op.window.output_size(width, 1, AvgPool2d::kName);
-  assert(static_cast<int64_t>(output.size()) == channels * out_height * out_width);
-  const MeanReducer mean{input_quant.zero_point, op.window.kernel[0] * op.window.kernel[1]};
-  std::vector<int64_t> column;
-  for (int64_t c = 0; c < channels; ++c) {
-    separable_pool_plane(input.data() + c * height * width, height, width, op.window, out_height, out_width,
-                         mean, column, output.data() + c * out_height * out_width);
-  }
+  const MeanReducer mean{input_quant.zero_point,
+                         op.window.kernel[0] * op.window.kernel[1]};  // padding counts
+  separable_pool(op.window, input_shape, input, output, mean, AvgPool2d::kName);
 }
 
 // The mean of S (q - Z) is S (mean(q - Z)): the same quantization out as in.

@@ -90,18 +90,11 @@ void max_pool2d_fast(const MaxPool2d& op, const Dims& input_shape, std::span<con
   const bool two_by_two = w.kernel == std::array<int64_t, 2>{2, 2} &&
                           w.stride == std::array<int64_t, 2>{2, 2} &&
                           w.padding == std::array<int64_t, 2>{0, 0};
-  const int64_t channels = input_shape[0], height = input_shape[1], width = input_shape[2];
   if (!two_by_two) {
-    const int64_t out_height = w.output_size(height, 0, MaxPool2d::kName);
-    const int64_t out_width = w.output_size(width, 1, MaxPool2d::kName);
-    assert(static_cast<int64_t>(output.size()) == channels * out_height * out_width);
-    std::vector<int32_t> column;
-    for (int64_t c = 0; c < channels; ++c) {
-      separable_pool_plane(input.data() + c * height * width, height, width, w, out_height, out_width,
-                           MaxReducer{}, column, output.data() + c * out_height * out_width);
-    }
+    separable_pool(w, input_shape, input, output, MaxReducer{}, MaxPool2d::kName);
     return;
   }
+  const int64_t channels = input_shape[0], height = input_shape[1], width = input_shape[2];
   const int64_t out_height = height / 2, out_width = width / 2;
   assert(static_cast<int64_t>(output.size()) == channels * out_height * out_width);
   for (int64_t c = 0; c < channels; ++c) {

@@ -7,9 +7,12 @@
 // tests/runtime/pool_paths_test.cpp), with kh + kw instead of kh * kw steps per output.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
+#include <span>
 #include <vector>
 
+#include "runtime/dims.h"
 #include "runtime/window2d.h"
 
 namespace qg::runtime {
@@ -39,6 +42,21 @@ void separable_pool_plane(const int32_t* plane, int64_t height, int64_t width, c
         acc = reducer.combine(acc, col[x]);
       out[oy * out_width + ox] = reducer.finish(acc);
     }
+  }
+}
+
+/// separable_pool_plane over every plane of a [C, H, W] input into the [C, H_out, W_out] output.
+template <class Reducer>
+void separable_pool(const Window2d& window, const Dims& input_shape, std::span<const int32_t> input,
+                    std::span<int32_t> output, const Reducer& reducer, const char* op_name) {
+  const int64_t channels = input_shape[0], height = input_shape[1], width = input_shape[2];
+  const int64_t out_height = window.output_size(height, 0, op_name);
+  const int64_t out_width = window.output_size(width, 1, op_name);
+  assert(static_cast<int64_t>(output.size()) == channels * out_height * out_width);
+  std::vector<typename Reducer::Acc> column;
+  for (int64_t c = 0; c < channels; ++c) {
+    separable_pool_plane(input.data() + c * height * width, height, width, window, out_height, out_width,
+                         reducer, column, output.data() + c * out_height * out_width);
   }
 }
 
