@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <chrono>
+#include <cstdio>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -103,27 +104,51 @@ GlobalBatch DataParallel::finish_backward(nn::Module& model, float loss, int64_t
   return {loss, last_global_images_};
 }
 
+nlohmann::json data_parallel_report(const DataParallelTraffic& traffic) {
+  return {{"ranks", distributed::world().size()},
+          {"split_invariant", true},
+          {"allreduce_seconds", traffic.allreduce_seconds},
+          {"allreduce_bytes_per_step", traffic.allreduce_bytes_per_step},
+          {"allreduce_calls_per_step", traffic.allreduce_calls_per_step}};
+}
+
 void check_shards(const config::ModelConfig& config, int64_t train_images, bool drop_last,
                   const distributed::Communicator& comm) {
   const int64_t ranks = comm.size();
   if (ranks == 1) return;
+  for (size_t i = 0; i < config.layers.size(); ++i) {
+    if (config.layers[i].kind->name == "dropout" && comm.is_writer()) {
+      std::fprintf(stderr,
+                   "warning: %s: /layers/%zu (dropout) draws its masks on each process: the run is not the "
+                   "same bytes for another number of processes (docs/distributed.md)\n",
+                   config.source.c_str(), i);
+      break;
+    }
+  }
   const int64_t batch = std::min(config.train.batch_size, train_images);
   const int64_t last = drop_last ? 0 : train_images % config.train.batch_size;
   for (const int64_t global : {batch, last}) {
     if (global == 0) continue;
     const int64_t smallest = global / ranks;  // the smallest slice of BatchShard::slice
+    // "the training batch of 3 images (train.batch_size)" or "the last training batch (641 = 10 x 64 + 1) of
+    // 1 image": the batch size may come from the config or from --batch-size.
+    const std::string which = global == batch
+                                  ? "the training batch of " + images(global) + " (train.batch_size)"
+                                  : "the last training batch (" + std::to_string(train_images) + " = " +
+                                        std::to_string(train_images / config.train.batch_size) + " x " +
+                                        std::to_string(config.train.batch_size) + " + " +
+                                        std::to_string(last) + ") of " + images(global);
     if (smallest == 0) {
-      throw std::runtime_error(config.source + ": a training batch of " + images(global) +
-                               " cannot give each of the " + std::to_string(ranks) +
+      throw std::runtime_error(config.source + ": " + which + " cannot give each of the " +
+                               std::to_string(ranks) +
                                " processes an image; use fewer processes (mpirun -np), a larger batch, or "
                                "a --train-limit that leaves a last batch of at least " +
                                std::to_string(ranks) + " images");
     }
     if (const std::optional<size_t> i = batch_norm_starved_by(config, smallest)) {
       throw std::runtime_error(config.source + ": /layers/" + std::to_string(*i) + " (" +
-                               config.layers[*i].kind->name + "): a training batch of " + images(global) +
-                               " over " + std::to_string(ranks) + " processes leaves shards of " +
-                               images(smallest) +
+                               config.layers[*i].kind->name + "): " + which + " over " +
+                               std::to_string(ranks) + " processes leaves shards of " + images(smallest) +
                                ", which give it one value per channel (no batch variance); use fewer "
                                "processes or a larger batch");
     }

@@ -24,7 +24,10 @@
 #include <span>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "app/distributed.h"
+#include "app/training.h"
 #include "config/model_config.h"
 #include "core/batch_reduction.h"
 #include "datasets/data_loader.h"
@@ -131,6 +134,11 @@ class DataParallel {
   int64_t calls_per_step_ = 0;
   int64_t last_global_images_ = 0;  // from global_images()
 };
+
+/// The report's "data_parallel" section of a run under mpirun: ranks, split_invariant (true: the batch sums
+/// of core/batch_reduction.h were used, so the run's bytes are those of any other power-of-two N), and the
+/// all-reduces' seconds (rank 0's, waits for the other ranks included), bytes and calls per step.
+nlohmann::json data_parallel_report(const DataParallelTraffic& traffic);
 
 /// Checks before any training that `config`'s batches of `train_images` images can be sharded over the
 /// ranks of `comm`: every shard must hold at least one image (else a rank would have nothing to run the

@@ -79,6 +79,14 @@ bool started_by_mpirun() {
   return g_started_by_mpirun;
 }
 
+int64_t local_ranks() {
+  const char* size = g_started_by_mpirun ? std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE") : nullptr;
+  if (size == nullptr) return 1;
+  char* end = nullptr;
+  const long n = std::strtol(size, &end, 10);
+  return end != size && *end == '\0' && n >= 1 ? n : 1;
+}
+
 const Communicator& world() {
   return g_world;
 }

@@ -17,6 +17,7 @@
 // A given N therefore gives the same bits run after run, and every rank gets the same bits.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
 
@@ -68,6 +69,8 @@ const Communicator& world();
 bool built_with_mpi();
 /// Whether an MpiSession initialised MPI: the program was started by mpirun (with any number of ranks).
 bool started_by_mpirun();
+/// How many ranks of the job run on this machine (OpenMPI's OMPI_COMM_WORLD_LOCAL_SIZE; 1 without mpirun).
+int64_t local_ranks();
 
 /// MPI for the lifetime of a tool's main(): MPI_Init_thread in the constructor, MPI_Finalize in the
 /// destructor, when the program was started by mpirun (OpenMPI sets OMPI_COMM_WORLD_SIZE); otherwise it

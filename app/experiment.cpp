@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
 
 #include "app/distributed.h"
 #include "app/report.h"
@@ -101,6 +103,27 @@ void set_threads(int64_t threads) {
   if (threads < 1 || threads > 64)
     throw std::invalid_argument("threads must be in 1..64, got " + std::to_string(threads));
   blas::set_num_threads(static_cast<int>(threads));
+}
+
+void set_tool_threads(std::optional<int64_t> threads) {
+  if (!distributed::started_by_mpirun()) {
+    if (threads) set_threads(*threads);
+    return;
+  }
+  const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  const int64_t local_ranks = distributed::local_ranks();
+  if (!threads) {
+    set_threads(std::clamp<int64_t>(cores / local_ranks, 1, 64));
+    return;
+  }
+  set_threads(*threads);
+  if (*threads * local_ranks > cores && distributed::world().is_writer()) {
+    std::fprintf(stderr,
+                 "warning: %lld ranks on this machine x %lld threads each ask for more than its %lld cores; "
+                 "they slow each other down (leave --threads out to share the cores)\n",
+                 static_cast<long long>(local_ranks), static_cast<long long>(*threads),
+                 static_cast<long long>(cores));
+  }
 }
 
 void save_training_checkpoint(const std::string& path, const nn::Module& model,

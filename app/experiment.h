@@ -52,6 +52,11 @@ std::unique_ptr<nn::Optimizer> make_optimizer(const config::TrainConfig& train,
 
 /// Sets the threads OpenBLAS may use (1..64); throws std::invalid_argument outside that range.
 void set_threads(int64_t threads);
+/// The tools' --threads: `threads` when given. Without it, a plain run keeps the default (every core);
+/// under mpirun the ranks on this machine share its cores, so each takes cores / local ranks (at least 1).
+/// Under mpirun, a --threads that makes the local ranks ask for more threads than there are cores is kept
+/// but warned about once (by rank 0): the ranks then slow each other down (docs/distributed.md).
+void set_tool_threads(std::optional<int64_t> threads);
 
 /// A training checkpoint: the model's state under "model.", the optimizer's under "optimizer.", and
 /// metadata (checkpoint_metadata) so that --resume continues where the run stopped. Written atomically, by

@@ -145,6 +145,7 @@ void train_qat_epochs(const config::ModelConfig& config, quant::QatModel& qat, c
       throw TrainingDiverged(std::string(e.what()) + "; the last good checkpoint is " + last_good);
     }
     outcome.train_seconds += stats.seconds;
+    outcome.data_parallel.add(stats.data_parallel);
     outcome.qat_epoch_loss.push_back(stats.mean_loss);
     if (ck.inspect) {
       outcome.inspection["epochs"].push_back({{"epoch", progress.epoch}, {"layers", inspection_json(qat)}});
@@ -413,7 +414,7 @@ config::ModelConfig apply_quant_overrides(config::ModelConfig c, const QuantJob&
 QuantOutcome run_quant_job(const QuantJob& job) {
   const config::ModelConfig config =
       apply_quant_overrides(load_config_with(job.config_path, job.overrides), job);
-  if (job.threads) set_threads(*job.threads);
+  set_tool_threads(job.threads);
   if (job.resume && job.method != QuantMethod::Qat)
     throw UsageError("--resume continues QAT; PTQ has nothing to resume");
   if (job.resume && job.from) {
@@ -498,27 +499,30 @@ QuantOutcome run_quant_job(const QuantJob& job) {
       100.0 * o.integer.accuracy, 100.0 * o.agreement);
   std::printf("Saved integer model to %s (%lld bytes)\n", out.c_str(), static_cast<long long>(model_bytes));
   if (job.report) {
-    write_report(*job.report, {{"tool", job.method == QuantMethod::Qat ? "train_qat" : "ptq"},
-                               {"config", config.name},
-                               {"method", method},
-                               {"quant_method", o.quant_method},
-                               {"bits", o.bits},
-                               {"recipe", config::resolve_quant(run_config.quant).to_json()},
-                               {"layers", o.layers},
-                               {"float_test_accuracy", o.float_accuracy},
-                               {"fake_quant_test_accuracy", o.fake_quant_accuracy},
-                               {"test_accuracy", o.integer.accuracy},
-                               {"agreement", o.agreement},
-                               {"train_seconds", o.train_seconds},
-                               {"images_per_second", o.images_per_second},
-                               {"integer_images_per_second", o.integer.images_per_second},
-                               {"model_bytes", model_bytes},
-                               {"model", out},
-                               {"float_checkpoint", f.checkpoint},
-                               {"qat_checkpoint", qat_checkpoint},
-                               {"qat_epoch_train_loss", o.qat_epoch_loss},
-                               {"peak_rss_mb", peak_rss_mb()},
-                               {"inspection", o.inspection}});
+    nlohmann::json report = {{"tool", job.method == QuantMethod::Qat ? "train_qat" : "ptq"},
+                             {"config", config.name},
+                             {"method", method},
+                             {"quant_method", o.quant_method},
+                             {"bits", o.bits},
+                             {"recipe", config::resolve_quant(run_config.quant).to_json()},
+                             {"layers", o.layers},
+                             {"float_test_accuracy", o.float_accuracy},
+                             {"fake_quant_test_accuracy", o.fake_quant_accuracy},
+                             {"test_accuracy", o.integer.accuracy},
+                             {"agreement", o.agreement},
+                             {"train_seconds", o.train_seconds},
+                             {"images_per_second", o.images_per_second},
+                             {"integer_images_per_second", o.integer.images_per_second},
+                             {"model_bytes", model_bytes},
+                             {"model", out},
+                             {"float_checkpoint", f.checkpoint},
+                             {"qat_checkpoint", qat_checkpoint},
+                             {"qat_epoch_train_loss", o.qat_epoch_loss},
+                             {"peak_rss_mb", peak_rss_mb()},
+                             {"inspection", o.inspection}};
+    if (job.method == QuantMethod::Qat && distributed::started_by_mpirun())
+      report["data_parallel"] = data_parallel_report(o.data_parallel);
+    write_report(*job.report, report);
     std::printf("Wrote report to %s\n", job.report->c_str());
   }
   return o;

@@ -41,6 +41,7 @@ struct QuantOutcome {
   double train_seconds = 0.0;          // QAT training or PTQ calibration
   std::vector<double> qat_epoch_loss;  // mean training loss of each QAT epoch finished in this run
   double images_per_second = 0.0;
+  DataParallelTraffic data_parallel;  // QAT under mpirun: the all-reduces' time, bytes and calls
   runtime::Model model;
   std::string quant_method;  // the method that found the grids (PTQ: an observer method)
   nlohmann::json layers = nlohmann::json::array();       // each conv/linear layer's method and bit widths

@@ -274,7 +274,7 @@ std::vector<const SweepRow*> SweepOutcome::failed() const {
 
 SweepOutcome run_sweep_job(const SweepJob& job) {
   const config::ModelConfig config = load_config_with(job.config_path, job.overrides);
-  if (job.threads) set_threads(*job.threads);
+  set_tool_threads(job.threads);
   check_outputs_apart(sweep_inputs(job, config), sweep_outputs(job, config));
   std::filesystem::create_directories(job.out_dir);
   const data::MnistDataset train_set = load_dataset(config.data, data::Split::kTrain);

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "app/data_parallel.h"
 #include "app/distributed.h"
 #include "app/file_roles.h"
 #include "app/report.h"
@@ -58,9 +59,7 @@ TrainOutcome train_float(const config::ModelConfig& config, nn::Graph& model, nn
                              (last_good.empty() ? "none: nothing was saved yet" : last_good));
     }
     outcome.train_seconds += stats.seconds;
-    outcome.allreduce_seconds += stats.allreduce_seconds;
-    outcome.allreduce_bytes_per_step = stats.allreduce_bytes_per_step;
-    outcome.allreduce_calls_per_step = stats.allreduce_calls_per_step;
+    outcome.data_parallel.add(stats.data_parallel);
     images += stats.images;
     outcome.epoch_loss.push_back(stats.mean_loss);
     outcome.test = evaluate(model, test, config.train.test_batch_size);
@@ -79,7 +78,7 @@ TrainOutcome train_float(const config::ModelConfig& config, nn::Graph& model, nn
 
 TrainOutcome run_train_job(const TrainJob& job) {
   const config::ModelConfig config = load_config_with(job.config_path, job.overrides);
-  if (job.threads) set_threads(*job.threads);
+  set_tool_threads(job.threads);
   if (job.checkpoint_every < 0) throw std::invalid_argument("checkpoint_every must be non-negative");
   const bool default_out = job.out.empty() && !job.resume;
   const std::string out = !job.out.empty() ? job.out
@@ -144,12 +143,8 @@ TrainOutcome run_train_job(const TrainJob& job) {
                              {"images_per_second", outcome.images_per_second},
                              {"peak_rss_mb", peak_rss_mb()},
                              {"checkpoint", out}};
-    if (const distributed::Communicator& comm = distributed::world(); comm.size() > 1) {
-      report["data_parallel"] = {{"ranks", comm.size()},
-                                 {"allreduce_seconds", outcome.allreduce_seconds},
-                                 {"allreduce_bytes_per_step", outcome.allreduce_bytes_per_step},
-                                 {"allreduce_calls_per_step", outcome.allreduce_calls_per_step}};
-    }
+    if (distributed::started_by_mpirun())
+      report["data_parallel"] = data_parallel_report(outcome.data_parallel);
     write_report(*job.report, report);
     std::printf("Wrote report to %s\n", job.report->c_str());
   }

@@ -31,9 +31,7 @@ struct TrainOutcome {
   int64_t epochs = 0;                  // total epochs the model has now been trained
   double train_seconds = 0.0;          // training only (no evaluation), this run
   double images_per_second = 0.0;
-  double allreduce_seconds = 0.0;  // data parallel: of train_seconds, in the all-reduces (EpochStats)
-  int64_t allreduce_bytes_per_step = 0;
-  int64_t allreduce_calls_per_step = 0;
+  DataParallelTraffic data_parallel;  // under mpirun: the all-reduces' time, bytes and calls (EpochStats)
   std::string checkpoint;
 };
 

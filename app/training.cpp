@@ -214,9 +214,8 @@ EpochStats train_epoch(nn::Module& model, nn::Optimizer& optimizer, const data::
   }
   bar.finish();
   stats.seconds = seconds_since(start);
-  stats.allreduce_seconds = parallel.allreduce_seconds();
-  stats.allreduce_bytes_per_step = parallel.allreduce_bytes_per_step();
-  stats.allreduce_calls_per_step = parallel.allreduce_calls_per_step();
+  stats.data_parallel = {parallel.allreduce_seconds(), parallel.allreduce_bytes_per_step(),
+                         parallel.allreduce_calls_per_step()};
   stats.mean_loss = progress.images > 0 ? progress.loss_sum / progress.images : 0.0;
   return stats;
 }

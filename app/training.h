@@ -55,16 +55,26 @@ struct TrainLogOptions {
   bool quiet = false;                 // no log lines at all (tests)
 };
 
+/// Data parallel only (app/data_parallel.h): time in the all-reduces of the batch sums (the gradients, the
+/// loss and the BatchNorm statistics; including the wait for the slowest rank; not the QAT observers'
+/// small ones), and the bytes and the all-reduce calls of one step.
+struct DataParallelTraffic {
+  double allreduce_seconds = 0.0;
+  int64_t allreduce_bytes_per_step = 0;
+  int64_t allreduce_calls_per_step = 0;
+  /// Adds an epoch's: its seconds, and its last step's bytes and calls.
+  void add(const DataParallelTraffic& epoch) {
+    allreduce_seconds += epoch.allreduce_seconds;
+    allreduce_bytes_per_step = epoch.allreduce_bytes_per_step;
+    allreduce_calls_per_step = epoch.allreduce_calls_per_step;
+  }
+};
+
 struct EpochStats {
   double mean_loss = 0.0;  // over the whole epoch, including batches trained before a resume
   int64_t images = 0;      // trained by this call
   double seconds = 0.0;    // spent in this call
-  // Data parallel only (app/data_parallel.h): time in the all-reduces of the loss, the gradients and the
-  // BatchNorm statistics (including the wait for the slowest rank; not the QAT observers' small ones),
-  // and the bytes they reduce per step.
-  double allreduce_seconds = 0.0;
-  int64_t allreduce_bytes_per_step = 0;
-  int64_t allreduce_calls_per_step = 0;
+  DataParallelTraffic data_parallel;
   double images_per_second() const { return seconds > 0 ? images / seconds : 0.0; }
 };
 

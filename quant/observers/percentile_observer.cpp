@@ -22,7 +22,8 @@ PercentileObserver::PercentileObserver(QuantSpec spec, double percentile, int64_
 void PercentileObserver::observe(const Tensor& x) {
   if (statistics_sync_installed()) {  // its histogram would need merging over the processes: not done
     throw std::invalid_argument(
-        "percentile observer: cannot be used in data-parallel training (its histograms are not combined "
+        "percentile (histogram) observer: cannot be used in data-parallel training (its histograms are not "
+        "combined "
         "across processes); use \"minmax\" or \"moving_average_minmax\", or run one process");
   }
   if (x.numel() == 0) return;
