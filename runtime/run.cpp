@@ -138,8 +138,8 @@ void run_block(const Model& model, const ModelPlan& plan, const Schedule& schedu
   const auto out_size = static_cast<size_t>(output.sample_size());
   const OpContext context{.mode = options.mode, .kernels = options.kernels, .scratch = memory.scratch};
   const auto count = static_cast<size_t>(samples);
-  memory.values[0] = std::span<const int32_t>(input.data.data() + first * static_cast<int64_t>(in_size),
-                                              count * in_size);
+  memory.values[0] =
+      std::span<const int32_t>(input.data.data() + first * static_cast<int64_t>(in_size), count * in_size);
   if (ops == 0)
     std::copy(memory.values[0].begin(), memory.values[0].end(),
               output.data.begin() + first * static_cast<int64_t>(out_size));
@@ -166,8 +166,8 @@ void run_block(const Model& model, const ModelPlan& plan, const Schedule& schedu
                             options.mode, memory.scratch, int8::best_isa());
         } else if (reads.size() == 1) {
           const auto v = static_cast<size_t>(reads[0]);
-          op_forward(model.ops[i], plan.activations[v], sample_of(memory.values[v], s, schedule.sizes[v]), out,
-                     context);
+          op_forward(model.ops[i], plan.activations[v], sample_of(memory.values[v], s, schedule.sizes[v]),
+                     out, context);
         } else {
           memory.reads.clear();
           for (const int64_t v : reads) {

@@ -43,8 +43,9 @@ std::vector<int32_t> reference_outputs(const Linear& op, int64_t samples, const 
                                        RequantMode mode) {
   std::vector<int32_t> out(static_cast<size_t>(samples * op.out_features));
   for (int64_t n = 0; n < samples; ++n) {
-    linear_reference(op, std::span(input).subspan(static_cast<size_t>(n * op.in_features),
-                                                  static_cast<size_t>(op.in_features)),
+    linear_reference(op,
+                     std::span(input).subspan(static_cast<size_t>(n * op.in_features),
+                                              static_cast<size_t>(op.in_features)),
                      std::span(out).subspan(static_cast<size_t>(n * op.out_features),
                                             static_cast<size_t>(op.out_features)),
                      mode);
@@ -81,7 +82,8 @@ TEST(LinearDotPath, BitExactWithReferenceInEveryInstructionSet) {
   int varied = 0, cases = 0, odd = 0, per_channel = 0;
   for (int i = 0; i < 150; ++i) {
     const QuantParams input = testing::random_activation_quant(rng, bits(rng), coin(rng));
-    const Linear op = testing::random_linear(rng, input, in_features(rng), out_features(rng), random_bits(rng));
+    const Linear op =
+        testing::random_linear(rng, input, in_features(rng), out_features(rng), random_bits(rng));
     ASSERT_TRUE(linear_dot_applies(op));
     const int64_t samples = samples_of(rng);
     odd += op.in_features % 4 != 0 ? 1 : 0;
@@ -167,8 +169,8 @@ TEST(RunFastKernels, PerceptronsEqualTheReferenceOnAnyBatchAndThreadCount) {
       const IntTensor expected = run(model, input, {.kernels = KernelChoice::Reference});
       for (const int threads : {1, 2, 3}) {
         const IntTensor actual = run(model, input, {.threads = threads});
-        ASSERT_EQ(actual.data, expected.data) << "model " << i << ", batch " << batch << ", " << threads
-                                              << " threads";
+        ASSERT_EQ(actual.data, expected.data)
+            << "model " << i << ", batch " << batch << ", " << threads << " threads";
       }
     }
   }
