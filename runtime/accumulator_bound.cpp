@@ -5,6 +5,9 @@
 #include <cstdlib>
 #include <limits>
 #include <stdexcept>
+#include <utility>
+
+#include "runtime/ops/simd_clones.h"
 
 namespace qg::runtime {
 
@@ -21,6 +24,18 @@ struct ChannelSums {
 // points of at most 16 bits), so each |q2 - Z2| and |q2| is below 2^17 and a chunk's sum below 2^31.
 constexpr int64_t kChunk = 8192;
 
+// Sums of n <= kChunk codes: sum |q2 - zero| and sum |q2|. Compiled for each x86-64 level (the baseline,
+// SSE2, has no packed 32-bit abs).
+QG_RUNTIME_CLONES std::pair<int32_t, int32_t> chunk_sums(const int16_t* codes, int64_t n, int32_t zero) {
+  int32_t offsets = 0, magnitudes = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    const int32_t code = codes[k];
+    offsets += std::abs(code - zero);
+    magnitudes += std::abs(code);
+  }
+  return {offsets, magnitudes};
+}
+
 ChannelSums channel_sums(const QuantizedWeights& weight, int64_t c) {
   const int64_t row = weight.row_size();
   const int32_t zero = weight.zero_point(c);
@@ -28,13 +43,7 @@ ChannelSums channel_sums(const QuantizedWeights& weight, int64_t c) {
   const int16_t* codes = weight.codes.data() + c * row;
   ChannelSums sums;
   for (int64_t begin = 0; begin < row; begin += kChunk) {
-    const int64_t end = std::min(row, begin + kChunk);
-    int32_t offsets = 0, magnitudes = 0;
-    for (int64_t k = begin; k < end; ++k) {
-      const int32_t code = codes[k];
-      offsets += std::abs(code - zero);
-      magnitudes += std::abs(code);
-    }
+    const auto [offsets, magnitudes] = chunk_sums(codes + begin, std::min(kChunk, row - begin), zero);
     sums.offsets += offsets;
     sums.codes += magnitudes;
   }
