@@ -47,6 +47,17 @@ void check_input(const ModelPlan& plan, const IntTensor& input) {
   }
 }
 
+// Samples computed together, op by op: a linear layer on the dot path reads each packed weight once per
+// block rather than once per sample. 16 is the engine's vector of positions (int8::kPanelStep).
+constexpr int64_t kBlockSamples = int8::kPanelStep;
+// Below this many samples the int16 path (linear_fast) is faster than the dot path, whose vectors of 16
+// positions would then be mostly empty.
+constexpr int64_t kMinDotSamples = 4;
+// A model computes blocks of samples only when it has a linear layer of at least this many weights on the
+// dot path: for smaller ones (mnist_cnn's 320 -> 10 classifier) keeping each sample's values in cache from
+// op to op is worth more (blocks made mnist_cnn about 5 % slower).
+constexpr size_t kMinBlockedWeights = size_t{1} << 16;
+
 // How run() computes the samples of one call: the ops in order, a conv and the 2x2 max pool after it as one
 // fused step where the fast kernels allow it, and where each value lives (a buffer, by liveness).
 struct Schedule {
@@ -54,6 +65,7 @@ struct Schedule {
   BufferPlan buffers;                                      // plan_buffers with those steps
   std::vector<std::vector<Activation>> input_activations;  // per op reading several values: what it reads
   std::vector<size_t> sizes;                               // per value: its elements
+  int64_t block = 1;  // samples computed together, op by op: kBlockSamples or 1 (see kMinBlockedWeights)
 };
 
 // Whether ops[i] and ops[i + 1] run as one fused step: a dot-path conv followed by a 2x2 max pool that is the
@@ -87,6 +99,12 @@ Schedule schedule_of(const Model& model, const ModelPlan& plan, const RunOptions
     for (const int64_t v : plan.inputs[i])
       s.input_activations[i].push_back(plan.activations[static_cast<size_t>(v)]);
   }
+  for (const Node& node : model.ops) {
+    const auto* linear = std::get_if<Linear>(&node.op());
+    if (options.kernels == KernelChoice::Fast && linear && linear_dot_applies(*linear) &&
+        linear->weight.codes.size() >= kMinBlockedWeights)
+      s.block = kBlockSamples;
+  }
   s.sizes.reserve(plan.activations.size());
   for (const Activation& a : plan.activations)
     s.sizes.push_back(static_cast<size_t>(checked_numel(a.shape, "activation")));
@@ -107,13 +125,6 @@ WorkerMemory& worker_memory() {
   thread_local WorkerMemory memory;
   return memory;
 }
-
-// Samples computed together, op by op: a linear layer on the dot path reads each packed weight once per
-// block rather than once per sample. 16 is the engine's vector of positions (int8::kPanelStep).
-constexpr int64_t kBlockSamples = int8::kPanelStep;
-// Below this many samples the int16 path (linear_fast) is faster than the dot path, whose vectors of 16
-// positions would then be mostly empty.
-constexpr int64_t kMinDotSamples = 4;
 
 // The linear layer op `i` is, when it runs on the dot path for a block of `samples` samples; else null.
 const Linear* dot_linear(const Model& model, size_t i, int64_t samples, const RunOptions& options) {
@@ -183,12 +194,12 @@ void run_block(const Model& model, const ModelPlan& plan, const Schedule& schedu
   }
 }
 
-/// Runs samples [begin, end) through all ops, in blocks of up to kBlockSamples samples.
+/// Runs samples [begin, end) through all ops, in blocks of up to schedule.block samples.
 void run_samples(const Model& model, const ModelPlan& plan, const Schedule& schedule, const IntTensor& input,
                  IntTensor& output, const RunOptions& options, uint64_t run_id, int64_t begin, int64_t end) {
   WorkerMemory& memory = worker_memory();
   memory.scratch.run_id = run_id;
-  const int64_t block = std::min<int64_t>(kBlockSamples, std::max<int64_t>(end - begin, 1));
+  const int64_t block = std::min<int64_t>(schedule.block, std::max<int64_t>(end - begin, 1));
   const size_t buffers = schedule.buffers.buffers();
   if (memory.buffers.size() < buffers) memory.buffers.resize(buffers);
   for (size_t b = 0; b < buffers; ++b)
@@ -231,9 +242,12 @@ IntTensor run(const Model& model, const IntTensor& input, const RunOptions& opti
   }
   // Samples are independent and each is computed by exactly one thread, so the result does not depend on
   // the thread count. Tasks of a few samples are taken from a shared counter: a thread slowed down by
-  // another process simply takes fewer. A task of a whole block (16 samples) fills the linear dot path's
-  // vectors; a batch of 64 on 2 threads still makes 4 tasks (blocks of 8 made mlp.json 28 % slower).
-  const int64_t per_task = std::max<int64_t>(1, std::min<int64_t>(kBlockSamples, batch / (2 * threads)));
+  // another process simply takes fewer. With blocks, a task of a whole block (16 samples) fills the linear
+  // dot path's vectors; a batch of 64 on 2 threads still makes 4 tasks (blocks of 8 made mlp.json 28 %
+  // slower).
+  const int64_t per_task =
+      schedule.block > 1 ? std::max<int64_t>(1, std::min<int64_t>(schedule.block, batch / (2 * threads)))
+                         : std::max<int64_t>(1, std::min<int64_t>(8, batch / (4 * threads)));
   const int64_t tasks = (batch + per_task - 1) / per_task;
   sample_pool().parallel_for(tasks, static_cast<int>(threads), [&](int64_t task) {
     run_samples(model, plan, schedule, input, output, options, run_id, task * per_task,

@@ -139,18 +139,19 @@ TEST(LinearDotPath, NoticesWeightsChangedInPlace) {
   }
 }
 
-// A 3-layer perceptron on a 1x9x11 input: flatten, linear (fused ReLU), linear (fused ReLU), linear.
+// A 3-layer perceptron on a 1x16x20 input: flatten, linear (fused ReLU), linear (fused ReLU), linear. The first
+// layer has 320 x 205 = 65600 weights, enough for run() to compute blocks of samples (kMinBlockedWeights).
 Model mlp(std::mt19937& rng, const LayerBits& b) {
   Model model;
-  model.input.shape = {1, 9, 11};
+  model.input.shape = {1, 16, 20};
   model.input.quant = testing::random_quant(rng, 8, false);
   model.input.mean = {0.1307};
   model.input.stddev = {0.3081};
   LayerBits relu = b;
   relu.fused_relu = true;
   model.add(Flatten{});
-  model.add(testing::random_linear(rng, model.output.quant, 99, 37, relu));
-  model.add(testing::random_linear(rng, model.output.quant, 37, 20, relu));
+  model.add(testing::random_linear(rng, model.output.quant, 320, 205, relu));
+  model.add(testing::random_linear(rng, model.output.quant, 205, 20, relu));
   model.add(testing::random_linear(rng, model.output.quant, 20, 10, b));
   return model;
 }
