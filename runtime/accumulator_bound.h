@@ -12,7 +12,7 @@
 //       acc = (bias[c] + sum_k (q1 - Z1) q2[c,k]) - Z2[c] sum_k (q1 - Z1)
 //       bias + the raw dot product  <=  |bias[c]| + A sum_k |q2[c,k]|            "bias + sum (q1 - Z1) q2"
 //       the correction              <=  |Z2[c]| K A    (and the row sum itself <= K A)  "Z2 sum (q1 - Z1)"
-//   the dot path (conv2d_dot, any stride): D = sum a w with a = q1 - qmin1 in [0, 255], w = q2 - mid in
+//   the dot paths (conv2d_dot at any stride, linear_dot): D = sum a w with a = q1 - qmin1 in [0, 255], w = q2 - mid in
 //       [-128, 127] stays below 255 * 128 * K < 2^31 because it only runs for K < 65536; the rest is
 //       summed modulo 2^32, so only the accumulator itself must fit.
 //

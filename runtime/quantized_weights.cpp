@@ -7,7 +7,28 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "runtime/ops/simd_clones.h"
+
 namespace qg::runtime {
+
+namespace {
+
+struct CodeRange {
+  int32_t lowest = 0, highest = 0;
+};
+
+// The smallest and largest of n >= 0 codes (0 and 0 for none). Compiled for each x86-64 level: the baseline
+// (SSE2) has no packed 32-bit min/max, and this pass over every weight runs at each run().
+QG_RUNTIME_CLONES CodeRange code_range(const int16_t* codes, size_t n) {
+  int32_t lowest = 0, highest = 0;
+  for (size_t i = 0; i < n; ++i) {
+    lowest = std::min<int32_t>(lowest, codes[i]);
+    highest = std::max<int32_t>(highest, codes[i]);
+  }
+  return {lowest, highest};
+}
+
+}  // namespace
 
 int64_t QuantizedWeights::row_size() const {
   int64_t size = 1;
@@ -53,11 +74,8 @@ void QuantizedWeights::validate(const std::string& what) const {
   const int32_t hi = code_max(bits, is_signed);
   // run() validates its model on every call: one vectorised pass over the codes decides, and the element by
   // element search below only names the first bad code.
-  int32_t lowest = lo, highest = hi;
-  for (const int16_t code : codes) {
-    lowest = std::min<int32_t>(lowest, code);
-    highest = std::max<int32_t>(highest, code);
-  }
+  const CodeRange range = code_range(codes.data(), codes.size());
+  const int32_t lowest = std::min(lo, range.lowest), highest = std::max(hi, range.highest);
   const bool binary = bits == 1 && is_signed;  // -1 and +1: 0 lies in [lo, hi] but is not a code
   if (lowest >= lo && highest <= hi && !(binary && std::find(codes.begin(), codes.end(), 0) != codes.end())) {
     return;

@@ -13,7 +13,8 @@
 
 namespace qg::runtime {
 
-struct PackedConv;  // runtime/ops/conv2d_dot.cpp: a conv's weights packed for the dot-product path
+struct PackedConv;    // runtime/ops/conv2d_dot.cpp: a conv's weights packed for the dot-product path
+struct PackedLinear;  // runtime/ops/linear_dot.cpp: a linear layer's weights, likewise
 
 /// An allocator whose blocks start on a 64-byte cache line: a 512-bit load from an aligned row never spans
 /// two lines (which made the dot path's engine up to 15 % slower when the heap happened to return a block
@@ -56,6 +57,8 @@ struct Scratch {
   std::vector<const uint32_t*> rows;  ///< where each word row starts
   AlignedVector<int32_t> dots;        ///< D[c][q]: the dot products, one row per output channel (+1)
   AlignedVector<int32_t> codes;       ///< one channel's requantized codes over the gappy positions
+  // The linear dot path (runtime/ops/linear_dot.h) uses words, rows, dots and codes the same way, with the
+  // samples of a block as the positions.
 
   /// Packed weights, reused while their op is unchanged. Checking that costs a copy and a comparison of
   /// the op's weights, so it is done once per run() (which numbers its calls in `run_id`) rather than once
@@ -65,6 +68,12 @@ struct Scratch {
     uint64_t checked_in_run = 0;
   };
   std::vector<PackedEntry> packed;
+  /// The same for the linear layers' dot path (runtime/ops/linear_dot.h).
+  struct PackedLinearEntry {
+    std::shared_ptr<const PackedLinear> linear;
+    uint64_t checked_in_run = 0;
+  };
+  std::vector<PackedLinearEntry> packed_linears;
   uint64_t run_id = 0;
 };
 

@@ -12,6 +12,7 @@
 #include "runtime/ops/conv2d.h"
 #include "runtime/ops/conv2d_dot.h"
 #include "runtime/ops/linear.h"
+#include "runtime/ops/linear_dot.h"
 
 namespace qg::runtime {
 namespace {
@@ -57,7 +58,8 @@ TEST(AccumulatorBound, EveryTermOfEveryChannelFromTheActualCodes) {
 // A linear layer at the very edge: A = 255 (Z1 = 0), K = 33025 weights all 255 with Z2 = 0, so every term
 // is 255 * 255 * 33025 = 2147450625 plus the bias; a bias of 33022 makes it exactly 2^31 - 1. It is accepted,
 // and with every input at 255 the fast kernel (raw dot product in int32, then the correction) reaches that
-// accumulator without overflowing: it agrees with the reference. One more unit of bias is refused.
+// accumulator without overflowing: it agrees with the reference, and so does the dot path (linear_dot) in
+// every instruction set. One more unit of bias is refused.
 Linear edge_linear(int32_t bias, int32_t weight_zero, int16_t weight_code) {
   constexpr int64_t k = 33025;
   Linear op;
@@ -83,6 +85,13 @@ TEST(AccumulatorBound, ALayerAtTheEdgeIsAcceptedAndItsKernelsAgreeThere) {
     linear_fast(op, input, fast, RequantMode::Integer, scratch);
     EXPECT_EQ(reference[0], zero == 0 ? 107 : -107);  // round(+-(2^31 - 1) * 0.01 * 0.01 / 2000)
     EXPECT_EQ(fast, reference) << "zero point " << zero;
+    for (const int8::Isa isa : {int8::Isa::Portable, int8::Isa::Avx2, int8::Isa::Avx512Vnni}) {
+      if (!int8::isa_available(isa)) continue;
+      ASSERT_TRUE(linear_dot_applies(op));  // K = 33025 < 65536
+      std::vector<int32_t> dot(1, -12345);
+      linear_dot(op, 1, input, dot, RequantMode::Integer, scratch, isa);
+      EXPECT_EQ(dot, reference) << "dot path, " << int8::isa_name(isa) << ", zero point " << zero;
+    }
     const Linear over = edge_linear(bias > 0 ? bias + 1 : bias - 1, zero, static_cast<int16_t>(code));
     EXPECT_TRUE(contains(error_of([&] { over.output_quant(over.input_quant); }),
                          "accumulator: the int32 accumulator could overflow: in output channel 0, "))
