@@ -9,6 +9,9 @@ namespace qg::runtime {
 namespace {
 
 constexpr int64_t kMaxDotProducts = 65536;  // K * 255 * 128 < 2^31: D fits int32
+// At most this many stride phases (stride_h * stride_w; the plan holds one entry per phase). Larger strides
+// (a stride wider than the image, which the loader allows up to 2^30) take the int16 path.
+constexpr int64_t kMaxDotPhases = 64;
 constexpr size_t kPackedCacheSize = 8;
 
 int64_t round_up(int64_t value, int64_t step) {
@@ -346,7 +349,7 @@ void fill_words(const DotPlan& p, int8::Isa isa, const int32_t* planes, int64_t 
 bool conv2d_dot_applies(const Conv2d& op) {
   const int64_t products =
       op.in_channels / std::max<int64_t>(op.groups, 1) * op.window.kernel[0] * op.window.kernel[1];
-  return products < kMaxDotProducts;
+  return products < kMaxDotProducts && op.window.stride[0] * op.window.stride[1] <= kMaxDotPhases;
 }
 
 namespace {

@@ -30,7 +30,8 @@
 
 namespace qg::runtime {
 
-/// Whether the dot path computes `op`: when the engine's int32 sums cannot overflow (K < 65536).
+/// Whether the dot path computes `op`: when the engine's int32 sums cannot overflow (K < 65536) and the
+/// stride has at most 64 phases (stride_h * stride_w; larger strides take the int16 path).
 bool conv2d_dot_applies(const Conv2d& op);
 
 /// One sample, like conv2d_reference; bit-exact with it.
