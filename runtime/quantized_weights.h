@@ -33,6 +33,9 @@ struct QuantizedWeights {
   int32_t zero_point(int64_t c) const { return zero_points[per_channel() ? static_cast<size_t>(c) : 0]; }
   /// The largest |q - Z| over the code range and all channels: the weight factor of the overflow bound.
   int32_t max_abs_offset() const;
+  /// The middle of the code range, m: q - m lies in [-128, 127] for 8 bits (0 for signed codes). The dot
+  /// paths (ops/conv2d_dot.h, ops/linear_dot.h) multiply these centred codes.
+  int32_t middle() const { return is_signed ? 0 : int32_t{1} << (bits - 1); }
 
   /// Throws std::invalid_argument starting with `what` unless the code count matches the shape, every
   /// code is in range, there are 1 or shape[0] (scale, zero point) pairs and each pair is valid.

@@ -8,15 +8,10 @@ namespace qg::runtime {
 
 namespace {
 
-constexpr int64_t kMaxDotProducts = 65536;  // K * 255 * 128 < 2^31: D fits int32
 // At most this many stride phases (stride_h * stride_w; the plan holds one entry per phase). Larger strides
 // (a stride wider than the image, which the loader allows up to 2^30) take the int16 path.
 constexpr int64_t kMaxDotPhases = 64;
 constexpr size_t kPackedCacheSize = 8;
-
-int64_t round_up(int64_t value, int64_t step) {
-  return (value + step - 1) / step * step;
-}
 
 int64_t ceil_div(int64_t value, int64_t divisor) {
   return (value + divisor - 1) / divisor;
@@ -83,7 +78,7 @@ DotPlan plan_of(const Conv2d& op, const Dims& input_shape, int8::Isa isa, bool p
   const int64_t rows = pooled ? p.out_height / 2 * 2 : p.out_height;
   const int64_t columns = pooled ? p.out_width / 2 * 2 : p.out_width;
   p.span = (rows - 1) * p.phase_w + columns;
-  p.positions = round_up(p.span, int8::kPanelStep);
+  p.positions = int8::round_up(p.span, int8::kPanelStep);
   p.cin = op.in_channels / op.groups;
   p.cout = op.out_channels / op.groups;
   p.taps = op.window.kernel[0] * op.window.kernel[1];
@@ -127,11 +122,6 @@ Slot slot_of(const DotPlan& p, int64_t w, int j) {
   }
   const int64_t k = w * p.kpw + j;  // k = channel * taps + tap, the weight's own order
   return k < p.products ? Slot{k / p.taps, k % p.taps} : Slot{};
-}
-
-// The middle of the weight code range: w = q2 - m lies in [-128, 127].
-int32_t weight_middle(const QuantizedWeights& weight) {
-  return weight.is_signed ? 0 : int32_t{1} << (weight.bits - 1);
 }
 
 }  // namespace
@@ -178,7 +168,7 @@ std::shared_ptr<const PackedConv> pack(const Conv2d& op, const DotPlan& p, int8:
   auto packed = std::make_shared<PackedConv>();
   packed->source = source_of(op, isa);
   packed->words = p.words;
-  const int32_t middle = weight_middle(op.weight);
+  const int32_t middle = op.weight.middle();
   const int64_t input_offset = op.input_quant.qmin() - op.input_quant.zero_point;
   packed->weights.assign(static_cast<size_t>(op.groups * (p.cout + 1) * p.words), 0);
   for (int64_t g = 0; g < op.groups; ++g) {
@@ -349,7 +339,7 @@ void fill_words(const DotPlan& p, int8::Isa isa, const int32_t* planes, int64_t 
 bool conv2d_dot_applies(const Conv2d& op) {
   const int64_t products =
       op.in_channels / std::max<int64_t>(op.groups, 1) * op.window.kernel[0] * op.window.kernel[1];
-  return products < kMaxDotProducts && op.window.stride[0] * op.window.stride[1] <= kMaxDotPhases;
+  return products < int8::kMaxDotProducts && op.window.stride[0] * op.window.stride[1] <= kMaxDotPhases;
 }
 
 namespace {

@@ -180,6 +180,14 @@ bool isa_available(Isa isa) {
 #endif
 }
 
+std::vector<Isa> available_isas() {
+  std::vector<Isa> isas;
+  for (const Isa isa : {Isa::Portable, Isa::Avx2, Isa::Avx512Vnni}) {
+    if (isa_available(isa)) isas.push_back(isa);
+  }
+  return isas;
+}
+
 Isa best_isa() {
   static const Isa best = detect();
   return best;

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace qg::runtime::int8 {
 
@@ -25,6 +26,8 @@ enum class Isa { Portable, Avx2, Avx512Vnni };
 Isa best_isa();
 /// Whether this CPU can run `isa` (Portable always).
 bool isa_available(Isa isa);
+/// The instruction sets this CPU runs, Portable first (for tests and benchmarks that try each).
+std::vector<Isa> available_isas();
 /// "avx512-vnni", "avx2", "portable".
 const char* isa_name(Isa isa);
 
@@ -49,6 +52,14 @@ inline uint32_t pack_weights(Isa isa, const int32_t* values) {
 
 /// Positions per vector: dot_panel computes positions in multiples of this (16).
 inline constexpr int64_t kPanelStep = 16;
+
+/// The engine's sums stay exact in int32 below this many products per output (K * 255 * 128 < 2^31).
+inline constexpr int64_t kMaxDotProducts = 65536;
+
+/// value rounded up to a multiple of step (> 0).
+inline constexpr int64_t round_up(int64_t value, int64_t step) {
+  return (value + step - 1) / step * step;
+}
 
 /// D[c * ldd + q] = sum_{w < words} dot(a_rows[w][q], weights[c * words + w]) for c < channels and
 /// q < positions (a multiple of kPanelStep; a_rows[w][q] must be readable for all of them).

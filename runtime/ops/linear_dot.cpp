@@ -7,17 +7,7 @@ namespace qg::runtime {
 
 namespace {
 
-constexpr int64_t kMaxDotProducts = 65536;  // K * 255 * 128 < 2^31: D fits int32
 constexpr size_t kPackedCacheSize = 8;
-
-int64_t round_up(int64_t value, int64_t step) {
-  return (value + step - 1) / step * step;
-}
-
-// The middle of the weight code range: w = q2 - m lies in [-128, 127].
-int32_t weight_middle(const QuantizedWeights& weight) {
-  return weight.is_signed ? 0 : int32_t{1} << (weight.bits - 1);
-}
 
 }  // namespace
 
@@ -71,7 +61,7 @@ std::shared_ptr<const PackedLinear> pack(const Linear& op, int8::Isa isa) {
   const int kpw = int8::k_per_word(isa);
   const int64_t k_count = op.in_features;
   packed->words = (k_count + kpw - 1) / kpw;
-  const int32_t middle = weight_middle(op.weight);
+  const int32_t middle = op.weight.middle();
   const int64_t input_offset = op.input_quant.qmin() - op.input_quant.zero_point;
   packed->weights.assign(static_cast<size_t>((op.out_features + 1) * packed->words), 0);
   for (int64_t j = 0; j <= op.out_features; ++j) {
@@ -145,7 +135,7 @@ void fill_words(const Linear& op, int64_t samples, std::span<const int32_t> inpu
 }  // namespace
 
 bool linear_dot_applies(const Linear& op) {
-  return op.in_features < kMaxDotProducts;
+  return op.in_features < int8::kMaxDotProducts;
 }
 
 void linear_dot(const Linear& op, int64_t samples, std::span<const int32_t> input, std::span<int32_t> output,
@@ -154,7 +144,7 @@ void linear_dot(const Linear& op, int64_t samples, std::span<const int32_t> inpu
   assert(static_cast<int64_t>(input.size()) == samples * op.in_features);
   assert(static_cast<int64_t>(output.size()) == samples * op.out_features);
   const PackedLinear& packed = packed_weights(op, isa, scratch);
-  const int64_t positions = round_up(samples, int8::kPanelStep);
+  const int64_t positions = int8::round_up(samples, int8::kPanelStep);
   fill_words(op, samples, input, packed.words, positions, isa, scratch);
   const int64_t outputs = op.out_features;
   int32_t* dots = grow_to(scratch.dots, static_cast<size_t>((outputs + 1) * positions));

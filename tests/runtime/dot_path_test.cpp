@@ -25,22 +25,6 @@ namespace {
 
 using testing::LayerBits;
 
-std::vector<int8::Isa> available_isas() {
-  std::vector<int8::Isa> isas;
-  for (const int8::Isa isa : {int8::Isa::Portable, int8::Isa::Avx2, int8::Isa::Avx512Vnni}) {
-    if (int8::isa_available(isa)) isas.push_back(isa);
-  }
-  return isas;
-}
-
-LayerBits random_bits(std::mt19937& rng) {
-  std::uniform_int_distribution<int> bits(1, 8);
-  std::bernoulli_distribution coin(0.5);
-  LayerBits b{bits(rng), coin(rng), bits(rng), coin(rng), coin(rng), coin(rng), coin(rng)};
-  b.out_signed = b.out_signed && b.out_bits > 1;  // an activation cannot be binary
-  return b;
-}
-
 // A random conv on a random input, with the window fitting the image: stride 1, or with max_stride > 1 a
 // stride from 1 to max_stride drawn for each axis.
 struct ConvCase {
@@ -64,7 +48,8 @@ ConvCase random_dot_conv(std::mt19937& rng, int64_t max_channels, int64_t max_si
       window.stride = {stride(rng), stride(rng)};  // (stride-1 cases draw as they always did)
     const Dims in{in_channels, size(rng), size(rng)};
     const QuantParams input = testing::random_activation_quant(rng, bits(rng), coin(rng));
-    ConvCase c{testing::random_conv(rng, input, in_channels, out_channels, groups, window, random_bits(rng)),
+    ConvCase c{testing::random_conv(rng, input, in_channels, out_channels, groups, window,
+                                    testing::random_layer_bits(rng)),
                in,
                {},
                {}};
@@ -91,7 +76,7 @@ TEST(ConvDotPath, BitExactWithReferenceInEveryInstructionSet) {
       std::vector<int32_t> expected(static_cast<size_t>(checked_numel(c.output_shape, "test")));
       conv2d_reference(c.conv, c.input_shape, c.input, expected, mode);
       varied += testing::distinct_values(expected) > 1 ? 1 : 0;
-      for (const int8::Isa isa : available_isas()) {
+      for (const int8::Isa isa : int8::available_isas()) {
         std::vector<int32_t> actual(expected.size(), -12345);
         conv2d_fast(c.conv, c.input_shape, c.input, actual, mode, scratch, isa);
         ASSERT_EQ(actual, expected) << int8::isa_name(isa) << ", input " << dims_to_string(c.input_shape)
@@ -102,7 +87,7 @@ TEST(ConvDotPath, BitExactWithReferenceInEveryInstructionSet) {
     }
   }
   std::cout << "[ coverage ] instruction sets:";
-  for (const int8::Isa isa : available_isas())
+  for (const int8::Isa isa : int8::available_isas())
     std::cout << " " << int8::isa_name(isa);
   std::cout << "; " << wide << " of 120 convs with >= 4 channels per group; " << varied << " of " << cases
             << " outputs not constant\n";
@@ -114,7 +99,7 @@ TEST(ConvDotPath, BitExactWithReferenceInEveryInstructionSet) {
 std::vector<int32_t> expect_every_isa_exact(const ConvCase& c, RequantMode mode, Scratch& scratch) {
   std::vector<int32_t> expected(static_cast<size_t>(checked_numel(c.output_shape, "test")));
   conv2d_reference(c.conv, c.input_shape, c.input, expected, mode);
-  for (const int8::Isa isa : available_isas()) {
+  for (const int8::Isa isa : int8::available_isas()) {
     std::vector<int32_t> actual(expected.size(), -12345);
     conv2d_fast(c.conv, c.input_shape, c.input, actual, mode, scratch, isa);
     EXPECT_EQ(actual, expected) << int8::isa_name(isa) << ", input " << dims_to_string(c.input_shape) << ", "
@@ -225,7 +210,7 @@ TEST(RequantizeRow, MatchesTheOutputStageOnExtremeValues) {
     std::vector<int32_t> expected(acc.size());
     for (size_t k = 0; k < acc.size(); ++k)
       expected[k] = stage.apply(acc[k], 0, RequantMode::Integer);
-    for (const int8::Isa isa : available_isas()) {
+    for (const int8::Isa isa : int8::available_isas()) {
       std::vector<int32_t> actual(acc.size(), -12345);
       const QuantizedMultiplier m = stage.multipliers[0];
       int8::requantize_row(isa, acc.data(), zeros.data(), 0, 0, m.multiplier, m.shift, out.zero_point,
@@ -251,7 +236,7 @@ TEST(ConvDotPath, TutorialShapesInEveryInstructionSet) {
     const std::vector<int32_t> image = testing::random_codes(rng, checked_numel(in, "test"), input);
     std::vector<int32_t> expected(static_cast<size_t>(checked_numel(conv.output_shape(in), "test")));
     conv2d_reference(conv, in, image, expected, RequantMode::Integer);
-    for (const int8::Isa isa : available_isas()) {
+    for (const int8::Isa isa : int8::available_isas()) {
       std::vector<int32_t> actual(expected.size(), -1);
       conv2d_fast(conv, in, image, actual, RequantMode::Integer, scratch, isa);
       EXPECT_EQ(actual, expected) << int8::isa_name(isa) << " " << s.in << "->" << s.out;
@@ -276,7 +261,7 @@ TEST(ConvDotPath, FusedPoolEqualsConvThenPool) {
       const Dims pooled_shape = pool.output_shape(c.output_shape);
       std::vector<int32_t> expected(static_cast<size_t>(checked_numel(pooled_shape, "test")));
       max_pool2d_reference(pool, c.output_shape, conv_out, expected);
-      for (const int8::Isa isa : available_isas()) {
+      for (const int8::Isa isa : int8::available_isas()) {
         std::vector<int32_t> actual(expected.size(), -12345);
         conv2d_dot_pooled(c.conv, pool, c.input_shape, c.input, actual, mode, scratch, isa);
         ASSERT_EQ(actual, expected) << int8::isa_name(isa) << ", conv output "
@@ -306,7 +291,7 @@ TEST(ConvDotPath, StridedConvFusedPoolEqualsConvThenPool) {
       const Dims pooled_shape = pool.output_shape(c.output_shape);
       std::vector<int32_t> expected(static_cast<size_t>(checked_numel(pooled_shape, "test")));
       max_pool2d_reference(pool, c.output_shape, conv_out, expected);
-      for (const int8::Isa isa : available_isas()) {
+      for (const int8::Isa isa : int8::available_isas()) {
         std::vector<int32_t> actual(expected.size(), -12345);
         conv2d_dot_pooled(c.conv, pool, c.input_shape, c.input, actual, mode, scratch, isa);
         ASSERT_EQ(actual, expected) << int8::isa_name(isa) << ", input " << dims_to_string(c.input_shape)

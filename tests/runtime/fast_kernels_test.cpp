@@ -16,20 +16,6 @@ namespace {
 using testing::distinct_values;
 using testing::LayerBits;
 
-LayerBits random_bits(std::mt19937& rng) {
-  std::uniform_int_distribution<int> bits(1, 8);
-  std::bernoulli_distribution coin(0.5);
-  LayerBits b;
-  b.weight_bits = bits(rng);
-  b.weight_signed = coin(rng);
-  b.out_bits = bits(rng);
-  b.out_signed = coin(rng) && b.out_bits > 1;  // an activation cannot be binary
-  b.per_channel = coin(rng);
-  b.with_bias = coin(rng);
-  b.fused_relu = coin(rng);
-  return b;
-}
-
 TEST(Conv2dFast, BitExactWithReferenceOnRandomShapes) {
   std::mt19937 rng(11);
   std::uniform_int_distribution<int64_t> small(1, 3), size(3, 11), kernel(1, 4), padding(0, 2);
@@ -46,8 +32,8 @@ TEST(Conv2dFast, BitExactWithReferenceOnRandomShapes) {
                           {small(rng), small(rng)}};
     const Dims in{in_channels, size(rng), size(rng)};
     const QuantParams input = testing::random_activation_quant(rng, bits(rng), coin(rng));
-    const Conv2d conv =
-        testing::random_conv(rng, input, in_channels, out_channels, groups, window, random_bits(rng));
+    const Conv2d conv = testing::random_conv(rng, input, in_channels, out_channels, groups, window,
+                                             testing::random_layer_bits(rng));
     Dims out_shape;
     try {
       out_shape = conv.output_shape(in);
@@ -87,7 +73,8 @@ TEST(LinearFast, BitExactWithReferenceOnRandomShapes) {
   for (int i = 0; i < 150; ++i) {
     const QuantParams input = testing::random_activation_quant(rng, bits(rng), coin(rng));
     const int64_t in_features = features(rng), out_features = features(rng) % 37 + 4;
-    const Linear linear = testing::random_linear(rng, input, in_features, out_features, random_bits(rng));
+    const Linear linear =
+        testing::random_linear(rng, input, in_features, out_features, testing::random_layer_bits(rng));
     ASSERT_NO_THROW(linear.output_quant(input));
     const std::vector<int32_t> x = testing::random_codes(rng, in_features, input);
     for (const RequantMode mode : {RequantMode::Integer, RequantMode::FloatReference}) {

@@ -22,22 +22,6 @@ namespace {
 
 using testing::LayerBits;
 
-std::vector<int8::Isa> available_isas() {
-  std::vector<int8::Isa> isas;
-  for (const int8::Isa isa : {int8::Isa::Portable, int8::Isa::Avx2, int8::Isa::Avx512Vnni}) {
-    if (int8::isa_available(isa)) isas.push_back(isa);
-  }
-  return isas;
-}
-
-LayerBits random_bits(std::mt19937& rng) {
-  std::uniform_int_distribution<int> bits(1, 8);
-  std::bernoulli_distribution coin(0.5);
-  LayerBits b{bits(rng), coin(rng), bits(rng), coin(rng), coin(rng), coin(rng), coin(rng)};
-  b.out_signed = b.out_signed && b.out_bits > 1;  // an activation cannot be binary
-  return b;
-}
-
 // linear_reference on each of the `samples` samples of `input`.
 std::vector<int32_t> reference_outputs(const Linear& op, int64_t samples, const std::vector<int32_t>& input,
                                        RequantMode mode) {
@@ -61,7 +45,7 @@ int expect_every_isa_exact(const Linear& op, int64_t samples, const std::vector<
   for (const RequantMode mode : {RequantMode::Integer, RequantMode::FloatReference}) {
     const std::vector<int32_t> expected = reference_outputs(op, samples, input, mode);
     varied += testing::distinct_values(expected) > 1 ? 1 : 0;
-    for (const int8::Isa isa : available_isas()) {
+    for (const int8::Isa isa : int8::available_isas()) {
       std::vector<int32_t> actual(expected.size(), -12345);
       linear_dot(op, samples, input, actual, mode, scratch, isa);
       EXPECT_EQ(actual, expected) << int8::isa_name(isa) << ", " << samples << " samples, " << op.in_features
@@ -82,8 +66,8 @@ TEST(LinearDotPath, BitExactWithReferenceInEveryInstructionSet) {
   int varied = 0, cases = 0, odd = 0, per_channel = 0;
   for (int i = 0; i < 150; ++i) {
     const QuantParams input = testing::random_activation_quant(rng, bits(rng), coin(rng));
-    const Linear op =
-        testing::random_linear(rng, input, in_features(rng), out_features(rng), random_bits(rng));
+    const Linear op = testing::random_linear(rng, input, in_features(rng), out_features(rng),
+                                             testing::random_layer_bits(rng));
     ASSERT_TRUE(linear_dot_applies(op));
     const int64_t samples = samples_of(rng);
     odd += op.in_features % 4 != 0 ? 1 : 0;
@@ -121,7 +105,7 @@ TEST(LinearDotPath, NoticesWeightsChangedInPlace) {
   Scratch scratch;  // keeps the packed weights of the ops it has seen, keyed by the op's address
   for (int i = 0; i < 10; ++i) {
     const QuantParams input = testing::random_activation_quant(rng, 8, false);
-    Linear op = testing::random_linear(rng, input, 50 + i, 12, random_bits(rng));
+    Linear op = testing::random_linear(rng, input, 50 + i, 12, testing::random_layer_bits(rng));
     const int64_t samples = 9;
     const std::vector<int32_t> codes = testing::random_codes(rng, samples * op.in_features, input);
     std::vector<int32_t> before(static_cast<size_t>(samples * op.out_features));

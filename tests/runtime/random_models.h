@@ -96,6 +96,16 @@ struct LayerBits {
   bool fused_relu = false;
 };
 
+/// Random bit widths and options for a layer: weights and outputs of 1..8 bits, signed or not (an output
+/// cannot be binary), per-channel, bias and fused ReLU each with probability 1/2.
+inline LayerBits random_layer_bits(std::mt19937& rng) {
+  std::uniform_int_distribution<int> bits(1, 8);
+  std::bernoulli_distribution coin(0.5);
+  LayerBits b{bits(rng), coin(rng), bits(rng), coin(rng), coin(rng), coin(rng), coin(rng)};
+  b.out_signed = b.out_signed && b.out_bits > 1;  // an activation cannot be binary
+  return b;
+}
+
 inline Conv2d random_conv(std::mt19937& rng, const QuantParams& input, int64_t in_channels,
                           int64_t out_channels, int64_t groups, const Window2d& window, const LayerBits& b) {
   Conv2d conv;
