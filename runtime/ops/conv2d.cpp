@@ -5,6 +5,7 @@
 
 #include "runtime/accumulator_bound.h"
 #include "runtime/int_dot.h"
+#include "runtime/ops/conv2d_depthwise.h"
 #include "runtime/ops/conv2d_dot.h"
 
 namespace qg::runtime {
@@ -190,7 +191,9 @@ void conv2d_fast(const Conv2d& op, const Dims& input_shape, std::span<const int3
                  std::span<int32_t> output, RequantMode mode, Scratch& scratch, int8::Isa isa) {
   const ConvLayout l = layout_of(op, input_shape);
   assert(static_cast<int64_t>(output.size()) == op.out_channels * l.positions);
-  if (conv2d_dot_applies(op)) {
+  if (conv2d_depthwise_applies(op)) {
+    conv2d_depthwise(op, input_shape, input, output, mode, scratch, isa);
+  } else if (conv2d_dot_applies(op)) {
     conv2d_dot(op, input_shape, input, output, mode, scratch, isa);
   } else {
     conv2d_int16(op, l, input, output, mode, scratch);

@@ -61,8 +61,9 @@ struct Conv2d {
 void conv2d_reference(const Conv2d& op, const Dims& input_shape, std::span<const int32_t> input,
                       std::span<int32_t> output, RequantMode mode);
 
-/// Bit-exact with conv2d_reference. Convolutions of fewer than 65536 products per output (any stride,
-/// padding, dilation, groups) take the dot-product path (conv2d_dot.h: packed 8-bit products on AVX-512
+/// Bit-exact with conv2d_reference. Depthwise convolutions (groups == in_channels > 1) take the depthwise
+/// path (conv2d_depthwise.h: a row of sums per tap, straight from the input plane). Other convolutions of
+/// fewer than 65536 products per output (any stride, padding, dilation, groups) take the dot-product path (conv2d_dot.h: packed 8-bit products on AVX-512
 /// VNNI, int16 pairs on AVX2 or in portable C++, whichever this CPU runs best); larger ones an im2col of
 /// (q1 - Z1) into int16 rows, one int16 dot product per output with the raw weight codes, corrected by
 /// Z2[c] * (row sum).

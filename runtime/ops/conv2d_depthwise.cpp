@@ -1,0 +1,214 @@
+#include "runtime/ops/conv2d_depthwise.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+#include <vector>
+
+#include "runtime/ops/simd_clones.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define QG_DEPTHWISE_AVX512 1
+#else
+#define QG_DEPTHWISE_AVX512 0
+#endif
+
+namespace qg::runtime {
+
+namespace {
+
+int64_t ceil_div(int64_t value, int64_t divisor) {
+  return (value + divisor - 1) / divisor;
+}
+
+// The geometry of one call: the padded input split into stride_h * stride_w phase planes of
+// phase_h x phase_w values, and where in them each tap's row of inputs starts.
+struct Geometry {
+  int64_t height = 0, width = 0, out_height = 0, out_width = 0;
+  int64_t pad_h = 0, pad_w = 0, stride_h = 0, stride_w = 0;
+  int64_t phase_h = 0, phase_w = 0, phase_size = 0;
+  // Tap (ki, kj) of output (y, x) reads phases[tap_offsets[t] + y * phase_w + x], t = ki * kW + kj.
+  std::vector<int64_t> tap_offsets;
+  int64_t span = 0;  // (out_height - 1) * phase_w + out_width: the gappy positions of the outputs
+};
+
+Geometry geometry_of(const Conv2d& op, const Dims& input_shape) {
+  Geometry g;
+  g.height = input_shape[1];
+  g.width = input_shape[2];
+  g.out_height = op.window.output_size(g.height, 0, Conv2d::kName);
+  g.out_width = op.window.output_size(g.width, 1, Conv2d::kName);
+  g.pad_h = op.window.padding[0];
+  g.pad_w = op.window.padding[1];
+  g.stride_h = op.window.stride[0];
+  g.stride_w = op.window.stride[1];
+  g.phase_h = ceil_div(g.height + 2 * g.pad_h, g.stride_h);
+  g.phase_w = ceil_div(g.width + 2 * g.pad_w, g.stride_w);
+  g.phase_size = g.phase_h * g.phase_w;
+  g.span = (g.out_height - 1) * g.phase_w + g.out_width;
+  for (int64_t ki = 0; ki < op.window.kernel[0]; ++ki) {
+    for (int64_t kj = 0; kj < op.window.kernel[1]; ++kj) {
+      // Padded row y*s_h + dy with dy = a_h*s_h + r_h is row y + a_h of the phases with r_h; likewise columns.
+      const int64_t dy = ki * op.window.dilation[0], dx = kj * op.window.dilation[1];
+      const int64_t phase = dy % g.stride_h * g.stride_w + dx % g.stride_w;
+      g.tap_offsets.push_back(phase * g.phase_size + dy / g.stride_h * g.phase_w + dx / g.stride_w);
+    }
+  }
+  return g;
+}
+
+// The first index j >= 0 with j * stride + offset >= 0, and the first with j * stride + offset >= size,
+// both within [0, n]: the part of a phase row (or column) that lies in the image.
+std::pair<int64_t, int64_t> inside(int64_t offset, int64_t stride, int64_t size, int64_t n) {
+  const int64_t begin = std::min(ceil_div(std::max<int64_t>(-offset, 0), stride), n);
+  const int64_t end = std::clamp(ceil_div(std::max<int64_t>(size - offset, 0), stride), begin, n);
+  return {begin, end};
+}
+
+// row[j] = source[j * step] - zero for j < n: one row of a phase plane.
+QG_RUNTIME_CLONES void offset_row(const int32_t* source, int64_t step, int32_t zero, int64_t n,
+                                  int32_t* row) {
+  if (step == 1) {  // as a loop the compiler vectorises
+    for (int64_t j = 0; j < n; ++j)
+      row[j] = source[j] - zero;
+  } else {
+    for (int64_t j = 0; j < n; ++j)
+      row[j] = source[j * step] - zero;
+  }
+}
+
+#if QG_DEPTHWISE_AVX512
+// offset_row for steps 1 and 2, 16 values at a time with masked loads and stores, so that the few values
+// of a row (7 to 28 in MNIST-sized models) need no scalar remainder loop. Masked-off lanes are neither read
+// nor written.
+__attribute__((target("avx512f"))) void offset_row_avx512(const int32_t* source, int64_t step, int32_t zero,
+                                                          int64_t n, int32_t* row) {
+  const auto first_lanes = [](int64_t count) {
+    return count >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << std::max<int64_t>(count, 0)) - 1);
+  };
+  const __m512i zeros = _mm512_set1_epi32(zero);
+  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 lanes = first_lanes(n - j);
+    __m512i values;
+    if (step == 1) {
+      values = _mm512_maskz_loadu_epi32(lanes, source + j);
+    } else {  // the even values of source[2j], ..., source[2(n - 1)]: 2(n - j) - 1 values
+      const int64_t count = 2 * (n - j) - 1;
+      const __m512i low = _mm512_maskz_loadu_epi32(first_lanes(count), source + 2 * j);
+      const __m512i high = _mm512_maskz_loadu_epi32(first_lanes(count - 16), source + 2 * j + 16);
+      values = _mm512_permutex2var_epi32(low, evens, high);
+    }
+    _mm512_mask_storeu_epi32(row + j, lanes, _mm512_sub_epi32(values, zeros));
+  }
+}
+#endif
+
+// phases[r * phase_size + i * phase_w + j] = a at padded position (i*s_h + r_h, j*s_w + r_w), r = r_h*s_w + r_w:
+// q1 - Z1 in the image, 0 on padding and beyond the padded plane.
+// With `avx512` (the CPU has AVX-512F) rows of strides 1 and 2 take offset_row_avx512.
+void fill_phases(const Geometry& g, const int32_t* channel, int32_t zero, bool avx512, int32_t* phases) {
+  for (int64_t r_h = 0; r_h < g.stride_h; ++r_h) {
+    const auto [row_begin, row_end] = inside(r_h - g.pad_h, g.stride_h, g.height, g.phase_h);
+    for (int64_t r_w = 0; r_w < g.stride_w; ++r_w) {
+      const auto [column_begin, column_end] = inside(r_w - g.pad_w, g.stride_w, g.width, g.phase_w);
+      int32_t* plane = phases + (r_h * g.stride_w + r_w) * g.phase_size;
+      std::fill(plane, plane + g.phase_size, 0);
+      for (int64_t i = row_begin; i < row_end; ++i) {
+        const int64_t y = i * g.stride_h + r_h - g.pad_h;
+        const int32_t* source = channel + y * g.width + (column_begin * g.stride_w + r_w - g.pad_w);
+        int32_t* row = plane + i * g.phase_w + column_begin;
+#if QG_DEPTHWISE_AVX512
+        if (avx512 && g.stride_w <= 2) {
+          offset_row_avx512(source, g.stride_w, zero, column_end - column_begin, row);
+          continue;
+        }
+#endif
+        offset_row(source, g.stride_w, zero, column_end - column_begin, row);
+      }
+    }
+  }
+}
+
+// 16 int32 lanes (GCC's vector extension): one AVX-512 register, two AVX2 ones, four SSE ones, as the clone
+// compiled for this CPU has them. Written out because GCC unrolls the plain loop over a block fully and then
+// finds the unrolled code not worth vectorising.
+using Lanes = int32_t __attribute__((vector_size(64)));
+constexpr int64_t kLanes = 16;
+constexpr int64_t kVectors = 4;                // accumulators per block
+constexpr int64_t kBlock = kLanes * kVectors;  // outputs accumulated together
+
+// acc[q] = bias + sum_t weights[t] * phases[tap_offsets[t] + q] for q < span, rounded up to kBlock: one
+// output channel over the gappy positions q = y * phase_w + x (as the dot path numbers them), so that every
+// tap reads one long contiguous run. Each block of kBlock sums stays in registers while all taps add to it.
+QG_RUNTIME_CLONES void accumulate_channel(const Geometry& g, const int32_t* phases, const int32_t* weights,
+                                          int32_t bias, int32_t* acc) {
+  const auto taps = static_cast<int64_t>(g.tap_offsets.size());
+  for (int64_t q = 0; q < g.span; q += kBlock) {
+    Lanes sums[kVectors];
+    for (Lanes& s : sums)
+      s = Lanes{} + bias;
+    for (int64_t t = 0; t < taps; ++t) {
+      const int32_t* source = phases + g.tap_offsets[static_cast<size_t>(t)] + q;
+      const int32_t w = weights[t];
+      for (int64_t v = 0; v < kVectors; ++v) {
+        Lanes a;
+        std::memcpy(&a, source + v * kLanes, sizeof a);  // an unaligned load
+        sums[v] += a * w;
+      }
+    }
+    std::memcpy(acc + q, sums, sizeof sums);
+  }
+}
+
+}  // namespace
+
+bool conv2d_depthwise_applies(const Conv2d& op) {
+  return op.groups > 1 && op.groups == op.in_channels;
+}
+
+void conv2d_depthwise(const Conv2d& op, const Dims& input_shape, std::span<const int32_t> input,
+                      std::span<int32_t> output, RequantMode mode, Scratch& scratch, int8::Isa isa) {
+  assert(conv2d_depthwise_applies(op));
+  const Geometry g = geometry_of(op, input_shape);
+  const int64_t multiplier = op.out_channels / op.groups;  // output channels per input channel
+  const auto taps = static_cast<int64_t>(g.tap_offsets.size());
+  const int64_t out_plane = g.out_height * g.out_width;
+  assert(static_cast<int64_t>(output.size()) == op.out_channels * out_plane);
+  // The last block of outputs reads up to kBlock - 1 values beyond the phases: zeros, summed into outputs
+  // that are dropped.
+  const int64_t phases_size = g.stride_h * g.stride_w * g.phase_size;
+  int32_t* const phases = grow_to(scratch.values, static_cast<size_t>(phases_size + kBlock));
+  std::fill(phases + phases_size, phases + phases_size + kBlock, 0);
+  int32_t* const acc = grow_to(scratch.dots, static_cast<size_t>(int8::round_up(g.span, kBlock)));
+  std::vector<int32_t> weights(static_cast<size_t>(taps));
+  const OutputStage& stage = op.output_stage;
+  const bool avx512 = isa == int8::Isa::Avx512Vnni;  // implies AVX-512F
+  for (int64_t ci = 0; ci < op.in_channels; ++ci) {
+    fill_phases(g, input.data() + ci * g.height * g.width, op.input_quant.zero_point, avx512, phases);
+    for (int64_t oc = ci * multiplier; oc < (ci + 1) * multiplier; ++oc) {
+      const int32_t weight_zero = op.weight.zero_point(oc);
+      for (int64_t t = 0; t < taps; ++t)
+        weights[static_cast<size_t>(t)] = op.weight.codes[static_cast<size_t>(oc * taps + t)] - weight_zero;
+      accumulate_channel(g, phases, weights.data(), op.bias.empty() ? 0 : op.bias[static_cast<size_t>(oc)],
+                         acc);
+      // Requantize all gappy positions in one pass, then keep each row's first out_width codes.
+      int32_t* const codes = grow_to(scratch.codes, static_cast<size_t>(g.span));
+      if (mode == RequantMode::Integer) {
+        const QuantizedMultiplier m = stage.multipliers[stage.per_channel() ? static_cast<size_t>(oc) : 0];
+        int8::requantize_row(isa, acc, acc, 0, 0, m.multiplier, m.shift, stage.output.zero_point,
+                             stage.clamp_min, stage.clamp_max, codes, g.span);
+      } else {
+        for (int64_t q = 0; q < g.span; ++q)
+          codes[q] = stage.apply(acc[q], oc, mode);
+      }
+      int32_t* const out = output.data() + oc * out_plane;
+      for (int64_t y = 0; y < g.out_height; ++y)
+        std::memcpy(out + y * g.out_width, codes + y * g.phase_w,
+                    static_cast<size_t>(g.out_width) * sizeof(int32_t));
+    }
+  }
+}
+
+}  // namespace qg::runtime
