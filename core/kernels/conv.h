@@ -4,8 +4,9 @@
 // Three fast paths (conv_paths.h), chosen per geometry:
 //
 // * direct, for stride 1 and a small receptive field (C_in/groups * kH * kW <= 32, e.g. the first layer of
-//   an image model, or a grouped conv with few channels per group): each output plane is a sum of shifted
-//   input planes (conv_direct.cpp), computed without any intermediate matrix;
+//   an image model, or a grouped conv with few channels per group), except 1x1 convs over more than 8
+//   channels: each output plane is a sum of shifted input planes (conv_direct.cpp), computed without any
+//   intermediate matrix;
 // * shifted GEMM, for the other stride-1 convs with at most 24 taps and an output plane of 64 positions or
 //   more: one matrix product per kernel tap, reading the input planes in place (conv_shifted.cpp);
 // * im2col + GEMM for the rest (stride > 1, large kernels, small planes): every receptive field of the input is copied into one column
@@ -68,7 +69,8 @@ enum class ConvPath { Auto, Direct, Shifted, Gemm };
 bool conv2d_direct_applies(const Conv2dGeometry& g);
 /// Whether the shifted-GEMM path can compute `g` (stride 1).
 bool conv2d_shifted_applies(const Conv2dGeometry& g);
-/// The path ConvPath::Auto takes: direct where it applies; else shifted GEMM for stride 1 unless the kernel
+/// The path ConvPath::Auto takes: direct where it applies, unless the kernel is 1x1 over more than 8 input
+/// channels per group; else shifted GEMM for stride 1 unless the kernel
 /// has more than 24 taps, or more than one tap and an output plane of fewer than 64 positions; else im2col +
 /// GEMM.
 ConvPath conv2d_auto_path(const Conv2dGeometry& g);

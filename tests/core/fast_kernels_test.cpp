@@ -130,8 +130,8 @@ TEST(ConvPaths, ResultsDoNotDependOnTheThreadCount) {
   }
 }
 
-// The automatic choice (measured per geometry, core/kernels/conv.cpp): the tutorial's and the results
-// configs' convs keep their paths, large kernels and small planes go to im2col + GEMM.
+// The automatic choice (measured per geometry, core/kernels/conv.cpp): the tutorial's convs keep their
+// paths, pointwise convs over many channels go to a GEMM, large kernels and small planes to im2col + GEMM.
 TEST(ConvPaths, AutoPathFollowsTheGeometry) {
   const auto path = [](Shape input, Shape weight, int64_t stride, int64_t padding, int64_t groups = 1) {
     return conv2d_auto_path(conv2d_geometry(input, weight, stride, padding, 1, groups));
@@ -141,6 +141,9 @@ TEST(ConvPaths, AutoPathFollowsTheGeometry) {
   EXPECT_EQ(path({64, 40, 13, 13}, {40, 40, 3, 3}, 1, 0), ConvPath::Shifted);    // NetBN's, 11x11 out
   EXPECT_EQ(path({64, 16, 28, 28}, {16, 16, 3, 3}, 1, 1), ConvPath::Shifted);    // a ResNet block
   EXPECT_EQ(path({64, 64, 7, 7}, {128, 64, 1, 1}, 1, 0), ConvPath::Shifted);     // 1x1 on a small plane
+  EXPECT_EQ(path({64, 32, 28, 28}, {64, 32, 1, 1}, 1, 0), ConvPath::Shifted);    // a MobileNet pointwise conv
+  EXPECT_EQ(path({64, 16, 14, 14}, {16, 16, 1, 1}, 1, 0), ConvPath::Shifted);    // ... and a narrow one
+  EXPECT_EQ(path({64, 8, 28, 28}, {32, 8, 1, 1}, 1, 0), ConvPath::Direct);       // 1x1 over few channels
   EXPECT_EQ(path({64, 64, 7, 7}, {64, 64, 3, 3}, 1, 1), ConvPath::Gemm);         // 3x3 on a small plane
   EXPECT_EQ(path({64, 6, 14, 14}, {16, 6, 5, 5}, 1, 0), ConvPath::Gemm);         // LeNet-5's second conv
   EXPECT_EQ(path({64, 32, 14, 14}, {32, 32, 7, 7}, 1, 3), ConvPath::Gemm);       // a 7x7 conv
