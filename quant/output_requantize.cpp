@@ -1,6 +1,7 @@
 #include "quant/output_requantize.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -67,8 +68,13 @@ void requantize_chunk(const float* y, int64_t count, const RowStage& s, float* o
   for (int64_t i = 0; i < count; ++i) {
     const int64_t r = runtime::rounding_shift_right(int64_t{acc[i]} * multiplier, shift);
     const int64_t clamped = std::min(std::max(r, low), high);
-    const float code = static_cast<float>(static_cast<int32_t>(clamped));
-    out[i] = y[i] != y[i] ? y[i] : code * scale;  // a NaN stays NaN (the code above went through as qmin)
+    // A NaN input stays NaN (the code above went through as qmin). The choice is made on the bits: a
+    // floating-point select leaves the conversion and product in one arm, which GCC may not execute
+    // unconditionally (they could trap), so the loop would branch and not vectorise.
+    const float value = static_cast<float>(static_cast<int32_t>(clamped)) * scale;
+    const auto input = std::bit_cast<uint32_t>(y[i]);
+    const uint32_t nan = (input & 0x7FFFFFFFu) > 0x7F800000u ? ~0u : 0u;
+    out[i] = std::bit_cast<float>((std::bit_cast<uint32_t>(value) & ~nan) | (input & nan));
     mask[i] = clamped == r ? 1.0f : 0.0f;
   }
   if (in_range) std::memcpy(in_range, mask, static_cast<size_t>(count) * sizeof(float));

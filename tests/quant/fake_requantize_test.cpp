@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "autograd/ops.h"
@@ -83,6 +86,45 @@ TEST(FakeRequantize, ResultDoesNotDependOnTheThreadCount) {
   const std::vector<float> three = fake_requantize(y, 0.02f, weight, output, Ste::Clipped).to_vector();
   parallel::set_num_threads(2);
   EXPECT_EQ(one, three);
+}
+
+// Non-finite values: infinities clamp to the range's ends exactly as in the reference, and a NaN output
+// stays that very NaN (its bits; the reference, a function of finite accumulators, has no answer for it).
+// The vectorised loop makes that choice on the bits, without a branch.
+TEST(FakeRequantize, NonFiniteValues) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float payload = std::bit_cast<float>(0x7FC01234u);  // a NaN with a payload of its own
+  std::vector<float> y;
+  for (int i = 0; i < 67; ++i) {  // long enough for full vectors and a tail, every kind at every lane
+    const float kinds[] = {nan, inf, -inf, 0.37f * static_cast<float>(i - 30), -nan, payload, 3e38f};
+    y.push_back(kinds[i % 7]);
+  }
+  std::vector<float> finite = y;  // the reference's input: NaNs replaced, results there not compared
+  std::replace_if(
+      finite.begin(), finite.end(), [](float v) { return std::isnan(v); }, 0.0f);
+  const QParams weight = make_per_tensor(-0.7f, 0.6f, {8, true});
+  const QParams output = make_per_tensor(-3.0f, 5.0f, {8, false});
+  std::vector<float> mask;
+  const std::vector<float> expected =
+      requantize_outputs_reference(Tensor::from_vector(finite, {1, 1, 67}), 0.0123f, weight, output, &mask);
+  const RequantizedOutput got =
+      requantize_outputs(Tensor::from_vector(y, {1, 1, 67}), 0.0123f, weight, output, true);
+  const std::vector<float> values = got.values.to_vector(), in_range = got.in_range.to_vector();
+  ASSERT_EQ(values.size(), expected.size());
+  int nans = 0, infinities = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (std::isnan(y[i])) {
+      EXPECT_EQ(std::bit_cast<uint32_t>(values[i]), std::bit_cast<uint32_t>(y[i])) << "element " << i;
+      ++nans;
+      continue;
+    }
+    EXPECT_EQ(values[i], expected[i]) << "element " << i << ": input " << y[i];
+    EXPECT_EQ(in_range[i], mask[i]) << "element " << i << ": input " << y[i];
+    infinities += std::isinf(y[i]) ? 1 : 0;
+  }
+  EXPECT_EQ(nans, 28);
+  EXPECT_EQ(infinities, 20);
 }
 
 // Scales that ran away during training (the multiplier S_in S_w / S_out beyond the fixed-point range) are a
