@@ -70,6 +70,16 @@ void dot_panel(Isa isa, const uint32_t* const* a_rows, int64_t words, const uint
 /// activation values (each in [0, 255]; pass a row of zeros for a missing value) interleaved into words.
 void interleave_words(Isa isa, const int32_t* const* sources, int64_t n, uint32_t* dst);
 
+/// A rows x columns window of activation words straight from the input codes of `channels` channels (1 to
+/// k_per_word(isa)): for i < rows and j < columns,
+///     dst[i * dst_row + j] = pack_activations(isa, {a_0, a_1, ...}),
+///     a_c = sources[c][i * row_step + j * column_step] - qmin   (each in [0, 255]) for c < channels,
+/// and 0 for the word's other k-values. With column_step > 1 this is the stride gather of a strided conv's
+/// phase plane. Isa::Avx512Vnni uses AVX-512 intrinsics (masked loads read no code outside the window);
+/// the others a loop GCC vectorises.
+void gather_words(Isa isa, const int32_t* const* sources, int channels, int32_t qmin, int64_t rows,
+                  int64_t columns, int64_t row_step, int64_t column_step, uint32_t* dst, int64_t dst_row);
+
 /// The output stage of one row of a conv: for i < n,
 ///     acc = d[i] + weight_offset * s[i] + constant          (the layer's int32 accumulator, exactly)
 ///     out[i] = clamp(zero + round(acc * multiplier * 2^(shift - 31)), lo, hi)

@@ -8,6 +8,8 @@
 //    thread counts, and after an op's weights change in place (the packed-weight cache must notice).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <iostream>
 #include <limits>
@@ -187,6 +189,65 @@ TEST(ConvDotPath, StridedNetworkShapesInEveryInstructionSet) {
           << s.in << "->" << s.out << ", " << s.window.describe();
     }
   }
+}
+
+// The words of several channels per word are gathered straight from the input codes (gather_words), one
+// phase plane at a time: strides 2 and 3 on either axis (and stride 1 with padding), padding 0 to 2 (so the
+// padding word, Z1 - qmin, fills the plane's edges), channel counts that leave a block part empty, signed
+// codes (qmin < 0) and unsigned ones of 2 to 8 bits, and phase rows of up to 19 columns (more than the 16
+// words of one AVX-512 step).
+TEST(ConvDotPath, ChannelWordsGatheredFromTheCodesInEveryInstructionSet) {
+  std::mt19937 rng(33);
+  const std::array<int64_t, 2> strides[] = {{2, 2}, {3, 3}, {2, 3}, {3, 2}, {1, 2}, {1, 1}};
+  const int64_t channel_counts[] = {3, 4, 5, 7, 9, 13};
+  const int64_t sizes[] = {5, 16, 33, 38};
+  std::uniform_int_distribution<int> bits(2, 8);
+  std::uniform_int_distribution<int64_t> kernel(1, 3), groups_of(1, 2), out_channels(1, 9);
+  std::uniform_int_distribution<int32_t> near_middle(-10, 10);
+  Scratch scratch;
+  int cases = 0, signed_inputs = 0, wide_rows = 0, padded = 0, varied = 0;
+  for (const auto& stride : strides) {
+    for (int64_t padding = 0; padding <= 2; ++padding) {
+      for (const int64_t channels : channel_counts) {
+        const bool is_signed = cases % 2 == 0;
+        const int64_t groups = groups_of(rng), k = kernel(rng);
+        const Dims in{groups * channels, sizes[cases % 4], sizes[(cases + 1) % 4]};
+        Window2d window{{k, k}, stride, {padding, padding}, {1, 1}};
+        if (stride == std::array<int64_t, 2>{1, 1})
+          window.padding = {padding + 1, padding};  // never in place
+        QuantParams input = testing::random_quant(rng, is_signed ? 8 : bits(rng), is_signed);
+        // Zero points near the middle of the codes keep the outputs from all clamping to one code.
+        input.zero_point =
+            std::clamp((input.qmin() + input.qmax()) / 2 + near_middle(rng), input.qmin(), input.qmax());
+        LayerBits b;
+        b.per_channel = cases % 3 == 0;
+        ConvCase c{testing::random_conv(rng, input, in[0], groups * out_channels(rng), groups, window, b),
+                   in,
+                   {},
+                   {}};
+        for (int32_t& zero : c.conv.weight.zero_points)
+          zero = 128 + near_middle(rng);
+        c.output_shape = c.conv.output_shape(in);
+        c.input = testing::random_codes(rng, checked_numel(in, "test"), input);
+        ASSERT_TRUE(conv2d_dot_applies(c.conv));
+        varied +=
+            testing::distinct_values(expect_every_isa_exact(c, RequantMode::Integer, scratch)) > 1 ? 1 : 0;
+        if (HasFailure()) return;
+        ++cases;
+        signed_inputs += input.qmin() < 0 ? 1 : 0;
+        padded += padding > 0 ? 1 : 0;
+        // A phase plane's row holds about (W + 2 pad) / stride image columns.
+        wide_rows += (in[2] + 2 * window.padding[1]) / window.stride[1] > 16 ? 1 : 0;
+      }
+    }
+  }
+  std::cout << "[ coverage ] " << cases << " convs: " << signed_inputs << " with signed input codes, "
+            << padded << " padded, " << wide_rows << " with phase rows over 16 columns; " << varied
+            << " outputs not constant\n";
+  EXPECT_EQ(cases, 108);
+  EXPECT_GT(signed_inputs, 40);
+  EXPECT_GT(wide_rows, 20);
+  EXPECT_GT(varied, cases * 3 / 4);
 }
 
 // The vectorised output stage against OutputStage::apply, on accumulators from 0 to the int32 extremes,
