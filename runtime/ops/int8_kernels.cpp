@@ -307,6 +307,22 @@ __attribute__((target("avx512f"))) void requantize_row_avx512(const int32_t* d, 
   }
 }
 
+// requantize_rows for Isa::Avx512Vnni: requantize_row_avx512 row by row, with the constants set up once.
+__attribute__((target("avx512f"))) void requantize_rows_avx512(const int32_t* d, const int32_t* s,
+                                                               int64_t row, int32_t weight_offset,
+                                                               int64_t constant, int32_t multiplier,
+                                                               int shift, int32_t zero, int32_t lo,
+                                                               int32_t hi, int64_t rows, int64_t columns,
+                                                               int32_t* out) {
+  const StageLanes k = stage_lanes(weight_offset, constant, multiplier, shift, zero, lo, hi);
+  for (int64_t i = 0; i < rows; ++i, d += row, s += row, out += columns) {
+    for (int64_t j = 0; j < columns; j += 16) {
+      const __mmask16 lanes = first_lanes(columns - j);
+      _mm512_mask_storeu_epi32(out + j, lanes, output_codes(accumulator_lanes(d + j, s + j, lanes, k), k));
+    }
+  }
+}
+
 // pool_accumulators and requantize_row in one pass, 16 pooled outputs at a time: the 32 accumulators of
 // each of the two rows (two masked loads each), their row-wise max, the max of even and odd columns
 // (one two-source permute each), then the output stage. The row tail is masked: no partial blocks.
@@ -350,6 +366,37 @@ void requantize_row(Isa isa, const int32_t* d, const int32_t* s, int32_t weight_
   }
 #endif
   requantize_row_generic(d, s, weight_offset, constant, multiplier, shift, zero, lo, hi, out, n);
+}
+
+namespace {
+
+QG_RUNTIME_CLONES void requantize_rows_generic(const int32_t* d, const int32_t* s, int64_t row,
+                                               int32_t weight_offset, int64_t constant, int32_t multiplier,
+                                               int shift, int32_t zero, int32_t lo, int32_t hi, int64_t rows,
+                                               int64_t columns, int32_t* out) {
+  const auto offset = static_cast<uint32_t>(weight_offset);
+  const auto constant32 = static_cast<uint32_t>(static_cast<int32_t>(constant));
+  const QuantizedMultiplier m{multiplier, shift};
+  for (int64_t i = 0; i < rows; ++i, d += row, s += row, out += columns) {
+    for (int64_t j = 0; j < columns; ++j)
+      out[j] = requantize_to_code(accumulator(d[j], s[j], offset, constant32), m, zero, lo, hi);
+  }
+}
+
+}  // namespace
+
+void requantize_rows(Isa isa, const int32_t* d, const int32_t* s, int64_t row, int32_t weight_offset,
+                     int64_t constant, int32_t multiplier, int shift, int32_t zero, int32_t lo, int32_t hi,
+                     int64_t rows, int64_t columns, int32_t* out) {
+#if QG_X86_KERNELS
+  if (isa == Isa::Avx512Vnni) {
+    requantize_rows_avx512(d, s, row, weight_offset, constant, multiplier, shift, zero, lo, hi, rows, columns,
+                           out);
+    return;
+  }
+#endif
+  requantize_rows_generic(d, s, row, weight_offset, constant, multiplier, shift, zero, lo, hi, rows, columns,
+                          out);
 }
 
 QG_RUNTIME_CLONES void interleave_words(Isa isa, const int32_t* const* sources, int64_t n, uint32_t* dst) {

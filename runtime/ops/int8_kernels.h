@@ -90,6 +90,15 @@ void requantize_row(Isa isa, const int32_t* d, const int32_t* s, int32_t weight_
                     int32_t multiplier, int shift, int32_t zero, int32_t lo, int32_t hi, int32_t* out,
                     int64_t n);
 
+/// requantize_row on `rows` rows of `columns` accumulators `row` positions apart (d and s), into rows of
+/// `columns` codes one after the other: out[i * columns + j] is the code of position i * row + j (the
+/// layout of conv2d_dot's accumulators, whose rows hold row - columns positions of no output).
+/// Isa::Avx512Vnni masks each row's tail; the others loop over each row, which GCC vectorises well only
+/// for long rows (for short ones requantize_row over all the positions and a copy of the rows is faster).
+void requantize_rows(Isa isa, const int32_t* d, const int32_t* s, int64_t row, int32_t weight_offset,
+                     int64_t constant, int32_t multiplier, int shift, int32_t zero, int32_t lo, int32_t hi,
+                     int64_t rows, int64_t columns, int32_t* out);
+
 /// The 2x2, stride-2 max of accumulators acc[q] = d[q] + weight_offset * s[q] + constant laid out in rows
 /// of `row` positions: maxima[i * pooled_w + j] = the max of acc at rows 2i, 2i+1 and columns 2j, 2j+1.
 void pool_accumulators(const int32_t* d, const int32_t* s, int32_t weight_offset, int64_t constant,

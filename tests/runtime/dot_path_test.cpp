@@ -282,6 +282,43 @@ TEST(RequantizeRow, MatchesTheOutputStageOnExtremeValues) {
   }
 }
 
+// requantize_rows against requantize_row on each row: rows of 1 to 40 codes (one or more AVX-512 steps and
+// a masked tail) read 0 to 3 positions apart beyond their codes, as conv2d_dot's accumulators lie.
+TEST(RequantizeRows, MatchesRequantizeRowOnEachRow) {
+  std::mt19937 rng(34);
+  std::uniform_int_distribution<int32_t> acc_of(-300000, 300000), gap_of(0, 3);
+  std::uniform_int_distribution<int64_t> rows_of(1, 6), columns_of(1, 40);
+  std::uniform_real_distribution<double> exponent(-20.0, -8.0);
+  std::bernoulli_distribution coin(0.5);
+  int varied = 0;
+  for (int i = 0; i < 100; ++i) {
+    const QuantParams out = testing::random_activation_quant(rng, 8, coin(rng));
+    const OutputStage stage = OutputStage::make(1.0, {std::pow(2.0, exponent(rng))}, out, coin(rng));
+    const QuantizedMultiplier m = stage.multipliers[0];
+    const int64_t rows = rows_of(rng), columns = columns_of(rng), row = columns + gap_of(rng);
+    std::vector<int32_t> d(static_cast<size_t>(rows * row)), s(d.size());
+    for (size_t k = 0; k < d.size(); ++k) {
+      d[k] = acc_of(rng);
+      s[k] = acc_of(rng) % 1000;
+    }
+    const int32_t offset = acc_of(rng) % 100;
+    const int64_t constant = acc_of(rng);
+    for (const int8::Isa isa : int8::available_isas()) {
+      std::vector<int32_t> expected(static_cast<size_t>(rows * columns)), actual(expected.size(), -12345);
+      for (int64_t r = 0; r < rows; ++r)
+        int8::requantize_row(isa, d.data() + r * row, s.data() + r * row, offset, constant, m.multiplier,
+                             m.shift, out.zero_point, stage.clamp_min, stage.clamp_max,
+                             expected.data() + r * columns, columns);
+      int8::requantize_rows(isa, d.data(), s.data(), row, offset, constant, m.multiplier, m.shift,
+                            out.zero_point, stage.clamp_min, stage.clamp_max, rows, columns, actual.data());
+      ASSERT_EQ(actual, expected) << int8::isa_name(isa) << ", " << rows << " rows of " << columns << " in "
+                                  << row;
+      varied += testing::distinct_values(expected) > 1 ? 1 : 0;
+    }
+  }
+  EXPECT_GT(varied, 100);
+}
+
 TEST(ConvDotPath, TutorialShapesInEveryInstructionSet) {
   std::mt19937 rng(22);
   struct Shape {
