@@ -244,7 +244,8 @@ void fill_phase_plane(const int32_t* first, int64_t row_step, int64_t column_ste
 // (i s_h + r_h, j s_w + r_w), r = r_h s_w + r_w: the phase planes of each channel (at stride 1 the padded
 // plane itself). Padding, and the places of a phase plane beyond the padded input, hold a = Z1 - qmin; the
 // tail of each plane_step values (read by the last, partly unused, outputs) 0; then one more plane of zeros.
-// Phases no tap reads are left as they are.
+// Phases no tap reads are left as they are. Only the im2col layout goes through these int32 planes; words of
+// channels are gathered from the codes directly (fill_channel_words).
 void fill_values(const Conv2d& op, const DotPlan& p, int64_t group, std::span<const int32_t> input,
                  AlignedVector<int32_t>& values) {
   const int32_t qmin = op.input_quant.qmin();
@@ -287,9 +288,61 @@ bool codes_are_values(const Conv2d& op, const DotPlan& p) {
   return p.by_channels && p.phases == 1 && p.pad_h == 0 && p.pad_w == 0 && op.input_quant.qmin() == 0;
 }
 
+// rows[t * channel_blocks + b] = where the words of tap t of channel block b start in the by_channels layout
+// (words[b][r][q], plane_step words per phase plane r; tap t reads its phase plane from o_t on).
+void point_rows_at_channel_words(const DotPlan& p, Scratch& scratch) {
+  for (int64_t b = 0; b < p.channel_blocks; ++b) {
+    for (int64_t t = 0; t < p.taps; ++t) {
+      const TapRead& read = p.reads[static_cast<size_t>(t)];
+      scratch.rows[static_cast<size_t>(t * p.channel_blocks + b)] =
+          scratch.words.data() + (b * p.phases + read.phase) * p.plane_step + read.offset;
+    }
+  }
+}
+
+// The by_channels words of group `group` in one pass from the input codes: words[b][r][q] packs the a-values
+// q - qmin of the kpw channels of block b at position q of phase plane r (as fill_values would lay them out),
+// the padding word (a = Z1 - qmin) where the plane lies outside the image, and 0 beyond the plane (read only
+// by outputs that are dropped) and for channels past cin. Phases no tap reads are left as they are.
+void fill_channel_words(const Conv2d& op, const DotPlan& p, int8::Isa isa, int64_t group,
+                        std::span<const int32_t> input, Scratch& scratch) {
+  assert(p.by_channels);
+  const int32_t qmin = op.input_quant.qmin();
+  const int32_t pad = op.input_quant.zero_point - qmin;
+  const int64_t plane_size = p.phase_h * p.phase_w;
+  grow_to(scratch.rows, static_cast<size_t>(p.words));
+  grow_to(scratch.words, static_cast<size_t>(p.channel_blocks * p.phases * p.plane_step));
+  for (int64_t b = 0; b < p.channel_blocks; ++b) {
+    const int channels = static_cast<int>(std::min<int64_t>(p.kpw, p.cin - b * p.kpw));
+    int32_t pads[4] = {0, 0, 0, 0};
+    std::fill(pads, pads + channels, pad);
+    const uint32_t pad_word = int8::pack_activations(isa, pads);
+    for (int64_t r = 0; r < p.phases; ++r) {
+      const Phase& phase = p.phase_planes[static_cast<size_t>(r)];
+      if (!phase.used) continue;
+      uint32_t* plane = scratch.words.data() + (b * p.phases + r) * p.plane_step;
+      std::fill(plane, plane + plane_size, pad_word);  // the image's part is written over below
+      std::fill(plane + plane_size, plane + p.plane_step, 0u);
+      const int64_t rows = phase.rows.end - phase.rows.begin;
+      const int64_t columns = phase.columns.end - phase.columns.begin;
+      if (rows == 0 || columns == 0) continue;
+      // The input position of the phase's first value inside the image.
+      const int64_t y = phase.rows.begin * p.stride_h + phase.r_h - p.pad_h;
+      const int64_t x = phase.columns.begin * p.stride_w + phase.r_w - p.pad_w;
+      const int32_t* sources[4] = {};
+      for (int c = 0; c < channels; ++c)
+        sources[c] = input.data() + ((group * p.cin + b * p.kpw + c) * p.height + y) * p.width + x;
+      int8::gather_words(isa, sources, channels, qmin, rows, columns, p.stride_h * p.width, p.stride_w,
+                         plane + phase.rows.begin * p.phase_w + phase.columns.begin, p.phase_w);
+    }
+  }
+  point_rows_at_channel_words(p, scratch);
+}
+
 // The activation words and, in `rows`, where the words of each k-group start (indexed by position q).
-// The a-values come from `planes`, the phase planes of fill_values (`plane_stride` apart, `plane_size`
-// valid values each), or the input codes themselves (codes_are_values: one phase, planes H*W apart).
+// The a-values come from `planes`: the phase planes of fill_values (`plane_stride` apart, `plane_size`
+// valid values each) for the im2col layout, or the input codes themselves (codes_are_values: words of
+// channels, one phase, planes H*W apart).
 // `zeros` holds p.plane_step zeros (the source of padding slots).
 void fill_words(const DotPlan& p, int8::Isa isa, const int32_t* planes, int64_t plane_stride,
                 int64_t plane_size, const int32_t* zeros, Scratch& scratch) {
@@ -310,12 +363,8 @@ void fill_words(const DotPlan& p, int8::Isa isa, const int32_t* planes, int64_t 
         int8::interleave_words(isa, sources, plane_size, dst);
         std::fill(dst + plane_size, dst + p.plane_step, 0u);  // read only by outputs that are dropped
       }
-      for (int64_t t = 0; t < p.taps; ++t) {
-        const TapRead& read = p.reads[static_cast<size_t>(t)];
-        scratch.rows[static_cast<size_t>(t * p.channel_blocks + b)] =
-            scratch.words.data() + (b * p.phases + read.phase) * p.plane_step + read.offset;
-      }
     }
+    point_rows_at_channel_words(p, scratch);
     return;
   }
   // An explicit im2col: words[w][q] = the kpw (channel, tap) values of k-group w for output q.
@@ -362,6 +411,8 @@ void for_each_group(const Conv2d& op, const Dims& input_shape, std::span<const i
   for (int64_t g = 0; g < op.groups; ++g) {
     if (in_place) {
       fill_words(p, isa, input.data() + g * p.cin * plane, plane, plane, scratch.values.data(), scratch);
+    } else if (p.by_channels) {
+      fill_channel_words(op, p, isa, g, input, scratch);
     } else {
       fill_values(op, p, g, input, scratch.values);
       fill_words(p, isa, scratch.values.data(), p.plane_step, p.plane_step,
@@ -402,9 +453,19 @@ void conv2d_dot(const Conv2d& op, const Dims& input_shape, std::span<const int32
                      const int32_t offset = packed.weight_offsets[static_cast<size_t>(oc)];
                      const int64_t constant = packed.constants[static_cast<size_t>(oc)];
                      int32_t* codes = scratch.codes.data();
+                     int32_t* out = output.data() + oc * out_plane;
                      if (mode == RequantMode::Integer) {
                        const QuantizedMultiplier m =
                            stage.multipliers[stage.per_channel() ? static_cast<size_t>(oc) : 0];
+                       // AVX-512 masks each row's tail, so it requantizes the rows straight into the
+                       // output. The generic loop is vectorised over long runs only: it does the whole span
+                       // (the gap columns too) and the rows are copied out below.
+                       if (isa == int8::Isa::Avx512Vnni) {
+                         int8::requantize_rows(isa, d, sums, p.phase_w, offset, constant, m.multiplier,
+                                               m.shift, stage.output.zero_point, stage.clamp_min,
+                                               stage.clamp_max, p.out_height, p.out_width, out);
+                         continue;
+                       }
                        int8::requantize_row(isa, d, sums, offset, constant, m.multiplier, m.shift,
                                             stage.output.zero_point, stage.clamp_min, stage.clamp_max, codes,
                                             p.span);
@@ -414,7 +475,6 @@ void conv2d_dot(const Conv2d& op, const Dims& input_shape, std::span<const int32
                          codes[q] = stage.apply(acc, oc, mode);
                        }
                      }
-                     int32_t* out = output.data() + oc * out_plane;
                      for (int64_t oh = 0; oh < p.out_height; ++oh)
                        std::memcpy(out + oh * p.out_width, codes + oh * p.phase_w,
                                    static_cast<size_t>(p.out_width) * sizeof(int32_t));

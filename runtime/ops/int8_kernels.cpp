@@ -4,6 +4,7 @@
 #include "runtime/requantize.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -306,6 +307,22 @@ __attribute__((target("avx512f"))) void requantize_row_avx512(const int32_t* d, 
   }
 }
 
+// requantize_rows for Isa::Avx512Vnni: requantize_row_avx512 row by row, with the constants set up once.
+__attribute__((target("avx512f"))) void requantize_rows_avx512(const int32_t* d, const int32_t* s,
+                                                               int64_t row, int32_t weight_offset,
+                                                               int64_t constant, int32_t multiplier,
+                                                               int shift, int32_t zero, int32_t lo,
+                                                               int32_t hi, int64_t rows, int64_t columns,
+                                                               int32_t* out) {
+  const StageLanes k = stage_lanes(weight_offset, constant, multiplier, shift, zero, lo, hi);
+  for (int64_t i = 0; i < rows; ++i, d += row, s += row, out += columns) {
+    for (int64_t j = 0; j < columns; j += 16) {
+      const __mmask16 lanes = first_lanes(columns - j);
+      _mm512_mask_storeu_epi32(out + j, lanes, output_codes(accumulator_lanes(d + j, s + j, lanes, k), k));
+    }
+  }
+}
+
 // pool_accumulators and requantize_row in one pass, 16 pooled outputs at a time: the 32 accumulators of
 // each of the two rows (two masked loads each), their row-wise max, the max of even and odd columns
 // (one two-source permute each), then the output stage. The row tail is masked: no partial blocks.
@@ -351,6 +368,37 @@ void requantize_row(Isa isa, const int32_t* d, const int32_t* s, int32_t weight_
   requantize_row_generic(d, s, weight_offset, constant, multiplier, shift, zero, lo, hi, out, n);
 }
 
+namespace {
+
+QG_RUNTIME_CLONES void requantize_rows_generic(const int32_t* d, const int32_t* s, int64_t row,
+                                               int32_t weight_offset, int64_t constant, int32_t multiplier,
+                                               int shift, int32_t zero, int32_t lo, int32_t hi, int64_t rows,
+                                               int64_t columns, int32_t* out) {
+  const auto offset = static_cast<uint32_t>(weight_offset);
+  const auto constant32 = static_cast<uint32_t>(static_cast<int32_t>(constant));
+  const QuantizedMultiplier m{multiplier, shift};
+  for (int64_t i = 0; i < rows; ++i, d += row, s += row, out += columns) {
+    for (int64_t j = 0; j < columns; ++j)
+      out[j] = requantize_to_code(accumulator(d[j], s[j], offset, constant32), m, zero, lo, hi);
+  }
+}
+
+}  // namespace
+
+void requantize_rows(Isa isa, const int32_t* d, const int32_t* s, int64_t row, int32_t weight_offset,
+                     int64_t constant, int32_t multiplier, int shift, int32_t zero, int32_t lo, int32_t hi,
+                     int64_t rows, int64_t columns, int32_t* out) {
+#if QG_X86_KERNELS
+  if (isa == Isa::Avx512Vnni) {
+    requantize_rows_avx512(d, s, row, weight_offset, constant, multiplier, shift, zero, lo, hi, rows, columns,
+                           out);
+    return;
+  }
+#endif
+  requantize_rows_generic(d, s, row, weight_offset, constant, multiplier, shift, zero, lo, hi, rows, columns,
+                          out);
+}
+
 QG_RUNTIME_CLONES void interleave_words(Isa isa, const int32_t* const* sources, int64_t n, uint32_t* dst) {
   // Values are in [0, 255]: shifting them into place is the packing.
   if (isa == Isa::Avx512Vnni) {
@@ -362,6 +410,96 @@ QG_RUNTIME_CLONES void interleave_words(Isa isa, const int32_t* const* sources, 
     for (int64_t q = 0; q < n; ++q)
       dst[q] = static_cast<uint32_t>(s0[q] | s1[q] << 16);
   }
+}
+
+namespace {
+
+// One row of gather_words in the generic version: a pass per channel, each a loop GCC vectorises (for a
+// column step known at compile time, kStep > 0, including the stride-2 gather).
+template <int64_t kStep>
+[[gnu::always_inline]] inline void gather_row(const int32_t* const* sources, int channels, int bits,
+                                              int32_t qmin, int64_t offset, int64_t column_step,
+                                              int64_t columns, uint32_t* dst) {
+  const int64_t step = kStep > 0 ? kStep : column_step;
+  const int32_t* first = sources[0] + offset;
+  for (int64_t j = 0; j < columns; ++j)
+    dst[j] = static_cast<uint32_t>(first[j * step] - qmin);
+  for (int c = 1; c < channels; ++c) {
+    const int32_t* source = sources[c] + offset;
+    const int shift = c * bits;
+    for (int64_t j = 0; j < columns; ++j)
+      dst[j] |= static_cast<uint32_t>(source[j * step] - qmin) << shift;
+  }
+}
+
+QG_RUNTIME_CLONES void gather_words_generic(const int32_t* const* sources, int channels, int bits,
+                                            int32_t qmin, int64_t rows, int64_t columns, int64_t row_step,
+                                            int64_t column_step, uint32_t* dst, int64_t dst_row) {
+  for (int64_t i = 0; i < rows; ++i, dst += dst_row) {
+    if (column_step == 1) {
+      gather_row<1>(sources, channels, bits, qmin, i * row_step, 1, columns, dst);
+    } else if (column_step == 2) {
+      gather_row<2>(sources, channels, bits, qmin, i * row_step, 2, columns, dst);
+    } else {
+      gather_row<0>(sources, channels, bits, qmin, i * row_step, column_step, columns, dst);
+    }
+  }
+}
+
+#if QG_X86_KERNELS
+
+// gather_words for Isa::Avx512Vnni, 16 words at a time: per channel the codes of 16 columns (one masked
+// load at step 1; at step 2 two masked loads of the 2n - 1 codes n columns span and a two-source permute of
+// the even lanes; a masked gather at larger steps), minus qmin, shifted to the channel's byte and ORed in.
+// The row tail is masked.
+QG_VNNI_TARGET void gather_words_avx512(const int32_t* const* sources, int channels, int32_t qmin,
+                                        int64_t rows, int64_t columns, int64_t row_step, int64_t column_step,
+                                        uint32_t* dst, int64_t dst_row) {
+  const __m512i minimum = _mm512_set1_epi32(qmin);
+  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i indices =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(static_cast<int32_t>(column_step)));
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < columns; j += 16) {
+      const int64_t n = std::min<int64_t>(columns - j, 16);
+      const __mmask16 lanes = first_lanes(n);
+      __m512i word = _mm512_setzero_si512();
+      for (int c = 0; c < channels; ++c) {
+        const int32_t* source = sources[c] + i * row_step + j * column_step;
+        __m512i codes;
+        if (column_step == 1) {
+          codes = _mm512_maskz_loadu_epi32(lanes, source);
+        } else if (column_step == 2) {
+          const __m512i low = _mm512_maskz_loadu_epi32(first_lanes(2 * n - 1), source);
+          const __m512i high = _mm512_maskz_loadu_epi32(first_lanes(2 * n - 17), source + 16);
+          codes = _mm512_permutex2var_epi32(low, evens, high);
+        } else {
+          codes = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), lanes, indices, source, 4);
+        }
+        word = _mm512_or_si512(word,
+                               _mm512_sll_epi32(_mm512_sub_epi32(codes, minimum), _mm_cvtsi32_si128(8 * c)));
+      }
+      _mm512_mask_storeu_epi32(dst + i * dst_row + j, lanes, word);
+    }
+  }
+}
+
+#endif  // QG_X86_KERNELS
+
+}  // namespace
+
+void gather_words(Isa isa, const int32_t* const* sources, int channels, int32_t qmin, int64_t rows,
+                  int64_t columns, int64_t row_step, int64_t column_step, uint32_t* dst, int64_t dst_row) {
+  assert(channels >= 1 && channels <= k_per_word(isa));
+#if QG_X86_KERNELS
+  if (isa == Isa::Avx512Vnni) {
+    gather_words_avx512(sources, channels, qmin, rows, columns, row_step, column_step, dst, dst_row);
+    return;
+  }
+#endif
+  gather_words_generic(sources, channels, 8 * 4 / k_per_word(isa), qmin, rows, columns, row_step, column_step,
+                       dst, dst_row);
 }
 
 // GCC warns (-Wpsabi) that passing these vectors by value has another ABI with and without AVX; they only

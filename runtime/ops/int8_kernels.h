@@ -70,6 +70,16 @@ void dot_panel(Isa isa, const uint32_t* const* a_rows, int64_t words, const uint
 /// activation values (each in [0, 255]; pass a row of zeros for a missing value) interleaved into words.
 void interleave_words(Isa isa, const int32_t* const* sources, int64_t n, uint32_t* dst);
 
+/// A rows x columns window of activation words straight from the input codes of `channels` channels (1 to
+/// k_per_word(isa)): for i < rows and j < columns,
+///     dst[i * dst_row + j] = pack_activations(isa, {a_0, a_1, ...}),
+///     a_c = sources[c][i * row_step + j * column_step] - qmin   (each in [0, 255]) for c < channels,
+/// and 0 for the word's other k-values. With column_step > 1 this is the stride gather of a strided conv's
+/// phase plane. Isa::Avx512Vnni uses AVX-512 intrinsics (masked loads read no code outside the window);
+/// the others a loop GCC vectorises.
+void gather_words(Isa isa, const int32_t* const* sources, int channels, int32_t qmin, int64_t rows,
+                  int64_t columns, int64_t row_step, int64_t column_step, uint32_t* dst, int64_t dst_row);
+
 /// The output stage of one row of a conv: for i < n,
 ///     acc = d[i] + weight_offset * s[i] + constant          (the layer's int32 accumulator, exactly)
 ///     out[i] = clamp(zero + round(acc * multiplier * 2^(shift - 31)), lo, hi)
@@ -79,6 +89,15 @@ void interleave_words(Isa isa, const int32_t* const* sources, int64_t n, uint32_
 void requantize_row(Isa isa, const int32_t* d, const int32_t* s, int32_t weight_offset, int64_t constant,
                     int32_t multiplier, int shift, int32_t zero, int32_t lo, int32_t hi, int32_t* out,
                     int64_t n);
+
+/// requantize_row on `rows` rows of `columns` accumulators `row` positions apart (d and s), into rows of
+/// `columns` codes one after the other: out[i * columns + j] is the code of position i * row + j (the
+/// layout of conv2d_dot's accumulators, whose rows hold row - columns positions of no output).
+/// Isa::Avx512Vnni masks each row's tail; the others loop over each row, which GCC vectorises well only
+/// for long rows (for short ones requantize_row over all the positions and a copy of the rows is faster).
+void requantize_rows(Isa isa, const int32_t* d, const int32_t* s, int64_t row, int32_t weight_offset,
+                     int64_t constant, int32_t multiplier, int shift, int32_t zero, int32_t lo, int32_t hi,
+                     int64_t rows, int64_t columns, int32_t* out);
 
 /// The 2x2, stride-2 max of accumulators acc[q] = d[q] + weight_offset * s[q] + constant laid out in rows
 /// of `row` positions: maxima[i * pooled_w + j] = the max of acc at rows 2i, 2i+1 and columns 2j, 2j+1.

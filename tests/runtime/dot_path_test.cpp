@@ -8,6 +8,8 @@
 //    thread counts, and after an op's weights change in place (the packed-weight cache must notice).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <iostream>
 #include <limits>
@@ -189,6 +191,65 @@ TEST(ConvDotPath, StridedNetworkShapesInEveryInstructionSet) {
   }
 }
 
+// The words of several channels per word are gathered straight from the input codes (gather_words), one
+// phase plane at a time: strides 2 and 3 on either axis (and stride 1 with padding), padding 0 to 2 (so the
+// padding word, Z1 - qmin, fills the plane's edges), channel counts that leave a block part empty, signed
+// codes (qmin < 0) and unsigned ones of 2 to 8 bits, and phase rows of up to 19 columns (more than the 16
+// words of one AVX-512 step).
+TEST(ConvDotPath, ChannelWordsGatheredFromTheCodesInEveryInstructionSet) {
+  std::mt19937 rng(33);
+  const std::array<int64_t, 2> strides[] = {{2, 2}, {3, 3}, {2, 3}, {3, 2}, {1, 2}, {1, 1}};
+  const int64_t channel_counts[] = {3, 4, 5, 7, 9, 13};
+  const int64_t sizes[] = {5, 16, 33, 38};
+  std::uniform_int_distribution<int> bits(2, 8);
+  std::uniform_int_distribution<int64_t> kernel(1, 3), groups_of(1, 2), out_channels(1, 9);
+  std::uniform_int_distribution<int32_t> near_middle(-10, 10);
+  Scratch scratch;
+  int cases = 0, signed_inputs = 0, wide_rows = 0, padded = 0, varied = 0;
+  for (const auto& stride : strides) {
+    for (int64_t padding = 0; padding <= 2; ++padding) {
+      for (const int64_t channels : channel_counts) {
+        const bool is_signed = cases % 2 == 0;
+        const int64_t groups = groups_of(rng), k = kernel(rng);
+        const Dims in{groups * channels, sizes[cases % 4], sizes[(cases + 1) % 4]};
+        Window2d window{{k, k}, stride, {padding, padding}, {1, 1}};
+        if (stride == std::array<int64_t, 2>{1, 1})
+          window.padding = {padding + 1, padding};  // never in place
+        QuantParams input = testing::random_quant(rng, is_signed ? 8 : bits(rng), is_signed);
+        // Zero points near the middle of the codes keep the outputs from all clamping to one code.
+        input.zero_point =
+            std::clamp((input.qmin() + input.qmax()) / 2 + near_middle(rng), input.qmin(), input.qmax());
+        LayerBits b;
+        b.per_channel = cases % 3 == 0;
+        ConvCase c{testing::random_conv(rng, input, in[0], groups * out_channels(rng), groups, window, b),
+                   in,
+                   {},
+                   {}};
+        for (int32_t& zero : c.conv.weight.zero_points)
+          zero = 128 + near_middle(rng);
+        c.output_shape = c.conv.output_shape(in);
+        c.input = testing::random_codes(rng, checked_numel(in, "test"), input);
+        ASSERT_TRUE(conv2d_dot_applies(c.conv));
+        varied +=
+            testing::distinct_values(expect_every_isa_exact(c, RequantMode::Integer, scratch)) > 1 ? 1 : 0;
+        if (HasFailure()) return;
+        ++cases;
+        signed_inputs += input.qmin() < 0 ? 1 : 0;
+        padded += padding > 0 ? 1 : 0;
+        // A phase plane's row holds about (W + 2 pad) / stride image columns.
+        wide_rows += (in[2] + 2 * window.padding[1]) / window.stride[1] > 16 ? 1 : 0;
+      }
+    }
+  }
+  std::cout << "[ coverage ] " << cases << " convs: " << signed_inputs << " with signed input codes, "
+            << padded << " padded, " << wide_rows << " with phase rows over 16 columns; " << varied
+            << " outputs not constant\n";
+  EXPECT_EQ(cases, 108);
+  EXPECT_GT(signed_inputs, 40);
+  EXPECT_GT(wide_rows, 20);
+  EXPECT_GT(varied, cases * 3 / 4);
+}
+
 // The vectorised output stage against OutputStage::apply, on accumulators from 0 to the int32 extremes,
 // multipliers of every shift, signed and unsigned codes, with and without a fused ReLU.
 TEST(RequantizeRow, MatchesTheOutputStageOnExtremeValues) {
@@ -219,6 +280,43 @@ TEST(RequantizeRow, MatchesTheOutputStageOnExtremeValues) {
                                   << m.shift;
     }
   }
+}
+
+// requantize_rows against requantize_row on each row: rows of 1 to 40 codes (one or more AVX-512 steps and
+// a masked tail) read 0 to 3 positions apart beyond their codes, as conv2d_dot's accumulators lie.
+TEST(RequantizeRows, MatchesRequantizeRowOnEachRow) {
+  std::mt19937 rng(34);
+  std::uniform_int_distribution<int32_t> acc_of(-300000, 300000), gap_of(0, 3);
+  std::uniform_int_distribution<int64_t> rows_of(1, 6), columns_of(1, 40);
+  std::uniform_real_distribution<double> exponent(-20.0, -8.0);
+  std::bernoulli_distribution coin(0.5);
+  int varied = 0;
+  for (int i = 0; i < 100; ++i) {
+    const QuantParams out = testing::random_activation_quant(rng, 8, coin(rng));
+    const OutputStage stage = OutputStage::make(1.0, {std::pow(2.0, exponent(rng))}, out, coin(rng));
+    const QuantizedMultiplier m = stage.multipliers[0];
+    const int64_t rows = rows_of(rng), columns = columns_of(rng), row = columns + gap_of(rng);
+    std::vector<int32_t> d(static_cast<size_t>(rows * row)), s(d.size());
+    for (size_t k = 0; k < d.size(); ++k) {
+      d[k] = acc_of(rng);
+      s[k] = acc_of(rng) % 1000;
+    }
+    const int32_t offset = acc_of(rng) % 100;
+    const int64_t constant = acc_of(rng);
+    for (const int8::Isa isa : int8::available_isas()) {
+      std::vector<int32_t> expected(static_cast<size_t>(rows * columns)), actual(expected.size(), -12345);
+      for (int64_t r = 0; r < rows; ++r)
+        int8::requantize_row(isa, d.data() + r * row, s.data() + r * row, offset, constant, m.multiplier,
+                             m.shift, out.zero_point, stage.clamp_min, stage.clamp_max,
+                             expected.data() + r * columns, columns);
+      int8::requantize_rows(isa, d.data(), s.data(), row, offset, constant, m.multiplier, m.shift,
+                            out.zero_point, stage.clamp_min, stage.clamp_max, rows, columns, actual.data());
+      ASSERT_EQ(actual, expected) << int8::isa_name(isa) << ", " << rows << " rows of " << columns << " in "
+                                  << row;
+      varied += testing::distinct_values(expected) > 1 ? 1 : 0;
+    }
+  }
+  EXPECT_GT(varied, 100);
 }
 
 TEST(ConvDotPath, TutorialShapesInEveryInstructionSet) {
