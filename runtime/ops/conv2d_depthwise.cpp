@@ -162,6 +162,31 @@ QG_RUNTIME_CLONES void accumulate_channel(const Geometry& g, const int32_t* phas
   }
 }
 
+// out[y * out_width + x] = the code of output channel oc at (y, x), from its accumulators acc over the gappy
+// positions (rows phase_w apart). AVX-512 requantizes each row straight into the output (its masks handle
+// the row tails); the generic loop vectorises well only over long runs, so it requantizes all positions,
+// the gap columns too, and the rows are copied out.
+void write_codes(const OutputStage& stage, int64_t oc, RequantMode mode, int8::Isa isa, const Geometry& g,
+                 const int32_t* acc, Scratch& scratch, int32_t* out) {
+  int32_t* const codes = grow_to(scratch.codes, static_cast<size_t>(g.span));
+  if (mode == RequantMode::Integer) {
+    const QuantizedMultiplier m = stage.multipliers[stage.per_channel() ? static_cast<size_t>(oc) : 0];
+    if (isa == int8::Isa::Avx512Vnni) {
+      int8::requantize_rows(isa, acc, acc, g.phase_w, 0, 0, m.multiplier, m.shift, stage.output.zero_point,
+                            stage.clamp_min, stage.clamp_max, g.out_height, g.out_width, out);
+      return;
+    }
+    int8::requantize_row(isa, acc, acc, 0, 0, m.multiplier, m.shift, stage.output.zero_point, stage.clamp_min,
+                         stage.clamp_max, codes, g.span);
+  } else {
+    for (int64_t q = 0; q < g.span; ++q)
+      codes[q] = stage.apply(acc[q], oc, mode);
+  }
+  for (int64_t y = 0; y < g.out_height; ++y)
+    std::memcpy(out + y * g.out_width, codes + y * g.phase_w,
+                static_cast<size_t>(g.out_width) * sizeof(int32_t));
+}
+
 }  // namespace
 
 bool conv2d_depthwise_applies(const Conv2d& op) {
@@ -193,20 +218,7 @@ void conv2d_depthwise(const Conv2d& op, const Dims& input_shape, std::span<const
         weights[static_cast<size_t>(t)] = op.weight.codes[static_cast<size_t>(oc * taps + t)] - weight_zero;
       accumulate_channel(g, phases, weights.data(), op.bias.empty() ? 0 : op.bias[static_cast<size_t>(oc)],
                          acc);
-      // Requantize all gappy positions in one pass, then keep each row's first out_width codes.
-      int32_t* const codes = grow_to(scratch.codes, static_cast<size_t>(g.span));
-      if (mode == RequantMode::Integer) {
-        const QuantizedMultiplier m = stage.multipliers[stage.per_channel() ? static_cast<size_t>(oc) : 0];
-        int8::requantize_row(isa, acc, acc, 0, 0, m.multiplier, m.shift, stage.output.zero_point,
-                             stage.clamp_min, stage.clamp_max, codes, g.span);
-      } else {
-        for (int64_t q = 0; q < g.span; ++q)
-          codes[q] = stage.apply(acc[q], oc, mode);
-      }
-      int32_t* const out = output.data() + oc * out_plane;
-      for (int64_t y = 0; y < g.out_height; ++y)
-        std::memcpy(out + y * g.out_width, codes + y * g.phase_w,
-                    static_cast<size_t>(g.out_width) * sizeof(int32_t));
+      write_codes(stage, oc, mode, isa, g, acc, scratch, output.data() + oc * out_plane);
     }
   }
 }
