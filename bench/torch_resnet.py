@@ -3,8 +3,10 @@
 configs/fashion_resnet.json. One job per process, one JSON object on stdout, progress on stderr.
 
     torch_resnet.py train --config C [--epochs E] [--max-steps N] [--threads 2] [--data DIR]
+    torch_resnet.py train --config C --steps N [--warmup 20] [--qat] [--batch 64] [--threads 2] [--data DIR]
     torch_resnet.py int8  --config C [--images 10000] [--batch 64] [--repeats 3] [--calibration-batches 10]
-                          [--train-steps 0] [--threads 2] [--data DIR]
+                          [--train-steps 0] [--latency-images 0] [--allow-unavailable] [--threads 2]
+                          [--data DIR]
 
 It builds the model of any quantgrad JSON config (docs/config.md, section 2.1) as a torch.nn.Module that
 runs the config's layers in their order, each reading the layers named in its "inputs" ("input" being the
@@ -23,6 +25,28 @@ an nn.Flatten module).
   partial batch of an epoch is dropped exactly when quantgrad drops it (app/training_batches.cpp): when it
   would give some batchnorm2d layer fewer than two values per channel. The reported training images/s
   counts only the training loops, not the evaluations; the loss of an epoch is the mean over its images.
+* train --steps N: a timing job, the recipe of bench/torch_bench.py's train job and bench/qg_bench.cpp's,
+  for bench/run's benchmark suite: --warmup untimed and N timed steps of --batch shuffled training images
+  (reshuffled every epoch, the last partial batch dropped), SGD with the config's lr and momentum (no
+  weight decay, as qg_bench); it prints images_per_second, gflops and mflop_per_image (conv and linear
+  multiply-accumulates of a step, counted as torch_bench.py and qg_bench do) and peak_rss_mb.
+* train --steps N --qat: the same timing job on the tutorial's 8-bit quantization-aware training
+  (Jermmy/pytorch-quantization-demo, quantgrad's `tutorial` method), here on PyTorch's FX graph mode QAT:
+  prepare_qat_fx with one qconfig for every op (tutorial_qconfig_mapping): FakeQuantize with an all-time
+  MinMaxObserver (the tutorial's running min/max, widened to include 0), per tensor, affine, 8 bits
+  (activations quint8 [0, 255], weights qint8 [-128, 127]: the same 256-level grid over [min, max] as the
+  tutorial's unsigned weight codes), the fbgemm backend config; SGD with the tutorial method's QAT lr 0.01
+  and momentum 0.5 (torch_bench.py's qat_hyper_parameters). What differs from quantgrad's (and
+  torch_bench.py's eager) tutorial QAT:
+    - conv + batchnorm (+ relu) becomes torch.ao.nn.intrinsic.qat.ConvBn(ReLU)2d, which folds the batch
+      norm into the fake-quantized weight while training by scaling the weight with gamma / sqrt(running
+      var) and correcting the conv's output with the batch statistics: one convolution a step, where the
+      tutorial (QConvBNReLU) runs a second, unfolded convolution to take the batch statistics;
+    - FX fake-quantizes the model input and the output of every op the backend config quantizes: the fused
+      conv blocks, the linear, and add + relu (one quantizer after the relu); global average pooling and
+      flatten share their input's quantizer. The tutorial's Sequential models have no adds; quantgrad's
+      graph QAT quantizes add + relu the same way (quant/qat/qadd.h);
+    - the fake-quantization is PyTorch's fused kernel (x * (1/s) rounded), the tutorial's rounds x / s.
 * int8: PyTorch's own post-training int8 inference, FX graph mode (prepare_fx / convert_fx with
   get_default_qconfig_mapping(engine)), for every quantized engine this build offers (x86, fbgemm, onednn,
   qnnpack): observers calibrated on --calibration-batches batches of training images, then the int8 model
@@ -31,6 +55,10 @@ an nn.Flatten module).
   vary several-fold when another process wakes up). The weights are the random initialisation unless
   --train-steps N trains the float model for N steps first (the accuracies only mean something then, and
   then show whether int8 keeps the float accuracy; with 0 they are ~10-20%, and the speed is the same).
+  --latency-images N (for bench/run's suite, as torch_bench.py's int8 job) also times N single images one at
+  a time on every engine, after 50 untimed ones, and reports the fastest engine's median and 99th
+  percentile; --allow-unavailable prints {"unavailable": every engine's error} instead of failing when no
+  engine can run the model (bench/run's suite shows "not available").
 
 Differences from quantgrad (none changes the work of a step):
 * the weights start from PyTorch's generator, not quantgrad's: the same distributions (kaiming-uniform for
@@ -57,8 +85,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.ao.quantization import backend_config as fx_backends
-from torch.ao.quantization import get_default_qconfig_mapping
-from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+from torch.ao.quantization import FakeQuantize, MinMaxObserver, QConfig, QConfigMapping, get_default_qconfig_mapping
+from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx, prepare_qat_fx
+
+from torch_bench import peak_rss_mb, qat_hyper_parameters  # bench/ is this script's directory: on sys.path
 
 # The training-set statistics quantgrad normalises with (datasets/mnist.cpp, normalization()).
 DATASETS = {
@@ -119,14 +149,14 @@ class Split:
         return self.batch(torch.arange(first, min(last, len(self))))
 
 
-def load_data(config, root):
-    """(train split, test split, dataset name, directory): --data, else the config's data.root, else the
-    dataset's default root (quantgrad's default_root)."""
+def load_data(config, root, test=True):
+    """(train split, test split or None without `test`, dataset name, directory): --data, else the config's
+    data.root, else the dataset's default root (quantgrad's default_root)."""
     dataset = config.get("data", {}).get("dataset", "mnist")
     stats = DATASETS[dataset]
     root = root or config.get("data", {}).get("root") or stats["root"]
     train = Split(root, True, stats["mean"], stats["std"])
-    return train, Split(root, False, stats["mean"], stats["std"]), dataset, root
+    return train, Split(root, False, stats["mean"], stats["std"]) if test else None, dataset, root
 
 
 # ---- the model: a config's layers as a graph ---------------------------------------------------------------
@@ -340,6 +370,88 @@ def job_train(args, config):
             "eval_images_per_second": eval_images / eval_seconds if eval_seconds > 0 else None}
 
 
+# ---- train --steps: the benchmark suite's timing job ---------------------------------------------------------
+
+TUTORIAL_BITS = 8
+
+
+def tutorial_qconfig_mapping():
+    """One QAT qconfig for every op, as close to the tutorial's quantizers as torch.ao allows: all-time
+    min/max observers (MinMaxObserver, not the moving average of PyTorch's default QAT qconfig), per tensor,
+    affine, 8 bits, activations unsigned and weights signed (the same grid as unsigned weight codes)."""
+    levels = 2 ** TUTORIAL_BITS
+    activation = FakeQuantize.with_args(observer=MinMaxObserver, quant_min=0, quant_max=levels - 1,
+                                        dtype=torch.quint8, qscheme=torch.per_tensor_affine, reduce_range=False)
+    weight = FakeQuantize.with_args(observer=MinMaxObserver, quant_min=-levels // 2, quant_max=levels // 2 - 1,
+                                    dtype=torch.qint8, qscheme=torch.per_tensor_affine, reduce_range=False)
+    return QConfigMapping().set_global(QConfig(activation=activation, weight=weight))
+
+
+def step_cost(model, config):
+    """Multiply-accumulates of a training step for one image: conv and linear layers, forward, weight
+    gradient and, for every such layer but the first in config order, input gradient (qg_bench's
+    step_cost, torch_bench.py's)."""
+    macs = []
+    def count(module, inputs, output):
+        if isinstance(module, nn.Conv2d):
+            per_output = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+            macs.append(output.numel() * per_output)
+        else:
+            macs.append(module.in_features * module.out_features)
+    layers = [m for _, m in model.named_children() if isinstance(m, (nn.Conv2d, nn.Linear))]  # config order
+    hooks = [m.register_forward_hook(count) for m in layers]
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros([1] + list(config["input"]["shape"])))
+    for h in hooks:
+        h.remove()
+    return sum(m * (2 if i == 0 else 3) for i, m in enumerate(macs))
+
+
+def shuffled_batches(split, batch_size, seed):
+    """Shuffled batches of `split`, epoch after epoch, forever; the last partial batch of each is dropped."""
+    gen = torch.Generator().manual_seed(seed)
+    while True:
+        order = torch.randperm(len(split), generator=gen)
+        for first in range(0, len(split) - batch_size + 1, batch_size):
+            yield split.batch(order[first:first + batch_size])
+
+
+def job_train_timed(args, config):
+    """bench/run's training job: --warmup untimed and --steps timed steps, float or the tutorial's QAT."""
+    train, _, _, _ = load_data(config, args.data, test=False)
+    torch.manual_seed(config["train"]["seed"])
+    model = ConfigGraph(config)
+    training_macs = step_cost(model, config)
+    batches = shuffled_batches(train, args.batch, 1)
+    if args.qat:
+        model.train()
+        model = prepare_qat_fx(model, tutorial_qconfig_mapping(), (next(batches)[0],),
+                               backend_config=fx_backends.get_fbgemm_backend_config())
+        lr, momentum = qat_hyper_parameters(config, "tutorial")
+    else:
+        lr, momentum = config["train"]["lr"], config["train"]["momentum"]
+    model.train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    images, start = 0, None
+    for step in range(args.warmup + args.steps):
+        if step == args.warmup:
+            start = time.perf_counter()
+        x, y = next(batches)
+        optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), y)
+        if not torch.isfinite(loss).item():
+            raise RuntimeError("torch_resnet: training diverged at step %d" % (step + 1))
+        loss.backward()
+        optimizer.step()
+        if step >= args.warmup:
+            images += x.shape[0]
+    ips = images / (time.perf_counter() - start)
+    return {"config": config["name"], "qat": args.qat, "steps": args.steps, "warmup": args.warmup,
+            "batch": args.batch, "images_per_second": ips, "gflops": ips * 2 * training_macs * 1e-9,
+            "mflop_per_image": 2 * training_macs * 1e-6, "peak_rss_mb": peak_rss_mb()}
+
+
 # ---- int8: FX graph mode post-training quantization --------------------------------------------------------
 
 def backend_config(engine):
@@ -385,6 +497,20 @@ def speed(runs, accuracy):
     return {"images_per_second": float(np.median(runs)), "images_per_second_runs": runs, "accuracy": accuracy}
 
 
+def time_latency(model, singles):
+    """Milliseconds per image, one image at a time, over `singles` after 50 untimed ones: (median, p99)."""
+    latencies = []
+    with torch.inference_mode():
+        for i, x in enumerate(singles):
+            t0 = time.perf_counter()
+            model(x)
+            if i >= 50:
+                latencies.append((time.perf_counter() - t0) * 1e3)
+    latencies.sort()
+    quantile = lambda q: latencies[int(q * (len(latencies) - 1))]
+    return quantile(0.5), quantile(0.99)
+
+
 def job_int8(args, config):
     train, test, dataset, _ = load_data(config, args.data)
     torch.manual_seed(config.get("train", {}).get("seed", 1))
@@ -399,6 +525,7 @@ def job_int8(args, config):
     n = min(args.images, len(test))
     batches = [test.range(first, min(first + args.batch, n)) for first in range(0, n, args.batch)]
     calibration = [train.range(i * args.batch, (i + 1) * args.batch)[0] for i in range(args.calibration_batches)]
+    singles = [test.range(i, i + 1)[0] for i in range(args.latency_images + 50)] if args.latency_images else []
 
     float_speed = speed(*time_inference(model, batches, n, args.repeats))
     log("float: %.0f images/s, accuracy %.2f%%" % (float_speed["images_per_second"], 100 * float_speed["accuracy"]))
@@ -409,18 +536,30 @@ def job_int8(args, config):
         try:
             quantized = quantize_fx(model, engine, calibration, batches[0][0])
             int8[engine] = speed(*time_inference(quantized, batches, n, args.repeats))
+            if singles:
+                int8[engine]["latency_median_ms"], int8[engine]["latency_p99_ms"] = time_latency(quantized, singles)
             log("int8 %s: %.0f images/s, accuracy %.2f%%" % (engine, int8[engine]["images_per_second"],
                                                               100 * int8[engine]["accuracy"]))
         except Exception as error:  # an engine that cannot run this model
             int8[engine] = {"error": str(error).splitlines()[0][:300]}
             log("int8 %s: failed: %s" % (engine, int8[engine]["error"]))
     timed = {e: r for e, r in int8.items() if "images_per_second" in r}
-    best = max(timed, key=lambda e: timed[e]["images_per_second"]) if timed else None
-    return {"config": config["name"], "dataset": dataset, "images": n, "batch": args.batch,
-            "repeats": args.repeats, "train_steps": args.train_steps,
-            "calibration_batches": args.calibration_batches, "float": float_speed,
-            "engine": best, "images_per_second": timed[best]["images_per_second"] if best else None,
-            "engines": int8}
+    result = {"config": config["name"], "dataset": dataset, "images": n, "batch": args.batch,
+              "repeats": args.repeats, "train_steps": args.train_steps,
+              "calibration_batches": args.calibration_batches, "float": float_speed, "engines": int8,
+              "peak_rss_mb": peak_rss_mb()}
+    if not timed:
+        if not args.allow_unavailable:
+            raise RuntimeError("torch_resnet: no quantized engine could run the model: %s" % int8)
+        result["unavailable"] = "; ".join("%s: %s" % (e, r["error"]) for e, r in int8.items())
+        return result  # reported as "not available" by bench/run's suite, not as a failed run
+    best = max(timed, key=lambda e: timed[e]["images_per_second"])
+    result.update({"engine": best, "images_per_second": timed[best]["images_per_second"]})
+    if singles:
+        fastest = min(timed, key=lambda e: timed[e]["latency_median_ms"])
+        result.update({"latency_engine": fastest, "latency_median_ms": timed[fastest]["latency_median_ms"],
+                       "latency_p99_ms": timed[fastest]["latency_p99_ms"]})
+    return result
 
 
 def main():
@@ -429,19 +568,32 @@ def main():
     parser.add_argument("--config", required=True)
     parser.add_argument("--epochs", type=int, default=None, help="train: epochs (default: the config's)")
     parser.add_argument("--max-steps", type=int, default=None, help="train: at most N steps per epoch (smoke)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="train: a timing job of N timed steps (bench/run's suite) instead of epochs")
+    parser.add_argument("--warmup", type=int, default=20, help="train --steps: untimed steps first")
+    parser.add_argument("--qat", action="store_true", help="train --steps: the tutorial's 8-bit QAT (FX)")
     parser.add_argument("--images", type=int, default=10000, help="int8: test images timed")
-    parser.add_argument("--batch", type=int, default=64, help="int8: inference batch")
+    parser.add_argument("--batch", type=int, default=64, help="int8: inference batch; train --steps: batch")
     parser.add_argument("--repeats", type=int, default=3, help="int8: timed runs per model (the median counts)")
     parser.add_argument("--calibration-batches", type=int, default=10, help="int8: training batches")
     parser.add_argument("--train-steps", type=int, default=0, help="int8: train the float model first")
+    parser.add_argument("--latency-images", type=int, default=0, help="int8: single images timed per engine")
+    parser.add_argument("--allow-unavailable", action="store_true",
+                        help="int8: when no engine can run the model, print {\"unavailable\": reasons} and exit 0")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data", default=None, help="the IDX directory (default: the config's data.root)")
     args = parser.parse_args()
+    if args.qat and (args.job != "train" or args.steps is None):
+        parser.error("--qat is a training timing job: it needs train --steps")
+    if args.steps is not None and (args.epochs is not None or args.max_steps is not None):
+        parser.error("--steps (a timing job) and --epochs / --max-steps (a training run) exclude each other")
+    if args.steps is not None and args.steps < 1 or args.warmup < 0 or args.latency_images < 0:
+        parser.error("--steps must be at least 1, --warmup and --latency-images at least 0")
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
     with open(args.config) as f:
         config = json.load(f)
-    job = {"train": job_train, "int8": job_int8}[args.job]
+    job = {"train": job_train_timed if args.steps is not None else job_train, "int8": job_int8}[args.job]
     result = job(args, config)
     result.update({"job": args.job, "torch": torch.__version__, "threads": torch.get_num_threads()})
     print(json.dumps(result))
