@@ -209,12 +209,18 @@ json job_profile(const app::Flags& flags) {
   const int64_t steps = flags.has("steps") ? flags.get_int("steps", 1, 1000000) : 100;
   std::shared_ptr<nn::Module> model = s.model;
   std::vector<std::shared_ptr<nn::Module>> layers = s.model->layers();
+  std::vector<std::vector<int64_t>> inputs;
+  for (size_t i = 0; i < layers.size(); ++i)
+    inputs.push_back(s.model->inputs(i));
   if (flags.has("qat")) {
     auto qat = make_qat(s);
     layers.assign(qat->layers().begin(), qat->layers().end());
+    inputs.clear();
+    for (size_t i = 0; i < layers.size(); ++i)
+      inputs.push_back(qat->inputs(i));
     model = qat;
   }
-  return profile_training_step(layers, *model, s.train_set, batch, steps);
+  return profile_training_step(layers, inputs, *model, s.train_set, batch, steps);
 }
 
 json job_infer(const app::Flags& flags) {

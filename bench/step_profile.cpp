@@ -2,10 +2,12 @@
 
 #include <time.h>
 
+#include <cassert>
 #include <chrono>
 #include <map>
 #include <string>
 
+#include "autograd/ops.h"
 #include "core/parallel.h"
 #include "datasets/data_loader.h"
 #include "nn/functional/loss.h"
@@ -43,8 +45,9 @@ Tensor cut(const Tensor& t) {
 }  // namespace
 
 nlohmann::json profile_training_step(const std::vector<std::shared_ptr<nn::Module>>& layers,
-                                     nn::Module& model, const data::MnistDataset& train_set, int64_t batch,
-                                     int64_t steps) {
+                                     const std::vector<std::vector<int64_t>>& inputs, nn::Module& model,
+                                     const data::MnistDataset& train_set, int64_t batch, int64_t steps) {
+  assert(inputs.size() == layers.size());
   g_cpu_clock = parallel::num_threads() == 1;
   nn::Sgd optimizer(model.parameters(), {0.01, 0.5, 0.0, false});
   const data::DataLoader loader(
@@ -63,27 +66,33 @@ nlohmann::json profile_training_step(const std::vector<std::shared_ptr<nn::Modul
     if (!b) throw std::runtime_error("profile: ran out of batches (use fewer steps)");
     if (timed) data_time += seconds_since(step_start);
     optimizer.zero_grad();
-    std::vector<Tensor> inputs(n), outputs(n);
-    Tensor x = b->images;
+    std::vector<std::vector<Tensor>> leaves(n);  // layer i's inputs, cut
+    std::vector<Tensor> outputs(n);
     for (size_t i = 0; i < n; ++i) {
-      inputs[i] = i == 0 ? x : cut(x);
+      for (const int64_t j : inputs[i])
+        leaves[i].push_back(j < 0 ? b->images : cut(outputs[static_cast<size_t>(j)]));
       const Clock::time_point t0 = Clock::now();
-      outputs[i] = layers[i]->forward(inputs[i]);
+      outputs[i] = layers[i]->forward_inputs(leaves[i]);
       if (timed) forward[i] += seconds_since(t0);
-      x = outputs[i];
     }
     Clock::time_point t0 = Clock::now();
-    const Tensor logits = cut(x);
+    const Tensor logits = cut(outputs.back());
     const Tensor loss = nn::functional::cross_entropy(logits, b->labels);
     loss.item();
     loss.backward();
     if (timed) loss_time += seconds_since(t0);
-    Tensor grad = logits.grad();
+    std::vector<Tensor> grads(n);  // g_i: the gradient of layer i's output, summed over its readers
+    grads.back() = logits.grad();
     for (size_t i = n; i-- > 0;) {
       t0 = Clock::now();
-      if (outputs[i].requires_grad()) outputs[i].backward(grad);
+      if (grads[i].defined() && outputs[i].requires_grad()) outputs[i].backward(grads[i]);
+      for (size_t k = 0; k < inputs[i].size(); ++k) {
+        const int64_t j = inputs[i][k];
+        if (j < 0 || !leaves[i][k].grad().defined()) continue;
+        Tensor& g = grads[static_cast<size_t>(j)];
+        g = g.defined() ? g + leaves[i][k].grad() : leaves[i][k].grad();
+      }
       if (timed) backward[i] += seconds_since(t0);
-      if (i > 0) grad = inputs[i].grad();
     }
     t0 = Clock::now();
     optimizer.step();
