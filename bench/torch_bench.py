@@ -514,6 +514,27 @@ def int8_model(config, data, engine, qat_steps):
 
 # ---- jobs ----------------------------------------------------------------------------------------------------
 
+def timed_training(model, batches, lr, momentum, warmup, steps, who):
+    """Images per second of `steps` SGD steps (cross-entropy; batches from the iterator `batches`) after
+    `warmup` untimed ones: the training loop of both scripts' timing jobs. Raises on a non-finite loss."""
+    model.train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    images, start = 0, None
+    for step in range(warmup + steps):
+        if step == warmup:
+            start = time.perf_counter()
+        x, y = next(batches)
+        optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), y)
+        if not torch.isfinite(loss).item():
+            raise RuntimeError("%s: training diverged at step %d" % (who, step + 1))
+        loss.backward()
+        optimizer.step()
+        if step >= warmup:
+            images += x.shape[0]
+    return images / (time.perf_counter() - start)
+
+
 def job_train(args, config, data):
     torch.manual_seed(config["train"]["seed"])
     model = build_model(config)
@@ -526,24 +547,7 @@ def job_train(args, config, data):
         lr, momentum = qat_hyper_parameters(config, "tutorial")
     else:
         lr, momentum = config["train"]["lr"], config["train"]["momentum"]
-    model.train()
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
-    batches = data.batches(args.batch, 1)
-    images = 0
-    start = None
-    for step in range(args.warmup + args.steps):
-        if step == args.warmup:
-            start = time.perf_counter()
-        x, y = next(batches)
-        optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), y)
-        if not torch.isfinite(loss).item():
-            raise RuntimeError("torch_bench: training diverged")
-        loss.backward()
-        optimizer.step()
-        if step >= args.warmup:
-            images += x.shape[0]
-    ips = images / (time.perf_counter() - start)
+    ips = timed_training(model, data.batches(args.batch, 1), lr, momentum, args.warmup, args.steps, "torch_bench")
     return {"images_per_second": ips, "gflops": ips * 2 * training_macs * 1e-9,
             "mflop_per_image": 2 * training_macs * 1e-6, "peak_rss_mb": peak_rss_mb()}
 

@@ -88,7 +88,7 @@ from torch.ao.quantization import backend_config as fx_backends
 from torch.ao.quantization import FakeQuantize, MinMaxObserver, QConfig, QConfigMapping, get_default_qconfig_mapping
 from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx, prepare_qat_fx
 
-from torch_bench import peak_rss_mb, qat_hyper_parameters  # bench/ is this script's directory: on sys.path
+from torch_bench import peak_rss_mb, qat_hyper_parameters, timed_training  # bench/ is this script's directory: on sys.path
 
 # The training-set statistics quantgrad normalises with (datasets/mnist.cpp, normalization()).
 DATASETS = {
@@ -431,22 +431,7 @@ def job_train_timed(args, config):
         lr, momentum = qat_hyper_parameters(config, "tutorial")
     else:
         lr, momentum = config["train"]["lr"], config["train"]["momentum"]
-    model.train()
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
-    images, start = 0, None
-    for step in range(args.warmup + args.steps):
-        if step == args.warmup:
-            start = time.perf_counter()
-        x, y = next(batches)
-        optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), y)
-        if not torch.isfinite(loss).item():
-            raise RuntimeError("torch_resnet: training diverged at step %d" % (step + 1))
-        loss.backward()
-        optimizer.step()
-        if step >= args.warmup:
-            images += x.shape[0]
-    ips = images / (time.perf_counter() - start)
+    ips = timed_training(model, batches, lr, momentum, args.warmup, args.steps, "torch_resnet")
     return {"config": config["name"], "qat": args.qat, "steps": args.steps, "warmup": args.warmup,
             "batch": args.batch, "images_per_second": ips, "gflops": ips * 2 * training_macs * 1e-9,
             "mflop_per_image": 2 * training_macs * 1e-6, "peak_rss_mb": peak_rss_mb()}

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "runtime/ops/simd_clones.h"
+#include "runtime/ops/stride_phases.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -18,16 +19,10 @@ namespace qg::runtime {
 
 namespace {
 
-int64_t ceil_div(int64_t value, int64_t divisor) {
-  return (value + divisor - 1) / divisor;
-}
-
-// The geometry of one call: the padded input split into stride_h * stride_w phase planes of
-// phase_h x phase_w values, and where in them each tap's row of inputs starts.
-struct Geometry {
-  int64_t height = 0, width = 0, out_height = 0, out_width = 0;
-  int64_t pad_h = 0, pad_w = 0, stride_h = 0, stride_w = 0;
-  int64_t phase_h = 0, phase_w = 0, phase_size = 0;
+// The geometry of one call: the stride-phase split of the input (stride_phases.h), with each tap's read as
+// one offset into the phase planes laid out one after the other.
+struct Geometry : phases::StridePhases {
+  int64_t phase_size = 0;  // phase_h * phase_w
   // Tap (ki, kj) of output (y, x) reads phases[tap_offsets[t] + y * phase_w + x], t = ki * kW + kj.
   std::vector<int64_t> tap_offsets;
   int64_t span = 0;  // (out_height - 1) * phase_w + out_width: the gappy positions of the outputs
@@ -35,35 +30,12 @@ struct Geometry {
 
 Geometry geometry_of(const Conv2d& op, const Dims& input_shape) {
   Geometry g;
-  g.height = input_shape[1];
-  g.width = input_shape[2];
-  g.out_height = op.window.output_size(g.height, 0, Conv2d::kName);
-  g.out_width = op.window.output_size(g.width, 1, Conv2d::kName);
-  g.pad_h = op.window.padding[0];
-  g.pad_w = op.window.padding[1];
-  g.stride_h = op.window.stride[0];
-  g.stride_w = op.window.stride[1];
-  g.phase_h = ceil_div(g.height + 2 * g.pad_h, g.stride_h);
-  g.phase_w = ceil_div(g.width + 2 * g.pad_w, g.stride_w);
+  static_cast<phases::StridePhases&>(g) = phases::stride_phases(op, input_shape);
   g.phase_size = g.phase_h * g.phase_w;
   g.span = (g.out_height - 1) * g.phase_w + g.out_width;
-  for (int64_t ki = 0; ki < op.window.kernel[0]; ++ki) {
-    for (int64_t kj = 0; kj < op.window.kernel[1]; ++kj) {
-      // Padded row y*s_h + dy with dy = a_h*s_h + r_h is row y + a_h of the phases with r_h; likewise columns.
-      const int64_t dy = ki * op.window.dilation[0], dx = kj * op.window.dilation[1];
-      const int64_t phase = dy % g.stride_h * g.stride_w + dx % g.stride_w;
-      g.tap_offsets.push_back(phase * g.phase_size + dy / g.stride_h * g.phase_w + dx / g.stride_w);
-    }
-  }
+  for (const phases::TapRead& read : g.reads)
+    g.tap_offsets.push_back(read.phase * g.phase_size + read.offset);
   return g;
-}
-
-// The first index j >= 0 with j * stride + offset >= 0, and the first with j * stride + offset >= size,
-// both within [0, n]: the part of a phase row (or column) that lies in the image.
-std::pair<int64_t, int64_t> inside(int64_t offset, int64_t stride, int64_t size, int64_t n) {
-  const int64_t begin = std::min(ceil_div(std::max<int64_t>(-offset, 0), stride), n);
-  const int64_t end = std::clamp(ceil_div(std::max<int64_t>(size - offset, 0), stride), begin, n);
-  return {begin, end};
 }
 
 // row[j] = source[j * step] - zero for j < n: one row of a phase plane.
@@ -110,9 +82,10 @@ __attribute__((target("avx512f"))) void offset_row_avx512(const int32_t* source,
 // With `avx512` (the CPU has AVX-512F) rows of strides 1 and 2 take offset_row_avx512.
 void fill_phases(const Geometry& g, const int32_t* channel, int32_t zero, bool avx512, int32_t* phases) {
   for (int64_t r_h = 0; r_h < g.stride_h; ++r_h) {
-    const auto [row_begin, row_end] = inside(r_h - g.pad_h, g.stride_h, g.height, g.phase_h);
+    const auto [row_begin, row_end] = phases::inside_range(g.height, g.pad_h, g.stride_h, r_h, g.phase_h);
     for (int64_t r_w = 0; r_w < g.stride_w; ++r_w) {
-      const auto [column_begin, column_end] = inside(r_w - g.pad_w, g.stride_w, g.width, g.phase_w);
+      const auto [column_begin, column_end] =
+          phases::inside_range(g.width, g.pad_w, g.stride_w, r_w, g.phase_w);
       int32_t* plane = phases + (r_h * g.stride_w + r_w) * g.phase_size;
       std::fill(plane, plane + g.phase_size, 0);
       for (int64_t i = row_begin; i < row_end; ++i) {

@@ -4,6 +4,8 @@
 #include <cassert>
 #include <cstring>
 
+#include "runtime/ops/stride_phases.h"
+
 namespace qg::runtime {
 
 namespace {
@@ -13,26 +15,9 @@ namespace {
 constexpr int64_t kMaxDotPhases = 64;
 constexpr size_t kPackedCacheSize = 8;
 
-int64_t ceil_div(int64_t value, int64_t divisor) {
-  return (value + divisor - 1) / divisor;
-}
-
-// The rows (or columns) j < n of a phase plane whose input row j * stride + phase - pad lies in the image,
-// [0, size): [begin, end).
-struct InsideRange {
-  int64_t begin = 0, end = 0;
-};
-
-InsideRange inside_range(int64_t size, int64_t pad, int64_t stride, int64_t phase, int64_t n) {
-  const int64_t begin = std::min(ceil_div(std::max<int64_t>(pad - phase, 0), stride), n);
-  const int64_t end = std::clamp(ceil_div(std::max<int64_t>(size + pad - phase, 0), stride), begin, n);
-  return {begin, end};
-}
-
-// Where tap t reads: plane `phase` from `offset` on (output q reads position q + offset).
-struct TapRead {
-  int64_t phase = 0, offset = 0;
-};
+using phases::inside_range;
+using phases::InsideRange;
+using phases::TapRead;
 
 // Phase (r_h, r_w) of the padded input: whether a tap reads it, and its rows and columns inside the image.
 struct Phase {
@@ -41,19 +26,14 @@ struct Phase {
   InsideRange rows, columns;
 };
 
-// The geometry of one call.
-struct DotPlan {
-  int64_t height = 0, width = 0, out_height = 0, out_width = 0;
-  int64_t pad_h = 0, pad_w = 0;
-  int64_t stride_h = 0, stride_w = 0;  // the conv's stride: the padded input has stride_h * stride_w phases
-  int64_t phase_h = 0, phase_w = 0;    // rows and columns of a phase plane; outputs lie in rows phase_w apart
-  int64_t phases = 0;                  // phase (r_h, r_w) is number r_h * stride_w + r_w
-  std::vector<Phase> phase_planes;     // per phase: whether read, where the image lies in it
-  int64_t span = 0;                    // L = (H_out - 1) * phase_w + W_out: the gappy output positions
-  int64_t positions = 0;               // L rounded up to the engine's step
-  int64_t plane_step = 0;              // words or values per phase plane: positions + the largest tap offset
+// The geometry of one call: the stride-phase split of its input (stride_phases.h: sizes, and where each
+// tap reads), and how the engine's words are laid out.
+struct DotPlan : phases::StridePhases {
+  std::vector<Phase> phase_planes;  // per phase: whether read, where the image lies in it
+  int64_t span = 0;                 // L = (H_out - 1) * phase_w + W_out: the gappy output positions
+  int64_t positions = 0;            // L rounded up to the engine's step
+  int64_t plane_step = 0;           // words or values per phase plane: positions + the largest tap offset
   int64_t cin = 0, cout = 0, taps = 0, products = 0;  // per group; products = K
-  std::vector<TapRead> reads;                         // per tap
   int kpw = 4;                                        // k-values per word
   bool by_channels = false;                           // words hold kpw channels of one tap, else kpw taps
   int64_t channel_blocks = 0;                         // ceil(cin / kpw) when by_channels
@@ -64,17 +44,7 @@ struct DotPlan {
 // columns.
 DotPlan plan_of(const Conv2d& op, const Dims& input_shape, int8::Isa isa, bool pooled) {
   DotPlan p;
-  p.height = input_shape[1];
-  p.width = input_shape[2];
-  p.out_height = op.window.output_size(p.height, 0, Conv2d::kName);
-  p.out_width = op.window.output_size(p.width, 1, Conv2d::kName);
-  p.pad_h = op.window.padding[0];
-  p.pad_w = op.window.padding[1];
-  p.stride_h = op.window.stride[0];
-  p.stride_w = op.window.stride[1];
-  p.phase_h = ceil_div(p.height + 2 * p.pad_h, p.stride_h);
-  p.phase_w = ceil_div(p.width + 2 * p.pad_w, p.stride_w);
-  p.phases = p.stride_h * p.stride_w;
+  static_cast<phases::StridePhases&>(p) = phases::stride_phases(op, input_shape);
   const int64_t rows = pooled ? p.out_height / 2 * 2 : p.out_height;
   const int64_t columns = pooled ? p.out_width / 2 * 2 : p.out_width;
   p.span = (rows - 1) * p.phase_w + columns;
@@ -90,17 +60,8 @@ DotPlan plan_of(const Conv2d& op, const Dims& input_shape, int8::Isa isa, bool p
                                 inside_range(p.width, p.pad_w, p.stride_w, r_w, p.phase_w)});
     }
   }
-  p.reads.reserve(static_cast<size_t>(p.taps));
-  for (int64_t ki = 0; ki < op.window.kernel[0]; ++ki) {
-    for (int64_t kj = 0; kj < op.window.kernel[1]; ++kj) {
-      // Tap (ki, kj) of output (y, x) reads padded (y s_h + ki d_h, x s_w + kj d_w); with
-      // ki d_h = a_h s_h + r_h that is row y + a_h of phase r_h, and the same for columns.
-      const int64_t dy = ki * op.window.dilation[0], dx = kj * op.window.dilation[1];
-      const int64_t phase = dy % p.stride_h * p.stride_w + dx % p.stride_w;
-      p.reads.push_back({phase, dy / p.stride_h * p.phase_w + dx / p.stride_w});
-      p.phase_planes[static_cast<size_t>(phase)].used = true;
-    }
-  }
+  for (const TapRead& read : p.reads)
+    p.phase_planes[static_cast<size_t>(read.phase)].used = true;
   // The last tap reads furthest (a_h and a_w grow with ki and kj).
   p.plane_step = std::max(p.positions + p.reads.back().offset, p.phase_h * p.phase_w);
   p.kpw = int8::k_per_word(isa);
