@@ -1,6 +1,12 @@
 // nn::Graph: layers that read any earlier layer, run in order, with gradients through every branch.
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
 #include "nn/layers.h"
@@ -75,6 +81,78 @@ TEST(Graph, GradientsFlowThroughEveryBranch) {
   sum(graph.forward(x)).backward();
   for (const auto& [name, p] : graph.named_parameters())
     EXPECT_TRUE(p.grad().defined()) << name;
+}
+
+/// nn::ReLU that records the shapes it is called on, to see where the graph runs it.
+class RecordingReLU : public ReLU {
+ public:
+  Tensor forward(const Tensor& input) override {
+    shapes.push_back(input.shape());
+    return ReLU::forward(input);
+  }
+  std::vector<Shape> shapes;
+};
+
+/// The bits of a tensor's values (NaN == NaN when its bits are equal).
+std::vector<uint32_t> bits_of(const Tensor& t) {
+  std::vector<uint32_t> out;
+  for (const float v : t.to_vector())
+    out.push_back(std::bit_cast<uint32_t>(v));
+  return out;
+}
+
+// A ReLU read only by a max pool runs after it (graph.cpp: pool_before_relu), with the values and the
+// gradients of ReLU first, bit for bit: windows all negative, with ties at 0 and at their maximum, with
+// -0.0 and NaN, overlapping and padded windows.
+TEST(Graph, AReluBeforeAMaxPoolRunsAfterItWithTheSameValuesAndGradients) {
+  for (const functional::Pool2dOptions pool :
+       {functional::Pool2dOptions{2, 2, 0}, functional::Pool2dOptions{3, 1, 1},
+        functional::Pool2dOptions{3, 2, 1}}) {
+    Generator gen(5);
+    Tensor x = Tensor::randn({2, 3, 7, 7}, gen);
+    std::vector<float> v = x.to_vector();
+    for (size_t i = 0; i < v.size(); i += 5)
+      v[i] = std::round(v[i]);  // ties, and exact zeros
+    v[10] = -0.0f;
+    v[20] = std::numeric_limits<float>::quiet_NaN();
+    for (size_t i = 49; i < 98; ++i)
+      v[i] = -std::abs(v[i]) - 0.5f;  // one plane all negative
+
+    Tensor expected_input = Tensor::from_vector(v, {2, 3, 7, 7});
+    expected_input.set_requires_grad(true);
+    const Tensor expected = functional::max_pool2d(functional::relu(expected_input), pool);
+
+    auto relu = std::make_shared<RecordingReLU>();
+    Graph graph;
+    graph.add(relu);
+    graph.add(std::make_shared<MaxPool2d>(pool));
+    Tensor input = Tensor::from_vector(v, {2, 3, 7, 7});
+    input.set_requires_grad(true);
+    const Tensor got = graph.forward(input);
+
+    ASSERT_EQ(relu->shapes, std::vector<Shape>{got.shape()}) << "the ReLU should run on the pooled output";
+    EXPECT_EQ(bits_of(got), bits_of(expected));
+    const Tensor w = Tensor::randn(got.shape(), gen);
+    sum(mul(got, w)).backward();
+    sum(mul(expected, w)).backward();
+    EXPECT_EQ(bits_of(input.grad()), bits_of(expected_input.grad()));
+  }
+}
+
+// Only when the pool is the ReLU's one reader: a ReLU whose output another layer reads too runs first.
+TEST(Graph, AReluReadByMoreThanThePoolRunsFirst) {
+  auto relu = std::make_shared<RecordingReLU>();
+  Graph graph;
+  graph.add(relu);                                                                  // layer 0
+  graph.add(std::make_shared<MaxPool2d>(functional::Pool2dOptions{2, 2, 0}));       // layer 1 reads 0
+  graph.add(std::make_shared<MaxPool2d>(functional::Pool2dOptions{2, 2, 0}), {0});  // layer 2 reads 0 too
+  graph.add(std::make_shared<Add>(), {1, 2});
+  Generator gen(2);
+  const Tensor x = Tensor::randn({1, 2, 4, 4}, gen);
+  const Tensor got = graph.forward(x);
+  ASSERT_EQ(relu->shapes, std::vector<Shape>{x.shape()});
+  const Tensor pooled = functional::max_pool2d(functional::relu(x), {2, 2, 0});
+  EXPECT_EQ(got.to_vector(), add(pooled, pooled).to_vector());
 }
 
 TEST(Graph, RefusesAnInputThatIsNotAnEarlierLayer) {
