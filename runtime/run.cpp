@@ -219,6 +219,12 @@ util::ThreadPool& sample_pool() {
 
 }  // namespace
 
+RunBuffers run_buffers(const Model& model, const RunOptions& options) {
+  const ModelPlan plan = plan_model(model);
+  const Schedule schedule = schedule_of(model, plan, options);
+  return {schedule.block, schedule.buffers.buffers(), schedule.block * schedule.buffers.bytes()};
+}
+
 IntTensor run(const Model& model, const IntTensor& input, const RunOptions& options) {
   if (options.threads < 1) {
     throw std::invalid_argument("run: threads must be at least 1, found " + std::to_string(options.threads));

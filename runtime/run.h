@@ -27,6 +27,17 @@ struct RunOptions {
 /// on `threads`: samples are independent and each is computed by exactly one thread.
 IntTensor run(const Model& model, const IntTensor& input, const RunOptions& options = {});
 
+/// The activation buffers run() keeps per thread for `model` (each code an int32; the kernels' Scratch is
+/// not counted): a model with a large linear layer on the dot path is computed in blocks of samples, op by
+/// op, so each buffer holds a block's values; a conv fused with the 2x2 max pool after it never stores its
+/// full-size output. Throws std::invalid_argument for an invalid model, as run() does.
+struct RunBuffers {
+  int64_t samples_per_block = 1;
+  size_t buffers = 0;
+  int64_t bytes = 0;  ///< all buffers of one thread together
+};
+RunBuffers run_buffers(const Model& model, const RunOptions& options = {});
+
 /// uint8 pixels of N whole samples laid out like model.input.shape -> input codes `[N, <input shape>]`.
 IntTensor quantize_pixels(const Model& model, std::span<const uint8_t> pixels);
 

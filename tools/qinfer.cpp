@@ -194,15 +194,20 @@ int evaluate(const runtime::Model& model, const Flags& flags, const std::string&
       static_cast<long long>(test.size()), eval.images_per_second, static_cast<long long>(batch), threads,
       threads == 1 ? "" : "s");
   const runtime::ModelPlan plan = runtime::plan_model(model);
+  const runtime::RunBuffers buffers = runtime::run_buffers(model, {.mode = mode, .threads = threads});
   const nlohmann::json memory = {{"peak_bytes_per_sample", plan.peak_activation_bytes()},
                                  {"peak_bytes_per_batch", plan.peak_activation_bytes(batch)},
-                                 {"buffers", plan.buffers.buffers()},
-                                 {"buffer_bytes_per_thread", plan.buffers.bytes()}};
+                                 {"buffers", buffers.buffers},
+                                 {"buffer_bytes_per_thread", buffers.bytes},
+                                 {"samples_per_block", buffers.samples_per_block}};
   std::printf(
       "Activation memory: peak %.1f KiB per sample, %.1f MiB for a batch of %lld; run() reuses %zu "
-      "buffers of %.1f KiB per thread\n",
+      "buffers of %.1f KiB per thread%s\n",
       plan.peak_activation_bytes() / 1024.0, plan.peak_activation_bytes(batch) / (1024.0 * 1024.0),
-      static_cast<long long>(batch), plan.buffers.buffers(), plan.buffers.bytes() / 1024.0);
+      static_cast<long long>(batch), buffers.buffers, buffers.bytes / 1024.0,
+      buffers.samples_per_block > 1
+          ? (" (blocks of " + std::to_string(buffers.samples_per_block) + " samples)").c_str()
+          : "");
   if (flags.has("report")) {
     app::write_report(flags.get("report"),
                       {{"tool", "qinfer"},

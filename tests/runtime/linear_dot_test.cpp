@@ -161,5 +161,28 @@ TEST(RunFastKernels, PerceptronsEqualTheReferenceOnAnyBatchAndThreadCount) {
   }
 }
 
+// What run() keeps per thread (qinfer's memory report): a perceptron large enough for blocks holds every
+// buffer for 16 samples; a conv fused with its 2x2 max pool never stores the conv's full-size output; the
+// reference kernels do neither.
+TEST(RunBuffers, CountBlocksAndFusedSteps) {
+  std::mt19937 rng(45);
+  const Model perceptron = mlp(rng, LayerBits{});
+  const ModelPlan perceptron_plan = plan_model(perceptron);
+  const RunBuffers blocked = run_buffers(perceptron);
+  EXPECT_EQ(blocked.samples_per_block, 16);
+  EXPECT_EQ(blocked.buffers, perceptron_plan.buffers.buffers());
+  EXPECT_EQ(blocked.bytes, 16 * perceptron_plan.buffers.bytes());
+  const RunBuffers reference = run_buffers(perceptron, {.kernels = KernelChoice::Reference});
+  EXPECT_EQ(reference.samples_per_block, 1);
+  EXPECT_EQ(reference.bytes, perceptron_plan.buffers.bytes());
+
+  const Model cnn = testing::small_cnn(rng, LayerBits{});  // conv (4 x 9 x 9) then 2x2 max pool: fused
+  const ModelPlan cnn_plan = plan_model(cnn);
+  const RunBuffers fused = run_buffers(cnn);
+  EXPECT_EQ(fused.samples_per_block, 1);
+  EXPECT_LT(fused.bytes, cnn_plan.buffers.bytes());
+  EXPECT_EQ(run_buffers(cnn, {.kernels = KernelChoice::Reference}).bytes, cnn_plan.buffers.bytes());
+}
+
 }  // namespace
 }  // namespace qg::runtime
