@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "runtime/ops/separable_pool.h"
+#include "runtime/ops/simd_clones.h"
 
 namespace qg::runtime {
 
@@ -75,12 +76,33 @@ struct MeanReducer {
   }
 };
 
+// The sum of (q - Z) over n codes: the whole plane of a global average pool, in one vectorised pass.
+QG_RUNTIME_CLONES int64_t offset_sum(const int32_t* codes, int64_t n, int32_t zero) {
+  int64_t sum = 0;
+  for (int64_t i = 0; i < n; ++i)
+    sum += static_cast<int64_t>(codes[i]) - zero;
+  return sum;
+}
+
+// Whether the window is the whole unpadded plane (global average pooling): one output per channel.
+bool covers_the_plane(const Window2d& window, const Dims& input_shape) {
+  return window.kernel[0] == input_shape[1] && window.kernel[1] == input_shape[2] &&
+         window.padding == std::array<int64_t, 2>{0, 0};
+}
+
 }  // namespace
 
 void avg_pool2d_fast(const AvgPool2d& op, const QuantParams& input_quant, const Dims& input_shape,
                      std::span<const int32_t> input, std::span<int32_t> output) {
   const MeanReducer mean{input_quant.zero_point,
                          op.window.kernel[0] * op.window.kernel[1]};  // padding counts
+  if (covers_the_plane(op.window, input_shape)) {  // the separable passes' rows would be one window each
+    const int64_t plane = input_shape[1] * input_shape[2];
+    assert(static_cast<int64_t>(output.size()) == input_shape[0]);
+    for (int64_t c = 0; c < input_shape[0]; ++c)
+      output[static_cast<size_t>(c)] = mean.finish(offset_sum(input.data() + c * plane, plane, mean.zero));
+    return;
+  }
   separable_pool(op.window, input_shape, input, output, mean, AvgPool2d::kName);
 }
 

@@ -62,6 +62,26 @@ TEST(PoolFastPaths, EveryWindowAgreesWithTheReference) {
   EXPECT_GT(windows, 300);
 }
 
+// A window as large as the plane (global average pooling, which the fast path sums in one pass), at any stride,
+// with codes far below and above the zero point so that the sums are negative and positive.
+TEST(PoolFastPaths, GlobalAverageAgreesWithTheReference) {
+  std::mt19937 rng(6);
+  int planes = 0;
+  for (const Dims& shape : {Dims{5, 7, 7}, Dims{3, 1, 9}, Dims{2, 14, 13}, Dims{128, 4, 4}}) {
+    for (const int32_t zero : {0, 3, 128, 250}) {
+      const QuantParams quant{0.05, zero, 8, false};
+      const AvgPool2d pool{Window2d{{shape[1], shape[2]}, {1 + planes % 3, 1}, {0, 0}, {1, 1}}};
+      ASSERT_EQ(pool.output_shape(shape), (Dims{shape[0], 1, 1}));
+      const std::vector<int32_t> codes = random_codes(shape[0] * shape[1] * shape[2], 0, 255, rng);
+      std::vector<int32_t> expected(static_cast<size_t>(shape[0])), actual(expected.size());
+      avg_pool2d_reference(pool, quant, shape, codes, expected);
+      avg_pool2d_fast(pool, quant, shape, codes, actual);
+      EXPECT_EQ(actual, expected) << dims_to_string(shape) << ", zero point " << zero;
+      ++planes;
+    }
+  }
+}
+
 // Negative offsets (codes below the zero point) round away from zero in both paths: ties included.
 TEST(PoolFastPaths, AverageRoundsTiesAwayFromZeroLikeTheReference) {
   const QuantParams quant{0.1, 100, 8, false};
