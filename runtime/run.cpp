@@ -55,8 +55,10 @@ constexpr int64_t kBlockSamples = int8::kPanelStep;
 constexpr int64_t kMinDotSamples = 4;
 // A model computes blocks of samples only when it has a linear layer of at least this many weights on the
 // dot path: for smaller ones (mnist_cnn's 320 -> 10 classifier) keeping each sample's values in cache from
-// op to op is worth more (blocks made mnist_cnn about 5 % slower).
-constexpr size_t kMinBlockedWeights = size_t{1} << 16;
+// op to op is worth more (blocks made mnist_cnn about 5 % slower). Measured at 1 thread: LeNet-5's 400 -> 120
+// layer (48,000 weights) ran 1.6x faster in blocks (bench/suite/lenet5.json, 70-79k -> 122-126k images/s),
+// the 3,136 -> 10 classifier of bench/suite/strided.json (31,360) as fast, NetBN's 1,000 -> 10 as fast.
+constexpr size_t kMinBlockedWeights = size_t{1} << 14;
 
 // How run() computes the samples of one call: the ops in order, a conv and the 2x2 max pool after it as one
 // fused step where the fast kernels allow it, and where each value lives (a buffer, by liveness).
