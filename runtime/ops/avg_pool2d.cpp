@@ -90,6 +90,13 @@ bool covers_the_plane(const Window2d& window, const Dims& input_shape) {
          window.padding == std::array<int64_t, 2>{0, 0};
 }
 
+// The separable passes of any window but the whole plane, compiled for each instruction set.
+QG_RUNTIME_CLONES void mean_pool_separable(const Window2d& window, const Dims& input_shape,
+                                           std::span<const int32_t> input, std::span<int32_t> output,
+                                           const MeanReducer mean) {
+  separable_pool(window, input_shape, input, output, mean, AvgPool2d::kName);
+}
+
 }  // namespace
 
 void avg_pool2d_fast(const AvgPool2d& op, const QuantParams& input_quant, const Dims& input_shape,
@@ -103,7 +110,7 @@ void avg_pool2d_fast(const AvgPool2d& op, const QuantParams& input_quant, const 
       output[static_cast<size_t>(c)] = mean.finish(offset_sum(input.data() + c * plane, plane, mean.zero));
     return;
   }
-  separable_pool(op.window, input_shape, input, output, mean, AvgPool2d::kName);
+  mean_pool_separable(op.window, input_shape, input, output, mean);
 }
 
 // The mean of S (q - Z) is S (mean(q - Z)): the same quantization out as in.

@@ -82,6 +82,12 @@ struct MaxReducer {
   static int32_t finish(int32_t a) { return a; }
 };
 
+// The separable passes of any other window, compiled for each instruction set.
+QG_RUNTIME_CLONES void max_pool_separable(const Window2d& window, const Dims& input_shape,
+                                          std::span<const int32_t> input, std::span<int32_t> output) {
+  separable_pool(window, input_shape, input, output, MaxReducer{}, MaxPool2d::kName);
+}
+
 }  // namespace
 
 void max_pool2d_fast(const MaxPool2d& op, const Dims& input_shape, std::span<const int32_t> input,
@@ -91,7 +97,7 @@ void max_pool2d_fast(const MaxPool2d& op, const Dims& input_shape, std::span<con
                           w.stride == std::array<int64_t, 2>{2, 2} &&
                           w.padding == std::array<int64_t, 2>{0, 0};
   if (!two_by_two) {
-    separable_pool(w, input_shape, input, output, MaxReducer{}, MaxPool2d::kName);
+    max_pool_separable(w, input_shape, input, output);
     return;
   }
   const int64_t channels = input_shape[0], height = input_shape[1], width = input_shape[2];

@@ -19,10 +19,14 @@ namespace qg::runtime {
 
 /// `Reducer` provides: `using Acc`; `Acc identity()`; `Acc of(int32_t code)` (a code's contribution);
 /// `Acc combine(Acc, Acc)`; `int32_t finish(Acc)` (the output code). `column` is scratch (resized here).
+/// Both functions are always inlined, so that an op compiles them into its QG_RUNTIME_CLONES function
+/// (runtime/ops/simd_clones.h) once per instruction set: the baseline x86-64 has no int32 max instruction.
 template <class Reducer>
-void separable_pool_plane(const int32_t* plane, int64_t height, int64_t width, const Window2d& window,
-                          int64_t out_height, int64_t out_width, const Reducer& reducer,
-                          std::vector<typename Reducer::Acc>& column, int32_t* out) {
+[[gnu::always_inline]] inline void separable_pool_plane(const int32_t* plane, int64_t height, int64_t width,
+                                                        const Window2d& window, int64_t out_height,
+                                                        int64_t out_width, const Reducer& reducer,
+                                                        std::vector<typename Reducer::Acc>& column,
+                                                        int32_t* out) {
   using Acc = typename Reducer::Acc;
   column.resize(static_cast<size_t>(width));
   Acc* col = column.data();
@@ -47,8 +51,9 @@ void separable_pool_plane(const int32_t* plane, int64_t height, int64_t width, c
 
 /// separable_pool_plane over every plane of a [C, H, W] input into the [C, H_out, W_out] output.
 template <class Reducer>
-void separable_pool(const Window2d& window, const Dims& input_shape, std::span<const int32_t> input,
-                    std::span<int32_t> output, const Reducer& reducer, const char* op_name) {
+[[gnu::always_inline]] inline void separable_pool(const Window2d& window, const Dims& input_shape,
+                                                  std::span<const int32_t> input, std::span<int32_t> output,
+                                                  const Reducer& reducer, const char* op_name) {
   const int64_t channels = input_shape[0], height = input_shape[1], width = input_shape[2];
   const int64_t out_height = window.output_size(height, 0, op_name);
   const int64_t out_width = window.output_size(width, 1, op_name);
