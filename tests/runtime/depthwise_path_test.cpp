@@ -36,26 +36,29 @@ TEST(DepthwisePath, BitExactWithReferenceOnRandomShapes) {
   Scratch scratch;  // reused across cases and sizes, as run() does
   int cases = 0, strided = 0, multiplied = 0, padded = 0, varied = 0, compared = 0;
   while (cases < 200) {
-    const int64_t groups = channels(rng), m = multiplier(rng);
-    const Window2d window{{kernel(rng), kernel(rng)},
-                          {stride(rng), stride(rng)},
-                          {padding(rng), padding(rng)},
-                          {dilation(rng), dilation(rng)}};
-    const Dims in{groups, size(rng), size(rng)};
-    const QuantParams input = testing::random_activation_quant(rng, bits(rng), coin(rng));
-    const Conv2d conv =
-        testing::random_conv(rng, input, groups, groups * m, groups, window, testing::random_layer_bits(rng));
-    Dims out_shape;
-    try {
-      out_shape = conv.output_shape(in);
-    } catch (const std::invalid_argument&) {
-      continue;  // the window does not fit this image: draw again
-    }
-    ASSERT_NO_THROW(conv.output_quant(input));
+    const testing::ConvCase c = testing::draw_fitting_conv(rng, [&] {
+      const int64_t groups = channels(rng), m = multiplier(rng);
+      const Window2d window{{kernel(rng), kernel(rng)},
+                            {stride(rng), stride(rng)},
+                            {padding(rng), padding(rng)},
+                            {dilation(rng), dilation(rng)}};
+      const Dims in{groups, size(rng), size(rng)};
+      const QuantParams input = testing::random_activation_quant(rng, bits(rng), coin(rng));
+      return testing::ConvCase{testing::random_conv(rng, input, groups, groups * m, groups, window,
+                                                    testing::random_layer_bits(rng)),
+                               in,
+                               {},
+                               {}};
+    });
+    const Conv2d& conv = c.conv;
+    const Window2d& window = conv.window;
+    const Dims& in = c.input_shape;
+    const std::vector<int32_t>& image = c.input;
+    const int64_t m = conv.out_channels / conv.groups;  // the channel multiplier
+    ASSERT_NO_THROW(conv.output_quant(conv.input_quant));
     ASSERT_TRUE(conv2d_depthwise_applies(conv));
-    const std::vector<int32_t> image = testing::random_codes(rng, checked_numel(in, "test"), input);
     for (const RequantMode mode : {RequantMode::Integer, RequantMode::FloatReference}) {
-      std::vector<int32_t> expected(static_cast<size_t>(checked_numel(out_shape, "test")));
+      std::vector<int32_t> expected(static_cast<size_t>(checked_numel(c.output_shape, "test")));
       conv2d_reference(conv, in, image, expected, mode);
       for (const int8::Isa isa : int8::available_isas()) {
         std::vector<int32_t> actual(expected.size(), -12345);

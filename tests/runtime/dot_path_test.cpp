@@ -27,21 +27,17 @@ namespace {
 
 using testing::LayerBits;
 
+using testing::ConvCase;
+
 // A random conv on a random input, with the window fitting the image: stride 1, or with max_stride > 1 a
 // stride from 1 to max_stride drawn for each axis.
-struct ConvCase {
-  Conv2d conv;
-  Dims input_shape, output_shape;
-  std::vector<int32_t> input;
-};
-
 ConvCase random_dot_conv(std::mt19937& rng, int64_t max_channels, int64_t max_size = 16,
                          int64_t max_stride = 1) {
   std::uniform_int_distribution<int64_t> groups_of(1, 3), channels(1, max_channels), size(4, max_size),
       kernel(1, 4), padding(0, 2), dilation(1, 2), stride(1, max_stride);
   std::uniform_int_distribution<int> bits(1, 8);
   std::bernoulli_distribution coin(0.5);
-  while (true) {
+  return testing::draw_fitting_conv(rng, [&] {
     const int64_t groups = groups_of(rng);
     const int64_t in_channels = groups * channels(rng), out_channels = groups * channels(rng);
     Window2d window{
@@ -50,19 +46,12 @@ ConvCase random_dot_conv(std::mt19937& rng, int64_t max_channels, int64_t max_si
       window.stride = {stride(rng), stride(rng)};  // (stride-1 cases draw as they always did)
     const Dims in{in_channels, size(rng), size(rng)};
     const QuantParams input = testing::random_activation_quant(rng, bits(rng), coin(rng));
-    ConvCase c{testing::random_conv(rng, input, in_channels, out_channels, groups, window,
-                                    testing::random_layer_bits(rng)),
-               in,
-               {},
-               {}};
-    try {
-      c.output_shape = c.conv.output_shape(in);
-    } catch (const std::invalid_argument&) {
-      continue;  // the window does not fit: draw again
-    }
-    c.input = testing::random_codes(rng, checked_numel(in, "test"), input);
-    return c;
-  }
+    return ConvCase{testing::random_conv(rng, input, in_channels, out_channels, groups, window,
+                                         testing::random_layer_bits(rng)),
+                    in,
+                    {},
+                    {}};
+  });
 }
 
 TEST(ConvDotPath, BitExactWithReferenceInEveryInstructionSet) {

@@ -24,26 +24,29 @@ TEST(Conv2dFast, BitExactWithReferenceOnRandomShapes) {
   Scratch scratch;  // reused across cases, as run() does
   int cases = 0, grouped = 0, dilated = 0, varied = 0;
   while (cases < 150) {
-    const int64_t groups = small(rng);
-    const int64_t in_channels = groups * small(rng), out_channels = groups * small(rng);
-    const Window2d window{{kernel(rng), kernel(rng)},
-                          {small(rng), small(rng)},
-                          {padding(rng), padding(rng)},
-                          {small(rng), small(rng)}};
-    const Dims in{in_channels, size(rng), size(rng)};
-    const QuantParams input = testing::random_activation_quant(rng, bits(rng), coin(rng));
-    const Conv2d conv = testing::random_conv(rng, input, in_channels, out_channels, groups, window,
-                                             testing::random_layer_bits(rng));
-    Dims out_shape;
-    try {
-      out_shape = conv.output_shape(in);
-    } catch (const std::invalid_argument&) {
-      continue;  // the window does not fit this image: draw again
-    }
-    ASSERT_NO_THROW(conv.output_quant(input));
-    const std::vector<int32_t> image = testing::random_codes(rng, checked_numel(in, "test"), input);
+    const testing::ConvCase c = testing::draw_fitting_conv(rng, [&] {
+      const int64_t groups = small(rng);
+      const int64_t in_channels = groups * small(rng), out_channels = groups * small(rng);
+      const Window2d window{{kernel(rng), kernel(rng)},
+                            {small(rng), small(rng)},
+                            {padding(rng), padding(rng)},
+                            {small(rng), small(rng)}};
+      const Dims in{in_channels, size(rng), size(rng)};
+      const QuantParams input = testing::random_activation_quant(rng, bits(rng), coin(rng));
+      return testing::ConvCase{testing::random_conv(rng, input, in_channels, out_channels, groups, window,
+                                                    testing::random_layer_bits(rng)),
+                               in,
+                               {},
+                               {}};
+    });
+    const Conv2d& conv = c.conv;
+    const Window2d& window = conv.window;
+    const Dims& in = c.input_shape;
+    const std::vector<int32_t>& image = c.input;
+    const int64_t groups = conv.groups;
+    ASSERT_NO_THROW(conv.output_quant(conv.input_quant));
     for (const RequantMode mode : {RequantMode::Integer, RequantMode::FloatReference}) {
-      std::vector<int32_t> expected(static_cast<size_t>(checked_numel(out_shape, "test")));
+      std::vector<int32_t> expected(static_cast<size_t>(checked_numel(c.output_shape, "test")));
       std::vector<int32_t> actual(expected.size(), -12345);
       conv2d_reference(conv, in, image, expected, mode);
       conv2d_fast(conv, in, image, actual, mode, scratch);
