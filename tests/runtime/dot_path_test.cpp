@@ -46,11 +46,9 @@ ConvCase random_dot_conv(std::mt19937& rng, int64_t max_channels, int64_t max_si
       window.stride = {stride(rng), stride(rng)};  // (stride-1 cases draw as they always did)
     const Dims in{in_channels, size(rng), size(rng)};
     const QuantParams input = testing::random_activation_quant(rng, bits(rng), coin(rng));
-    return ConvCase{testing::random_conv(rng, input, in_channels, out_channels, groups, window,
-                                         testing::random_layer_bits(rng)),
-                    in,
-                    {},
-                    {}};
+    return ConvCase{.conv = testing::random_conv(rng, input, in_channels, out_channels, groups, window,
+                                                 testing::random_layer_bits(rng)),
+                    .input_shape = in};
   });
 }
 
@@ -165,10 +163,8 @@ TEST(ConvDotPath, StridedNetworkShapesInEveryInstructionSet) {
       b.per_channel = per_channel;
       QuantParams input = testing::random_quant(rng, 8, false);
       input.zero_point = near_middle(rng);
-      ConvCase c{testing::random_conv(rng, input, s.in, s.out, s.groups, s.window, b),
-                 {s.in, s.size, s.size},
-                 {},
-                 {}};
+      ConvCase c{.conv = testing::random_conv(rng, input, s.in, s.out, s.groups, s.window, b),
+                 .input_shape = {s.in, s.size, s.size}};
       for (int32_t& zero : c.conv.weight.zero_points)
         zero = near_middle(rng);
       c.output_shape = c.conv.output_shape(c.input_shape);
@@ -210,10 +206,9 @@ TEST(ConvDotPath, ChannelWordsGatheredFromTheCodesInEveryInstructionSet) {
             std::clamp((input.qmin() + input.qmax()) / 2 + near_middle(rng), input.qmin(), input.qmax());
         LayerBits b;
         b.per_channel = cases % 3 == 0;
-        ConvCase c{testing::random_conv(rng, input, in[0], groups * out_channels(rng), groups, window, b),
-                   in,
-                   {},
-                   {}};
+        ConvCase c{
+            .conv = testing::random_conv(rng, input, in[0], groups * out_channels(rng), groups, window, b),
+            .input_shape = in};
         for (int32_t& zero : c.conv.weight.zero_points)
           zero = 128 + near_middle(rng);
         c.output_shape = c.conv.output_shape(in);

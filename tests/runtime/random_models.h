@@ -287,9 +287,10 @@ inline IntTensor random_input(std::mt19937& rng, const Model& model, int64_t bat
 
 /// A conv on an input: the test case of the conv tests.
 struct ConvCase {
-  Conv2d conv;
-  Dims input_shape, output_shape;
-  std::vector<int32_t> input;  // codes of conv.input_quant
+  Conv2d conv{};
+  Dims input_shape{};
+  Dims output_shape{};              // conv.output_shape(input_shape)
+  std::vector<int32_t> input = {};  // codes of conv.input_quant
 };
 
 /// A random conv case whose window fits its image: `draw()` returns a case with conv and input_shape set
