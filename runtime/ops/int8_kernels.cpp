@@ -359,7 +359,7 @@ void requantize_rows(Isa isa, const int32_t* d, const int32_t* s, int64_t row, i
     return;
   }
 #endif
-  if (rows == 1 || row == columns) {  // no gaps: one run, straight into out
+  if (rows <= 1 || row == columns) {  // no gaps: one run, straight into out
     requantize_run_generic(d, s, weight_offset, constant, multiplier, shift, zero, lo, hi, out,
                            rows * columns);
     return;
