@@ -5,15 +5,9 @@
 #include <cstring>
 #include <vector>
 
+#include "runtime/ops/int8_kernels.h"
 #include "runtime/ops/simd_clones.h"
 #include "runtime/ops/stride_phases.h"
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define QG_DEPTHWISE_AVX512 1
-#else
-#define QG_DEPTHWISE_AVX512 0
-#endif
 
 namespace qg::runtime {
 
@@ -38,49 +32,9 @@ Geometry geometry_of(const Conv2d& op, const Dims& input_shape) {
   return g;
 }
 
-// row[j] = source[j * step] - zero for j < n: one row of a phase plane.
-QG_RUNTIME_CLONES void offset_row(const int32_t* source, int64_t step, int32_t zero, int64_t n,
-                                  int32_t* row) {
-  if (step == 1) {  // as a loop the compiler vectorises
-    for (int64_t j = 0; j < n; ++j)
-      row[j] = source[j] - zero;
-  } else {
-    for (int64_t j = 0; j < n; ++j)
-      row[j] = source[j * step] - zero;
-  }
-}
-
-#if QG_DEPTHWISE_AVX512
-// offset_row for steps 1 and 2, 16 values at a time with masked loads and stores, so that the few values
-// of a row (7 to 28 in MNIST-sized models) need no scalar remainder loop. Masked-off lanes are neither read
-// nor written.
-__attribute__((target("avx512f"))) void offset_row_avx512(const int32_t* source, int64_t step, int32_t zero,
-                                                          int64_t n, int32_t* row) {
-  const auto first_lanes = [](int64_t count) {
-    return count >= 16 ? __mmask16{0xFFFF} : static_cast<__mmask16>((1u << std::max<int64_t>(count, 0)) - 1);
-  };
-  const __m512i zeros = _mm512_set1_epi32(zero);
-  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  for (int64_t j = 0; j < n; j += 16) {
-    const __mmask16 lanes = first_lanes(n - j);
-    __m512i values;
-    if (step == 1) {
-      values = _mm512_maskz_loadu_epi32(lanes, source + j);
-    } else {  // the even values of source[2j], ..., source[2(n - 1)]: 2(n - j) - 1 values
-      const int64_t count = 2 * (n - j) - 1;
-      const __m512i low = _mm512_maskz_loadu_epi32(first_lanes(count), source + 2 * j);
-      const __m512i high = _mm512_maskz_loadu_epi32(first_lanes(count - 16), source + 2 * j + 16);
-      values = _mm512_permutex2var_epi32(low, evens, high);
-    }
-    _mm512_mask_storeu_epi32(row + j, lanes, _mm512_sub_epi32(values, zeros));
-  }
-}
-#endif
-
 // phases[r * phase_size + i * phase_w + j] = a at padded position (i*s_h + r_h, j*s_w + r_w), r = r_h*s_w + r_w:
 // q1 - Z1 in the image, 0 on padding and beyond the padded plane.
-// With `avx512` (the CPU has AVX-512F) rows of strides 1 and 2 take offset_row_avx512.
-void fill_phases(const Geometry& g, const int32_t* channel, int32_t zero, bool avx512, int32_t* phases) {
+void fill_phases(const Geometry& g, const int32_t* channel, int32_t zero, int8::Isa isa, int32_t* phases) {
   for (int64_t r_h = 0; r_h < g.stride_h; ++r_h) {
     const auto [row_begin, row_end] = phases::inside_range(g.height, g.pad_h, g.stride_h, r_h, g.phase_h);
     for (int64_t r_w = 0; r_w < g.stride_w; ++r_w) {
@@ -91,14 +45,8 @@ void fill_phases(const Geometry& g, const int32_t* channel, int32_t zero, bool a
       for (int64_t i = row_begin; i < row_end; ++i) {
         const int64_t y = i * g.stride_h + r_h - g.pad_h;
         const int32_t* source = channel + y * g.width + (column_begin * g.stride_w + r_w - g.pad_w);
-        int32_t* row = plane + i * g.phase_w + column_begin;
-#if QG_DEPTHWISE_AVX512
-        if (avx512 && g.stride_w <= 2) {
-          offset_row_avx512(source, g.stride_w, zero, column_end - column_begin, row);
-          continue;
-        }
-#endif
-        offset_row(source, g.stride_w, zero, column_end - column_begin, row);
+        int8::offset_row(isa, source, g.stride_w, zero, column_end - column_begin,
+                         plane + i * g.phase_w + column_begin);
       }
     }
   }
@@ -136,28 +84,21 @@ QG_RUNTIME_CLONES void accumulate_channel(const Geometry& g, const int32_t* phas
 }
 
 // out[y * out_width + x] = the code of output channel oc at (y, x), from its accumulators acc over the gappy
-// positions (rows phase_w apart). AVX-512 requantizes each row straight into the output (its masks handle
-// the row tails); the generic loop vectorises well only over long runs, so it requantizes all positions,
-// the gap columns too, and the rows are copied out.
+// positions (rows phase_w apart; scratch.codes holds the codes of the whole span where needed).
 void write_codes(const OutputStage& stage, int64_t oc, RequantMode mode, int8::Isa isa, const Geometry& g,
                  const int32_t* acc, Scratch& scratch, int32_t* out) {
   int32_t* const codes = grow_to(scratch.codes, static_cast<size_t>(g.span));
   if (mode == RequantMode::Integer) {
     const QuantizedMultiplier m = stage.multipliers[stage.per_channel() ? static_cast<size_t>(oc) : 0];
-    if (isa == int8::Isa::Avx512Vnni) {
-      int8::requantize_rows(isa, acc, acc, g.phase_w, 0, 0, m.multiplier, m.shift, stage.output.zero_point,
-                            stage.clamp_min, stage.clamp_max, g.out_height, g.out_width, out);
-      return;
-    }
-    int8::requantize_row(isa, acc, acc, 0, 0, m.multiplier, m.shift, stage.output.zero_point, stage.clamp_min,
-                         stage.clamp_max, codes, g.span);
+    int8::requantize_rows(isa, acc, acc, g.phase_w, 0, 0, m.multiplier, m.shift, stage.output.zero_point,
+                          stage.clamp_min, stage.clamp_max, g.out_height, g.out_width, out, codes);
   } else {
     for (int64_t q = 0; q < g.span; ++q)
       codes[q] = stage.apply(acc[q], oc, mode);
+    for (int64_t y = 0; y < g.out_height; ++y)
+      std::memcpy(out + y * g.out_width, codes + y * g.phase_w,
+                  static_cast<size_t>(g.out_width) * sizeof(int32_t));
   }
-  for (int64_t y = 0; y < g.out_height; ++y)
-    std::memcpy(out + y * g.out_width, codes + y * g.phase_w,
-                static_cast<size_t>(g.out_width) * sizeof(int32_t));
 }
 
 }  // namespace
@@ -182,9 +123,8 @@ void conv2d_depthwise(const Conv2d& op, const Dims& input_shape, std::span<const
   int32_t* const acc = grow_to(scratch.dots, static_cast<size_t>(int8::round_up(g.span, kBlock)));
   std::vector<int32_t> weights(static_cast<size_t>(taps));
   const OutputStage& stage = op.output_stage;
-  const bool avx512 = isa == int8::Isa::Avx512Vnni;  // implies AVX-512F
   for (int64_t ci = 0; ci < op.in_channels; ++ci) {
-    fill_phases(g, input.data() + ci * g.height * g.width, op.input_quant.zero_point, avx512, phases);
+    fill_phases(g, input.data() + ci * g.height * g.width, op.input_quant.zero_point, isa, phases);
     for (int64_t oc = ci * multiplier; oc < (ci + 1) * multiplier; ++oc) {
       const int32_t weight_zero = op.weight.zero_point(oc);
       for (int64_t t = 0; t < taps; ++t)

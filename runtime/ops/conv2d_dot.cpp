@@ -406,39 +406,29 @@ void conv2d_dot(const Conv2d& op, const Dims& input_shape, std::span<const int32
   for_each_group(op, input_shape, input, false, scratch, isa,
                  [&](int64_t g, const DotPlan& p, const PackedConv& packed) {
                    const int64_t out_plane = p.out_height * p.out_width;
-                   grow_to(scratch.codes, static_cast<size_t>(p.positions));
+                   int32_t* const codes = grow_to(scratch.codes, static_cast<size_t>(p.span));
                    const int32_t* sums = scratch.dots.data() + p.cout * p.positions;  // S: the row of ones
                    for (int64_t c = 0; c < p.cout; ++c) {
                      const int64_t oc = g * p.cout + c;
                      const int32_t* d = scratch.dots.data() + c * p.positions;
                      const int32_t offset = packed.weight_offsets[static_cast<size_t>(oc)];
                      const int64_t constant = packed.constants[static_cast<size_t>(oc)];
-                     int32_t* codes = scratch.codes.data();
                      int32_t* out = output.data() + oc * out_plane;
                      if (mode == RequantMode::Integer) {
                        const QuantizedMultiplier m =
                            stage.multipliers[stage.per_channel() ? static_cast<size_t>(oc) : 0];
-                       // AVX-512 masks each row's tail, so it requantizes the rows straight into the
-                       // output. The generic loop is vectorised over long runs only: it does the whole span
-                       // (the gap columns too) and the rows are copied out below.
-                       if (isa == int8::Isa::Avx512Vnni) {
-                         int8::requantize_rows(isa, d, sums, p.phase_w, offset, constant, m.multiplier,
-                                               m.shift, stage.output.zero_point, stage.clamp_min,
-                                               stage.clamp_max, p.out_height, p.out_width, out);
-                         continue;
-                       }
-                       int8::requantize_row(isa, d, sums, offset, constant, m.multiplier, m.shift,
-                                            stage.output.zero_point, stage.clamp_min, stage.clamp_max, codes,
-                                            p.span);
+                       int8::requantize_rows(isa, d, sums, p.phase_w, offset, constant, m.multiplier, m.shift,
+                                             stage.output.zero_point, stage.clamp_min, stage.clamp_max,
+                                             p.out_height, p.out_width, out, codes);
                      } else {
                        for (int64_t q = 0; q < p.span; ++q) {
                          const auto acc = static_cast<int32_t>(d[q] + int64_t{offset} * sums[q] + constant);
                          codes[q] = stage.apply(acc, oc, mode);
                        }
+                       for (int64_t oh = 0; oh < p.out_height; ++oh)
+                         std::memcpy(out + oh * p.out_width, codes + oh * p.phase_w,
+                                     static_cast<size_t>(p.out_width) * sizeof(int32_t));
                      }
-                     for (int64_t oh = 0; oh < p.out_height; ++oh)
-                       std::memcpy(out + oh * p.out_width, codes + oh * p.phase_w,
-                                   static_cast<size_t>(p.out_width) * sizeof(int32_t));
                    }
                  });
 }

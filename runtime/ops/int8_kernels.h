@@ -80,24 +80,36 @@ void interleave_words(Isa isa, const int32_t* const* sources, int64_t n, uint32_
 void gather_words(Isa isa, const int32_t* const* sources, int channels, int32_t qmin, int64_t rows,
                   int64_t columns, int64_t row_step, int64_t column_step, uint32_t* dst, int64_t dst_row);
 
-/// The output stage of one row of a conv: for i < n,
-///     acc = d[i] + weight_offset * s[i] + constant          (the layer's int32 accumulator, exactly)
-///     out[i] = clamp(zero + round(acc * multiplier * 2^(shift - 31)), lo, hi)
+/// The output stage of a conv (or linear layer) over `rows` rows of `columns` accumulators each, the rows
+/// `row` (>= columns) positions apart in d and s, into rows of `columns` codes one after the other. For
+/// i < rows and j < columns, with q = i * row + j:
+///     acc = d[q] + weight_offset * s[q] + constant          (the layer's int32 accumulator, exactly)
+///     out[i * columns + j] = clamp(zero + round(acc * multiplier * 2^(shift - 31)), lo, hi)
 /// with the rounding of runtime/requantize.h's multiply_by_quantized_multiplier (half away from zero,
-/// saturated to +-(2^31 - 1)). Isa::Avx512Vnni uses AVX-512 intrinsics; the others a loop GCC vectorises
-/// for the CPU it runs on (lo <= hi must lie in the int32 range around small codes, as an OutputStage's do).
+/// saturated to +-(2^31 - 1)); lo <= hi must lie in the int32 range around small codes, as an
+/// OutputStage's do. The gaps (row - columns positions per row) are conv2d_dot's and conv2d_depthwise's
+/// accumulator layout, whose rows are phase_w wide and hold phase_w - out_width positions of no output.
+///
+/// Isa::Avx512Vnni requantizes row by row straight into out (masks handle each row's tail). The others run
+/// a loop GCC vectorises for the CPU it runs on, fast only over long runs: with gaps (rows > 1 and
+/// row > columns) they requantize the whole span of (rows - 1) * row + columns positions, gaps included,
+/// into `span_codes` (scratch of that many values) and copy the rows out; without gaps they write straight
+/// into out and `span_codes` may be null.
+void requantize_rows(Isa isa, const int32_t* d, const int32_t* s, int64_t row, int32_t weight_offset,
+                     int64_t constant, int32_t multiplier, int shift, int32_t zero, int32_t lo, int32_t hi,
+                     int64_t rows, int64_t columns, int32_t* out, int32_t* span_codes);
+
+/// requantize_rows on one row of n accumulators: out[i] = the code of d[i] + weight_offset * s[i] + constant
+/// for i < n (no scratch needed).
 void requantize_row(Isa isa, const int32_t* d, const int32_t* s, int32_t weight_offset, int64_t constant,
                     int32_t multiplier, int shift, int32_t zero, int32_t lo, int32_t hi, int32_t* out,
                     int64_t n);
 
-/// requantize_row on `rows` rows of `columns` accumulators `row` positions apart (d and s), into rows of
-/// `columns` codes one after the other: out[i * columns + j] is the code of position i * row + j (the
-/// layout of conv2d_dot's accumulators, whose rows hold row - columns positions of no output).
-/// Isa::Avx512Vnni masks each row's tail; the others loop over each row, which GCC vectorises well only
-/// for long rows (for short ones requantize_row over all the positions and a copy of the rows is faster).
-void requantize_rows(Isa isa, const int32_t* d, const int32_t* s, int64_t row, int32_t weight_offset,
-                     int64_t constant, int32_t multiplier, int shift, int32_t zero, int32_t lo, int32_t hi,
-                     int64_t rows, int64_t columns, int32_t* out);
+/// One row of codes minus their zero point, read at column step `step` (>= 1): row[j] = source[j * step] -
+/// zero for j < n (the signed q - Z that conv2d_depthwise sums; source[(n - 1) * step] is the last code
+/// read). Isa::Avx512Vnni reads steps 1 and 2 with masked loads (no code beyond the last is read; at step 2
+/// a permute keeps the even ones), as gather_words does; other steps and ISAs run a loop GCC vectorises.
+void offset_row(Isa isa, const int32_t* source, int64_t step, int32_t zero, int64_t n, int32_t* row);
 
 /// The 2x2, stride-2 max of accumulators acc[q] = d[q] + weight_offset * s[q] + constant laid out in rows
 /// of `row` positions: maxima[i * pooled_w + j] = the max of acc at rows 2i, 2i+1 and columns 2j, 2j+1.

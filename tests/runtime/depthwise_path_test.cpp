@@ -36,43 +36,41 @@ TEST(DepthwisePath, BitExactWithReferenceOnRandomShapes) {
   Scratch scratch;  // reused across cases and sizes, as run() does
   int cases = 0, strided = 0, multiplied = 0, padded = 0, varied = 0, compared = 0;
   while (cases < 200) {
-    const int64_t groups = channels(rng), m = multiplier(rng);
-    const Window2d window{{kernel(rng), kernel(rng)},
-                          {stride(rng), stride(rng)},
-                          {padding(rng), padding(rng)},
-                          {dilation(rng), dilation(rng)}};
-    const Dims in{groups, size(rng), size(rng)};
-    const QuantParams input = testing::random_activation_quant(rng, bits(rng), coin(rng));
-    const Conv2d conv =
-        testing::random_conv(rng, input, groups, groups * m, groups, window, testing::random_layer_bits(rng));
-    Dims out_shape;
-    try {
-      out_shape = conv.output_shape(in);
-    } catch (const std::invalid_argument&) {
-      continue;  // the window does not fit this image: draw again
-    }
-    ASSERT_NO_THROW(conv.output_quant(input));
-    ASSERT_TRUE(conv2d_depthwise_applies(conv));
-    const std::vector<int32_t> image = testing::random_codes(rng, checked_numel(in, "test"), input);
+    const testing::ConvCase c = testing::draw_fitting_conv(rng, [&] {
+      const int64_t groups = channels(rng), m = multiplier(rng);
+      const Window2d window{{kernel(rng), kernel(rng)},
+                            {stride(rng), stride(rng)},
+                            {padding(rng), padding(rng)},
+                            {dilation(rng), dilation(rng)}};
+      const Dims in{groups, size(rng), size(rng)};
+      const QuantParams input = testing::random_activation_quant(rng, bits(rng), coin(rng));
+      return testing::ConvCase{.conv = testing::random_conv(rng, input, groups, groups * m, groups, window,
+                                                            testing::random_layer_bits(rng)),
+                               .input_shape = in};
+    });
+    const int64_t m = c.conv.out_channels / c.conv.groups;  // the channel multiplier
+    ASSERT_NO_THROW(c.conv.output_quant(c.conv.input_quant));
+    ASSERT_TRUE(conv2d_depthwise_applies(c.conv));
     for (const RequantMode mode : {RequantMode::Integer, RequantMode::FloatReference}) {
-      std::vector<int32_t> expected(static_cast<size_t>(checked_numel(out_shape, "test")));
-      conv2d_reference(conv, in, image, expected, mode);
+      std::vector<int32_t> expected(static_cast<size_t>(checked_numel(c.output_shape, "test")));
+      conv2d_reference(c.conv, c.input_shape, c.input, expected, mode);
       for (const int8::Isa isa : int8::available_isas()) {
         std::vector<int32_t> actual(expected.size(), -12345);
-        conv2d_depthwise(conv, in, image, actual, mode, scratch, isa);
-        ASSERT_EQ(actual, expected) << "input " << dims_to_string(in) << ", multiplier " << m << ", "
-                                    << window.describe() << ", " << int8::isa_name(isa);
+        conv2d_depthwise(c.conv, c.input_shape, c.input, actual, mode, scratch, isa);
+        ASSERT_EQ(actual, expected) << "input " << dims_to_string(c.input_shape) << ", multiplier " << m
+                                    << ", " << c.conv.window.describe() << ", " << int8::isa_name(isa);
         ++compared;
       }
       std::vector<int32_t> routed(expected.size(), -12345);
-      conv2d_fast(conv, in, image, routed, mode, scratch);
-      ASSERT_EQ(routed, expected) << "conv2d_fast, input " << dims_to_string(in) << ", " << window.describe();
+      conv2d_fast(c.conv, c.input_shape, c.input, routed, mode, scratch);
+      ASSERT_EQ(routed, expected) << "conv2d_fast, input " << dims_to_string(c.input_shape) << ", "
+                                  << c.conv.window.describe();
       varied += distinct_values(expected) > 1 ? 1 : 0;
     }
     ++cases;
-    strided += window.stride[0] > 1 || window.stride[1] > 1 ? 1 : 0;
+    strided += c.conv.window.stride[0] > 1 || c.conv.window.stride[1] > 1 ? 1 : 0;
     multiplied += m > 1 ? 1 : 0;
-    padded += window.padding[0] > 0 || window.padding[1] > 0 ? 1 : 0;
+    padded += c.conv.window.padding[0] > 0 || c.conv.window.padding[1] > 0 ? 1 : 0;
   }
   // The comparison is only meaningful if the cases cover the features and the outputs are not all clamped.
   std::cout << "[ coverage ] " << strided << " strided, " << multiplied << " with a channel multiplier, "

@@ -27,21 +27,17 @@ namespace {
 
 using testing::LayerBits;
 
+using testing::ConvCase;
+
 // A random conv on a random input, with the window fitting the image: stride 1, or with max_stride > 1 a
 // stride from 1 to max_stride drawn for each axis.
-struct ConvCase {
-  Conv2d conv;
-  Dims input_shape, output_shape;
-  std::vector<int32_t> input;
-};
-
 ConvCase random_dot_conv(std::mt19937& rng, int64_t max_channels, int64_t max_size = 16,
                          int64_t max_stride = 1) {
   std::uniform_int_distribution<int64_t> groups_of(1, 3), channels(1, max_channels), size(4, max_size),
       kernel(1, 4), padding(0, 2), dilation(1, 2), stride(1, max_stride);
   std::uniform_int_distribution<int> bits(1, 8);
   std::bernoulli_distribution coin(0.5);
-  while (true) {
+  return testing::draw_fitting_conv(rng, [&] {
     const int64_t groups = groups_of(rng);
     const int64_t in_channels = groups * channels(rng), out_channels = groups * channels(rng);
     Window2d window{
@@ -50,19 +46,10 @@ ConvCase random_dot_conv(std::mt19937& rng, int64_t max_channels, int64_t max_si
       window.stride = {stride(rng), stride(rng)};  // (stride-1 cases draw as they always did)
     const Dims in{in_channels, size(rng), size(rng)};
     const QuantParams input = testing::random_activation_quant(rng, bits(rng), coin(rng));
-    ConvCase c{testing::random_conv(rng, input, in_channels, out_channels, groups, window,
-                                    testing::random_layer_bits(rng)),
-               in,
-               {},
-               {}};
-    try {
-      c.output_shape = c.conv.output_shape(in);
-    } catch (const std::invalid_argument&) {
-      continue;  // the window does not fit: draw again
-    }
-    c.input = testing::random_codes(rng, checked_numel(in, "test"), input);
-    return c;
-  }
+    return ConvCase{.conv = testing::random_conv(rng, input, in_channels, out_channels, groups, window,
+                                                 testing::random_layer_bits(rng)),
+                    .input_shape = in};
+  });
 }
 
 TEST(ConvDotPath, BitExactWithReferenceInEveryInstructionSet) {
@@ -176,10 +163,8 @@ TEST(ConvDotPath, StridedNetworkShapesInEveryInstructionSet) {
       b.per_channel = per_channel;
       QuantParams input = testing::random_quant(rng, 8, false);
       input.zero_point = near_middle(rng);
-      ConvCase c{testing::random_conv(rng, input, s.in, s.out, s.groups, s.window, b),
-                 {s.in, s.size, s.size},
-                 {},
-                 {}};
+      ConvCase c{.conv = testing::random_conv(rng, input, s.in, s.out, s.groups, s.window, b),
+                 .input_shape = {s.in, s.size, s.size}};
       for (int32_t& zero : c.conv.weight.zero_points)
         zero = near_middle(rng);
       c.output_shape = c.conv.output_shape(c.input_shape);
@@ -221,10 +206,9 @@ TEST(ConvDotPath, ChannelWordsGatheredFromTheCodesInEveryInstructionSet) {
             std::clamp((input.qmin() + input.qmax()) / 2 + near_middle(rng), input.qmin(), input.qmax());
         LayerBits b;
         b.per_channel = cases % 3 == 0;
-        ConvCase c{testing::random_conv(rng, input, in[0], groups * out_channels(rng), groups, window, b),
-                   in,
-                   {},
-                   {}};
+        ConvCase c{
+            .conv = testing::random_conv(rng, input, in[0], groups * out_channels(rng), groups, window, b),
+            .input_shape = in};
         for (int32_t& zero : c.conv.weight.zero_points)
           zero = 128 + near_middle(rng);
         c.output_shape = c.conv.output_shape(in);
@@ -282,41 +266,74 @@ TEST(RequantizeRow, MatchesTheOutputStageOnExtremeValues) {
   }
 }
 
-// requantize_rows against requantize_row on each row: rows of 1 to 40 codes (one or more AVX-512 steps and
-// a masked tail) read 0 to 3 positions apart beyond their codes, as conv2d_dot's accumulators lie.
-TEST(RequantizeRows, MatchesRequantizeRowOnEachRow) {
+// requantize_rows against OutputStage::apply on each accumulator: rows of 1 to 40 codes (one or more AVX-512
+// steps and a masked tail) read 0 to 3 positions apart beyond their codes, as conv2d_dot's accumulators lie
+// (no gap: one run straight into out; gaps: the generic versions go through the span scratch).
+TEST(RequantizeRows, MatchesTheOutputStageOnEachRow) {
   std::mt19937 rng(34);
   std::uniform_int_distribution<int32_t> acc_of(-300000, 300000), gap_of(0, 3);
   std::uniform_int_distribution<int64_t> rows_of(1, 6), columns_of(1, 40);
   std::uniform_real_distribution<double> exponent(-20.0, -8.0);
   std::bernoulli_distribution coin(0.5);
-  int varied = 0;
+  int varied = 0, gappy = 0;
   for (int i = 0; i < 100; ++i) {
     const QuantParams out = testing::random_activation_quant(rng, 8, coin(rng));
     const OutputStage stage = OutputStage::make(1.0, {std::pow(2.0, exponent(rng))}, out, coin(rng));
     const QuantizedMultiplier m = stage.multipliers[0];
     const int64_t rows = rows_of(rng), columns = columns_of(rng), row = columns + gap_of(rng);
-    std::vector<int32_t> d(static_cast<size_t>(rows * row)), s(d.size());
+    const int64_t span = (rows - 1) * row + columns;
+    std::vector<int32_t> d(static_cast<size_t>(span)), s(d.size());
     for (size_t k = 0; k < d.size(); ++k) {
       d[k] = acc_of(rng);
       s[k] = acc_of(rng) % 1000;
     }
     const int32_t offset = acc_of(rng) % 100;
     const int64_t constant = acc_of(rng);
+    std::vector<int32_t> expected(static_cast<size_t>(rows * columns));
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t j = 0; j < columns; ++j) {
+        const auto q = static_cast<size_t>(r * row + j);
+        const auto acc = static_cast<int32_t>(d[q] + int64_t{offset} * s[q] + constant);
+        expected[static_cast<size_t>(r * columns + j)] = stage.apply(acc, 0, RequantMode::Integer);
+      }
+    }
     for (const int8::Isa isa : int8::available_isas()) {
-      std::vector<int32_t> expected(static_cast<size_t>(rows * columns)), actual(expected.size(), -12345);
-      for (int64_t r = 0; r < rows; ++r)
-        int8::requantize_row(isa, d.data() + r * row, s.data() + r * row, offset, constant, m.multiplier,
-                             m.shift, out.zero_point, stage.clamp_min, stage.clamp_max,
-                             expected.data() + r * columns, columns);
+      std::vector<int32_t> actual(expected.size(), -12345), span_codes(d.size(), -777);
       int8::requantize_rows(isa, d.data(), s.data(), row, offset, constant, m.multiplier, m.shift,
-                            out.zero_point, stage.clamp_min, stage.clamp_max, rows, columns, actual.data());
+                            out.zero_point, stage.clamp_min, stage.clamp_max, rows, columns, actual.data(),
+                            span_codes.data());
       ASSERT_EQ(actual, expected) << int8::isa_name(isa) << ", " << rows << " rows of " << columns << " in "
                                   << row;
       varied += testing::distinct_values(expected) > 1 ? 1 : 0;
     }
+    gappy += rows > 1 && row > columns ? 1 : 0;
   }
   EXPECT_GT(varied, 100);
+  EXPECT_GT(gappy, 30);
+}
+
+// offset_row against its definition, row[j] = source[j * step] - zero, at steps 1 to 3 (AVX-512's two
+// masked-load steps and the generic loop) on rows of 0 to 40 values, the source exactly as long as the row
+// reads; values past the row's end stay untouched.
+TEST(OffsetRow, MatchesItsDefinitionAtEveryStep) {
+  std::mt19937 rng(35);
+  std::uniform_int_distribution<int32_t> code_of(-128, 255), zero_of(-128, 255);
+  std::uniform_int_distribution<int64_t> n_of(0, 40), step_of(1, 3);
+  for (int i = 0; i < 200; ++i) {
+    const int64_t n = n_of(rng), step = step_of(rng);
+    const int32_t zero = zero_of(rng);
+    std::vector<int32_t> source(static_cast<size_t>(n == 0 ? 0 : (n - 1) * step + 1));
+    for (auto& c : source)
+      c = code_of(rng);
+    std::vector<int32_t> expected(static_cast<size_t>(n) + 3, -12345);
+    for (int64_t j = 0; j < n; ++j)
+      expected[static_cast<size_t>(j)] = source[static_cast<size_t>(j * step)] - zero;
+    for (const int8::Isa isa : int8::available_isas()) {
+      std::vector<int32_t> actual(expected.size(), -12345);
+      int8::offset_row(isa, source.data(), step, zero, n, actual.data());
+      ASSERT_EQ(actual, expected) << int8::isa_name(isa) << ", " << n << " values at step " << step;
+    }
+  }
 }
 
 TEST(ConvDotPath, TutorialShapesInEveryInstructionSet) {

@@ -24,36 +24,33 @@ TEST(Conv2dFast, BitExactWithReferenceOnRandomShapes) {
   Scratch scratch;  // reused across cases, as run() does
   int cases = 0, grouped = 0, dilated = 0, varied = 0;
   while (cases < 150) {
-    const int64_t groups = small(rng);
-    const int64_t in_channels = groups * small(rng), out_channels = groups * small(rng);
-    const Window2d window{{kernel(rng), kernel(rng)},
-                          {small(rng), small(rng)},
-                          {padding(rng), padding(rng)},
-                          {small(rng), small(rng)}};
-    const Dims in{in_channels, size(rng), size(rng)};
-    const QuantParams input = testing::random_activation_quant(rng, bits(rng), coin(rng));
-    const Conv2d conv = testing::random_conv(rng, input, in_channels, out_channels, groups, window,
-                                             testing::random_layer_bits(rng));
-    Dims out_shape;
-    try {
-      out_shape = conv.output_shape(in);
-    } catch (const std::invalid_argument&) {
-      continue;  // the window does not fit this image: draw again
-    }
-    ASSERT_NO_THROW(conv.output_quant(input));
-    const std::vector<int32_t> image = testing::random_codes(rng, checked_numel(in, "test"), input);
+    const testing::ConvCase c = testing::draw_fitting_conv(rng, [&] {
+      const int64_t groups = small(rng);
+      const int64_t in_channels = groups * small(rng), out_channels = groups * small(rng);
+      const Window2d window{{kernel(rng), kernel(rng)},
+                            {small(rng), small(rng)},
+                            {padding(rng), padding(rng)},
+                            {small(rng), small(rng)}};
+      const Dims in{in_channels, size(rng), size(rng)};
+      const QuantParams input = testing::random_activation_quant(rng, bits(rng), coin(rng));
+      return testing::ConvCase{.conv = testing::random_conv(rng, input, in_channels, out_channels, groups,
+                                                            window, testing::random_layer_bits(rng)),
+                               .input_shape = in};
+    });
+    const int64_t groups = c.conv.groups;
+    ASSERT_NO_THROW(c.conv.output_quant(c.conv.input_quant));
     for (const RequantMode mode : {RequantMode::Integer, RequantMode::FloatReference}) {
-      std::vector<int32_t> expected(static_cast<size_t>(checked_numel(out_shape, "test")));
+      std::vector<int32_t> expected(static_cast<size_t>(checked_numel(c.output_shape, "test")));
       std::vector<int32_t> actual(expected.size(), -12345);
-      conv2d_reference(conv, in, image, expected, mode);
-      conv2d_fast(conv, in, image, actual, mode, scratch);
-      ASSERT_EQ(actual, expected) << "input " << dims_to_string(in) << ", groups " << groups << ", "
-                                  << window.describe();
+      conv2d_reference(c.conv, c.input_shape, c.input, expected, mode);
+      conv2d_fast(c.conv, c.input_shape, c.input, actual, mode, scratch);
+      ASSERT_EQ(actual, expected) << "input " << dims_to_string(c.input_shape) << ", groups " << groups
+                                  << ", " << c.conv.window.describe();
       varied += distinct_values(expected) > 1 ? 1 : 0;
     }
     ++cases;
     grouped += groups > 1 ? 1 : 0;
-    dilated += window.dilation[0] > 1 || window.dilation[1] > 1 ? 1 : 0;
+    dilated += c.conv.window.dilation[0] > 1 || c.conv.window.dilation[1] > 1 ? 1 : 0;
   }
   // The comparison is only meaningful if the cases cover the features and the outputs are not all clamped.
   EXPECT_GT(grouped, 50);

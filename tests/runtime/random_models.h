@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <vector>
 
 #include "runtime/model.h"
@@ -282,6 +283,31 @@ inline IntTensor random_input(std::mt19937& rng, const Model& model, int64_t bat
   input.shape.insert(input.shape.begin(), batch);
   input.data = random_codes(rng, checked_numel(input.shape, "test"), model.input.quant);
   return input;
+}
+
+/// A conv on an input: the test case of the conv tests.
+struct ConvCase {
+  Conv2d conv{};
+  Dims input_shape{};
+  Dims output_shape{};              // conv.output_shape(input_shape)
+  std::vector<int32_t> input = {};  // codes of conv.input_quant
+};
+
+/// A random conv case whose window fits its image: `draw()` returns a case with conv and input_shape set
+/// (drawn from rng), and is called again until conv.output_shape(input_shape) accepts the shape; then the
+/// output shape is set and the input codes drawn.
+template <class Draw>
+ConvCase draw_fitting_conv(std::mt19937& rng, Draw draw) {
+  while (true) {
+    ConvCase c = draw();
+    try {
+      c.output_shape = c.conv.output_shape(c.input_shape);
+    } catch (const std::invalid_argument&) {
+      continue;  // the window does not fit this image: draw again
+    }
+    c.input = random_codes(rng, checked_numel(c.input_shape, "test"), c.conv.input_quant);
+    return c;
+  }
 }
 
 inline size_t distinct_values(const std::vector<int32_t>& values) {
