@@ -240,14 +240,16 @@ QG_RUNTIME_CLONES void requantize_run_generic(const int32_t* d, const int32_t* s
 // is masked. Clamping the scaled value to [lo - zero, hi - zero] before adding the zero point is the same
 // as the reference's clamp to +-(2^31 - 1), add, clamp to [lo, hi] (that range lies inside +-(2^31 - 1)),
 // and keeps the final 32-bit addition from overflowing.
+//
+// The rounding half away from zero of p / 2^s (s >= 1, h = 2^(s-1)) without taking |p| apart: an arithmetic
+// shift floors, so floor((p + h) / 2^s) for p >= 0, and floor((p + h - 1) / 2^s) for p < 0, which equals
+// -floor((-p + h) / 2^s) (for an integer a, ceil(a / 2^s) = floor((a + 2^s - 1) / 2^s), and 2^s - h = h).
+// The -1 is p's sign word (p >> 63). |p| < 2^62 and h <= 2^61, so p + h - 1 does not overflow.
 __attribute__((target("avx512f"))) __m512i scaled_lanes(__m512i acc, __m512i multiplier, __m512i half,
                                                         __m128i shift, __m512i smallest, __m512i largest) {
-  const __m512i zero = _mm512_setzero_si512();
   const __m512i product = _mm512_maskz_mul_epi32(__mmask8{0xFF}, acc, multiplier);  // even int32 of each lane
-  const __m512i magnitude = _mm512_max_epi64(product, _mm512_sub_epi64(zero, product));
-  const __m512i rounded = _mm512_srl_epi64(_mm512_add_epi64(magnitude, half), shift);
-  const __mmask8 negative = _mm512_cmplt_epi64_mask(product, zero);
-  const __m512i scaled = _mm512_mask_sub_epi64(rounded, negative, zero, rounded);
+  const __m512i sign = _mm512_srai_epi64(product, 63);                              // 0 or -1
+  const __m512i scaled = _mm512_sra_epi64(_mm512_add_epi64(_mm512_add_epi64(product, half), sign), shift);
   return _mm512_max_epi64(_mm512_min_epi64(scaled, largest), smallest);
 }
 

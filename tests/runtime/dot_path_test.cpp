@@ -312,6 +312,30 @@ TEST(RequantizeRows, MatchesTheOutputStageOnEachRow) {
   EXPECT_GT(gappy, 30);
 }
 
+// Exact ties, acc * M = j / 2 for j in -40..40 (M = 2^-k, so the multiplier is exactly 2^30 * 2^(1-k-30)),
+// round half away from zero on every ISA: -3/2 -> -2, -1/2 -> -1, 1/2 -> 1, 3/2 -> 2 (the AVX-512 lanes
+// round negative products with an arithmetic shift, runtime/ops/int8_kernels.cpp).
+TEST(RequantizeRows, RoundsTiesAwayFromZeroOnEveryIsa) {
+  for (const int k : {1, 5, 13, 20}) {
+    const QuantizedMultiplier m = quantize_multiplier(std::ldexp(1.0, -k));
+    ASSERT_EQ(m.multiplier, int32_t{1} << 30);
+    std::vector<int32_t> d, s, expected;
+    for (int32_t j = -40; j <= 40; ++j) {
+      d.push_back(j * (int32_t{1} << (k - 1)));
+      s.push_back(0);
+      const int32_t half_away = j >= 0 ? (j + 1) / 2 : -((-j + 1) / 2);
+      expected.push_back(100 + half_away);
+    }
+    const auto n = static_cast<int64_t>(d.size());
+    for (const int8::Isa isa : int8::available_isas()) {
+      std::vector<int32_t> actual(d.size(), -1);
+      int8::requantize_rows(isa, d.data(), s.data(), n, 0, 0, m.multiplier, m.shift, 100, 0, 255, 1, n,
+                            actual.data(), nullptr);
+      EXPECT_EQ(actual, expected) << int8::isa_name(isa) << ", M = 2^-" << k;
+    }
+  }
+}
+
 // offset_row against its definition, row[j] = source[j * step] - zero, at steps 1 to 3 (AVX-512's two
 // masked-load steps and the generic loop) on rows of 0 to 40 values, the source exactly as long as the row
 // reads; values past the row's end stay untouched.
