@@ -47,6 +47,21 @@ AddParams make_add_params(const QuantParams& a, const QuantParams& b, const Quan
   return p;
 }
 
+Int32Rescale make_int32_rescale(const AddParams& params, size_t k) {
+  assert(k < 2 && params.left_shift == kAddLeftShift);
+  const QuantizedMultiplier m = params.input_multipliers[k];
+  const int t = 31 - kAddLeftShift - m.shift;  // the total right shift of d * M0
+  assert(m.shift <= 0 && t >= 11 && t <= 42);  // M <= 1/2 (make_add_params), and the shift's range
+  Int32Rescale r;
+  r.zero_point = params.input_zero_points[k];
+  r.high = m.multiplier >> 11;
+  r.low = m.multiplier & ((int32_t{1} << 11) - 1);
+  r.round_high = t >= 12 ? int32_t{1} << (t - 12) : 0;
+  r.round_low = t == 11 ? int32_t{1} << 10 : 0;
+  r.shift = t - 11;
+  return r;
+}
+
 Add Add::make(const QuantParams& a, const QuantParams& b, const QuantParams& output, int32_t clamp_min,
               int32_t clamp_max) {
   return Add{{a, b}, output, make_add_params(a, b, output, clamp_min, clamp_max)};
@@ -82,11 +97,26 @@ void add_reference(const AddParams& params, std::span<const int32_t> a, std::spa
 
 namespace {
 
-// The parameters by value, so that the compiler keeps them in registers across the loop.
+// Everything by value, so that the compiler keeps it in registers across the loop.
+//
+// The last step is requantize_to_code(raw_sum, M_out, Z_out, clamp_min, clamp_max) without its saturation of
+// round(raw_sum * M_out) to +-(2^31 - 1), and with the clamp applied before Z_out is added rather than after.
+// Neither changes a code: the saturation moves only a value beyond the int32 range, and Z_out plus such a
+// value lies outside [clamp_min, clamp_max] (codes have at most 8 bits) on the same side, saturated or not.
+// The saturation's int64 compares and blends were most of the vectorised loop's instructions. (|raw_sum| <
+// 2^28 and M0 < 2^31, so the product is below rounding_shift_right's limit of 2^62.)
 QG_RUNTIME_CLONES
-void add_loop(const AddParams params, const int32_t* a, const int32_t* b, int32_t* output, size_t n) {
-  for (size_t i = 0; i < n; ++i)
-    output[i] = add_code(a[i], b[i], params);
+void add_loop(const Int32Rescale rescale_a, const Int32Rescale rescale_b, const AddParams params,
+              const int32_t* a, const int32_t* b, int32_t* output, size_t n) {
+  const int64_t multiplier = params.output_multiplier.multiplier;
+  const int total_shift = 31 - params.output_multiplier.shift;
+  const int64_t low = int64_t{params.clamp_min} - params.output_zero_point;
+  const int64_t high = int64_t{params.clamp_max} - params.output_zero_point;
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t raw_sum = int32_rescaled_input(a[i], rescale_a) + int32_rescaled_input(b[i], rescale_b);
+    const int64_t rounded = rounding_shift_right(raw_sum * multiplier, total_shift);
+    output[i] = static_cast<int32_t>(std::clamp(rounded, low, high)) + params.output_zero_point;
+  }
 }
 
 }  // namespace
@@ -94,7 +124,8 @@ void add_loop(const AddParams params, const int32_t* a, const int32_t* b, int32_
 void add_fast(const AddParams& params, std::span<const int32_t> a, std::span<const int32_t> b,
               std::span<int32_t> output) {
   assert(a.size() == output.size() && b.size() == output.size());
-  add_loop(params, a.data(), b.data(), output.data(), output.size());
+  add_loop(make_int32_rescale(params, 0), make_int32_rescale(params, 1), params, a.data(), b.data(),
+           output.data(), output.size());
 }
 
 void Add::forward(std::span<const Activation>, std::span<const std::span<const int32_t>> values,

@@ -6,7 +6,9 @@
 
 #include <cmath>
 #include <iostream>
+#include <limits>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "error_text.h"
@@ -90,15 +92,48 @@ TEST(Add, WithinOneCodeOfDoublePrecisionOnEveryPair) {
   EXPECT_GT(exact, total - total / 1000) << "off by one only next to a rounding tie";
 }
 
+// The ratio of input b's scale to input a's for a trial: either input the coarser, up to e^4 times, and every
+// ninth trial extreme, so that the finer input's multiplier has the smallest shift (-31) or is {0, 0}.
+double scale_ratio(std::mt19937& rng, int trial) {
+  if (trial % 9 == 4) return std::ldexp(1.0, -32) * (trial % 2 == 0 ? 1.0 : 3.0);  // M_b 2^-33 or 1.5 * 2^-32
+  if (trial % 9 == 8) return std::ldexp(1.0, 40);                                  // M_a 2^-41: {0, 0}
+  return std::exp(std::uniform_real_distribution<double>(-4.0, 4.0)(rng));
+}
+
+// An output scale for inputs whose coarser scale is `coarse`: from a twentieth to 20 times it, sometimes
+// 10^-7 times (round(a' + b') * M_out then leaves int32 and saturates) or 10^3 times (every sum is a few codes).
+double output_scale(std::mt19937& rng, int trial, double coarse) {
+  if (trial % 7 == 3) return coarse * 1e-7;
+  if (trial % 7 == 5) return coarse * 1e3;
+  return coarse * std::exp(std::uniform_real_distribution<double>(-3.0, 3.0)(rng));
+}
+
+// A clamp range inside the output codes: the whole range, a fused ReLU's [Z, qmax], or a random one.
+std::pair<int32_t, int32_t> clamp_range(std::mt19937& rng, int trial, const QuantParams& out) {
+  if (trial % 3 == 0) return {out.qmin(), out.qmax()};
+  if (trial % 3 == 1) return {out.zero_point, out.qmax()};
+  const int32_t lo = std::uniform_int_distribution<int32_t>(out.qmin(), out.qmax())(rng);
+  return {lo, std::uniform_int_distribution<int32_t>(lo, out.qmax())(rng)};
+}
+
 TEST(Add, BothKernelsEqualAddCodeOnEveryElement) {
   std::mt19937 rng(122);
   Scratch scratch;
-  for (int trial = 0; trial < 40; ++trial) {
-    const int bits = 2 + trial % 7;
-    const QuantParams qa = testing::random_activation_quant(rng, bits, rng() % 2 == 0);
-    const QuantParams qb = testing::nearby_quant(rng, qa, bits, rng() % 2 == 0);
-    const QuantParams out = testing::nearby_quant(rng, qa, bits, rng() % 2 == 0);
-    const Add op = Add::make(qa, qb, out, trial % 2 == 0 ? out.zero_point : out.qmin(), out.qmax());
+  for (int trial = 0; trial < 120; ++trial) {
+    // Each input with its own bit width (2..8) and signedness, the output with a third; every fifth trial two
+    // 8-bit inputs with their zero points at the ends of the range (a ReLU's output has Z = 0), so that
+    // |code - Z| reaches its largest value, 255.
+    QuantParams qa = testing::random_activation_quant(rng, 2 + static_cast<int>(rng() % 7), rng() % 2 == 0);
+    QuantParams qb = testing::random_activation_quant(rng, 2 + static_cast<int>(rng() % 7), rng() % 2 == 0);
+    if (trial % 5 == 0) {
+      qa = {qa.scale, qa.is_signed ? -128 : 0, 8, qa.is_signed};
+      qb = {qb.scale, qb.is_signed ? 127 : 255, 8, qb.is_signed};
+    }
+    qb.scale = qa.scale * scale_ratio(rng, trial);
+    QuantParams out = testing::random_activation_quant(rng, 2 + static_cast<int>(rng() % 7), rng() % 2 == 0);
+    out.scale = output_scale(rng, trial, std::max(qa.scale, qb.scale));
+    const auto [lo, hi] = clamp_range(rng, trial, out);
+    const Add op = Add::make(qa, qb, out, lo, hi);
     // Every pair of codes, in an odd-sized tensor (the vectorised loop's tail is used too).
     std::vector<int32_t> a, b;
     for (const int32_t x : every_code(qa)) {
@@ -119,7 +154,66 @@ TEST(Add, BothKernelsEqualAddCodeOnEveryElement) {
     op_forward(op, inputs, values, reference, {.kernels = KernelChoice::Reference, .scratch = scratch});
     op_forward(op, inputs, values, fast, {.kernels = KernelChoice::Fast, .scratch = scratch});
     ASSERT_EQ(reference, expected) << "trial " << trial;
-    ASSERT_EQ(fast, expected) << "trial " << trial;
+    ASSERT_EQ(fast, expected) << "trial " << trial << ": " << quant_to_string(qa) << " + "
+                              << quant_to_string(qb) << " -> " << quant_to_string(out) << ", clamp [" << lo
+                              << ", " << hi << "]";
+  }
+}
+
+TEST(Add, Int32RescaleEqualsAddRescaledInputOnEveryCodeDistance) {
+  // Every shift an input multiplier can have (M <= 1/2: shift -31..0), its smallest, largest and random
+  // multipliers, and the zero multiplier {0, 0}; every d = code - Z an input can have (|d| <= 255).
+  std::mt19937 rng(124);
+  std::vector<QuantizedMultiplier> multipliers{{0, 0}};
+  for (int shift = kMinMultiplierShift; shift <= 0; ++shift) {
+    for (const int32_t m : {int32_t{1} << 30, (int32_t{1} << 30) + 1, std::numeric_limits<int32_t>::max()})
+      multipliers.push_back({m, shift});
+    for (int trial = 0; trial < 30; ++trial)
+      multipliers.push_back(
+          {std::uniform_int_distribution<int32_t>(int32_t{1} << 30, std::numeric_limits<int32_t>::max())(rng),
+           shift});
+  }
+  int64_t compared = 0;
+  for (const QuantizedMultiplier& m : multipliers) {
+    AddParams p;
+    const size_t k = compared % 2;  // both inputs' slots
+    p.input_zero_points[k] = std::uniform_int_distribution<int32_t>(-128, 255)(rng);
+    p.input_multipliers[k] = m;
+    const Int32Rescale rescale = make_int32_rescale(p, k);
+    for (int32_t d = -kMaxCodeDistance; d <= kMaxCodeDistance; ++d) {
+      const int32_t code = p.input_zero_points[k] + d;
+      ASSERT_EQ(int32_rescaled_input(code, rescale), add_rescaled_input(code, k, p))
+          << "multiplier " << m.multiplier << ", shift " << m.shift << ", d " << d;
+      ++compared;
+    }
+  }
+  EXPECT_EQ(compared, static_cast<int64_t>(multipliers.size()) * (2 * kMaxCodeDistance + 1));
+}
+
+TEST(Add, FastKernelClampsCodesOutsideTheInputRange) {
+  // No op produces such codes; the fast kernel must still stay defined (no int32 overflow) and reads them
+  // as the code at distance 255 from the zero point on their side. The output grid is wide enough that no
+  // sum below clamps, so a code read one step off would show.
+  const QuantParams qa{0.5, 10, 8, false}, qb{0.25, 100, 8, false}, out{1.5, 128, 8, false};
+  const AddParams p = make_add_params(qa, qb, out, out.qmin(), out.qmax());
+  const auto nearest = [](int32_t code, int32_t zero) { return std::clamp(code, zero - 255, zero + 255); };
+  for (const int32_t outside :
+       {std::numeric_limits<int32_t>::min(), -1000, 5000, std::numeric_limits<int32_t>::max()}) {
+    // `outside` as a, beside every code of b; then as b, beside every code of a.
+    for (const int k : {0, 1}) {
+      const std::vector<int32_t> codes = every_code(k == 0 ? qb : qa);
+      const std::vector<int32_t> column(codes.size(), outside);
+      const std::vector<int32_t>& a = k == 0 ? column : codes;
+      const std::vector<int32_t>& b = k == 0 ? codes : column;
+      std::vector<int32_t> fast(codes.size());
+      add_fast(p, a, b, fast);
+      for (size_t i = 0; i < codes.size(); ++i) {
+        const int32_t expected = add_code(nearest(a[i], qa.zero_point), nearest(b[i], qb.zero_point), p);
+        ASSERT_GT(expected, out.qmin());
+        ASSERT_LT(expected, out.qmax());
+        ASSERT_EQ(fast[i], expected) << "a " << a[i] << ", b " << b[i];
+      }
+    }
   }
 }
 
