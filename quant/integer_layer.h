@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,11 @@ runtime::QuantParams to_runtime(const QParams& params);
 /// The code of a fake-quantized value x on the grid `q`: Z + round(x / S), exact for x = S (code - Z) computed
 /// in float (what QAdd and QConcat hand to the integer ops' scalar functions). x must be finite.
 int32_t code_of(float x, const runtime::QuantParams& q);
+
+/// code_of for every value: codes[i] = code_of(x[i], q) for every finite x[i] with |x[i] / S| < 2^30, in a
+/// loop compiled per instruction set (what QAdd runs on whole tensors). Other values (NaN, infinities, values
+/// far off the grid) get a code the caller must not use: Z ± 2^30. `codes` has x's size.
+void codes_of(std::span<const float> x, const runtime::QuantParams& q, std::span<int32_t> codes);
 
 /// Weight codes exactly as FakeQuantize computed them (same float arithmetic and rounding), with `qw`'s
 /// scales and zero points.

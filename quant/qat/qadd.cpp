@@ -1,9 +1,12 @@
 #include "quant/qat/qadd.h"
 
-#include <cmath>
+#include <bit>
+#include <cstdint>
 #include <stdexcept>
 
 #include "autograd/ops.h"
+#include "core/buffer_cache.h"
+#include "core/simd.h"
 #include "nn/functional/activation.h"
 #include "quant/integer_layer.h"
 #include "quant/points/make_points.h"
@@ -32,6 +35,28 @@ std::shared_ptr<QatLayer> QAdd::from_float(const PrepareStep& step) {
                                 step.layers.size() == 2);
 }
 
+namespace {
+
+bool finite(float x) {  // std::isfinite on the bits, which GCC vectorises
+  return (std::bit_cast<uint32_t>(x) & 0x7f800000u) != 0x7f800000u;
+}
+
+// exact[i] = S_out (sum[i] - Z_out), the integer add's result as a float, where both inputs are finite; a
+// non-finite input (a diverging run) keeps the fake-quantized float `fq`, which the divergence check reports.
+QG_SIMD_CLONES void exact_values(const float* a, const float* b, const float* fq, const int32_t* sum,
+                                 int64_t n, double scale, int32_t zero, float* exact) {
+  for (int64_t i = 0; i < n; ++i) {
+    const auto value = static_cast<float>(scale * (sum[i] - zero));
+    // The select made on the bits: as a float select GCC moves the conversion into one arm of a branch (it
+    // could raise a floating-point exception) and the loop does not vectorise.
+    const uint32_t keep = 0u - static_cast<uint32_t>(finite(a[i]) & finite(b[i]));  // all ones or zero
+    exact[i] = std::bit_cast<float>((std::bit_cast<uint32_t>(value) & keep) |
+                                    (std::bit_cast<uint32_t>(fq[i]) & ~keep));
+  }
+}
+
+}  // namespace
+
 Tensor QAdd::forward(const Tensor&) {
   throw std::invalid_argument(describe() + " adds two inputs: call forward_inputs");
 }
@@ -52,20 +77,16 @@ Tensor QAdd::forward_inputs(std::span<const Tensor> inputs) {
   const Tensor a = inputs[0].contiguous();
   const Tensor b = inputs[1].contiguous();
   const Tensor fq = y_hat.contiguous();
+  const auto n = static_cast<size_t>(fq.numel());
+  // The codes of both inputs, their sum by the integer runtime's own vectorised kernel (bit-exact with
+  // add_code for codes within the inputs' ranges, which fake-quantized inputs are), and back to floats.
+  Buffer<int32_t> codes_a(n), codes_b(n), sums(n);
+  codes_of({a.data(), n}, qa, codes_a);
+  codes_of({b.data(), n}, qb, codes_b);
+  runtime::add_fast(params, codes_a, codes_b, sums);
   Tensor exact = Tensor::empty(fq.shape());
-  const float* pa = a.data();
-  const float* pb = b.data();
-  const float* pf = fq.data();
-  float* pe = exact.data();
-  for (int64_t i = 0; i < exact.numel(); ++i) {
-    // A non-finite input (a diverging run) keeps the float result, which the divergence check reports.
-    if (!std::isfinite(pa[i]) || !std::isfinite(pb[i])) {
-      pe[i] = pf[i];
-      continue;
-    }
-    const int32_t code = runtime::add_code(code_of(pa[i], qa), code_of(pb[i], qb), params);
-    pe[i] = static_cast<float>(qo.scale * (code - qo.zero_point));
-  }
+  exact_values(a.data(), b.data(), fq.data(), sums.data(), static_cast<int64_t>(n), qo.scale, qo.zero_point,
+               exact.data());
   return straight_through(y_hat, exact);
 }
 
