@@ -251,42 +251,69 @@ QG_RUNTIME_CLONES void requantize_run_generic(const int32_t* d, const int32_t* s
 // shift floors, so floor((p + h) / 2^s) for p >= 0, and floor((p + h - 1) / 2^s) for p < 0, which equals
 // -floor((-p + h) / 2^s) (for an integer a, ceil(a / 2^s) = floor((a + 2^s - 1) / 2^s), and 2^s - h = h).
 // The -1 is p's sign word (p >> 63). |p| < 2^62 and h <= 2^61, so p + h - 1 does not overflow.
-__attribute__((target("avx512f"))) __m512i scaled_lanes(__m512i acc, __m512i multiplier, __m512i half,
-                                                        __m128i shift, __m512i smallest, __m512i largest) {
+//
+// Most layers (M < 1/2, s >= 32) take a shorter form, StageLanes::narrow: with s >= 32, |p| < 2^62 gives
+// |round(p / 2^s)| <= 2^30, so no saturation happens and the code fits int32 before the clamp; the zero
+// point rides in the rounding term (floor((p + h + z 2^s + sign) / 2^s) = round(p / 2^s) + z, exact while
+// |z| 2^s <= 2^60), the odd lanes shift by s - 32 so that their code lands in the high half of the 64-bit
+// lane, where the blend takes it (the high 32 bits of t >> (s - 32) are t >> s), and the clamp to [lo, hi]
+// is one 32-bit min and max for all 16 lanes: 14 operations instead of 18.
+
+// floor((acc_even * multiplier + rounding + sign) / 2^shift) in each 64-bit lane (acc_even: its low int32).
+__attribute__((target("avx512f"))) __m512i rounded_lanes(__m512i acc, __m512i multiplier, __m512i rounding,
+                                                         __m128i shift) {
   const __m512i product = _mm512_maskz_mul_epi32(__mmask8{0xFF}, acc, multiplier);  // even int32 of each lane
   const __m512i sign = _mm512_srai_epi64(product, 63);                              // 0 or -1
-  const __m512i scaled = _mm512_sra_epi64(_mm512_add_epi64(_mm512_add_epi64(product, half), sign), shift);
-  return _mm512_max_epi64(_mm512_min_epi64(scaled, largest), smallest);
-}
-
-// requantize_rows_avx512's 16 lanes: the output codes of 16 int32 accumulators.
-__attribute__((target("avx512f"))) __m512i requantize_lanes(__m512i acc, __m512i m, __m512i half,
-                                                            __m128i count, __m512i smallest, __m512i largest,
-                                                            __m512i zero_point) {
-  const __m512i even = scaled_lanes(acc, m, half, count, smallest, largest);
-  const __m512i odd = scaled_lanes(_mm512_srli_epi64(acc, 32), m, half, count, smallest, largest);
-  const __m512i scaled = _mm512_mask_blend_epi32(__mmask16{0xAAAA}, even, _mm512_slli_epi64(odd, 32));
-  return _mm512_add_epi32(scaled, zero_point);
+  return _mm512_sra_epi64(_mm512_add_epi64(_mm512_add_epi64(product, rounding), sign), shift);
 }
 
 // The broadcast constants of one channel's output stage, shared by the two kernels below.
 struct StageLanes {
   __m512i half, m, smallest, largest, offset, constant, zero_point;
   __m128i count;
+  bool narrow = false;                // the short form: s in [32, 44] and |zero| <= 2^16
+  __m512i half_and_zero, lo32, hi32;  // narrow: h + zero 2^s; lo and hi in every int32 lane
+  __m128i odd_count;                  // narrow: s - 32
 };
 
 __attribute__((target("avx512f"))) StageLanes stage_lanes(int32_t weight_offset, int64_t constant,
                                                           int32_t multiplier, int shift, int32_t zero,
                                                           int32_t lo, int32_t hi) {
   const int total_shift = 31 - shift;
-  return {_mm512_set1_epi64(int64_t{1} << (total_shift - 1)),
-          _mm512_set1_epi64(multiplier),
-          _mm512_set1_epi64(int64_t{lo} - zero),
-          _mm512_set1_epi64(int64_t{hi} - zero),
-          _mm512_set1_epi32(weight_offset),
-          _mm512_set1_epi32(static_cast<int32_t>(constant)),
-          _mm512_set1_epi32(zero),
-          _mm_cvtsi32_si128(total_shift)};
+  StageLanes k;
+  k.half = _mm512_set1_epi64(int64_t{1} << (total_shift - 1));
+  k.m = _mm512_set1_epi64(multiplier);
+  k.smallest = _mm512_set1_epi64(int64_t{lo} - zero);
+  k.largest = _mm512_set1_epi64(int64_t{hi} - zero);
+  k.offset = _mm512_set1_epi32(weight_offset);
+  k.constant = _mm512_set1_epi32(static_cast<int32_t>(constant));
+  k.zero_point = _mm512_set1_epi32(zero);
+  k.count = _mm_cvtsi32_si128(total_shift);
+  k.narrow = total_shift >= 32 && total_shift <= 44 && std::abs(zero) <= (1 << 16);
+  const int64_t half_and_zero =
+      k.narrow ? (int64_t{1} << (total_shift - 1)) + int64_t{zero} * (int64_t{1} << total_shift) : 0;
+  k.half_and_zero = _mm512_set1_epi64(half_and_zero);
+  k.lo32 = _mm512_set1_epi32(lo);
+  k.hi32 = _mm512_set1_epi32(hi);
+  k.odd_count = _mm_cvtsi32_si128(k.narrow ? total_shift - 32 : 0);
+  return k;
+}
+
+// The output codes of 16 int32 accumulators.
+__attribute__((target("avx512f"))) __m512i output_codes(__m512i acc, const StageLanes& k) {
+  const __m512i odd_acc = _mm512_srli_epi64(acc, 32);
+  if (k.narrow) {
+    const __m512i even = rounded_lanes(acc, k.m, k.half_and_zero, k.count);         // in the low halves
+    const __m512i odd = rounded_lanes(odd_acc, k.m, k.half_and_zero, k.odd_count);  // in the high halves
+    const __m512i codes = _mm512_mask_blend_epi32(__mmask16{0xAAAA}, even, odd);
+    return _mm512_max_epi32(_mm512_min_epi32(codes, k.hi32), k.lo32);
+  }
+  const __m512i even =
+      _mm512_max_epi64(_mm512_min_epi64(rounded_lanes(acc, k.m, k.half, k.count), k.largest), k.smallest);
+  const __m512i odd =
+      _mm512_max_epi64(_mm512_min_epi64(rounded_lanes(odd_acc, k.m, k.half, k.count), k.largest), k.smallest);
+  const __m512i scaled = _mm512_mask_blend_epi32(__mmask16{0xAAAA}, even, _mm512_slli_epi64(odd, 32));
+  return _mm512_add_epi32(scaled, k.zero_point);
 }
 
 // A mask of the first n of 16 lanes (none for n <= 0).
@@ -303,10 +330,6 @@ __attribute__((target("avx512f"))) __m512i accumulator_lanes(const int32_t* d, c
   if constexpr (!kSums) return _mm512_add_epi32(dv, k.constant);
   const __m512i sv = _mm512_maskz_loadu_epi32(mask, s);
   return _mm512_add_epi32(_mm512_add_epi32(dv, _mm512_mullo_epi32(k.offset, sv)), k.constant);
-}
-
-__attribute__((target("avx512f"))) __m512i output_codes(__m512i acc, const StageLanes& k) {
-  return requantize_lanes(acc, k.m, k.half, k.count, k.smallest, k.largest, k.zero_point);
 }
 
 // requantize_rows for Isa::Avx512Vnni, 16 outputs at a time, each row's tail masked; the constants are set up

@@ -336,6 +336,45 @@ TEST(RequantizeRows, RoundsTiesAwayFromZeroOnEveryIsa) {
   }
 }
 
+// The AVX-512 output stage's short form (int8_kernels.cpp: shifts s = 31 - shift from 32 to 44, zero points
+// up to 2^16 in magnitude, carried in the rounding term) at and beyond its edges, against the scalar
+// requantize_to_code on every ISA: s from 30 to 62 (the whole range past 44: z 2^s must not overflow), zero
+// points 0, +-1, +-2^15, +-2^16, +-(2^16 + 1), codes
+// in a window of 1000 around the zero point, accumulators up to the int32 extremes.
+TEST(RequantizeRows, ShortFormEdgesMatchTheScalarStageOnEveryIsa) {
+  std::mt19937 rng(38);
+  std::uniform_int_distribution<int32_t> any(std::numeric_limits<int32_t>::min(),
+                                             std::numeric_limits<int32_t>::max());
+  std::uniform_int_distribution<int32_t> multiplier_of(int32_t{1} << 30, std::numeric_limits<int32_t>::max());
+  int compared = 0, varied = 0;
+  for (int total_shift = 30; total_shift <= 62; ++total_shift) {
+    for (const int32_t zero :
+         {0, 1, -1, 1 << 15, -(1 << 15), 1 << 16, -(1 << 16), (1 << 16) + 1, -(1 << 16) - 1}) {
+      const QuantizedMultiplier m{multiplier_of(rng), 31 - total_shift};
+      std::vector<int32_t> acc(35);
+      for (auto& a : acc)  // some near 0, some at scales that land inside the code window
+        a = rng() % 3 == 0 ? any(rng) : any(rng) >> std::uniform_int_distribution<int>(0, 31)(rng);
+      acc[0] = std::numeric_limits<int32_t>::max();
+      acc[1] = std::numeric_limits<int32_t>::min();
+      const int32_t lo = zero - 500, hi = zero + 500;
+      std::vector<int32_t> expected;
+      for (const int32_t a : acc)
+        expected.push_back(requantize_to_code(a, m, zero, lo, hi));
+      varied += testing::distinct_values(expected) > 3 ? 1 : 0;
+      const auto n = static_cast<int64_t>(acc.size());
+      for (const int8::Isa isa : int8::available_isas()) {
+        std::vector<int32_t> actual(acc.size(), -12345);
+        int8::requantize_row(isa, acc.data(), nullptr, 0, 0, m.multiplier, m.shift, zero, lo, hi,
+                             actual.data(), n);
+        ASSERT_EQ(actual, expected) << int8::isa_name(isa) << ", s = " << total_shift << ", zero " << zero;
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GT(varied, 150);
+  EXPECT_GE(compared, 33 * 9);
+}
+
 // With weight offset 0 the epilogue reads no S (conv2d_dot passes none when a group computes no S): s is
 // null here, and requantize_rows and pool_requantize on every ISA match their definitions on accumulators up
 // to +-2^30 with constants that keep d + constant in int32 (the fused AVX-512 pool adds the constant after
