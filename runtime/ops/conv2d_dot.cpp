@@ -466,11 +466,11 @@ void conv2d_dot_pooled(const Conv2d& op, const MaxPool2d& pool, const Dims& inpu
                  [&](int64_t g, const DotPlan& p, const PackedConv& packed, const int32_t* sums) {
                    const int64_t pooled_h = p.out_height / 2, pooled_w = p.out_width / 2,
                                  pooled_plane = pooled_h * pooled_w;
-                   grow_to(scratch.codes, static_cast<size_t>(2 * pooled_plane));
-                   int32_t* maxima = scratch.codes.data();  // the pooled accumulators of one channel
-                   int32_t* codes = scratch.codes.data() + pooled_plane;  // and their codes
+                   // The pooled accumulators of one channel (the generic kernels and the float modes).
+                   int32_t* maxima = grow_to(scratch.codes, static_cast<size_t>(pooled_plane));
                    for (int64_t c = 0; c < p.cout; ++c) {
                      const int64_t oc = g * p.cout + c;
+                     int32_t* codes = output.data() + oc * pooled_plane;  // written in place
                      const int32_t* d = scratch.dots.data() + c * p.positions;
                      const int32_t offset = packed.weight_offsets[static_cast<size_t>(oc)];
                      const int64_t constant = packed.constants[static_cast<size_t>(oc)];
@@ -486,8 +486,6 @@ void conv2d_dot_pooled(const Conv2d& op, const MaxPool2d& pool, const Dims& inpu
                                                maxima);
                        requantize_accumulators(op.output_stage, oc, mode, isa, maxima, codes, pooled_plane);
                      }
-                     std::memcpy(output.data() + oc * pooled_plane, codes,
-                                 static_cast<size_t>(pooled_plane) * sizeof(int32_t));
                    }
                  });
 }
