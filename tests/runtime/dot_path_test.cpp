@@ -4,6 +4,9 @@
 //    each axis its own), and on the strided shapes of real networks (depthwise, 1x1 projections);
 //  * the fused conv + 2x2 max pool (pooling the accumulators), at stride 1 and 2, and the vectorised
 //    max_pool2d_fast;
+//  * the output stage (requantize_rows, pool_requantize) against the scalar one: ties, extremes, weight
+//    offset 0 with no S, and the AVX-512 short form at the edges of its shift and zero-point bounds; and
+//    output channels packed around their zero point (no S) beside channels that need S;
 //  * run() with the fast kernels against run() with the reference kernels, on whole models, batches and
 //    thread counts, and after an op's weights change in place (the packed-weight cache must notice).
 #include <gtest/gtest.h>
