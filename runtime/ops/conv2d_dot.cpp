@@ -104,8 +104,9 @@ struct PackedConv {
   } source;
   int64_t words = 0;
   std::vector<uint32_t> weights;        // [groups][cout + 1][words]; row cout of a group is all ones
-  std::vector<int64_t> constants;       // bias + (qmin_in - Z1) Sw[c] + K (qmin_in - Z1)(m - Z2[c])
-  std::vector<int32_t> weight_offsets;  // m - Z2[c]
+  std::vector<int64_t> constants;       // bias + (qmin_in - Z1) Sw[c] + K (qmin_in - Z1)(m[c] - Z2[c])
+  std::vector<int32_t> weight_offsets;  // m[c] - Z2[c]
+  std::vector<bool> group_needs_sums;   // per group: whether a channel's offset is not 0 (S is computed)
 };
 
 namespace {
@@ -125,11 +126,23 @@ PackedConv::Source source_of(const Conv2d& op, int8::Isa isa) {
           op.weight.is_signed};
 }
 
+// The midpoint m[c] of output channel oc's weights (conv2d_dot.h): its zero point Z2[c] when every code q2
+// of the channel has q2 - Z2[c] in the engine's [-128, 127] (then m[c] - Z2[c] = 0 and the channel needs no
+// S), else the middle of the code range.
+int32_t channel_midpoint(const Conv2d& op, int64_t oc, int64_t products) {
+  const int32_t zero = op.weight.zero_point(oc);
+  const auto first = op.weight.codes.begin() + oc * products;
+  const auto [low, high] = std::minmax_element(first, first + products);
+  return *low - zero >= -128 && *high - zero <= 127 ? zero : op.weight.middle();
+}
+
 std::shared_ptr<const PackedConv> pack(const Conv2d& op, const DotPlan& p, int8::Isa isa) {
   auto packed = std::make_shared<PackedConv>();
   packed->source = source_of(op, isa);
   packed->words = p.words;
-  const int32_t middle = op.weight.middle();
+  std::vector<int32_t> middle(static_cast<size_t>(op.out_channels));
+  for (int64_t oc = 0; oc < op.out_channels; ++oc)
+    middle[static_cast<size_t>(oc)] = channel_midpoint(op, oc, p.products);
   const int64_t input_offset = op.input_quant.qmin() - op.input_quant.zero_point;
   packed->weights.assign(static_cast<size_t>(op.groups * (p.cout + 1) * p.words), 0);
   for (int64_t g = 0; g < op.groups; ++g) {
@@ -144,21 +157,24 @@ std::shared_ptr<const PackedConv> pack(const Conv2d& op, const DotPlan& p, int8:
           values[j] =
               ones ? 1
                    : op.weight.codes[static_cast<size_t>((oc * p.cin + slot.channel) * p.taps + slot.tap)] -
-                         middle;
+                         middle[static_cast<size_t>(oc)];
         }
         packed->weights[static_cast<size_t>((g * (p.cout + 1) + c) * p.words + w)] =
             int8::pack_weights(isa, values);
       }
     }
   }
+  packed->group_needs_sums.assign(static_cast<size_t>(op.groups), false);
   for (int64_t oc = 0; oc < op.out_channels; ++oc) {
+    const int32_t m = middle[static_cast<size_t>(oc)];
     int64_t weight_sum = 0;
     for (int64_t k = 0; k < p.products; ++k)
-      weight_sum += op.weight.codes[static_cast<size_t>(oc * p.products + k)] - middle;
-    const int64_t offset = middle - op.weight.zero_point(oc);
+      weight_sum += op.weight.codes[static_cast<size_t>(oc * p.products + k)] - m;
+    const int64_t offset = m - op.weight.zero_point(oc);
     const int64_t bias = op.bias.empty() ? 0 : op.bias[static_cast<size_t>(oc)];
     packed->constants.push_back(bias + input_offset * weight_sum + p.products * input_offset * offset);
     packed->weight_offsets.push_back(static_cast<int32_t>(offset));
+    if (offset != 0) packed->group_needs_sums[static_cast<size_t>(oc / p.cout)] = true;
   }
   return packed;
 }
@@ -354,8 +370,9 @@ bool conv2d_dot_applies(const Conv2d& op) {
 
 namespace {
 
-// Runs `finish(g, plan, packed, dots)` after the engine has filled scratch.dots for each group g: rows
-// 0..cout-1 hold D of the group's output channels, row cout holds S.
+// Runs `finish(g, plan, packed, sums)` after the engine has filled scratch.dots for each group g: rows
+// 0..cout-1 hold D of the group's output channels; sums points at S (row cout), or is null when every
+// channel of the group has weight offset 0 (S is then not computed).
 template <class Finish>
 void for_each_group(const Conv2d& op, const Dims& input_shape, std::span<const int32_t> input, bool pooled,
                     Scratch& scratch, int8::Isa isa, Finish finish) {
@@ -379,9 +396,10 @@ void for_each_group(const Conv2d& op, const Dims& input_shape, std::span<const i
       fill_words(p, isa, scratch.values.data(), p.plane_step, p.plane_step,
                  scratch.values.data() + p.cin * p.phases * p.plane_step, scratch);
     }
+    const bool sums = packed.group_needs_sums[static_cast<size_t>(g)];
     int8::dot_panel(isa, scratch.rows.data(), p.words, packed.weights.data() + g * (p.cout + 1) * p.words,
-                    p.cout + 1, p.positions, scratch.dots.data(), p.positions);
-    finish(g, p, packed);
+                    sums ? p.cout + 1 : p.cout, p.positions, scratch.dots.data(), p.positions);
+    finish(g, p, packed, sums ? scratch.dots.data() + p.cout * p.positions : nullptr);
   }
 }
 
@@ -404,10 +422,9 @@ void conv2d_dot(const Conv2d& op, const Dims& input_shape, std::span<const int32
                 std::span<int32_t> output, RequantMode mode, Scratch& scratch, int8::Isa isa) {
   const OutputStage& stage = op.output_stage;
   for_each_group(op, input_shape, input, false, scratch, isa,
-                 [&](int64_t g, const DotPlan& p, const PackedConv& packed) {
+                 [&](int64_t g, const DotPlan& p, const PackedConv& packed, const int32_t* sums) {
                    const int64_t out_plane = p.out_height * p.out_width;
                    int32_t* const codes = grow_to(scratch.codes, static_cast<size_t>(p.span));
-                   const int32_t* sums = scratch.dots.data() + p.cout * p.positions;  // S: the row of ones
                    for (int64_t c = 0; c < p.cout; ++c) {
                      const int64_t oc = g * p.cout + c;
                      const int32_t* d = scratch.dots.data() + c * p.positions;
@@ -422,7 +439,8 @@ void conv2d_dot(const Conv2d& op, const Dims& input_shape, std::span<const int32
                                              p.out_height, p.out_width, out, codes);
                      } else {
                        for (int64_t q = 0; q < p.span; ++q) {
-                         const auto acc = static_cast<int32_t>(d[q] + int64_t{offset} * sums[q] + constant);
+                         const int64_t s = offset == 0 ? 0 : sums[q];
+                         const auto acc = static_cast<int32_t>(d[q] + offset * s + constant);
                          codes[q] = stage.apply(acc, oc, mode);
                        }
                        for (int64_t oh = 0; oh < p.out_height; ++oh)
@@ -444,34 +462,32 @@ void conv2d_dot_pooled(const Conv2d& op, const MaxPool2d& pool, const Dims& inpu
                        Scratch& scratch, int8::Isa isa) {
   assert(pool_fuses(pool));
   (void)pool;
-  for_each_group(
-      op, input_shape, input, true, scratch, isa, [&](int64_t g, const DotPlan& p, const PackedConv& packed) {
-        const int64_t pooled_h = p.out_height / 2, pooled_w = p.out_width / 2,
-                      pooled_plane = pooled_h * pooled_w;
-        grow_to(scratch.codes, static_cast<size_t>(2 * pooled_plane));
-        int32_t* maxima = scratch.codes.data();                // the pooled accumulators of one channel
-        int32_t* codes = scratch.codes.data() + pooled_plane;  // and their codes
-        const int32_t* sums = scratch.dots.data() + p.cout * p.positions;
-        for (int64_t c = 0; c < p.cout; ++c) {
-          const int64_t oc = g * p.cout + c;
-          const int32_t* d = scratch.dots.data() + c * p.positions;
-          const int32_t offset = packed.weight_offsets[static_cast<size_t>(oc)];
-          const int64_t constant = packed.constants[static_cast<size_t>(oc)];
-          if (mode == RequantMode::Integer) {
-            const OutputStage& stage = op.output_stage;
-            const QuantizedMultiplier m =
-                stage.multipliers[stage.per_channel() ? static_cast<size_t>(oc) : 0];
-            int8::pool_requantize(isa, d, sums, offset, constant, p.phase_w, pooled_h, pooled_w, m.multiplier,
-                                  m.shift, stage.output.zero_point, stage.clamp_min, stage.clamp_max, maxima,
-                                  codes);
-          } else {
-            int8::pool_accumulators(d, sums, offset, constant, p.phase_w, pooled_h, pooled_w, maxima);
-            requantize_accumulators(op.output_stage, oc, mode, isa, maxima, codes, pooled_plane);
-          }
-          std::memcpy(output.data() + oc * pooled_plane, codes,
-                      static_cast<size_t>(pooled_plane) * sizeof(int32_t));
-        }
-      });
+  for_each_group(op, input_shape, input, true, scratch, isa,
+                 [&](int64_t g, const DotPlan& p, const PackedConv& packed, const int32_t* sums) {
+                   const int64_t pooled_h = p.out_height / 2, pooled_w = p.out_width / 2,
+                                 pooled_plane = pooled_h * pooled_w;
+                   // The pooled accumulators of one channel (the generic kernels and the float modes).
+                   int32_t* maxima = grow_to(scratch.codes, static_cast<size_t>(pooled_plane));
+                   for (int64_t c = 0; c < p.cout; ++c) {
+                     const int64_t oc = g * p.cout + c;
+                     int32_t* codes = output.data() + oc * pooled_plane;  // written in place
+                     const int32_t* d = scratch.dots.data() + c * p.positions;
+                     const int32_t offset = packed.weight_offsets[static_cast<size_t>(oc)];
+                     const int64_t constant = packed.constants[static_cast<size_t>(oc)];
+                     if (mode == RequantMode::Integer) {
+                       const OutputStage& stage = op.output_stage;
+                       const QuantizedMultiplier m =
+                           stage.multipliers[stage.per_channel() ? static_cast<size_t>(oc) : 0];
+                       int8::pool_requantize(isa, d, sums, offset, constant, p.phase_w, pooled_h, pooled_w,
+                                             m.multiplier, m.shift, stage.output.zero_point, stage.clamp_min,
+                                             stage.clamp_max, maxima, codes);
+                     } else {
+                       int8::pool_accumulators(d, sums, offset, constant, p.phase_w, pooled_h, pooled_w,
+                                               maxima);
+                       requantize_accumulators(op.output_stage, oc, mode, isa, maxima, codes, pooled_plane);
+                     }
+                   }
+                 });
 }
 
 }  // namespace qg::runtime

@@ -1,7 +1,7 @@
 // The dot-product path of the integer conv (any stride, padding, dilation, groups): the conv as a small
 // GEMM of packed 8-bit values.
 //
-// With a = q1 - qmin_in (in [0, 255]) and w = q2 - m (m the middle of the weight code range, so w in
+// With a = q1 - qmin_in (in [0, 255]) and w = q2 - m (m a midpoint of output channel c's codes with w in
 // [-128, 127]), each product of the conv's definition (conv2d.h) expands exactly into
 //     (q1 - Z1)(q2 - Z2[c]) = a*w + (m - Z2[c]) a + (qmin_in - Z1) w + (qmin_in - Z1)(m - Z2[c])
 // so that, summed over the K = C_in/G * kH * kW products of an output (padding counts as a = Z1 - qmin_in,
@@ -9,6 +9,11 @@
 //     acc = bias[c] + D + (m - Z2[c]) S + (qmin_in - Z1) Sw[c] + K (qmin_in - Z1)(m - Z2[c]),
 // D = sum a*w (the int8 engine, runtime/ops/int8_kernels.h), S = sum a (one more output row of the engine,
 // with every weight 1) and Sw[c] = sum w (fixed per channel).
+//
+// The midpoint m is the channel's zero point Z2[c] when all its codes lie in [Z2[c] - 128, Z2[c] + 127]
+// (symmetric signed weights, and trained layers whose codes span less than the grid, as BN-folded ones
+// do): then m - Z2[c] = 0, the epilogue needs no S, and a group whose channels all fit computes none.
+// Otherwise m is the middle of the code range (128 for 8-bit unsigned codes), which any code fits.
 //
 // The engine's rows of positions use the stride-1 trick of the float conv (core/kernels/conv_direct.cpp):
 // number the padded input plane q = y*Wp + x; the tap (ki, kj) of output q reads position

@@ -223,14 +223,20 @@ namespace {
 // The generic requantize_rows over one run of n positions: runtime/requantize.h's scalar requantize_to_code()
 // per output, in a plain loop that GCC vectorises (QG_RUNTIME_CLONES; the product of two int32 as int64 is
 // one widening multiply per lane pair).
+// With weight_offset 0 the loop reads no s (conv2d_dot's layers whose codes fit around their zero point).
 QG_RUNTIME_CLONES void requantize_run_generic(const int32_t* d, const int32_t* s, int32_t weight_offset,
                                               int64_t constant, int32_t multiplier, int shift, int32_t zero,
                                               int32_t lo, int32_t hi, int32_t* out, int64_t n) {
   const auto offset = static_cast<uint32_t>(weight_offset);
   const auto constant32 = static_cast<uint32_t>(static_cast<int32_t>(constant));
   const QuantizedMultiplier m{multiplier, shift};
-  for (int64_t i = 0; i < n; ++i)
-    out[i] = requantize_to_code(accumulator(d[i], s[i], offset, constant32), m, zero, lo, hi);
+  if (weight_offset == 0) {
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = requantize_to_code(accumulator(d[i], 0, 0, constant32), m, zero, lo, hi);
+  } else {
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = requantize_to_code(accumulator(d[i], s[i], offset, constant32), m, zero, lo, hi);
+  }
 }
 
 #if QG_X86_KERNELS
@@ -245,42 +251,69 @@ QG_RUNTIME_CLONES void requantize_run_generic(const int32_t* d, const int32_t* s
 // shift floors, so floor((p + h) / 2^s) for p >= 0, and floor((p + h - 1) / 2^s) for p < 0, which equals
 // -floor((-p + h) / 2^s) (for an integer a, ceil(a / 2^s) = floor((a + 2^s - 1) / 2^s), and 2^s - h = h).
 // The -1 is p's sign word (p >> 63). |p| < 2^62 and h <= 2^61, so p + h - 1 does not overflow.
-__attribute__((target("avx512f"))) __m512i scaled_lanes(__m512i acc, __m512i multiplier, __m512i half,
-                                                        __m128i shift, __m512i smallest, __m512i largest) {
+//
+// Most layers (M < 1/2, s >= 32) take a shorter form, StageLanes::narrow: with s >= 32, |p| < 2^62 gives
+// |round(p / 2^s)| <= 2^30, so no saturation happens and the code fits int32 before the clamp; the zero
+// point rides in the rounding term (floor((p + h + z 2^s + sign) / 2^s) = round(p / 2^s) + z, exact while
+// |z| 2^s <= 2^60), the odd lanes shift by s - 32 so that their code lands in the high half of the 64-bit
+// lane, where the blend takes it (the high 32 bits of t >> (s - 32) are t >> s), and the clamp to [lo, hi]
+// is one 32-bit min and max for all 16 lanes: 14 operations instead of 18.
+
+// floor((acc_even * multiplier + rounding + sign) / 2^shift) in each 64-bit lane (acc_even: its low int32).
+__attribute__((target("avx512f"))) __m512i rounded_lanes(__m512i acc, __m512i multiplier, __m512i rounding,
+                                                         __m128i shift) {
   const __m512i product = _mm512_maskz_mul_epi32(__mmask8{0xFF}, acc, multiplier);  // even int32 of each lane
   const __m512i sign = _mm512_srai_epi64(product, 63);                              // 0 or -1
-  const __m512i scaled = _mm512_sra_epi64(_mm512_add_epi64(_mm512_add_epi64(product, half), sign), shift);
-  return _mm512_max_epi64(_mm512_min_epi64(scaled, largest), smallest);
-}
-
-// requantize_rows_avx512's 16 lanes: the output codes of 16 int32 accumulators.
-__attribute__((target("avx512f"))) __m512i requantize_lanes(__m512i acc, __m512i m, __m512i half,
-                                                            __m128i count, __m512i smallest, __m512i largest,
-                                                            __m512i zero_point) {
-  const __m512i even = scaled_lanes(acc, m, half, count, smallest, largest);
-  const __m512i odd = scaled_lanes(_mm512_srli_epi64(acc, 32), m, half, count, smallest, largest);
-  const __m512i scaled = _mm512_mask_blend_epi32(__mmask16{0xAAAA}, even, _mm512_slli_epi64(odd, 32));
-  return _mm512_add_epi32(scaled, zero_point);
+  return _mm512_sra_epi64(_mm512_add_epi64(_mm512_add_epi64(product, rounding), sign), shift);
 }
 
 // The broadcast constants of one channel's output stage, shared by the two kernels below.
 struct StageLanes {
   __m512i half, m, smallest, largest, offset, constant, zero_point;
   __m128i count;
+  bool narrow = false;                // the short form: s in [32, 44] and |zero| <= 2^16
+  __m512i half_and_zero, lo32, hi32;  // narrow: h + zero 2^s; lo and hi in every int32 lane
+  __m128i odd_count;                  // narrow: s - 32
 };
 
 __attribute__((target("avx512f"))) StageLanes stage_lanes(int32_t weight_offset, int64_t constant,
                                                           int32_t multiplier, int shift, int32_t zero,
                                                           int32_t lo, int32_t hi) {
   const int total_shift = 31 - shift;
-  return {_mm512_set1_epi64(int64_t{1} << (total_shift - 1)),
-          _mm512_set1_epi64(multiplier),
-          _mm512_set1_epi64(int64_t{lo} - zero),
-          _mm512_set1_epi64(int64_t{hi} - zero),
-          _mm512_set1_epi32(weight_offset),
-          _mm512_set1_epi32(static_cast<int32_t>(constant)),
-          _mm512_set1_epi32(zero),
-          _mm_cvtsi32_si128(total_shift)};
+  StageLanes k;
+  k.half = _mm512_set1_epi64(int64_t{1} << (total_shift - 1));
+  k.m = _mm512_set1_epi64(multiplier);
+  k.smallest = _mm512_set1_epi64(int64_t{lo} - zero);
+  k.largest = _mm512_set1_epi64(int64_t{hi} - zero);
+  k.offset = _mm512_set1_epi32(weight_offset);
+  k.constant = _mm512_set1_epi32(static_cast<int32_t>(constant));
+  k.zero_point = _mm512_set1_epi32(zero);
+  k.count = _mm_cvtsi32_si128(total_shift);
+  k.narrow = total_shift >= 32 && total_shift <= 44 && std::abs(zero) <= (1 << 16);
+  const int64_t half_and_zero =
+      k.narrow ? (int64_t{1} << (total_shift - 1)) + int64_t{zero} * (int64_t{1} << total_shift) : 0;
+  k.half_and_zero = _mm512_set1_epi64(half_and_zero);
+  k.lo32 = _mm512_set1_epi32(lo);
+  k.hi32 = _mm512_set1_epi32(hi);
+  k.odd_count = _mm_cvtsi32_si128(k.narrow ? total_shift - 32 : 0);
+  return k;
+}
+
+// The output codes of 16 int32 accumulators.
+__attribute__((target("avx512f"))) __m512i output_codes(__m512i acc, const StageLanes& k) {
+  const __m512i odd_acc = _mm512_srli_epi64(acc, 32);
+  if (k.narrow) {
+    const __m512i even = rounded_lanes(acc, k.m, k.half_and_zero, k.count);         // in the low halves
+    const __m512i odd = rounded_lanes(odd_acc, k.m, k.half_and_zero, k.odd_count);  // in the high halves
+    const __m512i codes = _mm512_mask_blend_epi32(__mmask16{0xAAAA}, even, odd);
+    return _mm512_max_epi32(_mm512_min_epi32(codes, k.hi32), k.lo32);
+  }
+  const __m512i even =
+      _mm512_max_epi64(_mm512_min_epi64(rounded_lanes(acc, k.m, k.half, k.count), k.largest), k.smallest);
+  const __m512i odd =
+      _mm512_max_epi64(_mm512_min_epi64(rounded_lanes(odd_acc, k.m, k.half, k.count), k.largest), k.smallest);
+  const __m512i scaled = _mm512_mask_blend_epi32(__mmask16{0xAAAA}, even, _mm512_slli_epi64(odd, 32));
+  return _mm512_add_epi32(scaled, k.zero_point);
 }
 
 // A mask of the first n of 16 lanes (none for n <= 0).
@@ -289,19 +322,19 @@ __mmask16 first_lanes(int64_t n) {
 }
 
 // acc = d + offset * s + constant for the lanes in `mask` (0 elsewhere; masked lanes are not read), in
-// wrapping int32 arithmetic (exact: the accumulator fits int32).
+// wrapping int32 arithmetic (exact: the accumulator fits int32). kSums false: the offset is 0, s is not read.
+template <bool kSums>
 __attribute__((target("avx512f"))) __m512i accumulator_lanes(const int32_t* d, const int32_t* s,
                                                              __mmask16 mask, const StageLanes& k) {
-  const __m512i dv = _mm512_maskz_loadu_epi32(mask, d), sv = _mm512_maskz_loadu_epi32(mask, s);
+  const __m512i dv = _mm512_maskz_loadu_epi32(mask, d);
+  if constexpr (!kSums) return _mm512_add_epi32(dv, k.constant);
+  const __m512i sv = _mm512_maskz_loadu_epi32(mask, s);
   return _mm512_add_epi32(_mm512_add_epi32(dv, _mm512_mullo_epi32(k.offset, sv)), k.constant);
 }
 
-__attribute__((target("avx512f"))) __m512i output_codes(__m512i acc, const StageLanes& k) {
-  return requantize_lanes(acc, k.m, k.half, k.count, k.smallest, k.largest, k.zero_point);
-}
-
 // requantize_rows for Isa::Avx512Vnni, 16 outputs at a time, each row's tail masked; the constants are set up
-// once.
+// once. kSums false: weight_offset is 0 and s is not read.
+template <bool kSums>
 __attribute__((target("avx512f"))) void requantize_rows_avx512(const int32_t* d, const int32_t* s,
                                                                int64_t row, int32_t weight_offset,
                                                                int64_t constant, int32_t multiplier,
@@ -309,17 +342,32 @@ __attribute__((target("avx512f"))) void requantize_rows_avx512(const int32_t* d,
                                                                int32_t hi, int64_t rows, int64_t columns,
                                                                int32_t* out) {
   const StageLanes k = stage_lanes(weight_offset, constant, multiplier, shift, zero, lo, hi);
+  if constexpr (!kSums) s = d;  // never read; keeps the pointer arithmetic below on a real array
   for (int64_t i = 0; i < rows; ++i, d += row, s += row, out += columns) {
     for (int64_t j = 0; j < columns; j += 16) {
       const __mmask16 lanes = first_lanes(columns - j);
-      _mm512_mask_storeu_epi32(out + j, lanes, output_codes(accumulator_lanes(d + j, s + j, lanes, k), k));
+      _mm512_mask_storeu_epi32(out + j, lanes,
+                               output_codes(accumulator_lanes<kSums>(d + j, s + j, lanes, k), k));
     }
   }
+}
+
+// What the fused pool takes the max of at 16 positions: the accumulators, or (kSums false: the offset is 0)
+// the d alone, s not read.
+template <bool kSums>
+__attribute__((target("avx512f"))) __m512i pooled_lanes(const int32_t* d, const int32_t* s, __mmask16 mask,
+                                                        const StageLanes& k) {
+  if constexpr (kSums) return accumulator_lanes<true>(d, s, mask, k);
+  return _mm512_maskz_loadu_epi32(mask, d);
 }
 
 // pool_accumulators and requantize_row in one pass, 16 pooled outputs at a time: the 32 accumulators of
 // each of the two rows (two masked loads each), their row-wise max, the max of even and odd columns
 // (one two-source permute each), then the output stage. The row tail is masked: no partial blocks.
+// kSums false (weight_offset 0): the max of the d alone, s not read, and the constant added once to the
+// pooled value; max(d) + c = max(d + c) because d and d + c (the accumulator) are both exact in int32, so
+// adding c wraps nowhere and keeps the order.
+template <bool kSums>
 __attribute__((target("avx512f"))) void pool_requantize_avx512(const int32_t* d, const int32_t* s,
                                                                int32_t weight_offset, int64_t constant,
                                                                int64_t row, int64_t pooled_h,
@@ -329,18 +377,20 @@ __attribute__((target("avx512f"))) void pool_requantize_avx512(const int32_t* d,
   const StageLanes k = stage_lanes(weight_offset, constant, multiplier, shift, zero, lo, hi);
   const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odds = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  if constexpr (!kSums) s = d;  // never read; keeps the pointer arithmetic below on a real array
   for (int64_t i = 0; i < pooled_h; ++i) {
     const int32_t *d0 = d + 2 * i * row, *d1 = d0 + row, *s0 = s + 2 * i * row, *s1 = s0 + row;
     for (int64_t j = 0; j < pooled_w; j += 16) {
       const int64_t columns = 2 * (pooled_w - j);  // accumulators left in this row
       const __mmask16 first = first_lanes(columns), second = first_lanes(columns - 16);
       const int64_t x = 2 * j;
-      const __m512i low = _mm512_max_epi32(accumulator_lanes(d0 + x, s0 + x, first, k),
-                                           accumulator_lanes(d1 + x, s1 + x, first, k));
-      const __m512i high = _mm512_max_epi32(accumulator_lanes(d0 + x + 16, s0 + x + 16, second, k),
-                                            accumulator_lanes(d1 + x + 16, s1 + x + 16, second, k));
-      const __m512i pooled = _mm512_max_epi32(_mm512_permutex2var_epi32(low, evens, high),
-                                              _mm512_permutex2var_epi32(low, odds, high));
+      const __m512i low = _mm512_max_epi32(pooled_lanes<kSums>(d0 + x, s0 + x, first, k),
+                                           pooled_lanes<kSums>(d1 + x, s1 + x, first, k));
+      const __m512i high = _mm512_max_epi32(pooled_lanes<kSums>(d0 + x + 16, s0 + x + 16, second, k),
+                                            pooled_lanes<kSums>(d1 + x + 16, s1 + x + 16, second, k));
+      __m512i pooled = _mm512_max_epi32(_mm512_permutex2var_epi32(low, evens, high),
+                                        _mm512_permutex2var_epi32(low, odds, high));
+      if constexpr (!kSums) pooled = _mm512_add_epi32(pooled, k.constant);
       _mm512_mask_storeu_epi32(out + i * pooled_w + j, first_lanes(pooled_w - j), output_codes(pooled, k));
     }
   }
@@ -356,8 +406,13 @@ void requantize_rows(Isa isa, const int32_t* d, const int32_t* s, int64_t row, i
   assert(row >= columns);
 #if QG_X86_KERNELS
   if (isa == Isa::Avx512Vnni) {
-    requantize_rows_avx512(d, s, row, weight_offset, constant, multiplier, shift, zero, lo, hi, rows, columns,
-                           out);
+    if (weight_offset == 0) {
+      requantize_rows_avx512<false>(d, s, row, weight_offset, constant, multiplier, shift, zero, lo, hi, rows,
+                                    columns, out);
+    } else {
+      requantize_rows_avx512<true>(d, s, row, weight_offset, constant, multiplier, shift, zero, lo, hi, rows,
+                                   columns, out);
+    }
     return;
   }
 #endif
@@ -547,8 +602,9 @@ template <class V>
   return a > b ? a : b;
 }
 
-// Pooled outputs [j, j + L) of one pooled row (L = lanes of V), from the two accumulator rows.
-template <class V, class U>
+// Pooled outputs [j, j + L) of one pooled row (L = lanes of V), from the two accumulator rows. kSums false:
+// the offset is 0 and s0, s1 are not read.
+template <class V, class U, bool kSums>
 [[gnu::always_inline]] inline void pool_block(const int32_t* d0, const int32_t* d1, const int32_t* s0,
                                               const int32_t* s1, uint32_t offset, uint32_t constant,
                                               int64_t j, int32_t* out) {
@@ -556,8 +612,12 @@ template <class V, class U>
   V pair_max[2];
   for (int h = 0; h < 2; ++h) {
     const int64_t x = 2 * j + h * L;
-    const U a0 = (U)load_vector<V>(d0 + x) + offset * (U)load_vector<V>(s0 + x) + constant;
-    const U a1 = (U)load_vector<V>(d1 + x) + offset * (U)load_vector<V>(s1 + x) + constant;
+    U a0 = (U)load_vector<V>(d0 + x) + constant;
+    U a1 = (U)load_vector<V>(d1 + x) + constant;
+    if constexpr (kSums) {
+      a0 += offset * (U)load_vector<V>(s0 + x);
+      a1 += offset * (U)load_vector<V>(s1 + x);
+    }
     pair_max[h] = vmax((V)a0, (V)a1);
   }
   V evens, odds;
@@ -572,13 +632,11 @@ template <class V, class U>
   std::memcpy(out + j, &result, sizeof result);
 }
 
-}  // namespace
-
-QG_RUNTIME_CLONES void pool_accumulators(const int32_t* d, const int32_t* s, int32_t weight_offset,
-                                         int64_t constant, int64_t row, int64_t pooled_h, int64_t pooled_w,
-                                         int32_t* maxima) {
-  const auto offset = static_cast<uint32_t>(weight_offset);
-  const auto constant32 = static_cast<uint32_t>(static_cast<int32_t>(constant));
+// pool_accumulators' rows; kSums false: the offset is 0 and s is not read.
+template <bool kSums>
+[[gnu::always_inline]] inline void pool_accumulator_rows(const int32_t* d, const int32_t* s, uint32_t offset,
+                                                         uint32_t constant, int64_t row, int64_t pooled_h,
+                                                         int64_t pooled_w, int32_t* maxima) {
   for (int64_t i = 0; i < pooled_h; ++i) {
     const int32_t *d0 = d + 2 * i * row, *d1 = d0 + row, *s0 = s + 2 * i * row, *s1 = s0 + row;
     int32_t* out = maxima + i * pooled_w;
@@ -587,21 +645,34 @@ QG_RUNTIME_CLONES void pool_accumulators(const int32_t* d, const int32_t* s, int
     if (pooled_w >= 8) {
       int64_t j = 0;
       for (; j + 8 <= pooled_w; j += 8)
-        pool_block<Int8x, Uint8x>(d0, d1, s0, s1, offset, constant32, j, out);
-      if (j < pooled_w) pool_block<Int8x, Uint8x>(d0, d1, s0, s1, offset, constant32, pooled_w - 8, out);
+        pool_block<Int8x, Uint8x, kSums>(d0, d1, s0, s1, offset, constant, j, out);
+      if (j < pooled_w) pool_block<Int8x, Uint8x, kSums>(d0, d1, s0, s1, offset, constant, pooled_w - 8, out);
     } else if (pooled_w >= 4) {
-      pool_block<Int4x, Uint4x>(d0, d1, s0, s1, offset, constant32, 0, out);
-      pool_block<Int4x, Uint4x>(d0, d1, s0, s1, offset, constant32, pooled_w - 4, out);
+      pool_block<Int4x, Uint4x, kSums>(d0, d1, s0, s1, offset, constant, 0, out);
+      pool_block<Int4x, Uint4x, kSums>(d0, d1, s0, s1, offset, constant, pooled_w - 4, out);
     } else {
+      const auto acc = [&](const int32_t* dr, const int32_t* sr, int64_t x) {
+        return accumulator(dr[x], kSums ? sr[x] : 0, offset, constant);
+      };
       for (int64_t j = 0; j < pooled_w; ++j) {
-        int32_t best = accumulator(d0[2 * j], s0[2 * j], offset, constant32);
-        for (const int64_t x : {2 * j + 1})
-          best = std::max(best, accumulator(d0[x], s0[x], offset, constant32));
-        for (const int64_t x : {2 * j, 2 * j + 1})
-          best = std::max(best, accumulator(d1[x], s1[x], offset, constant32));
-        out[j] = best;
+        const int64_t x = 2 * j;
+        out[j] = std::max({acc(d0, s0, x), acc(d0, s0, x + 1), acc(d1, s1, x), acc(d1, s1, x + 1)});
       }
     }
+  }
+}
+
+}  // namespace
+
+QG_RUNTIME_CLONES void pool_accumulators(const int32_t* d, const int32_t* s, int32_t weight_offset,
+                                         int64_t constant, int64_t row, int64_t pooled_h, int64_t pooled_w,
+                                         int32_t* maxima) {
+  const auto offset = static_cast<uint32_t>(weight_offset);
+  const auto constant32 = static_cast<uint32_t>(static_cast<int32_t>(constant));
+  if (weight_offset == 0) {  // s is not read: d stands in for it
+    pool_accumulator_rows<false>(d, d, offset, constant32, row, pooled_h, pooled_w, maxima);
+  } else {
+    pool_accumulator_rows<true>(d, s, offset, constant32, row, pooled_h, pooled_w, maxima);
   }
 }
 
@@ -610,8 +681,13 @@ void pool_requantize(Isa isa, const int32_t* d, const int32_t* s, int32_t weight
                      int32_t zero, int32_t lo, int32_t hi, int32_t* maxima, int32_t* out) {
 #if QG_X86_KERNELS
   if (isa == Isa::Avx512Vnni) {
-    pool_requantize_avx512(d, s, weight_offset, constant, row, pooled_h, pooled_w, multiplier, shift, zero,
-                           lo, hi, out);
+    if (weight_offset == 0) {
+      pool_requantize_avx512<false>(d, s, weight_offset, constant, row, pooled_h, pooled_w, multiplier, shift,
+                                    zero, lo, hi, out);
+    } else {
+      pool_requantize_avx512<true>(d, s, weight_offset, constant, row, pooled_h, pooled_w, multiplier, shift,
+                                   zero, lo, hi, out);
+    }
     return;
   }
 #endif

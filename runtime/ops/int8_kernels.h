@@ -85,7 +85,9 @@ void gather_words(Isa isa, const int32_t* const* sources, int channels, int32_t 
 /// i < rows and j < columns, with q = i * row + j:
 ///     acc = d[q] + weight_offset * s[q] + constant          (the layer's int32 accumulator, exactly)
 ///     out[i * columns + j] = clamp(zero + round(acc * multiplier * 2^(shift - 31)), lo, hi)
-/// with the rounding of runtime/requantize.h's multiply_by_quantized_multiplier (half away from zero,
+/// s is read only when weight_offset != 0 (it may be null otherwise: the layers whose weight codes fit around
+/// their zero point, conv2d_dot.h, need no S and skip its loads and products).
+/// The rounding is that of runtime/requantize.h's multiply_by_quantized_multiplier (half away from zero,
 /// saturated to +-(2^31 - 1)); lo <= hi must lie in the int32 range around small codes, as an
 /// OutputStage's do. The gaps (row - columns positions per row) are conv2d_dot's and conv2d_depthwise's
 /// accumulator layout, whose rows are phase_w wide and hold phase_w - out_width positions of no output.
@@ -100,7 +102,7 @@ void requantize_rows(Isa isa, const int32_t* d, const int32_t* s, int64_t row, i
                      int64_t rows, int64_t columns, int32_t* out, int32_t* span_codes);
 
 /// requantize_rows on one row of n accumulators: out[i] = the code of d[i] + weight_offset * s[i] + constant
-/// for i < n (no scratch needed).
+/// for i < n (no scratch needed; s as in requantize_rows).
 void requantize_row(Isa isa, const int32_t* d, const int32_t* s, int32_t weight_offset, int64_t constant,
                     int32_t multiplier, int shift, int32_t zero, int32_t lo, int32_t hi, int32_t* out,
                     int64_t n);
@@ -113,12 +115,13 @@ void offset_row(Isa isa, const int32_t* source, int64_t step, int32_t zero, int6
 
 /// The 2x2, stride-2 max of accumulators acc[q] = d[q] + weight_offset * s[q] + constant laid out in rows
 /// of `row` positions: maxima[i * pooled_w + j] = the max of acc at rows 2i, 2i+1 and columns 2j, 2j+1.
+/// s is read only when weight_offset != 0 (as in requantize_rows).
 void pool_accumulators(const int32_t* d, const int32_t* s, int32_t weight_offset, int64_t constant,
                        int64_t row, int64_t pooled_h, int64_t pooled_w, int32_t* maxima);
 
 /// pool_accumulators followed by requantize_row on the maxima: out[i * pooled_w + j] is the code of the
 /// pooled accumulator. Isa::Avx512Vnni does both in one pass; the others go through `maxima`
-/// (pooled_h * pooled_w values of scratch).
+/// (pooled_h * pooled_w values of scratch). s as in requantize_rows.
 void pool_requantize(Isa isa, const int32_t* d, const int32_t* s, int32_t weight_offset, int64_t constant,
                      int64_t row, int64_t pooled_h, int64_t pooled_w, int32_t multiplier, int shift,
                      int32_t zero, int32_t lo, int32_t hi, int32_t* maxima, int32_t* out);

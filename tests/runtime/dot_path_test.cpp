@@ -4,6 +4,9 @@
 //    each axis its own), and on the strided shapes of real networks (depthwise, 1x1 projections);
 //  * the fused conv + 2x2 max pool (pooling the accumulators), at stride 1 and 2, and the vectorised
 //    max_pool2d_fast;
+//  * the output stage (requantize_rows, pool_requantize) against the scalar one: ties, extremes, weight
+//    offset 0 with no S, and the AVX-512 short form at the edges of its shift and zero-point bounds; and
+//    output channels packed around their zero point (no S) beside channels that need S;
 //  * run() with the fast kernels against run() with the reference kernels, on whole models, batches and
 //    thread counts, and after an op's weights change in place (the packed-weight cache must notice).
 #include <gtest/gtest.h>
@@ -336,6 +339,99 @@ TEST(RequantizeRows, RoundsTiesAwayFromZeroOnEveryIsa) {
   }
 }
 
+// The AVX-512 output stage's short form (int8_kernels.cpp: shifts s = 31 - shift from 32 to 44, zero points
+// up to 2^16 in magnitude, carried in the rounding term) at and beyond its edges, against the scalar
+// requantize_to_code on every ISA: s from 30 to 62 (the whole range past 44: z 2^s must not overflow), zero
+// points 0, +-1, +-2^15, +-2^16, +-(2^16 + 1), codes
+// in a window of 1000 around the zero point, accumulators up to the int32 extremes.
+TEST(RequantizeRows, ShortFormEdgesMatchTheScalarStageOnEveryIsa) {
+  std::mt19937 rng(38);
+  std::uniform_int_distribution<int32_t> any(std::numeric_limits<int32_t>::min(),
+                                             std::numeric_limits<int32_t>::max());
+  std::uniform_int_distribution<int32_t> multiplier_of(int32_t{1} << 30, std::numeric_limits<int32_t>::max());
+  int compared = 0, varied = 0;
+  for (int total_shift = 30; total_shift <= 62; ++total_shift) {
+    for (const int32_t zero :
+         {0, 1, -1, 1 << 15, -(1 << 15), 1 << 16, -(1 << 16), (1 << 16) + 1, -(1 << 16) - 1}) {
+      const QuantizedMultiplier m{multiplier_of(rng), 31 - total_shift};
+      std::vector<int32_t> acc(35);
+      for (auto& a : acc)  // some near 0, some at scales that land inside the code window
+        a = rng() % 3 == 0 ? any(rng) : any(rng) >> std::uniform_int_distribution<int>(0, 31)(rng);
+      acc[0] = std::numeric_limits<int32_t>::max();
+      acc[1] = std::numeric_limits<int32_t>::min();
+      const int32_t lo = zero - 500, hi = zero + 500;
+      std::vector<int32_t> expected;
+      for (const int32_t a : acc)
+        expected.push_back(requantize_to_code(a, m, zero, lo, hi));
+      varied += testing::distinct_values(expected) > 3 ? 1 : 0;
+      const auto n = static_cast<int64_t>(acc.size());
+      for (const int8::Isa isa : int8::available_isas()) {
+        std::vector<int32_t> actual(acc.size(), -12345);
+        int8::requantize_row(isa, acc.data(), nullptr, 0, 0, m.multiplier, m.shift, zero, lo, hi,
+                             actual.data(), n);
+        ASSERT_EQ(actual, expected) << int8::isa_name(isa) << ", s = " << total_shift << ", zero " << zero;
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GT(varied, 150);
+  EXPECT_GE(compared, 33 * 9);
+}
+
+// With weight offset 0 the epilogue reads no S (conv2d_dot passes none when a group computes no S): s is
+// null here, and requantize_rows and pool_requantize on every ISA match their definitions on accumulators up
+// to +-2^30 with constants that keep d + constant in int32 (the fused AVX-512 pool adds the constant after
+// the max), rows 1 to 40 wide with gaps.
+TEST(RequantizeRows, ZeroWeightOffsetReadsNoSumsOnEveryIsa) {
+  std::mt19937 rng(37);
+  std::uniform_int_distribution<int32_t> d_of(-(1 << 30), 1 << 30), constant_of(-(1 << 30), (1 << 30) - 1),
+      gap_of(0, 3);
+  std::uniform_int_distribution<int64_t> rows_of(1, 6), columns_of(1, 40);
+  std::uniform_real_distribution<double> exponent(-36.0, -24.0);
+  std::bernoulli_distribution coin(0.5);
+  int varied = 0;
+  for (int i = 0; i < 100; ++i) {
+    const QuantParams out = testing::random_activation_quant(rng, 8, coin(rng));
+    const OutputStage stage = OutputStage::make(1.0, {std::pow(2.0, exponent(rng))}, out, coin(rng));
+    const QuantizedMultiplier m = stage.multipliers[0];
+    const int64_t rows = 2 * rows_of(rng), columns = 2 * columns_of(rng), row = columns + gap_of(rng);
+    const int64_t span = (rows - 1) * row + columns;
+    std::vector<int32_t> d(static_cast<size_t>(span));
+    for (auto& v : d)
+      v = d_of(rng);
+    const int64_t constant = constant_of(rng);  // d + constant in [-2^31, 2^31 - 1]: int32
+    const auto code = [&](int64_t q) {
+      return stage.apply(static_cast<int32_t>(d[static_cast<size_t>(q)] + constant), 0, RequantMode::Integer);
+    };
+    std::vector<int32_t> expected(static_cast<size_t>(rows * columns)), pooled;
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t j = 0; j < columns; ++j)
+        expected[static_cast<size_t>(r * columns + j)] = code(r * row + j);
+    }
+    for (int64_t r = 0; r < rows; r += 2) {  // the pool of the codes (the stage is monotone, conv2d_dot.h)
+      for (int64_t j = 0; j < columns; j += 2)
+        pooled.push_back(std::max({code(r * row + j), code(r * row + j + 1), code((r + 1) * row + j),
+                                   code((r + 1) * row + j + 1)}));
+    }
+    for (const int8::Isa isa : int8::available_isas()) {
+      std::vector<int32_t> actual(expected.size(), -12345), span_codes(d.size(), -777);
+      int8::requantize_rows(isa, d.data(), nullptr, row, 0, constant, m.multiplier, m.shift, out.zero_point,
+                            stage.clamp_min, stage.clamp_max, rows, columns, actual.data(),
+                            span_codes.data());
+      ASSERT_EQ(actual, expected) << int8::isa_name(isa) << ", " << rows << " rows of " << columns << " in "
+                                  << row;
+      std::vector<int32_t> pooled_actual(pooled.size(), -12345), maxima(pooled.size(), -777);
+      int8::pool_requantize(isa, d.data(), nullptr, 0, constant, row, rows / 2, columns / 2, m.multiplier,
+                            m.shift, out.zero_point, stage.clamp_min, stage.clamp_max, maxima.data(),
+                            pooled_actual.data());
+      ASSERT_EQ(pooled_actual, pooled)
+          << int8::isa_name(isa) << ", pooled " << rows << " rows of " << columns << " in " << row;
+    }
+    varied += testing::distinct_values(pooled) > 1 ? 1 : 0;
+  }
+  EXPECT_GT(varied, 50);
+}
+
 // offset_row against its definition, row[j] = source[j * step] - zero, at steps 1 to 3 (AVX-512's two
 // masked-load steps and the generic loop) on rows of 0 to 40 values, the source exactly as long as the row
 // reads; values past the row's end stay untouched.
@@ -412,6 +508,78 @@ TEST(ConvDotPath, FusedPoolEqualsConvThenPool) {
   EXPECT_EQ(tested, 60);
   EXPECT_FALSE(pool_fuses(MaxPool2d{testing::window(3, 2)}));
   EXPECT_FALSE(pool_fuses(MaxPool2d{testing::window(2, 1)}));
+}
+
+// Whether every weight code of output channel oc lies in [Z2 - 128, Z2 + 127]: then conv2d_dot packs the
+// channel around its zero point (weight offset 0, no S for it; a group of such channels computes no S).
+bool codes_fit_around_zero_point(const Conv2d& conv, int64_t oc) {
+  const int64_t products = conv.weight.row_size();
+  const int32_t zero = conv.weight.zero_point(oc);
+  for (int64_t k = 0; k < products; ++k) {
+    const int32_t w = conv.weight.codes[static_cast<size_t>(oc * products + k)] - zero;
+    if (w < -128 || w > 127) return false;
+  }
+  return true;
+}
+
+// 8-bit unsigned weights whose zero points lie anywhere in [10, 245] (per channel or per tensor), with each
+// channel's codes drawn either within 40 of its zero point (it fits: weight offset 0, as in trained BN
+// layers, whose codes span far less than the grid) or over all of [0, 255] (with such zero points it
+// seldom fits: offset m - Z2 != 0 and S needed). Per case every channel, no channel, or about half of them
+// fit, so groups without S, with S for every channel and mixed ones all occur. The conv and the conv with
+// its fused 2x2 pool, in both modes, against the reference on every ISA.
+TEST(ConvDotPath, ChannelsPackedAroundTheirZeroPointInEveryInstructionSet) {
+  std::mt19937 rng(36);
+  const MaxPool2d pool{testing::window(2, 2)};
+  std::uniform_int_distribution<int32_t> zero_of(10, 245), near(-40, 40), any(0, 255);
+  Scratch scratch;
+  int cases = 0, all_fit = 0, none_fit = 0, mixed = 0, varied = 0;
+  for (int i = 0; i < 90; ++i) {
+    ConvCase c = random_dot_conv(rng, 12, 18, i % 3 == 0 ? 2 : 1);
+    if (c.output_shape[1] < 2 || c.output_shape[2] < 2) continue;
+    QuantizedWeights& w = c.conv.weight;
+    w.bits = 8;
+    w.is_signed = false;
+    for (int32_t& zero : w.zero_points)
+      zero = zero_of(rng);
+    const int policy = i % 3;  // 0: every channel narrow, 1: none, 2: each with probability 1/2
+    const int64_t products = w.row_size();
+    for (int64_t oc = 0; oc < c.conv.out_channels; ++oc) {
+      const bool narrow = policy == 0 || (policy == 2 && rng() % 2 == 0);
+      for (int64_t k = 0; k < products; ++k) {
+        const int32_t code = narrow ? std::clamp(w.zero_point(oc) + near(rng), 0, 255) : any(rng);
+        w.codes[static_cast<size_t>(oc * products + k)] = static_cast<int16_t>(code);
+      }
+    }
+    int fitting = 0;
+    for (int64_t oc = 0; oc < c.conv.out_channels; ++oc)
+      fitting += codes_fit_around_zero_point(c.conv, oc) ? 1 : 0;
+    all_fit += fitting == c.conv.out_channels ? 1 : 0;
+    none_fit += fitting == 0 ? 1 : 0;
+    mixed += fitting > 0 && fitting < c.conv.out_channels ? 1 : 0;
+    for (const RequantMode mode : {RequantMode::Integer, RequantMode::FloatReference}) {
+      const std::vector<int32_t> conv_out = expect_every_isa_exact(c, mode, scratch);
+      varied += testing::distinct_values(conv_out) > 1 ? 1 : 0;
+      std::vector<int32_t> expected(
+          static_cast<size_t>(checked_numel(pool.output_shape(c.output_shape), "")));
+      max_pool2d_reference(pool, c.output_shape, conv_out, expected);
+      for (const int8::Isa isa : int8::available_isas()) {
+        std::vector<int32_t> actual(expected.size(), -12345);
+        conv2d_dot_pooled(c.conv, pool, c.input_shape, c.input, actual, mode, scratch, isa);
+        ASSERT_EQ(actual, expected) << int8::isa_name(isa) << ", pooled, " << fitting << " of "
+                                    << c.conv.out_channels << " channels around their zero point";
+      }
+    }
+    if (HasFailure()) return;
+    ++cases;
+  }
+  std::cout << "[ coverage ] " << cases << " convs: " << all_fit
+            << " with every channel around its zero point, " << none_fit << " with none, " << mixed
+            << " mixed; " << varied << " outputs not constant\n";
+  EXPECT_GT(all_fit, 15);
+  EXPECT_GT(none_fit, 15);
+  EXPECT_GT(mixed, 15);
+  EXPECT_GT(varied, cases);
 }
 
 // A strided conv followed by a 2x2 pool fuses as a stride-1 conv does: the accumulators of a phase
