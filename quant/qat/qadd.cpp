@@ -49,7 +49,8 @@ QG_SIMD_CLONES void exact_values(const float* a, const float* b, const float* fq
     const auto value = static_cast<float>(scale * (sum[i] - zero));
     // The select made on the bits: as a float select GCC moves the conversion into one arm of a branch (it
     // could raise a floating-point exception) and the loop does not vectorise.
-    const uint32_t keep = 0u - static_cast<uint32_t>(finite(a[i]) & finite(b[i]));  // all ones or zero
+    const uint32_t both_finite = static_cast<uint32_t>(finite(a[i])) & static_cast<uint32_t>(finite(b[i]));
+    const uint32_t keep = 0u - both_finite;  // all ones or zero
     exact[i] = std::bit_cast<float>((std::bit_cast<uint32_t>(value) & keep) |
                                     (std::bit_cast<uint32_t>(fq[i]) & ~keep));
   }

@@ -15,8 +15,10 @@
 // GCC 12's AVX-512 intrinsic headers pass an undefined vector as the unused merge operand of unmasked
 // operations, which -Wmaybe-uninitialized reports inside the header (and -Wuninitialized too, at -O1 as the
 // sanitizer build compiles, where requantize_rows inlines the stage); the values are never read.
+#if !defined(__clang__)  // Clang has no -Wmaybe-uninitialized, and its headers need neither
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #endif
 
 namespace qg::runtime::int8 {
