@@ -6,24 +6,20 @@
 
 #include "autograd/function.h"
 #include "core/kernels/elementwise.h"
-#include "core/simd.h"
+#include "quant/fake_quantize_run.h"
 
 namespace qg::quant {
 
 namespace {
 
-// Applies run(in, n, scale, zero_point, out) to every run of values that share one (scale, zero point): the
-// whole tensor for per-tensor parameters; per-channel ones view x as [outer, channels, inner], one run per
-// (outer, channel).
+// Calls run(begin, n, scale, zero_point) for every run of values that share one (scale, zero point), the
+// elements [begin, begin + n) of x in memory order: the whole tensor for per-tensor parameters; per-channel
+// ones view x as [outer, channels, inner], one run per (outer, channel). x must be contiguous.
 template <class Run>
-Tensor map_runs(const Tensor& x, const QParams& qp, Run run) {
-  const Tensor cx = x.contiguous();
-  Tensor out = Tensor::empty(x.shape());  // every element is written
-  const float* in = cx.data();
-  float* o = out.data();
+void for_each_run(const Tensor& x, const QParams& qp, Run run) {
   if (!qp.per_channel()) {
-    run(in, x.numel(), qp.scale[0], qp.zero_point[0], o);
-    return out;
+    run(0, x.numel(), qp.scale[0], qp.zero_point[0]);
+    return;
   }
   const int64_t axis = normalize_axis(qp.axis, x.dim(), "fake_quantize");
   if (x.shape()[axis] != static_cast<int64_t>(qp.channels())) {
@@ -38,43 +34,21 @@ Tensor map_runs(const Tensor& x, const QParams& qp, Run run) {
   for (int64_t i = axis + 1; i < x.dim(); ++i)
     inner *= x.shape()[i];
   const int64_t channels = x.shape()[axis];
-  for (int64_t o_i = 0; o_i < outer; ++o_i) {
-    for (int64_t c = 0; c < channels; ++c) {
-      const int64_t base = (o_i * channels + c) * inner;
-      run(in + base, inner, qp.scale[c], qp.zero_point[c], o + base);
-    }
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t c = 0; c < channels; ++c)
+      run((o * channels + c) * inner, inner, qp.scale[c], qp.zero_point[c]);
   }
-  return out;
 }
 
-// Applies f(value, scale, zero_point) element-wise, choosing the scale of each element's channel.
-template <class F>
-Tensor map_quantized(const Tensor& x, const QParams& qp, F f) {
-  return map_runs(x, qp, [&](const float* in, int64_t n, float s, int32_t zp, float* o) {
-    for (int64_t i = 0; i < n; ++i)
-      o[i] = f(in[i], s, zp);
+// The codes of binary parameters, or the values they stand for: sign(x) (+1 at 0), times s when `scaled`.
+Tensor binary_values(const Tensor& x, const QParams& qp, bool scaled) {
+  const Tensor cx = x.contiguous();
+  Tensor out = Tensor::empty(x.shape());  // every element is written
+  for_each_run(cx, qp, [&](int64_t begin, int64_t n, float s, int32_t) {
+    for (int64_t i = begin; i < begin + n; ++i)
+      out.data()[i] = binary_code(cx.data()[i]) * (scaled ? s : 1.0f);
   });
-}
-
-// The two element-wise passes of FakeQuantize's forward on a run of one (s, Z), compiled per instruction set:
-// from SSE4.1 on, nearbyint is one instruction and the loops vectorise, where the baseline x86-64 calls the
-// library for every element. Both compute q = round(x / s + Z) (half to even) as quantize_codes does.
-// x̂ = (clamp(q, qmin, qmax) - Z) s:
-QG_SIMD_CLONES void fake_quantize_run(const float* x, int64_t n, float s, int32_t zp, float qmin, float qmax,
-                                      float* out) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float q = std::clamp(std::nearbyint(x[i] / s + static_cast<float>(zp)), qmin, qmax);
-    out[i] = (q - static_cast<float>(zp)) * s;
-  }
-}
-
-// 1 where q fell inside [qmin, qmax] before clamping, else 0 (NaN: 0):
-QG_SIMD_CLONES void in_range_run(const float* x, int64_t n, float s, int32_t zp, float qmin, float qmax,
-                                 float* out) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float q = std::nearbyint(x[i] / s + static_cast<float>(zp));
-    out[i] = (q >= qmin && q <= qmax) ? 1.0f : 0.0f;
-  }
+  return out;
 }
 
 struct FakeQuantizeFn {
@@ -82,18 +56,18 @@ struct FakeQuantizeFn {
   Tensor in_range;  // 1 where x fell inside [qmin, qmax] before clamping (only for Ste::Clipped)
 
   Tensor forward(const Tensor& x, const QParams& qp, Ste ste) {
+    // A sign has no range to clip: the straight-through estimator passes everything.
+    if (qp.spec.binary()) return binary_values(x, qp, true);
     const float qmin = static_cast<float>(qp.spec.qmin()), qmax = static_cast<float>(qp.spec.qmax());
-    if (qp.spec.binary()) {  // a sign has no range to clip: the STE passes everything
-      return map_quantized(x, qp, [](float v, float s, int32_t) { return binary_code(v) * s; });
-    }
-    if (ste == Ste::Clipped) {
-      in_range = map_runs(x, qp, [=](const float* in, int64_t n, float s, int32_t zp, float* out) {
-        in_range_run(in, n, s, zp, qmin, qmax, out);
-      });
-    }
-    return map_runs(x, qp, [=](const float* in, int64_t n, float s, int32_t zp, float* out) {
-      fake_quantize_run(in, n, s, zp, qmin, qmax, out);
+    const Tensor cx = x.contiguous();
+    Tensor out = Tensor::empty(x.shape());  // every element is written
+    if (ste == Ste::Clipped) in_range = Tensor::empty(x.shape());
+    float* const mask = in_range.defined() ? in_range.data() : nullptr;
+    for_each_run(cx, qp, [&](int64_t begin, int64_t n, float s, int32_t zp) {
+      fake_quantize_run(cx.data() + begin, n, s, zp, qmin, qmax, out.data() + begin,
+                        mask != nullptr ? mask + begin : nullptr);
     });
+    return out;
   }
 
   // Straight-through: the gradient passes unchanged (or masked to the unclamped region).
@@ -134,11 +108,14 @@ Tensor fake_quantize(const Tensor& x, const QParams& qparams, Ste ste) {
 }
 
 Tensor quantize_codes(const Tensor& x, const QParams& qp) {
-  if (qp.spec.binary()) return map_quantized(x, qp, [](float v, float, int32_t) { return binary_code(v); });
+  if (qp.spec.binary()) return binary_values(x, qp, false);
   const float qmin = static_cast<float>(qp.spec.qmin()), qmax = static_cast<float>(qp.spec.qmax());
-  return map_quantized(x, qp, [=](float v, float s, int32_t zp) {
-    return std::clamp(std::nearbyint(v / s + static_cast<float>(zp)), qmin, qmax);
+  const Tensor cx = x.contiguous();
+  Tensor codes = Tensor::empty(x.shape());  // every element is written
+  for_each_run(cx, qp, [&](int64_t begin, int64_t n, float s, int32_t zp) {
+    quantize_codes_run(cx.data() + begin, n, s, zp, qmin, qmax, codes.data() + begin);
   });
+  return codes;
 }
 
 }  // namespace qg::quant

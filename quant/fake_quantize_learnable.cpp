@@ -8,7 +8,7 @@
 
 #include "autograd/function.h"
 #include "core/batch_reduction.h"
-#include "core/simd.h"
+#include "quant/fake_quantize_run.h"
 #include "quant/output_requantize.h"
 
 namespace qg::quant {
@@ -121,19 +121,6 @@ std::vector<Tensor> learnable_backward(const Tensor& grad, const Tensor& x, cons
   return {dx, dscale, dzero};
 }
 
-// x̂ and the in-range mask of n values with step size s, compiled per instruction set (nearbyint is one
-// instruction from SSE4.1 on). The same float arithmetic as FakeQuantize and quantize_codes, so that convert()
-// finds these codes.
-QG_SIMD_CLONES void forward_run(const float* x, int64_t n, float s, int32_t zp, float qmin, float qmax,
-                                float* x_hat, float* in_range) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float q = std::nearbyint(x[i] / s + static_cast<float>(zp));
-    const float clamped = std::clamp(q, qmin, qmax);
-    x_hat[i] = (clamped - static_cast<float>(zp)) * s;
-    in_range[i] = clamped == q ? 1.0f : 0.0f;
-  }
-}
-
 struct FakeQuantizeLearnableFn {
   static constexpr const char* name = "fake_quantize_learnable";
   Tensor x, x_hat, in_range, scale;
@@ -161,8 +148,8 @@ struct FakeQuantizeLearnableFn {
     x_hat = Tensor::empty(x.shape());
     in_range = Tensor::empty(x.shape());
     for (int64_t begin = 0, c = 0; begin < x.numel(); begin += inner, ++c) {  // one step size's run at a time
-      forward_run(x.data() + begin, inner, scale.data()[scale.numel() == 1 ? 0 : c], zp, qmin, qmax,
-                  x_hat.data() + begin, in_range.data() + begin);
+      fake_quantize_run(x.data() + begin, inner, scale.data()[scale.numel() == 1 ? 0 : c], zp, qmin, qmax,
+                        x_hat.data() + begin, in_range.data() + begin);
     }
     return x_hat;
   }

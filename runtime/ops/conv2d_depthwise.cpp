@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "runtime/ops/channel_codes.h"
 #include "runtime/ops/int8_kernels.h"
 #include "runtime/ops/simd_clones.h"
 #include "runtime/ops/stride_phases.h"
@@ -83,24 +84,6 @@ QG_RUNTIME_CLONES void accumulate_channel(const Geometry& g, const int32_t* phas
   }
 }
 
-// out[y * out_width + x] = the code of output channel oc at (y, x), from its accumulators acc over the gappy
-// positions (rows phase_w apart; scratch.codes holds the codes of the whole span where needed).
-void write_codes(const OutputStage& stage, int64_t oc, RequantMode mode, int8::Isa isa, const Geometry& g,
-                 const int32_t* acc, Scratch& scratch, int32_t* out) {
-  int32_t* const codes = grow_to(scratch.codes, static_cast<size_t>(g.span));
-  if (mode == RequantMode::Integer) {
-    const QuantizedMultiplier m = stage.multipliers[stage.per_channel() ? static_cast<size_t>(oc) : 0];
-    int8::requantize_rows(isa, acc, acc, g.phase_w, 0, 0, m.multiplier, m.shift, stage.output.zero_point,
-                          stage.clamp_min, stage.clamp_max, g.out_height, g.out_width, out, codes);
-  } else {
-    for (int64_t q = 0; q < g.span; ++q)
-      codes[q] = stage.apply(acc[q], oc, mode);
-    for (int64_t y = 0; y < g.out_height; ++y)
-      std::memcpy(out + y * g.out_width, codes + y * g.phase_w,
-                  static_cast<size_t>(g.out_width) * sizeof(int32_t));
-  }
-}
-
 }  // namespace
 
 bool conv2d_depthwise_applies(const Conv2d& op) {
@@ -121,8 +104,8 @@ void conv2d_depthwise(const Conv2d& op, const Dims& input_shape, std::span<const
   int32_t* const phases = grow_to(scratch.values, static_cast<size_t>(phases_size + kBlock));
   std::fill(phases + phases_size, phases + phases_size + kBlock, 0);
   int32_t* const acc = grow_to(scratch.dots, static_cast<size_t>(int8::round_up(g.span, kBlock)));
+  int32_t* const codes = grow_to(scratch.codes, static_cast<size_t>(g.span));  // span_codes of channel_codes
   std::vector<int32_t> weights(static_cast<size_t>(taps));
-  const OutputStage& stage = op.output_stage;
   for (int64_t ci = 0; ci < op.in_channels; ++ci) {
     fill_phases(g, input.data() + ci * g.height * g.width, op.input_quant.zero_point, isa, phases);
     for (int64_t oc = ci * multiplier; oc < (ci + 1) * multiplier; ++oc) {
@@ -131,7 +114,9 @@ void conv2d_depthwise(const Conv2d& op, const Dims& input_shape, std::span<const
         weights[static_cast<size_t>(t)] = op.weight.codes[static_cast<size_t>(oc * taps + t)] - weight_zero;
       accumulate_channel(g, phases, weights.data(), op.bias.empty() ? 0 : op.bias[static_cast<size_t>(oc)],
                          acc);
-      write_codes(stage, oc, mode, isa, g, acc, scratch, output.data() + oc * out_plane);
+      channel_codes(op.output_stage, oc, mode, isa,
+                    {acc, nullptr, 0, 0, g.phase_w, g.out_height, g.out_width},
+                    output.data() + oc * out_plane, codes);
     }
   }
 }

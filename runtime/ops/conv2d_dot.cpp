@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cstring>
 
+#include "runtime/ops/channel_codes.h"
 #include "runtime/ops/stride_phases.h"
 
 namespace qg::runtime {
@@ -403,19 +404,6 @@ void for_each_group(const Conv2d& op, const Dims& input_shape, std::span<const i
   }
 }
 
-// codes[i] = the output stage of channel oc for the accumulators acc[i].
-void requantize_accumulators(const OutputStage& stage, int64_t oc, RequantMode mode, int8::Isa isa,
-                             const int32_t* acc, int32_t* codes, int64_t n) {
-  if (mode == RequantMode::Integer) {
-    const QuantizedMultiplier m = stage.multipliers[stage.per_channel() ? static_cast<size_t>(oc) : 0];
-    int8::requantize_row(isa, acc, acc, 0, 0, m.multiplier, m.shift, stage.output.zero_point, stage.clamp_min,
-                         stage.clamp_max, codes, n);
-  } else {
-    for (int64_t i = 0; i < n; ++i)
-      codes[i] = stage.apply(acc[i], oc, mode);
-  }
-}
-
 }  // namespace
 
 void conv2d_dot(const Conv2d& op, const Dims& input_shape, std::span<const int32_t> input,
@@ -431,22 +419,9 @@ void conv2d_dot(const Conv2d& op, const Dims& input_shape, std::span<const int32
                      const int32_t offset = packed.weight_offsets[static_cast<size_t>(oc)];
                      const int64_t constant = packed.constants[static_cast<size_t>(oc)];
                      int32_t* out = output.data() + oc * out_plane;
-                     if (mode == RequantMode::Integer) {
-                       const QuantizedMultiplier m =
-                           stage.multipliers[stage.per_channel() ? static_cast<size_t>(oc) : 0];
-                       int8::requantize_rows(isa, d, sums, p.phase_w, offset, constant, m.multiplier, m.shift,
-                                             stage.output.zero_point, stage.clamp_min, stage.clamp_max,
-                                             p.out_height, p.out_width, out, codes);
-                     } else {
-                       for (int64_t q = 0; q < p.span; ++q) {
-                         const int64_t s = offset == 0 ? 0 : sums[q];
-                         const auto acc = static_cast<int32_t>(d[q] + offset * s + constant);
-                         codes[q] = stage.apply(acc, oc, mode);
-                       }
-                       for (int64_t oh = 0; oh < p.out_height; ++oh)
-                         std::memcpy(out + oh * p.out_width, codes + oh * p.phase_w,
-                                     static_cast<size_t>(p.out_width) * sizeof(int32_t));
-                     }
+                     channel_codes(stage, oc, mode, isa,
+                                   {d, sums, offset, constant, p.phase_w, p.out_height, p.out_width}, out,
+                                   codes);
                    }
                  });
 }
@@ -484,7 +459,8 @@ void conv2d_dot_pooled(const Conv2d& op, const MaxPool2d& pool, const Dims& inpu
                      } else {
                        int8::pool_accumulators(d, sums, offset, constant, p.phase_w, pooled_h, pooled_w,
                                                maxima);
-                       requantize_accumulators(op.output_stage, oc, mode, isa, maxima, codes, pooled_plane);
+                       channel_codes(op.output_stage, oc, mode, isa,
+                                     {maxima, nullptr, 0, 0, pooled_plane, 1, pooled_plane}, codes, nullptr);
                      }
                    }
                  });

@@ -223,9 +223,18 @@ inline int32_t accumulator(int32_t d, int32_t s, uint32_t offset, uint32_t const
 namespace {
 
 // The generic requantize_rows over one run of n positions: runtime/requantize.h's scalar requantize_to_code()
-// per output, in a plain loop that GCC vectorises (QG_RUNTIME_CLONES; the product of two int32 as int64 is
-// one widening multiply per lane pair).
-// With weight_offset 0 the loop reads no s (conv2d_dot's layers whose codes fit around their zero point).
+// per output, in a plain loop that GCC vectorises (the product of two int32 as int64 is one widening multiply
+// per lane pair). kSums false: the offset is 0 and s is not read (conv2d_dot's layers whose codes fit around
+// their zero point). Inlined into each instruction set's clone of requantize_run_generic.
+template <bool kSums>
+[[gnu::always_inline]] inline void requantize_run(const int32_t* d, const int32_t* s, uint32_t offset,
+                                                  uint32_t constant, const QuantizedMultiplier& m,
+                                                  int32_t zero, int32_t lo, int32_t hi, int32_t* out,
+                                                  int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = requantize_to_code(accumulator(d[i], kSums ? s[i] : 0, offset, constant), m, zero, lo, hi);
+}
+
 QG_RUNTIME_CLONES void requantize_run_generic(const int32_t* d, const int32_t* s, int32_t weight_offset,
                                               int64_t constant, int32_t multiplier, int shift, int32_t zero,
                                               int32_t lo, int32_t hi, int32_t* out, int64_t n) {
@@ -233,11 +242,9 @@ QG_RUNTIME_CLONES void requantize_run_generic(const int32_t* d, const int32_t* s
   const auto constant32 = static_cast<uint32_t>(static_cast<int32_t>(constant));
   const QuantizedMultiplier m{multiplier, shift};
   if (weight_offset == 0) {
-    for (int64_t i = 0; i < n; ++i)
-      out[i] = requantize_to_code(accumulator(d[i], 0, 0, constant32), m, zero, lo, hi);
+    requantize_run<false>(d, s, offset, constant32, m, zero, lo, hi, out, n);
   } else {
-    for (int64_t i = 0; i < n; ++i)
-      out[i] = requantize_to_code(accumulator(d[i], s[i], offset, constant32), m, zero, lo, hi);
+    requantize_run<true>(d, s, offset, constant32, m, zero, lo, hi, out, n);
   }
 }
 

@@ -3,6 +3,8 @@
 #include <cassert>
 #include <memory>
 
+#include "runtime/ops/channel_codes.h"
+
 namespace qg::runtime {
 
 namespace {
@@ -157,16 +159,7 @@ void linear_dot(const Linear& op, int64_t samples, std::span<const int32_t> inpu
     const int32_t* d = dots + j * positions;
     const int32_t offset = packed.weight_offsets[static_cast<size_t>(j)];
     const int64_t constant = packed.constants[static_cast<size_t>(j)];
-    if (mode == RequantMode::Integer) {
-      const QuantizedMultiplier m = stage.multipliers[stage.per_channel() ? static_cast<size_t>(j) : 0];
-      int8::requantize_row(isa, d, sums, offset, constant, m.multiplier, m.shift, stage.output.zero_point,
-                           stage.clamp_min, stage.clamp_max, codes, samples);
-    } else {
-      for (int64_t n = 0; n < samples; ++n) {
-        const auto acc = static_cast<int32_t>(d[n] + int64_t{offset} * sums[n] + constant);
-        codes[n] = stage.apply(acc, j, mode);
-      }
-    }
+    channel_codes(stage, j, mode, isa, {d, sums, offset, constant, samples, 1, samples}, codes, nullptr);
     for (int64_t n = 0; n < samples; ++n)
       output[static_cast<size_t>(n * outputs + j)] = codes[n];
   }
