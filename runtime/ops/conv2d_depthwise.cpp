@@ -43,12 +43,11 @@ void fill_phases(const Geometry& g, const int32_t* channel, int32_t zero, int8::
           phases::inside_range(g.width, g.pad_w, g.stride_w, r_w, g.phase_w);
       int32_t* plane = phases + (r_h * g.stride_w + r_w) * g.phase_size;
       std::fill(plane, plane + g.phase_size, 0);
-      for (int64_t i = row_begin; i < row_end; ++i) {
-        const int64_t y = i * g.stride_h + r_h - g.pad_h;
-        const int32_t* source = channel + y * g.width + (column_begin * g.stride_w + r_w - g.pad_w);
-        int8::offset_row(isa, source, g.stride_w, zero, column_end - column_begin,
-                         plane + i * g.phase_w + column_begin);
-      }
+      if (row_begin == row_end || column_begin == column_end) continue;  // a phase of padding only
+      const int64_t y = row_begin * g.stride_h + r_h - g.pad_h, x = column_begin * g.stride_w + r_w - g.pad_w;
+      int8::offset_rows(isa, channel + y * g.width + x, g.stride_h * g.width, g.stride_w, zero,
+                        row_end - row_begin, column_end - column_begin,
+                        plane + row_begin * g.phase_w + column_begin, g.phase_w);
     }
   }
 }

@@ -24,7 +24,7 @@ namespace qg::runtime {
 bool conv2d_depthwise_applies(const Conv2d& op);
 
 /// One sample, like conv2d_reference ([C_in, H, W] codes in, [C_out, H_out, W_out] codes out); bit-exact with
-/// it. `isa` picks the row kernels (int8::offset_row, int8::requantize_rows). Uses scratch.values,
+/// it. `isa` picks the row kernels (int8::offset_rows, int8::requantize_rows). Uses scratch.values,
 /// scratch.dots and scratch.codes.
 void conv2d_depthwise(const Conv2d& op, const Dims& input_shape, std::span<const int32_t> input,
                       std::span<int32_t> output, RequantMode mode, Scratch& scratch, int8::Isa isa);

@@ -537,28 +537,35 @@ QG_VNNI_TARGET void gather_words_avx512(const int32_t* const* sources, int chann
   }
 }
 
-// offset_row for Isa::Avx512Vnni at steps 1 and 2, 16 values at a time, so that the few values of a row
-// (7 to 28 in MNIST-sized models) need no scalar remainder loop. The row tail is masked.
-__attribute__((target("avx512f"))) void offset_row_avx512(const int32_t* source, int64_t step, int32_t zero,
-                                                          int64_t n, int32_t* row) {
+// offset_rows for Isa::Avx512Vnni at steps 1 and 2, 16 values at a time, so that the few values of a row
+// (7 to 28 in MNIST-sized models) need no scalar remainder loop. The row tail is masked. All rows in one
+// call: per row only the two pointers move.
+__attribute__((target("avx512f"))) void offset_rows_avx512(const int32_t* source, int64_t source_row,
+                                                           int64_t step, int32_t zero, int64_t rows,
+                                                           int64_t n, int32_t* dst, int64_t dst_row) {
   const __m512i zeros = _mm512_set1_epi32(zero);
-  for (int64_t j = 0; j < n; j += 16) {
-    const __m512i codes = column_lanes(source + j * step, step, n - j);
-    _mm512_mask_storeu_epi32(row + j, first_lanes(n - j), _mm512_sub_epi32(codes, zeros));
+  for (int64_t i = 0; i < rows; ++i, source += source_row, dst += dst_row) {
+    for (int64_t j = 0; j < n; j += 16) {
+      const __m512i codes = column_lanes(source + j * step, step, n - j);
+      _mm512_mask_storeu_epi32(dst + j, first_lanes(n - j), _mm512_sub_epi32(codes, zeros));
+    }
   }
 }
 
 #endif  // QG_X86_KERNELS
 
-// offset_row's generic version (a loop GCC vectorises at step 1).
-QG_RUNTIME_CLONES void offset_row_generic(const int32_t* source, int64_t step, int32_t zero, int64_t n,
-                                          int32_t* row) {
-  if (step == 1) {
-    for (int64_t j = 0; j < n; ++j)
-      row[j] = source[j] - zero;
-  } else {
-    for (int64_t j = 0; j < n; ++j)
-      row[j] = source[j * step] - zero;
+// offset_rows's generic version (a loop GCC vectorises at step 1).
+QG_RUNTIME_CLONES void offset_rows_generic(const int32_t* source, int64_t source_row, int64_t step,
+                                           int32_t zero, int64_t rows, int64_t n, int32_t* dst,
+                                           int64_t dst_row) {
+  for (int64_t i = 0; i < rows; ++i, source += source_row, dst += dst_row) {
+    if (step == 1) {
+      for (int64_t j = 0; j < n; ++j)
+        dst[j] = source[j] - zero;
+    } else {
+      for (int64_t j = 0; j < n; ++j)
+        dst[j] = source[j * step] - zero;
+    }
   }
 }
 
@@ -577,15 +584,16 @@ void gather_words(Isa isa, const int32_t* const* sources, int channels, int32_t 
                        dst, dst_row);
 }
 
-void offset_row(Isa isa, const int32_t* source, int64_t step, int32_t zero, int64_t n, int32_t* row) {
+void offset_rows(Isa isa, const int32_t* source, int64_t source_row, int64_t step, int32_t zero, int64_t rows,
+                 int64_t n, int32_t* dst, int64_t dst_row) {
   assert(step >= 1);
 #if QG_X86_KERNELS
   if (isa == Isa::Avx512Vnni && step <= 2) {
-    offset_row_avx512(source, step, zero, n, row);
+    offset_rows_avx512(source, source_row, step, zero, rows, n, dst, dst_row);
     return;
   }
 #endif
-  offset_row_generic(source, step, zero, n, row);
+  offset_rows_generic(source, source_row, step, zero, rows, n, dst, dst_row);
 }
 
 // GCC warns (-Wpsabi) that passing these vectors by value has another ABI with and without AVX; they only

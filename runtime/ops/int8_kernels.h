@@ -107,11 +107,14 @@ void requantize_row(Isa isa, const int32_t* d, const int32_t* s, int32_t weight_
                     int32_t multiplier, int shift, int32_t zero, int32_t lo, int32_t hi, int32_t* out,
                     int64_t n);
 
-/// One row of codes minus their zero point, read at column step `step` (>= 1): row[j] = source[j * step] -
-/// zero for j < n (the signed q - Z that conv2d_depthwise sums; source[(n - 1) * step] is the last code
-/// read). Isa::Avx512Vnni reads steps 1 and 2 with masked loads (no code beyond the last is read; at step 2
-/// a permute keeps the even ones), as gather_words does; other steps and ISAs run a loop GCC vectorises.
-void offset_row(Isa isa, const int32_t* source, int64_t step, int32_t zero, int64_t n, int32_t* row);
+/// Rows of codes minus their zero point, read at column step `step` (>= 1): for i < rows and j < n,
+///     dst[i * dst_row + j] = source[i * source_row + j * step] - zero
+/// (the signed q - Z that conv2d_depthwise sums; source[(rows - 1) * source_row + (n - 1) * step] is the last
+/// code read, and nothing of dst outside those positions is written). Isa::Avx512Vnni reads steps 1 and 2
+/// with masked loads (no code beyond a row's last is read; at step 2 a permute keeps the even ones), as
+/// gather_words does; other steps and ISAs run a loop GCC vectorises.
+void offset_rows(Isa isa, const int32_t* source, int64_t source_row, int64_t step, int32_t zero, int64_t rows,
+                 int64_t n, int32_t* dst, int64_t dst_row);
 
 /// The 2x2, stride-2 max of accumulators acc[q] = d[q] + weight_offset * s[q] + constant laid out in rows
 /// of `row` positions: maxima[i * pooled_w + j] = the max of acc at rows 2i, 2i+1 and columns 2j, 2j+1.

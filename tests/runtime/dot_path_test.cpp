@@ -432,26 +432,33 @@ TEST(RequantizeRows, ZeroWeightOffsetReadsNoSumsOnEveryIsa) {
   EXPECT_GT(varied, 50);
 }
 
-// offset_row against its definition, row[j] = source[j * step] - zero, at steps 1 to 3 (AVX-512's two
-// masked-load steps and the generic loop) on rows of 0 to 40 values, the source exactly as long as the row
-// reads; values past the row's end stay untouched.
-TEST(OffsetRow, MatchesItsDefinitionAtEveryStep) {
+// offset_rows against its definition, dst[i * dst_row + j] = source[i * source_row + j * step] - zero, at
+// steps 1 to 3 (AVX-512's two masked-load steps and the generic loop) on 0 to 4 rows of 0 to 40 values, the
+// source exactly as long as the rows read; the gaps between and after the rows stay untouched.
+TEST(OffsetRows, MatchesItsDefinitionAtEveryStep) {
   std::mt19937 rng(35);
   std::uniform_int_distribution<int32_t> code_of(-128, 255), zero_of(-128, 255);
-  std::uniform_int_distribution<int64_t> n_of(0, 40), step_of(1, 3);
-  for (int i = 0; i < 200; ++i) {
-    const int64_t n = n_of(rng), step = step_of(rng);
+  std::uniform_int_distribution<int64_t> n_of(0, 40), step_of(1, 3), rows_of(0, 4), gap_of(0, 5);
+  for (int i = 0; i < 300; ++i) {
+    const int64_t n = n_of(rng), step = step_of(rng), rows = rows_of(rng);
+    const int64_t source_row = std::max<int64_t>(n == 0 ? 0 : (n - 1) * step + 1, 1) + gap_of(rng);
+    const int64_t dst_row = n + gap_of(rng);
     const int32_t zero = zero_of(rng);
-    std::vector<int32_t> source(static_cast<size_t>(n == 0 ? 0 : (n - 1) * step + 1));
+    const int64_t read = rows == 0 || n == 0 ? 0 : (rows - 1) * source_row + (n - 1) * step + 1;
+    std::vector<int32_t> source(static_cast<size_t>(std::max<int64_t>(read, 1)));  // never null
     for (auto& c : source)
       c = code_of(rng);
-    std::vector<int32_t> expected(static_cast<size_t>(n) + 3, -12345);
-    for (int64_t j = 0; j < n; ++j)
-      expected[static_cast<size_t>(j)] = source[static_cast<size_t>(j * step)] - zero;
+    std::vector<int32_t> expected(static_cast<size_t>(rows * dst_row) + 3, -12345);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t j = 0; j < n; ++j)
+        expected[static_cast<size_t>(r * dst_row + j)] =
+            source[static_cast<size_t>(r * source_row + j * step)] - zero;
+    }
     for (const int8::Isa isa : int8::available_isas()) {
       std::vector<int32_t> actual(expected.size(), -12345);
-      int8::offset_row(isa, source.data(), step, zero, n, actual.data());
-      ASSERT_EQ(actual, expected) << int8::isa_name(isa) << ", " << n << " values at step " << step;
+      int8::offset_rows(isa, source.data(), source_row, step, zero, rows, n, actual.data(), dst_row);
+      ASSERT_EQ(actual, expected) << int8::isa_name(isa) << ", " << rows << " rows of " << n
+                                  << " values at step " << step;
     }
   }
 }
