@@ -1,7 +1,6 @@
 #include "runtime/ops/channel_codes.h"
 
 #include <cassert>
-#include <cstring>
 
 namespace qg::runtime {
 
@@ -39,10 +38,7 @@ void channel_codes(const OutputStage& stage, int64_t channel, RequantMode mode, 
   }
   assert(span_codes != nullptr);
   float_reference_run(stage, channel, acc, span_codes, acc.span());
-  for (int64_t i = 0; i < acc.rows; ++i) {
-    std::memcpy(out + i * acc.columns, span_codes + i * acc.row,
-                static_cast<size_t>(acc.columns) * sizeof(int32_t));
-  }
+  int8::rows_from_span(span_codes, acc.row, acc.rows, acc.columns, out);
 }
 
 }  // namespace qg::runtime

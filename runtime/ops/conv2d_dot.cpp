@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cstring>
 
 #include "runtime/ops/channel_codes.h"
 #include "runtime/ops/stride_phases.h"

@@ -437,8 +437,13 @@ void requantize_rows(Isa isa, const int32_t* d, const int32_t* s, int64_t row, i
   assert(span_codes != nullptr);
   requantize_run_generic(d, s, weight_offset, constant, multiplier, shift, zero, lo, hi, span_codes,
                          (rows - 1) * row + columns);
+  rows_from_span(span_codes, row, rows, columns, out);
+}
+
+void rows_from_span(const int32_t* span, int64_t row, int64_t rows, int64_t columns, int32_t* out) {
+  assert(row >= columns);
   for (int64_t i = 0; i < rows; ++i)
-    std::memcpy(out + i * columns, span_codes + i * row, static_cast<size_t>(columns) * sizeof(int32_t));
+    std::memcpy(out + i * columns, span + i * row, static_cast<size_t>(columns) * sizeof(int32_t));
 }
 
 void requantize_row(Isa isa, const int32_t* d, const int32_t* s, int32_t weight_offset, int64_t constant,

@@ -101,6 +101,10 @@ void requantize_rows(Isa isa, const int32_t* d, const int32_t* s, int64_t row, i
                      int64_t constant, int32_t multiplier, int shift, int32_t zero, int32_t lo, int32_t hi,
                      int64_t rows, int64_t columns, int32_t* out, int32_t* span_codes);
 
+/// The rows of requantize_rows's layout taken out of the span they lie in: out[i * columns + j] =
+/// span[i * row + j] for i < rows, j < columns (row >= columns; the gaps are skipped).
+void rows_from_span(const int32_t* span, int64_t row, int64_t rows, int64_t columns, int32_t* out);
+
 /// requantize_rows on one row of n accumulators: out[i] = the code of d[i] + weight_offset * s[i] + constant
 /// for i < n (no scratch needed; s as in requantize_rows).
 void requantize_row(Isa isa, const int32_t* d, const int32_t* s, int32_t weight_offset, int64_t constant,
