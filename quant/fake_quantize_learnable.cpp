@@ -9,6 +9,7 @@
 #include "autograd/function.h"
 #include "core/batch_reduction.h"
 #include "quant/fake_quantize_run.h"
+#include "quant/learnable_gradients.h"
 #include "quant/output_requantize.h"
 
 namespace qg::quant {
@@ -42,82 +43,54 @@ int32_t rounded_zero_point(const Tensor& zero_point, const QuantSpec& spec) {
 
 // The LSQ/LSQ+ gradients of one quantizer from what the forward pass computed: x (its input), x̂ (its
 // output) and the in-range mask, channel c of element i being (i / inner) % channels. Returns
-// {dL/dx, dL/ds, dL/dz} (dL/dz undefined without a learnable zero point).
+// {dL/dx, dL/ds, dL/dz} (dL/dz undefined without a learnable zero point). The sums are
+// quant/learnable_gradients.h's, over one run per step size, in double.
 //
-// The sums run over the elements in index order, in double. The loop is written without a branch on the
-// mask: at 2-3 bits a large share of activations is clamped, in no pattern a branch predictor can follow.
-// Subtracting 0.0 from dz for an element in range leaves dz unchanged bit for bit (also -0.0 and NaN).
-//
-// Split-invariant sums (core/batch_reduction.h), for a per-tensor quantizer of an activation [B, ...]: the sums
-// run per image (row of axis 0), each scaled by grad_scale into a float, and the images' floats are added
-// in the halving tree, then over the processes, as every other parameter gradient is.
-std::vector<Tensor> learnable_backward_per_image(const Tensor& g, const Tensor& x, const Tensor& x_hat,
-                                                 const Tensor& in_range, const Tensor& scale,
-                                                 bool with_zero_point, float grad_scale) {
-  const int64_t n = g.numel(), images = g.shape()[0], per_image = images > 0 ? n / images : 0;
-  Tensor dx = Tensor::empty(g.shape());
-  std::vector<float> ds(static_cast<size_t>(std::max<int64_t>(images, 1)), 0.0f), dz(ds.size(), 0.0f);
-  const float s = scale.data()[0];
-  for (int64_t image = 0; image < images; ++image) {
-    double ds_sum = 0.0, dz_sum = 0.0;
-    for (int64_t i = image * per_image; i < (image + 1) * per_image; ++i) {
-      const bool in = in_range.data()[i] != 0.0f;
-      const double gi = g.data()[i];
-      dx.data()[i] = in ? g.data()[i] : 0.0f;
-      const float step_grad = in ? (x_hat.data()[i] - x.data()[i]) / s : x_hat.data()[i] / s;
-      ds_sum += gi * static_cast<double>(step_grad);
-      dz_sum -= in ? 0.0 : gi * s;
-    }
-    ds[static_cast<size_t>(image)] = static_cast<float>(ds_sum * grad_scale);
-    dz[static_cast<size_t>(image)] = static_cast<float>(dz_sum * grad_scale);
-  }
-  batch_reduction::tree_sum(ds.data(), static_cast<int64_t>(ds.size()), 1);
-  batch_reduction::tree_sum(dz.data(), static_cast<int64_t>(dz.size()), 1);
-  float totals[2] = {ds[0], dz[0]};
-  batch_reduction::cross_process_sum(std::span<float>(totals, 2));
-  ds[0] = totals[0];
-  dz[0] = totals[1];
-  return {dx, Tensor::full(scale.shape(), ds[0]), with_zero_point ? Tensor::full({1}, dz[0]) : Tensor()};
-}
-
+// Split-invariant sums (core/batch_reduction.h), for a per-tensor quantizer of an activation [B, ...]: the
+// runs are the images (rows of axis 0), each image's sums are scaled by grad_scale into a float, and the
+// images' floats are added in the halving tree, then over the processes, as every other parameter gradient is.
 std::vector<Tensor> learnable_backward(const Tensor& grad, const Tensor& x, const Tensor& x_hat,
                                        const Tensor& in_range, const Tensor& scale, bool with_zero_point,
                                        int64_t inner, float grad_scale, bool batch_axis) {
   const Tensor g = grad.contiguous();
-  if (batch_axis && scale.numel() == 1 && g.dim() > 0 && batch_reduction::split_invariant())
-    return learnable_backward_per_image(g, x, x_hat, in_range, scale, with_zero_point, grad_scale);
-  const int64_t n = g.numel();
-  const int64_t channels = scale.numel();
-  Tensor dx = Tensor::empty(g.shape());
-  std::vector<double> ds(static_cast<size_t>(channels), 0.0), dz(1, 0.0);
-  const float* gp = g.data();
-  const float* xp = x.data();
-  const float* hp = x_hat.data();
-  const float* mp = in_range.data();
-  const float* sp = scale.data();
-  float* dxp = dx.data();
-  double dz_sum = 0.0;
-  for (int64_t block = 0; block * inner < n; ++block) {  // one channel's slice at a time
-    const int64_t c = channels == 1 ? 0 : block % channels;
-    const float s = sp[c];
-    double ds_sum = ds[static_cast<size_t>(c)];
-    const int64_t end = std::min(n, (block + 1) * inner);
-    for (int64_t i = block * inner; i < end; ++i) {
-      const bool in = mp[i] != 0.0f;
-      const double g = gp[i];
-      dxp[i] = in ? gp[i] : 0.0f;
-      const float step_grad = in ? (hp[i] - xp[i]) / s : hp[i] / s;  // (q − Z) − x/s inside, q − Z clamped
-      ds_sum += g * static_cast<double>(step_grad);
-      dz_sum -= in ? 0.0 : g * s;
-    }
-    ds[static_cast<size_t>(c)] = ds_sum;
+  const int64_t n = g.numel(), channels = scale.numel();
+  const bool per_image = batch_axis && channels == 1 && g.dim() > 0 && batch_reduction::split_invariant();
+  std::vector<LearnableRun> runs;
+  if (per_image) {
+    const int64_t images = g.shape()[0], per = images > 0 ? n / images : 0;
+    for (int64_t image = 0; image < images; ++image)
+      runs.push_back({image * per, per, scale.data()[0]});
+  } else {
+    for (int64_t begin = 0, block = 0; begin < n; begin += inner, ++block)  // one channel's slice at a time
+      runs.push_back({begin, std::min(inner, n - begin), scale.data()[channels == 1 ? 0 : block % channels]});
   }
-  dz[0] = dz_sum;
+  Tensor dx = Tensor::empty(g.shape());
+  const LearnableBackwardInputs in{g.data(), x.data(), x_hat.data(), in_range.data(), n};
+  const std::vector<LearnableSums> sums = learnable_run_sums(in, runs, dx.data());
+  if (per_image) {
+    std::vector<float> ds(std::max<size_t>(sums.size(), 1), 0.0f), dz(ds.size(), 0.0f);
+    for (size_t image = 0; image < sums.size(); ++image) {
+      ds[image] = static_cast<float>(sums[image].ds * grad_scale);
+      dz[image] = static_cast<float>(sums[image].dz * grad_scale);
+    }
+    batch_reduction::tree_sum(ds.data(), static_cast<int64_t>(ds.size()), 1);
+    batch_reduction::tree_sum(dz.data(), static_cast<int64_t>(dz.size()), 1);
+    float totals[2] = {ds[0], dz[0]};
+    batch_reduction::cross_process_sum(std::span<float>(totals, 2));
+    return {dx, Tensor::full(scale.shape(), totals[0]),
+            with_zero_point ? Tensor::full({1}, totals[1]) : Tensor()};
+  }
+  std::vector<double> ds(static_cast<size_t>(channels), 0.0);
+  double dz = 0.0;
+  for (size_t r = 0; r < runs.size(); ++r) {  // in run order
+    ds[static_cast<size_t>(channels == 1 ? 0 : static_cast<int64_t>(r) % channels)] += sums[r].ds;
+    dz += sums[r].dz;
+  }
   Tensor dscale = Tensor::empty(scale.shape());
   for (int64_t c = 0; c < channels; ++c)
     dscale.data()[c] = static_cast<float>(ds[static_cast<size_t>(c)] * grad_scale);
   Tensor dzero;
-  if (with_zero_point) dzero = Tensor::full({1}, static_cast<float>(dz[0] * grad_scale));
+  if (with_zero_point) dzero = Tensor::full({1}, static_cast<float>(dz * grad_scale));
   return {dx, dscale, dzero};
 }
 
