@@ -4,7 +4,9 @@
 
 #include "nn/functional/activation.h"
 #include "nn/functional/batch_norm.h"
+#include "nn/functional/batch_norm_max_pool2d.h"
 #include "nn/functional/conv2d.h"
+#include "nn/functional/conv2d_max_pool2d.h"
 #include "nn/functional/dropout.h"
 #include "nn/functional/linear.h"
 #include "nn/functional/loss.h"

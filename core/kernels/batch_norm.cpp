@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/batch_reduction.h"
+#include "core/buffer_cache.h"
 #include "core/parallel.h"
 #include "core/simd.h"
 
@@ -133,6 +134,22 @@ ChannelStats split_invariant_statistics(const Tensor& x, const ChannelLayout& l)
 
 }  // namespace
 
+GradPlanes::GradPlanes(const Tensor& grad, const ChannelLayout& layout)
+    : batch_(grad.data()), layout_(layout) {
+  assert(grad.is_contiguous() && grad.numel() == layout.batch * layout.channels * layout.spatial);
+}
+
+GradPlanes::GradPlanes(std::function<void(int64_t, int64_t, float*)> make, const ChannelLayout& layout)
+    : make_(std::move(make)), layout_(layout) {}
+
+const float* GradPlanes::plane(int64_t n, int64_t c) const {
+  if (batch_) return batch_ + plane_offset(layout_, n, c);
+  thread_local Buffer<float> scratch;  // one plane, reused: it stays in L1
+  scratch.resize(static_cast<size_t>(layout_.spatial));
+  make_(n, c, scratch.data());
+  return scratch.data();
+}
+
 ChannelStats channel_statistics(const Tensor& x, const ChannelLayout& l) {
   assert(x.is_contiguous());
   if (!l.has_batch_statistics()) {
@@ -156,6 +173,10 @@ ChannelStats channel_statistics(const Tensor& x, const ChannelLayout& l) {
   return stats;
 }
 
+void channel_affine_plane(const float* src, float* dst, int64_t count, float scale, float shift) {
+  plane_affine(src, dst, count, scale, shift);
+}
+
 Tensor channel_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift,
                       const ChannelLayout& l) {
   assert(x.is_contiguous());
@@ -167,16 +188,16 @@ Tensor channel_affine(const Tensor& x, const std::vector<float>& scale, const st
   return y;
 }
 
-ChannelGradSums channel_grad_sums(const Tensor& grad, const Tensor& x, const std::vector<float>& mean,
+ChannelGradSums channel_grad_sums(const GradPlanes& grad, const Tensor& x, const std::vector<float>& mean,
                                   const ChannelLayout& l) {
-  assert(grad.is_contiguous() && x.is_contiguous());
+  assert(x.is_contiguous());
   if (batch_reduction::split_invariant()) {
     std::vector<double> per_image;
     const std::vector<double> totals = split_invariant_sums(
         l, 2,
         [&](int64_t n, int64_t c, double* out) {
-          const auto [g, centred] = plane_grad_sums(grad.data() + plane_offset(l, n, c),
-                                                    x.data() + plane_offset(l, n, c), l.spatial, mean[c]);
+          const auto [g, centred] =
+              plane_grad_sums(grad.plane(n, c), x.data() + plane_offset(l, n, c), l.spatial, mean[c]);
           out[0] = g;
           out[1] = centred;
         },
@@ -198,8 +219,8 @@ ChannelGradSums channel_grad_sums(const Tensor& grad, const Tensor& x, const std
       std::vector<double>(l.channels, 0.0), std::vector<double>(l.channels, 0.0), l.count(), {}, {}};
   for_each_channel(l, [&](int64_t c) {
     for (int64_t n = 0; n < l.batch; ++n) {
-      const auto [g, centred] = plane_grad_sums(grad.data() + plane_offset(l, n, c),
-                                                x.data() + plane_offset(l, n, c), l.spatial, mean[c]);
+      const auto [g, centred] =
+          plane_grad_sums(grad.plane(n, c), x.data() + plane_offset(l, n, c), l.spatial, mean[c]);
       sums.grad[c] += g;
       sums.grad_centered[c] += centred;
     }
@@ -207,14 +228,14 @@ ChannelGradSums channel_grad_sums(const Tensor& grad, const Tensor& x, const std
   return sums;
 }
 
-Tensor channel_input_grad(const Tensor& grad, const Tensor& x, const std::vector<float>& mean,
+Tensor channel_input_grad(const GradPlanes& grad, const Tensor& x, const std::vector<float>& mean,
                           const std::vector<float>& scale, const std::vector<float>& a,
                           const std::vector<float>& b, const ChannelLayout& l) {
-  assert(grad.is_contiguous() && x.is_contiguous());
+  assert(x.is_contiguous());
   Tensor dx = Tensor::empty(x.shape());
   for_each_plane(l, [&](int64_t n, int64_t c) {
     const int64_t at = plane_offset(l, n, c);
-    plane_input_grad(grad.data() + at, x.data() + at, dx.data() + at, l.spatial, mean[c], scale[c], a[c],
+    plane_input_grad(grad.plane(n, c), x.data() + at, dx.data() + at, l.spatial, mean[c], scale[c], a[c],
                      b[c]);
   });
   return dx;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/tensor.h"
@@ -46,6 +47,25 @@ void update_running_statistics(Tensor& running_mean, Tensor& running_var, const 
 /// y = x * scale[c] + shift[c] per channel (the whole normalisation folded into one multiply-add).
 Tensor channel_affine(const Tensor& x, const std::vector<float>& scale, const std::vector<float>& shift,
                       const ChannelLayout& layout);
+/// One plane of it: dst[i] = src[i] * scale + shift for i < count (what channel_affine computes per plane).
+void channel_affine_plane(const float* src, float* dst, int64_t count, float scale, float shift);
+
+/// A gradient the backward kernels below read one (n, c) plane of S values at a time: either the planes of a
+/// contiguous [N, C, S] tensor, or planes made on demand by make(n, c, dst) into per-thread scratch
+/// (batch_norm_max_pool.h unpools them there, so that the full-size gradient never exists). A kernel is done
+/// with one plane before it asks for the next on the same thread.
+class GradPlanes {
+ public:
+  GradPlanes(const Tensor& grad, const ChannelLayout& layout);  // grad contiguous, of the layout's shape
+  GradPlanes(std::function<void(int64_t n, int64_t c, float* dst)> make, const ChannelLayout& layout);
+  /// Plane (n, c): S floats, valid until the next call on this thread.
+  const float* plane(int64_t n, int64_t c) const;
+
+ private:
+  const float* batch_ = nullptr;
+  std::function<void(int64_t, int64_t, float*)> make_;
+  ChannelLayout layout_;
+};
 
 /// Per-channel sum(g) and sum(g * (x - mean[c])), the two reductions of the batch-norm backward. With
 /// split-invariant sums on, they are over the global batch as channel_statistics's (`count` values per
@@ -57,12 +77,12 @@ struct ChannelGradSums {
   int64_t count = 0;
   std::vector<double> image_grad, image_grad_centered;
 };
-ChannelGradSums channel_grad_sums(const Tensor& grad, const Tensor& x, const std::vector<float>& mean,
+ChannelGradSums channel_grad_sums(const GradPlanes& grad, const Tensor& x, const std::vector<float>& mean,
                                   const ChannelLayout& layout);
 
 /// dx = scale[c] * (g - a[c] - (x - mean[c]) * b[c]) per channel: the batch-norm input gradient
 /// (a = b = 0 in eval mode).
-Tensor channel_input_grad(const Tensor& grad, const Tensor& x, const std::vector<float>& mean,
+Tensor channel_input_grad(const GradPlanes& grad, const Tensor& x, const std::vector<float>& mean,
                           const std::vector<float>& scale, const std::vector<float>& a,
                           const std::vector<float>& b, const ChannelLayout& layout);
 

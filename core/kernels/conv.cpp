@@ -23,20 +23,6 @@ constexpr int64_t kChunkFloats = int64_t{1} << 18;
 // At most this many slices per backward pass (each holds a partial weight gradient).
 constexpr int64_t kMaxSlices = 16;
 
-// The path a convolution takes: the one asked for (checked), or conv2d_auto_path's.
-ConvPath choose_path(const Conv2dGeometry& g, ConvPath path) {
-  if (path == ConvPath::Direct && !conv_paths::direct_applies(g)) {
-    throw std::invalid_argument(
-        "conv2d: the direct path needs stride 1 and C_in/groups*kH*kW <= 32 (stride " +
-        std::to_string(g.stride) + ", patch " + std::to_string(g.patch_size()) + ")");
-  }
-  if (path == ConvPath::Shifted && !conv_paths::shifted_applies(g)) {
-    throw std::invalid_argument("conv2d: the shifted-GEMM path needs stride 1 (stride " +
-                                std::to_string(g.stride) + ")");
-  }
-  return path == ConvPath::Auto ? conv2d_auto_path(g) : path;
-}
-
 }  // namespace
 
 Conv2dGeometry conv2d_geometry(const Shape& input, const Shape& weight, int64_t stride, int64_t padding,
@@ -102,6 +88,49 @@ bool conv2d_shifted_applies(const Conv2dGeometry& g) {
 
 namespace conv_paths {
 
+ConvPath choose_path(const Conv2dGeometry& g, ConvPath path) {
+  if (path == ConvPath::Direct && !conv_paths::direct_applies(g)) {
+    throw std::invalid_argument(
+        "conv2d: the direct path needs stride 1 and C_in/groups*kH*kW <= 32 (stride " +
+        std::to_string(g.stride) + ", patch " + std::to_string(g.patch_size()) + ")");
+  }
+  if (path == ConvPath::Shifted && !conv_paths::shifted_applies(g)) {
+    throw std::invalid_argument("conv2d: the shifted-GEMM path needs stride 1 (stride " +
+                                std::to_string(g.stride) + ")");
+  }
+  return path == ConvPath::Auto ? conv2d_auto_path(g) : path;
+}
+
+int64_t forward_task_images(const Conv2dGeometry& g, ConvPath chosen) {
+  if (chosen != ConvPath::Gemm || batch_reduction::split_invariant()) return 1;
+  return std::min(conv2d_chunk_samples(g), std::max<int64_t>(1, (g.batch + 7) / 8));
+}
+
+void forward_images(const float* input, const float* weight, const float* bias, const Conv2dGeometry& g,
+                    ConvPath chosen, ImageRange range, float* output) {
+  if (chosen == ConvPath::Direct) {
+    direct_forward(input, weight, bias, g, range, output);
+  } else if (chosen == ConvPath::Shifted) {
+    shifted_forward(input, weight, bias, g, range, output);
+  } else {
+    gemm_forward(input, weight, bias, g, range, output);
+  }
+}
+
+OutputGrads::OutputGrads(const float* batch, const Conv2dGeometry& g)
+    : batch_(batch), image_size_(g.out_channels * g.out_height * g.out_width) {}
+
+OutputGrads::OutputGrads(std::function<void(int64_t, float*)> make, const Conv2dGeometry& g)
+    : make_(std::move(make)), image_size_(g.out_channels * g.out_height * g.out_width) {}
+
+const float* OutputGrads::image(int64_t n) const {
+  if (batch_) return batch_ + n * image_size_;
+  thread_local Buffer<float> made;
+  made.resize(static_cast<size_t>(image_size_));
+  make_(n, made.data());
+  return made.data();
+}
+
 PaddedTaps padded_taps(const Conv2dGeometry& g) {
   PaddedTaps p;
   p.padded_height = g.in_height + 2 * g.padding;
@@ -124,12 +153,13 @@ ImageRange slice_images(int64_t batch, int64_t slices, int64_t s) {
   return {batch * s / slices, batch * (s + 1) / slices};
 }
 
-void bias_grad_sums(const float* grad_output, const Conv2dGeometry& g, ImageRange range, double* sums) {
+void bias_grad_sums(const OutputGrads& grad_output, const Conv2dGeometry& g, ImageRange range, double* sums) {
   const int64_t plane = g.out_height * g.out_width;
   std::fill(sums, sums + g.out_channels, 0.0);
   for (int64_t n = range.begin; n < range.end; ++n) {
+    const float* image = grad_output.image(n);
     for (int64_t c = 0; c < g.out_channels; ++c)
-      sums[c] += simd::plane_sum(grad_output + (n * g.out_channels + c) * plane, plane);
+      sums[c] += simd::plane_sum(image + c * plane, plane);
   }
 }
 
@@ -144,39 +174,32 @@ Tensor conv2d_forward(const Tensor& input, const Tensor& weight, const Tensor& b
   const float* w = weight.data();
   const float* bias_data = b.defined() ? b.data() : nullptr;
   float* y = output.data();
-  const ConvPath chosen = choose_path(g, path);
-  if (chosen != ConvPath::Gemm) {
-    // A task per image: each is independent and small enough to stay in L1/L2.
-    parallel::parallel_for(g.batch, [&](int64_t n) {
-      if (chosen == ConvPath::Direct) {
-        conv_paths::direct_forward(x, w, bias_data, g, {n, n + 1}, y);
-      } else {
-        conv_paths::shifted_forward(x, w, bias_data, g, {n, n + 1}, y);
-      }
-    });
-    return output;
-  }
-  // Chunks of at most conv2d_chunk_samples images, and at least ~8 of them to share between threads; one
-  // image each for split-invariant sums (an image's output must not depend on the GEMM's width, which BLAS
-  // may block differently).
-  const int64_t chunk = batch_reduction::split_invariant()
-                            ? 1
-                            : std::min(conv2d_chunk_samples(g), std::max<int64_t>(1, (g.batch + 7) / 8));
+  const ConvPath chosen = conv_paths::choose_path(g, path);
+  // A task per image on the direct and shifted paths: each is independent and small enough to stay in
+  // L1/L2; chunks of images on the GEMM path (conv_paths::forward_task_images).
+  const int64_t chunk = conv_paths::forward_task_images(g, chosen);
   parallel::parallel_for(parallel::task_count(g.batch, chunk), [&](int64_t task) {
-    const int64_t first = task * chunk;
-    conv_paths::gemm_forward(x, w, bias_data, g, {first, std::min(g.batch, first + chunk)}, y);
+    const conv_paths::ImageRange range{task * chunk, std::min(g.batch, (task + 1) * chunk)};
+    conv_paths::forward_images(x, w, bias_data, g, chosen, range, y);
   });
   return output;
 }
 
 Conv2dGrads conv2d_backward(const Tensor& grad_output, const Tensor& input, const Tensor& weight,
                             const Conv2dGeometry& g, const Conv2dGradRequest& request, ConvPath path) {
-  assert(input.is_contiguous() && weight.is_contiguous());
   const Tensor grad_out = grad_output.contiguous();
-  const ConvPath chosen = choose_path(g, path);
+  return conv_paths::backward_images(conv_paths::OutputGrads(grad_out.data(), g), input, weight, g, request,
+                                     conv_paths::choose_path(g, path));
+}
+
+namespace conv_paths {
+
+Conv2dGrads backward_images(const OutputGrads& grad_output, const Tensor& input, const Tensor& weight,
+                            const Conv2dGeometry& g, const Conv2dGradRequest& request, ConvPath chosen) {
+  assert(input.is_contiguous() && weight.is_contiguous());
   // Split-invariant sums (core/batch_reduction.h): one slice per image, added in the halving tree.
   const bool per_image = batch_reduction::split_invariant();
-  const int64_t slices = per_image ? g.batch : conv_paths::backward_slices(g.batch);
+  const int64_t slices = per_image ? g.batch : backward_slices(g.batch);
   const int64_t weight_size = weight.numel();
   Conv2dGrads grads;
   if (request.input) grads.input = Tensor::empty(input.shape());  // every image is overwritten
@@ -184,20 +207,20 @@ Conv2dGrads conv2d_backward(const Tensor& grad_output, const Tensor& input, cons
   std::vector<double> bias_partials(request.bias ? static_cast<size_t>(slices * g.out_channels) : 0);
 
   parallel::parallel_for(slices, [&](int64_t s) {
-    const conv_paths::ImageRange range = conv_paths::slice_images(g.batch, slices, s);
-    const conv_paths::GradTargets targets{request.input ? grads.input.data() : nullptr,
-                                          request.weight ? weight_partials.data() + s * weight_size : nullptr,
-                                          request.bias ? bias_partials.data() + s * g.out_channels : nullptr};
+    const ImageRange range = slice_images(g.batch, slices, s);
+    const GradTargets targets{request.input ? grads.input.data() : nullptr,
+                              request.weight ? weight_partials.data() + s * weight_size : nullptr,
+                              request.bias ? bias_partials.data() + s * g.out_channels : nullptr};
     if (!targets.input && !targets.weight) {  // the bias alone
-      if (targets.bias) conv_paths::bias_grad_sums(grad_out.data(), g, range, targets.bias);
+      if (targets.bias) bias_grad_sums(grad_output, g, range, targets.bias);
       return;
     }
     if (chosen == ConvPath::Direct) {
-      conv_paths::direct_backward(grad_out.data(), input.data(), weight.data(), g, range, targets);
+      direct_backward(grad_output, input.data(), weight.data(), g, range, targets);
     } else if (chosen == ConvPath::Shifted) {
-      conv_paths::shifted_backward(grad_out.data(), input.data(), weight.data(), g, range, targets);
+      shifted_backward(grad_output, input.data(), weight.data(), g, range, targets);
     } else {
-      conv_paths::gemm_backward(grad_out.data(), input.data(), weight.data(), g, range, targets);
+      gemm_backward(grad_output, input.data(), weight.data(), g, range, targets);
     }
   });
 
@@ -237,6 +260,8 @@ Conv2dGrads conv2d_backward(const Tensor& grad_output, const Tensor& input, cons
   }
   return grads;
 }
+
+}  // namespace conv_paths
 
 // ---- naive reference ------------------------------------------------------------------------
 

@@ -265,7 +265,7 @@ void direct_forward(const float* input, const float* weight, const float* bias, 
   }
 }
 
-void direct_backward(const float* grad_output, const float* input, const float* weight,
+void direct_backward(const OutputGrads& grad_output, const float* input, const float* weight,
                      const Conv2dGeometry& g, ImageRange range, const GradTargets& targets) {
   assert(direct_applies(g));
   const DirectPlan p = padded_taps(g);
@@ -285,10 +285,11 @@ void direct_backward(const float* grad_output, const float* input, const float* 
   if (targets.bias) std::fill(targets.bias, targets.bias + g.out_channels, 0.0);
 
   for (int64_t n = range.begin; n < range.end; ++n) {
+    const float* image_grad = grad_output.image(n);
     for (int64_t group = 0; group < g.groups; ++group) {
       const int64_t first_out = group * cout;
       for (int64_t c = 0; c < cout; ++c) {
-        const float* plane = grad_output + (n * g.out_channels + first_out + c) * out_plane;
+        const float* plane = image_grad + (first_out + c) * out_plane;
         spread_plane(plane, g, p, margin, s.spread.data() + c * stride);
         if (targets.bias)
           targets.bias[first_out + c] += simd::plane_sum(plane, out_plane);  // the plane is in L1 now

@@ -189,8 +189,8 @@ void gemm_forward(const float* input, const float* weight, const float* bias, co
   rows_to_output(s.product.data(), bias, part, output + range.begin * output_sample_size(g));
 }
 
-void gemm_backward(const float* grad_output, const float* input, const float* weight, const Conv2dGeometry& g,
-                   ImageRange range, const GradTargets& targets) {
+void gemm_backward(const OutputGrads& grad_output, const float* input, const float* weight,
+                   const Conv2dGeometry& g, ImageRange range, const GradTargets& targets) {
   const int64_t plane = g.out_height * g.out_width, k = g.patch_size(), cout = g.out_channels_per_group();
   const int64_t chunk = conv2d_chunk_samples(g);
   Scratch& s = scratch();
@@ -203,7 +203,7 @@ void gemm_backward(const float* grad_output, const float* input, const float* we
     // The chunk's output gradient as [C_out, n*P], the GEMMs' layout.
     float* rows = s.product.data();
     for (int64_t n = 0; n < part.batch; ++n) {
-      const float* dy = grad_output + (first + n) * output_sample_size(g);
+      const float* dy = grad_output.image(first + n);
       for (int64_t c = 0; c < g.out_channels; ++c) {
         std::copy(dy + c * plane, dy + (c + 1) * plane, rows + c * cols + n * plane);
         if (targets.bias) targets.bias[c] += simd::plane_sum(dy + c * plane, plane);

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/kernels/conv.h"
@@ -53,27 +54,63 @@ struct GradTargets {
   double* bias = nullptr;
 };
 
+/// The output gradient a backward pass reads, one image at a time: either image n's planes inside the
+/// batch's [N, C_out, H_out, W_out] gradient, or planes made on demand for image n into per-thread scratch
+/// (conv_max_pool.cpp unpools them there, so that the full-size gradient never exists). A path must be done
+/// with image n's planes before it asks for another image on the same thread.
+class OutputGrads {
+ public:
+  /// Images of a whole batch's gradient (contiguous).
+  OutputGrads(const float* batch, const Conv2dGeometry& g);
+  /// Images written by make(n, dst) into dst (image_size(g) floats) when asked for.
+  OutputGrads(std::function<void(int64_t n, float* dst)> make, const Conv2dGeometry& g);
+  /// Image n's C_out planes [H_out, W_out], one after the other.
+  const float* image(int64_t n) const;
+
+ private:
+  const float* batch_ = nullptr;
+  std::function<void(int64_t, float*)> make_;
+  int64_t image_size_ = 0;
+};
+
+/// The path a convolution takes: `path` when it can compute g (else std::invalid_argument), or
+/// conv2d_auto_path's choice for ConvPath::Auto.
+ConvPath choose_path(const Conv2dGeometry& g, ConvPath path);
+
+/// Images per forward task: 1 on the direct and shifted paths (an image's work fits in L1/L2); on the GEMM
+/// path chunks of at most conv2d_chunk_samples images and at least about 8 tasks to share between threads
+/// (1 in split-invariant mode: an image's output must not depend on the GEMM's width).
+int64_t forward_task_images(const Conv2dGeometry& g, ConvPath chosen);
+
+/// Output images of `range` on the chosen path (direct_forward, shifted_forward or gemm_forward below).
+void forward_images(const float* input, const float* weight, const float* bias, const Conv2dGeometry& g,
+                    ConvPath chosen, ImageRange range, float* output);
+
+/// conv2d_backward with the output gradient read through `grad_output` (see OutputGrads).
+Conv2dGrads backward_images(const OutputGrads& grad_output, const Tensor& input, const Tensor& weight,
+                            const Conv2dGeometry& g, const Conv2dGradRequest& request, ConvPath chosen);
+
 bool direct_applies(const Conv2dGeometry& g);
 
 /// Output images of `range` ([N, C_out, H_out, W_out] at `output`), from contiguous input and weight.
 void direct_forward(const float* input, const float* weight, const float* bias, const Conv2dGeometry& g,
                     ImageRange range, float* output);
-void direct_backward(const float* grad_output, const float* input, const float* weight,
+void direct_backward(const OutputGrads& grad_output, const float* input, const float* weight,
                      const Conv2dGeometry& g, ImageRange range, const GradTargets& targets);
 
 bool shifted_applies(const Conv2dGeometry& g);
 void shifted_forward(const float* input, const float* weight, const float* bias, const Conv2dGeometry& g,
                      ImageRange range, float* output);
-void shifted_backward(const float* grad_output, const float* input, const float* weight,
+void shifted_backward(const OutputGrads& grad_output, const float* input, const float* weight,
                       const Conv2dGeometry& g, ImageRange range, const GradTargets& targets);
 
 /// Forward over `range` in chunks of chunk images (im2col of the chunk, one GEMM per group).
 void gemm_forward(const float* input, const float* weight, const float* bias, const Conv2dGeometry& g,
                   ImageRange range, float* output);
-void gemm_backward(const float* grad_output, const float* input, const float* weight, const Conv2dGeometry& g,
-                   ImageRange range, const GradTargets& targets);
+void gemm_backward(const OutputGrads& grad_output, const float* input, const float* weight,
+                   const Conv2dGeometry& g, ImageRange range, const GradTargets& targets);
 
 /// The bias gradient of one range: sums[c] = sum of grad_output over the range's (n, c) planes.
-void bias_grad_sums(const float* grad_output, const Conv2dGeometry& g, ImageRange range, double* sums);
+void bias_grad_sums(const OutputGrads& grad_output, const Conv2dGeometry& g, ImageRange range, double* sums);
 
 }  // namespace qg::kernel::conv_paths

@@ -112,7 +112,7 @@ void shifted_forward(const float* input, const float* weight, const float* bias,
   }
 }
 
-void shifted_backward(const float* grad_output, const float* input, const float* weight,
+void shifted_backward(const OutputGrads& grad_output, const float* input, const float* weight,
                       const Conv2dGeometry& g, ImageRange range, const GradTargets& targets) {
   assert(shifted_applies(g));
   const ShiftedPlan p = padded_taps(g);
@@ -128,8 +128,9 @@ void shifted_backward(const float* grad_output, const float* input, const float*
   for (int64_t n = range.begin; n < range.end; ++n) {
     // G: the output gradient on the q numbering, zeros in the gaps.
     float* spread = s.extended.data();
+    const float* image_grad = grad_output.image(n);
     for (int64_t co = 0; co < g.out_channels; ++co) {
-      const float* dy = grad_output + (n * g.out_channels + co) * out_plane;
+      const float* dy = image_grad + co * out_plane;
       float* row = spread + co * p.span;
       std::fill(row, row + p.span, 0.0f);
       for (int64_t oh = 0; oh < g.out_height; ++oh) {

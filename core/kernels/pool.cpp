@@ -545,10 +545,7 @@ Pool2dGeometry pool2d_geometry(const Shape& input, int64_t kernel, int64_t strid
   return g;
 }
 
-namespace {
-
-// The argmax buffer of the right width for g, and an output tensor.
-MaxPool2dResult max_pool_result(const Pool2dGeometry& g) {
+MaxPool2dResult max_pool2d_empty_result(const Pool2dGeometry& g) {
   MaxPool2dResult result;
   result.output = Tensor::empty(output_shape(g));
   const size_t outputs = static_cast<size_t>(g.batch * g.channels * out_plane(g));
@@ -559,6 +556,8 @@ MaxPool2dResult max_pool_result(const Pool2dGeometry& g) {
   }
   return result;
 }
+
+namespace {
 
 // Runs pool(first, end, argmax) over the planes with the argmax buffer of the right index type.
 template <class Pool>
@@ -574,22 +573,54 @@ void with_argmax(const Pool2dGeometry& g, MaxPool2dArgmax& argmax, const Pool& p
 
 }  // namespace
 
+namespace {
+
+// The fast kernels on planes [first, end): x and dx point to plane `first`'s input (gradient), y, dy and
+// argmax are the whole batch's. The kernels index every array from the pointer they are given, so each
+// gets its own array offset to plane `first`.
+void max_pool_fast(const float* x, const Pool2dGeometry& g, int64_t first, int64_t end, float* y,
+                   MaxPool2dArgmax& argmax) {
+  const int64_t count = end - first, at = first * out_plane(g);
+  if (g.kernel > kSmallKernel) {
+    max_pool_rows(x, g, 0, count, y + at, argmax.large.data() + at);
+  } else if (is_two_by_two(g)) {
+    max_pool_2x2(x, g, 0, count, y + at, argmax.small.data() + at);
+  } else {
+    max_pool_rows(x, g, 0, count, y + at, argmax.small.data() + at);
+  }
+}
+
+void max_pool_fast_backward(const float* dy, const MaxPool2dArgmax& argmax, const Pool2dGeometry& g,
+                            int64_t first, int64_t end, float* dx) {
+  const int64_t count = end - first, at = first * out_plane(g);
+  if (g.kernel > kSmallKernel) {
+    max_pool_rows_backward(dy + at, argmax.large.data() + at, g, 0, count, dx);
+  } else if (is_two_by_two(g)) {
+    max_pool_2x2_backward(dy + at, argmax.small.data() + at, g, 0, count, dx);
+  } else {
+    max_pool_rows_backward(dy + at, argmax.small.data() + at, g, 0, count, dx);
+  }
+}
+
+}  // namespace
+
 MaxPool2dResult max_pool2d_forward(const Tensor& input, const Pool2dGeometry& g) {
   const Tensor x = input.contiguous();
-  MaxPool2dResult result = max_pool_result(g);
-  float* y = result.output.data();
-  with_argmax(g, result.argmax, [&](int64_t first, int64_t end, auto* argmax) {
-    if constexpr (std::is_same_v<decltype(argmax), uint8_t*>) {
-      if (is_two_by_two(g)) return max_pool_2x2(x.data(), g, first, end, y, argmax);
-    }
-    max_pool_rows(x.data(), g, first, end, y, argmax);
+  MaxPool2dResult result = max_pool2d_empty_result(g);
+  for_plane_ranges(g, [&](int64_t first, int64_t end) {
+    max_pool_fast(x.data() + first * in_plane(g), g, first, end, result.output.data(), result.argmax);
   });
   return result;
 }
 
+void max_pool2d_forward_planes(const float* planes, const Pool2dGeometry& g, int64_t first, int64_t end,
+                               float* output, MaxPool2dArgmax& argmax) {
+  max_pool_fast(planes, g, first, end, output, argmax);
+}
+
 MaxPool2dResult max_pool2d_forward_reference(const Tensor& input, const Pool2dGeometry& g) {
   const Tensor x = input.contiguous();
-  MaxPool2dResult result = max_pool_result(g);
+  MaxPool2dResult result = max_pool2d_empty_result(g);
   float* y = result.output.data();
   with_argmax(g, result.argmax, [&](int64_t first, int64_t end, auto* argmax) {
     max_pool_generic(x.data(), g, first, end, y, argmax);
@@ -602,15 +633,14 @@ Tensor max_pool2d_backward(const Tensor& grad_output, const MaxPool2dArgmax& arg
   const Tensor gy = grad_output.contiguous();
   Tensor gx = Tensor::empty({g.batch, g.channels, g.in_height, g.in_width});  // every plane is written
   for_plane_ranges(g, [&](int64_t first, int64_t end) {
-    if (g.kernel > kSmallKernel) {
-      max_pool_rows_backward(gy.data(), argmax.large.data(), g, first, end, gx.data());
-    } else if (is_two_by_two(g)) {
-      max_pool_2x2_backward(gy.data(), argmax.small.data(), g, first, end, gx.data());
-    } else {
-      max_pool_rows_backward(gy.data(), argmax.small.data(), g, first, end, gx.data());
-    }
+    max_pool_fast_backward(gy.data(), argmax, g, first, end, gx.data() + first * in_plane(g));
   });
   return gx;
+}
+
+void max_pool2d_backward_planes(const float* grad_output, const MaxPool2dArgmax& argmax,
+                                const Pool2dGeometry& g, int64_t first, int64_t end, float* grad_planes) {
+  max_pool_fast_backward(grad_output, argmax, g, first, end, grad_planes);
 }
 
 Tensor max_pool2d_backward_reference(const Tensor& grad_output, const MaxPool2dArgmax& argmax,

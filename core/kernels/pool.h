@@ -43,8 +43,22 @@ struct MaxPool2dResult {
   MaxPool2dArgmax argmax;
 };
 MaxPool2dResult max_pool2d_forward(const Tensor& input, const Pool2dGeometry& g);
+/// An uninitialised output [N, C, H_out, W_out] and an argmax buffer of the right width for g.
+MaxPool2dResult max_pool2d_empty_result(const Pool2dGeometry& g);
 /// Routes each output gradient to its argmax (adding where windows overlap, in output order).
 Tensor max_pool2d_backward(const Tensor& grad_output, const MaxPool2dArgmax& argmax, const Pool2dGeometry& g);
+
+/// The same two passes on planes [first, end) of the batch (plane = n * C + c), on the calling thread, with
+/// the pooled input given and the input gradient returned in scratch instead of batch tensors: `planes`
+/// holds the input planes first..end-1 one after the other ([end - first, H, W]), and the forward pass
+/// writes those planes of `output` (the whole [N, C, H_out, W_out] output) and of `argmax` (sized for the
+/// whole batch); the backward pass writes their input gradient into `grad_planes` ([end - first, H, W]).
+/// For a producer that makes its output an image at a time and pools it while it is in cache
+/// (conv_max_pool.h). Same values as max_pool2d_forward / max_pool2d_backward.
+void max_pool2d_forward_planes(const float* planes, const Pool2dGeometry& g, int64_t first, int64_t end,
+                               float* output, MaxPool2dArgmax& argmax);
+void max_pool2d_backward_planes(const float* grad_output, const MaxPool2dArgmax& argmax,
+                                const Pool2dGeometry& g, int64_t first, int64_t end, float* grad_planes);
 
 /// Output [N, C, H_out, W_out]: the window sums / (kernel*kernel), each sum added from 0 in row-major window
 /// order.

@@ -10,6 +10,7 @@
 #include "autograd/function.h"
 #include "core/batch_reduction.h"
 #include "core/kernels/batch_norm.h"
+#include "nn/functional/batch_norm_steps.h"
 
 namespace qg::nn::functional {
 
@@ -28,8 +29,10 @@ void check_channel_vector(const Tensor& t, const char* what, const Tensor& input
   }
 }
 
-void check_arguments(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
-                     const Tensor& weight, const Tensor& bias, const BatchNormOptions& o) {
+}  // namespace
+
+void check_batch_norm_arguments(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
+                                const Tensor& weight, const Tensor& bias, const BatchNormOptions& o) {
   if (input.dim() != 2 && input.dim() != 4) {
     throw std::invalid_argument("batch_norm: expected input [N,C] or [N,C,H,W], got " +
                                 to_string(input.shape()));
@@ -49,7 +52,13 @@ void check_arguments(const Tensor& input, const Tensor& running_mean, const Tens
   if (!o.training && !running_mean.defined()) {
     throw std::invalid_argument("batch_norm: eval mode needs running_mean and running_var");
   }
+  if (running_mean.defined() && (!running_mean.is_contiguous() || !running_var.is_contiguous())) {
+    throw std::invalid_argument(
+        "batch_norm: running_mean and running_var must be contiguous (updated in place)");
+  }
 }
+
+namespace {
 
 // Forward, per channel c with mean mu, variance var, istd = 1/sqrt(var + eps), M values:
 //   x_hat = (x - mu) * istd,   y = w * x_hat + b.
@@ -76,86 +85,98 @@ void per_image_channel_sum(const std::vector<double>& per_image, const std::vect
   std::copy(leaves.begin(), leaves.begin() + channels, out.data());
 }
 
+}  // namespace
+
+BatchNormSteps::Affine BatchNormSteps::normalisation(const Tensor& input, Tensor running_mean,
+                                                     Tensor running_var, const Tensor& w, const Tensor& b,
+                                                     const BatchNormOptions& o) {
+  layout = kernel::channel_layout(input.shape());
+  x = input.contiguous();
+  weight = w.defined() ? w.contiguous() : Tensor();
+  training = o.training;
+  needs_input_grad = input.requires_grad();
+  needs_weight_grad = w.requires_grad();
+  needs_bias_grad = b.requires_grad();
+
+  kernel::ChannelStats stats;
+  if (training) {
+    stats = kernel::channel_statistics(x, layout);
+    if (running_mean.defined())
+      kernel::update_running_statistics(running_mean, running_var, stats, stats.count, o.momentum);
+  } else {
+    stats = {running_mean.to_vector(), running_var.to_vector()};
+  }
+  mean = stats.mean;
+  inv_std.resize(layout.channels);
+  for (int64_t c = 0; c < layout.channels; ++c)
+    inv_std[c] = 1.0f / std::sqrt(stats.var[c] + o.eps);
+
+  // y = x * scale + shift with scale = w istd, shift = b - mu scale: one multiply-add per element.
+  const Tensor bias = b.defined() ? b.contiguous() : Tensor();
+  Affine affine{std::vector<float>(layout.channels), std::vector<float>(layout.channels)};
+  for (int64_t c = 0; c < layout.channels; ++c) {
+    affine.scale[c] = value_or(weight, c, 1.0f) * inv_std[c];
+    affine.shift[c] = value_or(bias, c, 0.0f) - mean[c] * affine.scale[c];
+  }
+  return affine;
+}
+
+std::vector<Tensor> BatchNormSteps::gradients(const kernel::GradPlanes& grad) const {
+  const int64_t channels = layout.channels;
+  const bool needs_sums = needs_weight_grad || needs_bias_grad || (needs_input_grad && training);
+  const kernel::ChannelGradSums sums =
+      needs_sums ? kernel::channel_grad_sums(grad, x, mean, layout) : kernel::ChannelGradSums{};
+  Tensor dw, db, dx;
+  if (needs_weight_grad) {  // sum G x_hat = istd * sum G (x - mu)
+    dw = Tensor::zeros({channels});
+    if (!sums.image_grad_centered.empty()) {
+      per_image_channel_sum(sums.image_grad_centered, inv_std, dw);
+    } else {
+      for (int64_t c = 0; c < channels; ++c)
+        dw.data()[c] = static_cast<float>(sums.grad_centered[c] * inv_std[c]);
+    }
+  }
+  if (needs_bias_grad) {
+    db = Tensor::zeros({channels});
+    if (!sums.image_grad.empty()) {
+      per_image_channel_sum(sums.image_grad, std::vector<float>(channels, 1.0f), db);
+    } else {
+      for (int64_t c = 0; c < channels; ++c)
+        db.data()[c] = static_cast<float>(sums.grad[c]);
+    }
+  }
+  if (needs_input_grad) {
+    // dx = w istd (G - a - (x - mu) b) with a = sum(G)/M and b = istd^2 sum(G (x - mu))/M in training
+    // (then x_hat sum(G x_hat)/M = (x - mu) b), and a = b = 0 in eval.
+    std::vector<float> scale(channels), a(channels, 0.0f), b(channels, 0.0f);
+    const double m = static_cast<double>(sums.count);  // the global batch's, under SyncBatchNorm
+    for (int64_t c = 0; c < channels; ++c) {
+      scale[c] = value_or(weight, c, 1.0f) * inv_std[c];
+      if (!training) continue;
+      a[c] = static_cast<float>(sums.grad[c] / m);
+      b[c] = static_cast<float>(sums.grad_centered[c] / m) * inv_std[c] * inv_std[c];
+    }
+    dx = kernel::channel_input_grad(grad, x, mean, scale, a, b, layout);
+  }
+  return {dx, dw, db};
+}
+
+namespace {
+
 struct BatchNormFn {
   static constexpr const char* name = "batch_norm";
-  kernel::ChannelLayout layout;
-  Tensor x, weight;  // contiguous input and (maybe undefined) weight
-  std::vector<float> mean, inv_std;
-  bool training = true;
-  bool needs_input_grad = false, needs_weight_grad = false, needs_bias_grad = false;
+  BatchNormSteps steps;
 
   Tensor forward(const Tensor& input, Tensor running_mean, Tensor running_var, const Tensor& w,
                  const Tensor& b, const BatchNormOptions& o) {
-    layout = kernel::channel_layout(input.shape());
-    x = input.contiguous();
-    weight = w.defined() ? w.contiguous() : Tensor();
-    training = o.training;
-    needs_input_grad = input.requires_grad();
-    needs_weight_grad = w.requires_grad();
-    needs_bias_grad = b.requires_grad();
-
-    kernel::ChannelStats stats;
-    if (training) {
-      stats = kernel::channel_statistics(x, layout);
-      if (running_mean.defined())
-        kernel::update_running_statistics(running_mean, running_var, stats, stats.count, o.momentum);
-    } else {
-      stats = {running_mean.to_vector(), running_var.to_vector()};
-    }
-    mean = stats.mean;
-    inv_std.resize(layout.channels);
-    for (int64_t c = 0; c < layout.channels; ++c)
-      inv_std[c] = 1.0f / std::sqrt(stats.var[c] + o.eps);
-
-    // y = x * scale + shift with scale = w istd, shift = b - mu scale: one multiply-add per element.
-    const Tensor bias = b.defined() ? b.contiguous() : Tensor();
-    std::vector<float> scale(layout.channels), shift(layout.channels);
-    for (int64_t c = 0; c < layout.channels; ++c) {
-      scale[c] = value_or(weight, c, 1.0f) * inv_std[c];
-      shift[c] = value_or(bias, c, 0.0f) - mean[c] * scale[c];
-    }
-    return kernel::channel_affine(x, scale, shift, layout);
+    const BatchNormSteps::Affine affine = steps.normalisation(input, running_mean, running_var, w, b, o);
+    return kernel::channel_affine(steps.x, affine.scale, affine.shift, steps.layout);
   }
 
   std::vector<Tensor> backward(const Tensor& grad) {
     const Tensor g = grad.contiguous();
-    const int64_t channels = layout.channels;
-    const bool needs_sums = needs_weight_grad || needs_bias_grad || (needs_input_grad && training);
-    const kernel::ChannelGradSums sums =
-        needs_sums ? kernel::channel_grad_sums(g, x, mean, layout) : kernel::ChannelGradSums{};
-    Tensor dw, db, dx;
-    if (needs_weight_grad) {  // sum G x_hat = istd * sum G (x - mu)
-      dw = Tensor::zeros({channels});
-      if (!sums.image_grad_centered.empty()) {
-        per_image_channel_sum(sums.image_grad_centered, inv_std, dw);
-      } else {
-        for (int64_t c = 0; c < channels; ++c)
-          dw.data()[c] = static_cast<float>(sums.grad_centered[c] * inv_std[c]);
-      }
-    }
-    if (needs_bias_grad) {
-      db = Tensor::zeros({channels});
-      if (!sums.image_grad.empty()) {
-        per_image_channel_sum(sums.image_grad, std::vector<float>(channels, 1.0f), db);
-      } else {
-        for (int64_t c = 0; c < channels; ++c)
-          db.data()[c] = static_cast<float>(sums.grad[c]);
-      }
-    }
-    if (needs_input_grad) {
-      // dx = w istd (G - a - (x - mu) b) with a = sum(G)/M and b = istd^2 sum(G (x - mu))/M in training
-      // (then x_hat sum(G x_hat)/M = (x - mu) b), and a = b = 0 in eval.
-      std::vector<float> scale(channels), a(channels, 0.0f), b(channels, 0.0f);
-      const double m = static_cast<double>(sums.count);  // the global batch's, under SyncBatchNorm
-      for (int64_t c = 0; c < channels; ++c) {
-        scale[c] = value_or(weight, c, 1.0f) * inv_std[c];
-        if (!training) continue;
-        a[c] = static_cast<float>(sums.grad[c] / m);
-        b[c] = static_cast<float>(sums.grad_centered[c] / m) * inv_std[c] * inv_std[c];
-      }
-      dx = kernel::channel_input_grad(g, x, mean, scale, a, b, layout);
-    }
-    return {dx, Tensor(), Tensor(), dw, db};
+    std::vector<Tensor> d = steps.gradients(kernel::GradPlanes(g, steps.layout));
+    return {d[0], Tensor(), Tensor(), d[1], d[2]};
   }
 };
 
@@ -163,11 +184,7 @@ struct BatchNormFn {
 
 Tensor batch_norm(const Tensor& input, Tensor running_mean, Tensor running_var, const Tensor& weight,
                   const Tensor& bias, const BatchNormOptions& options) {
-  check_arguments(input, running_mean, running_var, weight, bias, options);
-  if (running_mean.defined() && (!running_mean.is_contiguous() || !running_var.is_contiguous())) {
-    throw std::invalid_argument(
-        "batch_norm: running_mean and running_var must be contiguous (updated in place)");
-  }
+  check_batch_norm_arguments(input, running_mean, running_var, weight, bias, options);
   return apply<BatchNormFn>(input, running_mean, running_var, weight, bias, options);
 }
 

@@ -68,8 +68,8 @@ struct Conv2dFn {
   Tensor input, weight;             // contiguous
   kernel::Conv2dGradRequest needs;  // gradients nobody asked for are not computed
 
-  Tensor forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o) {
-    geometry = kernel::conv2d_geometry(x.shape(), w.shape(), o.stride, o.padding, o.dilation, o.groups);
+  Tensor forward(const Tensor& x, const Tensor& w, const Tensor& b, const kernel::Conv2dGeometry& g) {
+    geometry = g;
     input = x.contiguous();
     weight = w.contiguous();
     needs = {x.requires_grad(), w.requires_grad(), b.requires_grad()};
@@ -104,10 +104,16 @@ int64_t conv_output_size(int64_t input, int64_t kernel, int64_t stride, int64_t 
   return out;
 }
 
-Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options) {
+kernel::Conv2dGeometry checked_conv2d_geometry(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                                               const Conv2dOptions& options) {
   check_options(options);
   check_shapes(input, weight, bias, options);
-  return apply<Conv2dFn>(input, weight, bias, options);
+  return kernel::conv2d_geometry(input.shape(), weight.shape(), options.stride, options.padding,
+                                 options.dilation, options.groups);
+}
+
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options) {
+  return apply<Conv2dFn>(input, weight, bias, checked_conv2d_geometry(input, weight, bias, options));
 }
 
 }  // namespace qg::nn::functional

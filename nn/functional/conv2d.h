@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "core/kernels/conv.h"
 #include "core/tensor.h"
 
 namespace qg::nn::functional {
@@ -22,6 +23,11 @@ struct Conv2dOptions {
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
               const Conv2dOptions& options = {});
+
+/// The kernel geometry of conv2d(input, weight, bias, options), after the checks conv2d makes (it throws
+/// the same std::invalid_argument).
+kernel::Conv2dGeometry checked_conv2d_geometry(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                                               const Conv2dOptions& options);
 
 /// Output spatial size of a convolution or pooling window along one axis; throws if it would be < 1.
 int64_t conv_output_size(int64_t input, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation,

@@ -14,14 +14,11 @@
 
 namespace qg::nn::functional {
 
-namespace {
-
-// Validates input and options with PyTorch's rules and returns the kernel geometry.
-kernel::Pool2dGeometry checked_geometry(const Tensor& input, const Pool2dOptions& o, const char* op) {
-  const std::string where =
-      " (input " + to_string(input.shape()) + ", kernel_size " + std::to_string(o.kernel_size) + ", stride " +
-      std::to_string(o.effective_stride()) + ", padding " + std::to_string(o.padding) + ")";
-  if (input.dim() != 4)
+kernel::Pool2dGeometry checked_pool2d_geometry(const Shape& input, const Pool2dOptions& o, const char* op) {
+  const std::string where = " (input " + to_string(input) + ", kernel_size " + std::to_string(o.kernel_size) +
+                            ", stride " + std::to_string(o.effective_stride()) + ", padding " +
+                            std::to_string(o.padding) + ")";
+  if (input.size() != 4)
     throw std::invalid_argument(std::string(op) + ": expected a 4-D input [N,C,H,W]" + where);
   if (o.kernel_size < 1 || o.stride < 0 || o.padding < 0) {
     throw std::invalid_argument(
@@ -32,13 +29,16 @@ kernel::Pool2dGeometry checked_geometry(const Tensor& input, const Pool2dOptions
   }
   for (int axis : {2, 3}) {
     try {
-      conv_output_size(input.size(axis), o.kernel_size, o.effective_stride(), o.padding, 1, op);
+      conv_output_size(input[static_cast<size_t>(axis)], o.kernel_size, o.effective_stride(), o.padding, 1,
+                       op);
     } catch (const std::invalid_argument& e) {
       throw std::invalid_argument(e.what() + where);
     }
   }
-  return kernel::pool2d_geometry(input.shape(), o.kernel_size, o.effective_stride(), o.padding);
+  return kernel::pool2d_geometry(input, o.kernel_size, o.effective_stride(), o.padding);
 }
+
+namespace {
 
 // y = max over the window of x:  dy/dx = 1 at the window's (first) maximum, 0 elsewhere.
 struct MaxPool2dFn {
@@ -129,11 +129,11 @@ struct GlobalAvgPool2dFn {
 }  // namespace
 
 Tensor max_pool2d(const Tensor& input, const Pool2dOptions& options) {
-  return apply<MaxPool2dFn>(input, checked_geometry(input, options, "max_pool2d"));
+  return apply<MaxPool2dFn>(input, checked_pool2d_geometry(input.shape(), options, "max_pool2d"));
 }
 
 Tensor avg_pool2d(const Tensor& input, const Pool2dOptions& options) {
-  return apply<AvgPool2dFn>(input, checked_geometry(input, options, "avg_pool2d"));
+  return apply<AvgPool2dFn>(input, checked_pool2d_geometry(input.shape(), options, "avg_pool2d"));
 }
 
 Tensor global_avg_pool2d(const Tensor& input) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "core/kernels/pool.h"
 #include "core/tensor.h"
 
 namespace qg::nn::functional {
@@ -19,6 +20,11 @@ struct Pool2dOptions {
 };
 
 Tensor max_pool2d(const Tensor& input, const Pool2dOptions& options);
+
+/// The kernel geometry of pooling an input of shape `input` ([N, C, H, W]) with `options`, checked with
+/// PyTorch's rules (see above); `op` names the operation in the std::invalid_argument thrown otherwise.
+kernel::Pool2dGeometry checked_pool2d_geometry(const Shape& input, const Pool2dOptions& options,
+                                               const char* op);
 Tensor avg_pool2d(const Tensor& input, const Pool2dOptions& options);
 
 /// Global average pooling, [N, C, H, W] -> [N, C, 1, 1]: the mean of each (n, c) plane,

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "autograd/grad_mode.h"
+#include "nn/functional/batch_norm_max_pool2d.h"
 
 namespace qg::nn {
 
@@ -21,6 +22,12 @@ Tensor BatchNorm2d::forward(const Tensor& input) {
   if (is_training()) num_batches_tracked.data()[0] += 1.0f;
   return functional::batch_norm(input, running_mean, running_var, weight, bias,
                                 {is_training(), momentum, eps});
+}
+
+Tensor BatchNorm2d::forward_max_pool2d(const Tensor& input, const functional::Pool2dOptions& pool) {
+  if (is_training()) num_batches_tracked.data()[0] += 1.0f;
+  return functional::batch_norm_max_pool2d(input, running_mean, running_var, weight, bias,
+                                           {is_training(), momentum, eps}, pool);
 }
 
 std::string BatchNorm2d::describe() const {

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "nn/functional/conv2d_max_pool2d.h"
 #include "nn/init.h"
 
 namespace qg::nn {
@@ -29,6 +30,10 @@ Conv2d::Conv2d(int64_t in, int64_t out, int64_t k, functional::Conv2dOptions opt
 
 Tensor Conv2d::forward(const Tensor& input) {
   return functional::conv2d(input, weight, bias, options);
+}
+
+Tensor Conv2d::forward_max_pool2d(const Tensor& input, const functional::Pool2dOptions& pool) {
+  return functional::conv2d_max_pool2d(input, weight, bias, options, pool);
 }
 
 std::string Conv2d::describe() const {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "nn/functional/conv2d.h"
+#include "nn/functional/pooling.h"
 #include "nn/module.h"
 
 namespace qg::nn {
@@ -12,6 +13,10 @@ class Conv2d : public Module {
   Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size,
          functional::Conv2dOptions options = {}, bool bias = true, Generator& gen = default_generator());
   Tensor forward(const Tensor& input) override;
+  /// max_pool2d(forward(input), pool) as one op (functional::conv2d_max_pool2d): the same values and
+  /// gradients without storing this layer's full-size output. nn::run_graph calls it when a MaxPool2d is
+  /// this layer's only reader.
+  Tensor forward_max_pool2d(const Tensor& input, const functional::Pool2dOptions& pool);
   std::string type_name() const override { return "Conv2d"; }
   std::string describe() const override;
 

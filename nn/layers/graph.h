@@ -26,7 +26,11 @@ namespace qg::nn {
 /// Runs the `count` layers of a graph in order (`layer(i)` the i-th, reading the values `inputs[i]` names:
 /// kGraphInput = -1 is `input`, j >= 0 layer j's output) and returns the last one's output (`input` when
 /// count is 0). Each intermediate output is released after its last reader has run (autograd keeps what the
-/// backward pass needs). Graph::forward and quant::QatModel::forward are this.
+/// backward pass needs). Graph::forward and quant::QatModel::forward are this. A few float layer patterns
+/// run as one step with the same values and gradients bit for bit (graph.cpp: plan_step): a ReLU read only
+/// by a MaxPool2d runs after it, and a Conv2d or BatchNorm2d read only by a MaxPool2d (directly or through
+/// such a ReLU) runs as one functional::conv2d_max_pool2d or batch_norm_max_pool2d; the skipped layers'
+/// Module::forward is not called.
 Tensor run_graph(size_t count, const std::function<Module&(size_t)>& layer,
                  const std::vector<std::vector<int64_t>>& inputs, const Tensor& input);
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/kernel_checks.h"
 #include "core/kernels/batch_norm.h"
 #include "core/kernels/conv.h"
 #include "core/kernels/elementwise.h"
@@ -23,24 +24,8 @@
 namespace qg::kernel {
 namespace {
 
-struct ThreadCount {
-  explicit ThreadCount(int threads) : saved(parallel::num_threads()) { parallel::set_num_threads(threads); }
-  ~ThreadCount() { parallel::set_num_threads(saved); }
-  int saved;
-};
-
-// |a - e| <= tol * max(1, max |e|) for every element.
-void expect_close(const Tensor& actual, const Tensor& expected, const std::string& what, double tol = 2e-5) {
-  ASSERT_EQ(actual.shape(), expected.shape()) << what;
-  const std::vector<float> a = actual.to_vector(), e = expected.to_vector();
-  double scale = 1.0;
-  for (float v : e)
-    scale = std::max(scale, static_cast<double>(std::abs(v)));
-  for (size_t i = 0; i < a.size(); ++i) {
-    ASSERT_NEAR(a[i], e[i], tol * scale)
-        << what << " at element " << i << " of " << to_string(expected.shape());
-  }
-}
+using test::expect_close;
+using test::ThreadCount;
 
 void expect_identical(const Tensor& a, const Tensor& b, const std::string& what) {
   ASSERT_EQ(a.shape(), b.shape()) << what;
@@ -437,7 +422,7 @@ TEST(BatchNormKernels, StatisticsAndGradientSumsMatchDoublePrecisionLoops) {
   const Tensor x = Tensor::uniform({9, 5, 7, 6}, -2, 3, gen), g = Tensor::uniform({9, 5, 7, 6}, -1, 1, gen);
   const ChannelLayout l = channel_layout(x.shape());
   const ChannelStats stats = channel_statistics(x, l);
-  const ChannelGradSums sums = channel_grad_sums(g, x, stats.mean, l);
+  const ChannelGradSums sums = channel_grad_sums(GradPlanes(g, l), x, stats.mean, l);
   const std::vector<float> xv = x.to_vector(), gv = g.to_vector();
   for (int64_t c = 0; c < l.channels; ++c) {
     double total = 0, squares = 0, grad = 0, centred = 0;

@@ -101,6 +101,19 @@ Tensor batch_norm_train(const V& v) {
   return batch_norm(v[0], running_mean, running_var, v[1], v[2], {true, 0.1f, 1e-5f});
 }
 
+// max_pool2d(batch_norm(...)) as one op, in training (gradients through the batch statistics) and eval.
+Tensor batch_norm_max_pool2d_train(const V& v) {
+  static Tensor running_mean = running_mean_3(), running_var = running_var_3();
+  return batch_norm_max_pool2d(v[0], running_mean, running_var, v[1], v[2], {true, 0.1f, 1e-5f},
+                               pool(3, 2, 1));
+}
+
+Tensor batch_norm_max_pool2d_eval(const V& v) {
+  static const Tensor running_mean = running_mean_3(), running_var = running_var_3();
+  return batch_norm_max_pool2d(v[0], running_mean, running_var, v[1], v[2], {false, 0.1f, 1e-5f},
+                               pool(2, 0, 0));
+}
+
 Tensor batch_norm_eval(const V& v) {
   static const Tensor running_mean = running_mean_3(), running_var = running_var_3();
   return batch_norm(v[0], running_mean, running_var, v[1], v[2], {false, 0.1f, 1e-5f});
@@ -152,6 +165,19 @@ INSTANTIATE_TEST_SUITE_P(
         NnCase{"conv2d_no_bias",
                {{2, 2, 5, 5}, {3, 2, 3, 3}},
                [](const V& v) { return conv2d(v[0], v[1], Tensor(), conv(1, 1, 1, 1)); }},
+        NnCase{
+            "conv2d_max_pool2d",
+            {{2, 2, 6, 7}, {3, 2, 3, 3}, {3}},
+            [](const V& v) { return conv2d_max_pool2d(v[0], v[1], v[2], conv(1, 0, 1, 1), pool(2, 0, 0)); }},
+        NnCase{
+            "conv2d_max_pool2d_overlap_padding_groups",
+            {{2, 4, 7, 7}, {4, 2, 3, 3}, {4}},
+            [](const V& v) { return conv2d_max_pool2d(v[0], v[1], v[2], conv(1, 1, 1, 2), pool(3, 2, 1)); }},
+        NnCase{"conv2d_max_pool2d_stride2_no_bias",
+               {{2, 2, 9, 9}, {3, 2, 3, 3}},
+               [](const V& v) {
+                 return conv2d_max_pool2d(v[0], v[1], Tensor(), conv(2, 1, 1, 1), pool(2, 0, 0));
+               }},
         NnCase{"linear", {{4, 5}, {3, 5}, {3}}, [](const V& v) { return linear(v[0], v[1], v[2]); }},
         NnCase{"linear_no_bias", {{4, 5}, {3, 5}}, [](const V& v) { return linear(v[0], v[1], Tensor()); }},
         NnCase{"max_pool2d",
@@ -177,6 +203,8 @@ INSTANTIATE_TEST_SUITE_P(
         NnCase{"batch_norm_train_4d", {{2, 3, 2, 3}, {3}, {3}}, batch_norm_train},
         NnCase{"batch_norm_train_2d", {{5, 3}, {3}, {3}}, batch_norm_train},
         NnCase{"batch_norm_eval", {{2, 3, 2, 2}, {3}, {3}}, batch_norm_eval},
+        NnCase{"batch_norm_max_pool2d_train", {{2, 3, 5, 4}, {3}, {3}}, batch_norm_max_pool2d_train},
+        NnCase{"batch_norm_max_pool2d_eval", {{2, 3, 4, 5}, {3}, {3}}, batch_norm_max_pool2d_eval},
         NnCase{"log_softmax", {{3, 5}}, [](const V& v) { return log_softmax(v[0], 1); }},
         NnCase{"log_softmax_middle_axis", {{2, 4, 3}}, [](const V& v) { return log_softmax(v[0], 1); }},
         NnCase{"cross_entropy_mean",

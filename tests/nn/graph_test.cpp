@@ -1,13 +1,16 @@
 // nn::Graph: layers that read any earlier layer, run in order, with gradients through every branch.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "autograd/gradcheck.h"
+#include "autograd/node.h"
 #include "autograd/ops.h"
 #include "nn/layers.h"
 
@@ -153,6 +156,143 @@ TEST(Graph, AReluReadByMoreThanThePoolRunsFirst) {
   ASSERT_EQ(relu->shapes, std::vector<Shape>{x.shape()});
   const Tensor pooled = functional::max_pool2d(functional::relu(x), {2, 2, 0});
   EXPECT_EQ(got.to_vector(), add(pooled, pooled).to_vector());
+}
+
+/// The names of the autograd nodes behind t, first seen first (depth-first from t's grad_fn).
+std::vector<std::string> node_names(const Tensor& t) {
+  std::vector<std::string> names;
+  std::vector<std::shared_ptr<Node>> stack{t.grad_fn()};
+  while (!stack.empty()) {
+    const std::shared_ptr<Node> node = stack.back();
+    stack.pop_back();
+    if (!node) continue;
+    names.push_back(node->name());
+    for (const Edge& e : node->inputs)
+      stack.push_back(e.node);
+  }
+  return names;
+}
+
+bool has_node(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// A Conv2d read only by a MaxPool2d, directly or through a ReLU, runs as one conv2d_max_pool2d
+// (graph.cpp: plan_step), with the values and gradients of the layers one by one, bit for bit; the
+// parameters' gradients too.
+TEST(Graph, AConvReadOnlyByAMaxPoolRunsFusedWithTheSameValuesAndGradients) {
+  for (const bool with_relu : {true, false}) {
+    Generator g1(3), g2(3);
+    auto conv1 = std::make_shared<Conv2d>(2, 6, 3, functional::Conv2dOptions{1, 1, 1, 1}, true, g1);
+    auto conv2 = std::make_shared<Conv2d>(6, 4, 3, functional::Conv2dOptions{1, 0, 1, 2}, true, g1);
+    auto same1 = std::make_shared<Conv2d>(2, 6, 3, functional::Conv2dOptions{1, 1, 1, 1}, true, g2);
+    auto same2 = std::make_shared<Conv2d>(6, 4, 3, functional::Conv2dOptions{1, 0, 1, 2}, true, g2);
+    Graph graph;
+    graph.add(conv1);
+    if (with_relu) graph.add(std::make_shared<ReLU>());
+    graph.add(std::make_shared<MaxPool2d>(functional::Pool2dOptions{2, 2, 0}));
+    graph.add(conv2);
+    graph.add(std::make_shared<MaxPool2d>(functional::Pool2dOptions{3, 2, 1}));
+    Generator gen(8);
+    Tensor input = Tensor::randn({3, 2, 12, 12}, gen).set_requires_grad(true);
+    Tensor same_input = input.detach().set_requires_grad(true);
+
+    const Tensor got = graph.forward(input);
+    Tensor h = same1->forward(same_input);
+    if (with_relu) h = functional::relu(h);
+    h = functional::max_pool2d(h, {2, 2, 0});
+    const Tensor expected = functional::max_pool2d(same2->forward(h), {3, 2, 1});
+
+    const std::vector<std::string> names = node_names(got);
+    EXPECT_TRUE(has_node(names, "conv2d_max_pool2d")) << "the convs should run fused";
+    EXPECT_FALSE(has_node(names, "conv2d")) << "no conv should run alone";
+    EXPECT_EQ(has_node(names, "relu"), with_relu);
+    EXPECT_EQ(bits_of(got), bits_of(expected));
+    const Tensor w = Tensor::randn(got.shape(), gen);
+    sum(mul(got, w)).backward();
+    sum(mul(expected, w)).backward();
+    EXPECT_EQ(bits_of(input.grad()), bits_of(same_input.grad()));
+    EXPECT_EQ(bits_of(conv1->weight.grad()), bits_of(same1->weight.grad()));
+    EXPECT_EQ(bits_of(conv1->bias.grad()), bits_of(same1->bias.grad()));
+    EXPECT_EQ(bits_of(conv2->weight.grad()), bits_of(same2->weight.grad()));
+    EXPECT_EQ(bits_of(conv2->bias.grad()), bits_of(same2->bias.grad()));
+  }
+}
+
+// Only when the pool is the conv's one reader (through the ReLU, the ReLU's too): a conv whose output
+// another layer also reads runs alone, and so does one followed by an average pool.
+TEST(Graph, AConvReadByMoreThanAMaxPoolRunsAlone) {
+  Generator gen(4);
+  auto conv = std::make_shared<Conv2d>(1, 2, 3, functional::Conv2dOptions{}, true, gen);
+  Graph graph;
+  graph.add(conv);                                                                  // layer 0
+  graph.add(std::make_shared<ReLU>());                                              // layer 1 reads 0
+  graph.add(std::make_shared<MaxPool2d>(functional::Pool2dOptions{2, 2, 0}));       // layer 2 reads 1
+  graph.add(std::make_shared<MaxPool2d>(functional::Pool2dOptions{2, 2, 0}), {0});  // layer 3 reads 0 too
+  graph.add(std::make_shared<Add>(), {2, 3});
+  const Tensor x = Tensor::randn({2, 1, 6, 6}, gen);
+  const Tensor got = graph.forward(x);
+  EXPECT_FALSE(has_node(node_names(got), "conv2d_max_pool2d"));
+  const Tensor y = conv->forward(x);
+  const Tensor expected =
+      add(functional::max_pool2d(functional::relu(y), {2, 2, 0}), functional::max_pool2d(y, {2, 2, 0}));
+  EXPECT_EQ(bits_of(got), bits_of(expected));
+
+  Graph averaged;
+  averaged.add(conv);
+  averaged.add(std::make_shared<AvgPool2d>(functional::Pool2dOptions{2, 2, 0}));
+  EXPECT_FALSE(
+      has_node(node_names(averaged.forward(x.detach().set_requires_grad(true))), "conv2d_max_pool2d"));
+}
+
+// NetBN's blocks: a BatchNorm2d read only by a MaxPool2d, directly or through a ReLU, runs as one
+// batch_norm_max_pool2d, with the values, gradients and running statistics of the layers one by one, bit
+// for bit, in training and in eval.
+TEST(Graph, ABatchNormReadOnlyByAMaxPoolRunsFusedWithTheSameValuesAndGradients) {
+  for (const bool with_relu : {true, false}) {
+    for (const bool training : {true, false}) {
+      Generator g1(5), g2(5);
+      auto conv = std::make_shared<Conv2d>(2, 6, 3, functional::Conv2dOptions{}, true, g1);
+      auto same_conv = std::make_shared<Conv2d>(2, 6, 3, functional::Conv2dOptions{}, true, g2);
+      auto bn = std::make_shared<BatchNorm2d>(6), same_bn = std::make_shared<BatchNorm2d>(6);
+      for (BatchNorm2d* b : {bn.get(), same_bn.get()}) {  // not the identity: a negative weight too
+        b->weight.data()[1] = -0.75f;
+        b->bias.data()[2] = 0.5f;
+        b->running_mean.data()[3] = 0.25f;
+        b->running_var.data()[4] = 2.0f;
+      }
+      Graph graph;
+      graph.add(conv);
+      graph.add(bn);
+      if (with_relu) graph.add(std::make_shared<ReLU>());
+      graph.add(std::make_shared<MaxPool2d>(functional::Pool2dOptions{3, 2, 1}));
+      graph.train(training);
+      same_bn->train(training);
+      Generator gen(8);
+      Tensor input = Tensor::randn({3, 2, 12, 11}, gen).set_requires_grad(true);
+      Tensor same_input = input.detach().set_requires_grad(true);
+
+      const Tensor got = graph.forward(input);
+      Tensor h = same_bn->forward(same_conv->forward(same_input));
+      if (with_relu) h = functional::relu(h);
+      const Tensor expected = functional::max_pool2d(h, {3, 2, 1});
+
+      const std::vector<std::string> names = node_names(got);
+      EXPECT_TRUE(has_node(names, "batch_norm_max_pool2d")) << "the batch norm should run fused";
+      EXPECT_FALSE(has_node(names, "batch_norm")) << "no batch norm should run alone";
+      EXPECT_EQ(bits_of(got), bits_of(expected));
+      EXPECT_EQ(bits_of(bn->running_mean), bits_of(same_bn->running_mean));
+      EXPECT_EQ(bits_of(bn->running_var), bits_of(same_bn->running_var));
+      EXPECT_EQ(bits_of(bn->num_batches_tracked), bits_of(same_bn->num_batches_tracked));
+      const Tensor w = Tensor::randn(got.shape(), gen);
+      sum(mul(got, w)).backward();
+      sum(mul(expected, w)).backward();
+      EXPECT_EQ(bits_of(input.grad()), bits_of(same_input.grad()));
+      EXPECT_EQ(bits_of(conv->weight.grad()), bits_of(same_conv->weight.grad()));
+      EXPECT_EQ(bits_of(bn->weight.grad()), bits_of(same_bn->weight.grad()));
+      EXPECT_EQ(bits_of(bn->bias.grad()), bits_of(same_bn->bias.grad()));
+    }
+  }
 }
 
 TEST(Graph, RefusesAnInputThatIsNotAnEarlierLayer) {
